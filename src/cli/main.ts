@@ -1,0 +1,60 @@
+/**
+ * `keepcache` entry point: picks the subcommand and hands over. Each subcommand lives in its
+ * own file and exports `main(argv): Promise<number>` returning the exit code.
+ */
+import { KeepcacheError, UsageError } from "../errors.js";
+
+type Sub = (argv: string[]) => Promise<number>;
+const commands: Record<string, { summary: string; load: () => Promise<Sub> }> = {
+  node: {
+    summary: "run a memcached-compatible cache node (with replication peers)",
+    load: async () => (await import("./node.js")).main,
+  },
+};
+
+function usage(): string {
+  const lines = Object.entries(commands).map(([n, c]) => `  ${n.padEnd(8)} ${c.summary}`);
+  return `usage: keepcache <command> [options]\n\ncommands:\n${lines.join("\n")}\n\nRun 'keepcache <command> --help' for a command's options.`;
+}
+
+async function run(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "-h" || name === "--help" || name === "help") {
+    process.stdout.write(`${usage()}\n`);
+    return name === undefined ? 2 : 0;
+  }
+  if (name === "-V" || name === "--version") {
+    const { VERSION } = await import("../version.js");
+    process.stdout.write(`keepcache ${VERSION}\n`);
+    return 0;
+  }
+  const cmd = commands[name];
+  if (!cmd) {
+    process.stderr.write(`keepcache: unknown command '${name}'\n\n${usage()}\n`);
+    return 2;
+  }
+  try {
+    return await (await cmd.load())(rest);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`keepcache ${name}: ${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof KeepcacheError) {
+      process.stderr.write(`keepcache ${name}: ${err.message} [${err.code}]\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+run(process.argv.slice(2)).then(
+  (code) => {
+    // Long-running commands resolve only when they have shut down; -1 means "keep running".
+    if (code >= 0) process.exitCode = code;
+  },
+  (err) => {
+    process.stderr.write(`keepcache: fatal: ${err?.stack ?? err}\n`);
+    process.exitCode = 1;
+  },
+);
