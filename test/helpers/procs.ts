@@ -1,0 +1,113 @@
+/**
+ * Starting and stopping real server processes (memcached, redis-server, nutcracker, keepcache
+ * itself) from tests. Every process started here is killed by stopAll(), which tests call in
+ * an `after` hook, so a failing test leaves no orphans.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { waitForPort } from "./ports.js";
+
+export interface Proc {
+  child: ChildProcess;
+  /** Everything the process wrote to stdout and stderr so far (for failure messages). */
+  output(): string;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+const live = new Set<Proc>();
+
+/** The repository root (works from test/ under tsx and from dist/test/ after tsc). */
+export function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "package.json"))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error("package.json not found above test helpers");
+    dir = up;
+  }
+  return dir;
+}
+
+/** Path of the keepcache CLI entry (bin/keepcache.js runs the compiled dist/). */
+export function keepcacheBin(): string {
+  return join(repoRoot(), "bin", "keepcache.js");
+}
+
+export interface StartOptions {
+  /** Wait until this port accepts connections before resolving. */
+  port?: number;
+  host?: string;
+  timeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+export async function start(cmd: string, args: string[], opts: StartOptions = {}): Promise<Proc> {
+  const child = spawn(cmd, args, {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: opts.env ?? process.env,
+    cwd: opts.cwd,
+  });
+  let out = "";
+  const keep = (d: Buffer) => {
+    out += d.toString();
+    if (out.length > 200_000) out = out.slice(-100_000);
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const proc: Proc = {
+    child,
+    output: () => out,
+    async stop(signal = "SIGTERM") {
+      live.delete(proc);
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill(signal);
+      const t = setTimeout(() => child.kill("SIGKILL"), 5000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+  live.add(proc);
+  if (opts.port !== undefined) {
+    const failed = new Promise<never>((_, reject) =>
+      child.once("exit", (code, sig) =>
+        reject(new Error(`${cmd} exited (${code ?? sig}) before listening:\n${out}`)),
+      ),
+    );
+    try {
+      await Promise.race([waitForPort(opts.port, opts.host, opts.timeoutMs), failed]);
+    } catch (err) {
+      await proc.stop("SIGKILL");
+      throw err;
+    }
+    failed.catch(() => {});
+  }
+  return proc;
+}
+
+/** Stops every process started by this module that is still running. */
+export async function stopAll(): Promise<void> {
+  await Promise.all([...live].map((p) => p.stop("SIGKILL")));
+}
+
+/** Real memcached on a given port, loopback only, no UDP. */
+export function startMemcached(port: number, extra: string[] = []): Promise<Proc> {
+  return start(
+    "memcached",
+    ["-l", "127.0.0.1", "-p", String(port), "-U", "0", "-u", "root", ...extra],
+    {
+      port,
+    },
+  );
+}
+
+/** Real redis-server on a given port with no persistence. */
+export function startRedis(port: number, extra: string[] = []): Promise<Proc> {
+  return start(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", ...extra],
+    { port },
+  );
+}
