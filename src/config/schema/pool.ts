@@ -1,0 +1,210 @@
+/**
+ * A twemproxy server pool (nc_conf.c conf_commands) plus keepcache's optional extensions.
+ * Every key twemproxy knows keeps its name, meaning and default (nc_conf.h CONF_DEFAULT_*), so
+ * a nutcracker.yml loads unchanged; unknown keys are errors, as in conf_handler
+ * ("directive ... is unknown").
+ */
+import { z } from "zod";
+import {
+  atoi,
+  type Endpoint,
+  hostPortSchema,
+  listenSchema,
+  parseHostPort,
+  posInt,
+  text,
+  tlsSchema,
+  uint,
+  validPort,
+} from "./common.js";
+import { poolHealthSchema } from "./health.js";
+
+/** Order matters: it is twemproxy's HASH_CODEC order (nc_hashkit.h). */
+export const HASHES = [
+  "one_at_a_time",
+  "md5",
+  "crc16",
+  "crc32",
+  "crc32a",
+  "fnv1_64",
+  "fnv1a_64",
+  "fnv1_32",
+  "fnv1a_32",
+  "hsieh",
+  "murmur",
+  "jenkins",
+] as const;
+export type HashName = (typeof HASHES)[number];
+export const DISTRIBUTIONS = ["ketama", "modula", "random"] as const;
+export type DistributionName = (typeof DISTRIBUTIONS)[number];
+
+/** libmemcached compatibility: a server on this port is hashed by host alone (nc_conf.h). */
+export const KETAMA_DEFAULT_PORT = 11211;
+
+/** One twemproxy server line: "host:port:weight [name]" or "/path/sock:weight [name]". */
+export interface ServerConfig {
+  kind: "server";
+  /** The line as written. */
+  raw: string;
+  /** twemproxy's pname: the line without the name ("host:port:weight"); stats use it. */
+  pname: string;
+  address: Endpoint;
+  weight: number;
+  /** The explicit name, if given. */
+  name: string | undefined;
+  /**
+   * What the distribution hashes and what duplicate detection compares (conf_add_server):
+   * the name, else "host" when the port is 11211, else "host:port", else the socket path.
+   */
+  key: string;
+}
+
+/**
+ * Parses a server line exactly as conf_add_server: from the end, split at the last ' '
+ * (optional name), then ':' (weight), then ':' (port; not for unix paths).
+ */
+export function parseServerString(raw: string): ServerConfig | string {
+  const bad =
+    'has an invalid "hostname:port:weight [name]" or "/path/unix_socket:weight [name]" format string';
+  let rest = raw;
+  let name: string | undefined;
+  const sp = rest.lastIndexOf(" ");
+  if (sp >= 0) {
+    name = rest.slice(sp + 1);
+    rest = rest.slice(0, sp);
+  }
+  const wq = rest.lastIndexOf(":");
+  if (wq < 0) return bad;
+  const weightText = rest.slice(wq + 1);
+  const addr = rest.slice(0, wq);
+  const weight = atoi(weightText);
+  if (weight < 0) return 'has an invalid weight in "hostname:port:weight [name]" format string';
+  if (weight === 0) return 'has a zero weight in "hostname:port:weight [name]" format string';
+  if (raw.startsWith("/")) {
+    return {
+      kind: "server",
+      raw,
+      pname: rest,
+      address: { kind: "unix", path: addr, mode: undefined },
+      weight,
+      name,
+      key: name ?? addr,
+    };
+  }
+  const pq = addr.lastIndexOf(":");
+  if (pq < 0) return bad;
+  const host = addr.slice(0, pq);
+  const port = atoi(addr.slice(pq + 1));
+  if (!validPort(port)) return 'has an invalid port in "hostname:port:weight [name]" format string';
+  const key = name ?? (port === KETAMA_DEFAULT_PORT ? host : addr);
+  return {
+    kind: "server",
+    raw,
+    pname: rest,
+    address: { kind: "tcp", host, port },
+    weight,
+    name,
+    key,
+  };
+}
+
+const serverStringSchema = z.string().transform((s, ctx): ServerConfig => {
+  const r = parseServerString(s);
+  if (typeof r === "string") {
+    ctx.issues.push({ code: "custom", message: r, input: s });
+    return z.NEVER;
+  }
+  return r;
+});
+
+export const MEMBER_ROLES = ["master", "replica", "any"] as const;
+export const WRITE_POLICIES = ["all", "majority", "one"] as const;
+export const READ_POLICIES = [
+  "primary",
+  "round-robin",
+  "weighted",
+  "least-outstanding",
+  "master",
+  "replica",
+  "prefer-replica",
+  "any",
+] as const;
+export const FAILOVER_MODES = ["builtin", "sentinel", "none"] as const;
+
+const memberSchema = z
+  .strictObject({
+    address: z.string(),
+    role: z.enum(MEMBER_ROLES).default("any"),
+    weight: posInt.default(1),
+  })
+  .transform((m, ctx) => {
+    const hp = parseHostPort(m.address);
+    if (typeof hp === "string") {
+      ctx.issues.push({ code: "custom", message: hp, input: m.address, path: ["address"] });
+      return z.NEVER;
+    }
+    return { ...m, endpoint: hp };
+  });
+export type ReplicaMemberConfig = z.output<typeof memberSchema>;
+
+/**
+ * A shard made of several members (issue 5). Its NAME is what is hashed, so members can fail
+ * over or move without remapping keys (the same idea as twemproxy's named servers).
+ */
+export const replicaSetSchema = z
+  .strictObject({
+    name: z.string().min(1),
+    weight: posInt.default(1),
+    members: z.array(memberSchema).min(1, { error: "a replica set needs at least one member" }),
+    write: z.enum(WRITE_POLICIES).default("one"),
+    read: z.enum(READ_POLICIES).default("primary"),
+    failover: z.enum(FAILOVER_MODES).default("builtin"),
+    sentinels: z.array(hostPortSchema).default([]),
+    master_name: z.string().optional(),
+    down_after: uint.default(1000),
+  })
+  .refine((r) => r.failover !== "sentinel" || r.sentinels.length > 0, {
+    error: "failover: sentinel needs sentinels: [host:port, ...]",
+    path: ["sentinels"],
+  })
+  .transform((r) => ({ kind: "replicaset" as const, key: r.name, ...r }));
+export type ReplicaSetConfig = z.output<typeof replicaSetSchema>;
+
+export const poolSchema = z.strictObject({
+  listen: listenSchema,
+  hash: z.enum(HASHES).default("fnv1a_64"),
+  hash_tag: text
+    .refine((s) => s.length === 2, {
+      error: "is not a valid hash tag string with two characters",
+    })
+    .optional(),
+  distribution: z.enum(DISTRIBUTIONS).default("ketama"),
+  /** ms; undefined = wait forever (CONF_DEFAULT_TIMEOUT -1). */
+  timeout: uint.optional(),
+  backlog: uint.default(512),
+  preconnect: z.boolean().default(false),
+  redis: z.boolean().default(false),
+  redis_auth: text.optional(),
+  redis_db: uint.default(0),
+  server_connections: posInt.default(1),
+  auto_eject_hosts: z.boolean().default(false),
+  server_retry_timeout: uint.default(30000),
+  server_failure_limit: uint.default(2),
+  /** 0 = unlimited. */
+  client_connections: uint.default(0),
+  tcpkeepalive: z.boolean().default(false),
+  servers: z
+    .array(z.union([serverStringSchema, replicaSetSchema]))
+    .min(1, { error: "pool has no servers" }),
+  // keepcache extensions
+  tls: tlsSchema.optional(),
+  server_tls: tlsSchema.optional(),
+  password: text.optional(),
+  health: poolHealthSchema.optional(),
+  retry: z.strictObject({ attempts: uint.default(1) }).optional(),
+  max_request_bytes: posInt.optional(),
+  client_output_limit: posInt.optional(),
+});
+
+export type PoolConfig = z.output<typeof poolSchema> & { name: string };
+export type PoolServer = ServerConfig | ReplicaSetConfig;
