@@ -94,12 +94,14 @@ export class VrrpInstance {
   startup(): void {
     assert.equal(this.state, "INIT");
     this.startedAt = this.clock.now();
-    if (this.faults.size > 0) return this.toFault("fault at startup");
+    if (this.faults.size > 0) {
+      this.toFault("fault at startup");
+      return;
+    }
     // The owner, and keepalived's `state MASTER`, go straight to Master; keepalived demotes
     // a wanted master as soon as it hears a better advert.
-    if (this.priority === 255 || this.cfg.initialState === "MASTER")
-      return this.toMaster("startup");
-    this.toBackup("startup");
+    if (this.priority === 255 || this.cfg.initialState === "MASTER") this.toMaster("startup");
+    else this.toBackup("startup");
   }
 
   /** Shutdown event: a Master sends priority 0 so backups wait only Skew_Time (§6.4.3). */
@@ -117,8 +119,8 @@ export class VrrpInstance {
 
   /** A validated advert for our VRID. */
   receiveAdvert(ev: AdvertEvent): void {
-    if (this.state === "BACKUP") return this.backupAdvert(ev);
-    if (this.state === "MASTER") return this.masterAdvert(ev);
+    if (this.state === "BACKUP") this.backupAdvert(ev);
+    else if (this.state === "MASTER") this.masterAdvert(ev);
     // INIT and FAULT ignore adverts (§6.4.1; keepalived's FAULT does not listen).
   }
 
