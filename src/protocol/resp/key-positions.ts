@@ -5,6 +5,7 @@
  */
 import type { ArgView, RawKeySpec } from "./command-types.js";
 import { Cmd, COMMANDS, lookupSubcommand } from "./commands.js";
+import { parseLL } from "./int.js";
 
 /** Arguments do not fit the command's key specs (redis would answer a syntax/arity error). */
 export const KEYS_INVALID = -1;
@@ -30,22 +31,9 @@ function argIs(req: ArgView, i: number, word: string): boolean {
   return true;
 }
 
-/** Parses argument i as a redis long long (util.c string2ll: no spaces, no '+'); NaN if not. */
+/** Argument i as a redis long long (util.c string2ll), NaN if it is not one. */
 export function argInteger(req: ArgView, i: number): number {
-  const s = req.argStart[i];
-  const e = req.argEnd[i];
-  if (e <= s || e - s > 20) return Number.NaN;
-  let k = s;
-  const neg = req.buf[k] === 0x2d;
-  if (neg) k++;
-  if (k === e || (req.buf[k] === 0x30 && e - k > 1)) return Number.NaN;
-  let v = 0;
-  for (; k < e; k++) {
-    const d = req.buf[k] - 0x30;
-    if (d < 0 || d > 9) return Number.NaN;
-    v = v * 10 + d;
-  }
-  return neg ? -v : v;
+  return parseLL(req.buf, req.argStart[i], req.argEnd[i]);
 }
 
 /** Appends the key indexes of one spec; returns false when the spec does not fit argv. */

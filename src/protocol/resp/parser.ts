@@ -1,0 +1,233 @@
+/**
+ * Resumable RESP request parser (the proxy's client side), following redis-server's own
+ * reader (networking.c processInputBuffer / processMultibulkBuffer / processInlineBuffer):
+ * a request starting with '*' is a multibulk of '$' bulk strings, anything else is an inline
+ * line. Pure: fed Buffers, no sockets or timers. State is explicit so a frame split across
+ * chunks resumes where it stopped; consumed bytes are never scanned twice.
+ *
+ * Offsets in `req` point into `req.buf` and stay valid until the next feed() or next() call.
+ */
+import type { ArgView } from "./command-types.js";
+import { lookupCommand } from "./commands.js";
+import { splitInline } from "./inline.js";
+import { InputBuffer } from "./input-buffer.js";
+import { parseLL } from "./int.js";
+
+export const ParseStatus = { Ok: 0, NeedMore: 1, Error: 2 } as const;
+export type ParseStatus = (typeof ParseStatus)[keyof typeof ParseStatus];
+
+export interface RequestLimits {
+  /** Most arguments in one multibulk (redis accepts up to INT_MAX; a proxy wants less). */
+  maxArgs: number;
+  /** proto-max-bulk-len (redis default 512 MB). */
+  maxBulkLen: number;
+  /** PROTO_INLINE_MAX_SIZE (64 KB): longest inline line, or '*'/'$' line waiting for '\r'. */
+  maxInlineLen: number;
+}
+
+export const DEFAULT_REQUEST_LIMITS: RequestLimits = {
+  maxArgs: 1024 * 1024,
+  maxBulkLen: 512 * 1024 * 1024,
+  maxInlineLen: 64 * 1024,
+};
+
+/** One parsed request; the parser reuses a single instance. */
+export class RespRequest implements ArgView {
+  buf: Buffer = Buffer.alloc(0);
+  argc = 0;
+  argStart: number[] = [];
+  argEnd: number[] = [];
+  /** The request's own bytes in the parser's buffer (inline lines include their newline). */
+  frameStart = 0;
+  frameEnd = 0;
+  /** Inline form: forward a re-encoded multibulk, not the frame bytes. */
+  inline = false;
+  /** Top-level command id from commands.ts (-1 if Redis has no such command). */
+  cmd = -1;
+}
+
+const HEAD = 0;
+const BULK_LEN = 1;
+const BULK_DATA = 2;
+const FAILED = 3;
+
+const CR = 0x0d;
+const LF = 0x0a;
+
+export class RespRequestParser {
+  readonly req = new RespRequest();
+  readonly limits: RequestLimits;
+  /** After Error: the exact reply redis-server sends, CRLF included. */
+  errorReply = "";
+  /** After Error: redis closes the connection once the reply is written. */
+  close = false;
+
+  private readonly input = new InputBuffer();
+  /** Start of the unconsumed bytes (the frame in progress). */
+  private pos = 0;
+  private state = HEAD;
+  /** Where the next search for '\r' or '\n' starts (never before bytes already scanned). */
+  private scan = 0;
+  /** Multibulk: next unread byte of the frame, bulk strings left, current bulk length. */
+  private cursor = 0;
+  private left = 0;
+  private bulkLen = 0;
+
+  constructor(limits: Partial<RequestLimits> = {}) {
+    this.limits = { ...DEFAULT_REQUEST_LIMITS, ...limits };
+  }
+
+  /** The bytes received and not yet returned as requests. */
+  get pending(): number {
+    return this.input.end - this.pos;
+  }
+
+  feed(chunk: Buffer): void {
+    if (this.state === FAILED || chunk.length === 0) return;
+    const need = this.state === BULK_DATA ? this.cursor + this.bulkLen + 2 - this.pos : 0;
+    const shift = this.input.append(chunk, this.pos, need);
+    if (shift === 0) return;
+    this.pos -= shift;
+    this.scan -= shift;
+    this.cursor -= shift;
+    const req = this.req;
+    for (let i = 0; i < req.argc; i++) {
+      req.argStart[i] -= shift;
+      req.argEnd[i] -= shift;
+    }
+  }
+
+  /** Parses the next request: Ok (see `req`), NeedMore (feed more bytes) or Error (see errorReply). */
+  next(): ParseStatus {
+    for (;;) {
+      switch (this.state) {
+        case HEAD: {
+          if (this.pos >= this.input.end) return ParseStatus.NeedMore;
+          if (this.scan < this.pos) this.scan = this.pos;
+          const r = this.input.buf[this.pos] === 0x2a ? this.multibulkHeader() : this.inlineLine();
+          if (r !== -1) return r;
+          break; // an empty request was skipped, or the header was read: go on
+        }
+        case BULK_LEN: {
+          const r = this.bulkHeader();
+          if (r !== -1) return r;
+          break;
+        }
+        case BULK_DATA: {
+          const { buf, end } = this.input;
+          if (end - this.cursor < this.bulkLen + 2) return ParseStatus.NeedMore;
+          const req = this.req;
+          req.argStart[req.argc] = this.cursor;
+          req.argEnd[req.argc] = this.cursor + this.bulkLen;
+          req.argc++;
+          // Like redis, the two bytes after the data are skipped unchecked (they should be CRLF).
+          this.cursor += this.bulkLen + 2;
+          if (--this.left > 0) {
+            this.state = BULK_LEN;
+            this.scan = this.cursor;
+            break;
+          }
+          req.buf = buf;
+          req.frameStart = this.pos;
+          req.frameEnd = this.cursor;
+          req.inline = false;
+          req.cmd = lookupCommand(buf, req.argStart[0], req.argEnd[0]);
+          this.pos = this.cursor;
+          this.state = HEAD;
+          return ParseStatus.Ok;
+        }
+        default:
+          return ParseStatus.Error;
+      }
+    }
+  }
+
+  /** Reads "*<count>\r\n". Returns a status, or -1 to continue the loop. */
+  private multibulkHeader(): ParseStatus | -1 {
+    const { buf, end } = this.input;
+    const r = buf.indexOf(CR, this.scan);
+    if (r < 0 || r >= end) {
+      this.scan = end;
+      if (end - this.pos > this.limits.maxInlineLen) return this.fail("too big mbulk count string");
+      return ParseStatus.NeedMore;
+    }
+    this.scan = r;
+    if (r + 1 >= end) return ParseStatus.NeedMore; // the byte after '\r' (should be '\n')
+    const n = parseLL(buf, this.pos + 1, r);
+    if (Number.isNaN(n) || n > 2147483647 || n > this.limits.maxArgs) {
+      return this.fail("invalid multibulk length");
+    }
+    if (n <= 0) {
+      this.pos = r + 2; // "*0" and "*-1" are skipped without a reply
+      return -1;
+    }
+    this.req.argc = 0;
+    this.left = n;
+    this.cursor = r + 2;
+    this.scan = this.cursor;
+    this.state = BULK_LEN;
+    return -1;
+  }
+
+  /** Reads "$<len>\r\n". */
+  private bulkHeader(): ParseStatus | -1 {
+    const { buf, end } = this.input;
+    const r = buf.indexOf(CR, this.scan);
+    if (r < 0 || r >= end) {
+      this.scan = end;
+      if (end - this.cursor > this.limits.maxInlineLen) {
+        return this.fail("too big bulk count string");
+      }
+      return ParseStatus.NeedMore;
+    }
+    this.scan = r;
+    if (r + 1 >= end) return ParseStatus.NeedMore;
+    const c = buf[this.cursor];
+    if (c !== 0x24) return this.fail(`expected '$', got '${printable(c)}'`);
+    const n = parseLL(buf, this.cursor + 1, r);
+    if (Number.isNaN(n) || n < 0 || n > this.limits.maxBulkLen) {
+      return this.fail("invalid bulk length");
+    }
+    this.bulkLen = n;
+    this.cursor = r + 2;
+    this.state = BULK_DATA;
+    return -1;
+  }
+
+  /** Reads one inline line. */
+  private inlineLine(): ParseStatus | -1 {
+    const { buf, end } = this.input;
+    const nl = buf.indexOf(LF, this.scan);
+    if (nl < 0 || nl >= end) {
+      this.scan = end;
+      if (end - this.pos > this.limits.maxInlineLen) return this.fail("too big inline request");
+      return ParseStatus.NeedMore;
+    }
+    const lineEnd = nl > this.pos && buf[nl - 1] === CR ? nl - 1 : nl;
+    const req = this.req;
+    if (!splitInline(buf, this.pos, lineEnd, req)) return this.fail("unbalanced quotes in request");
+    const start = this.pos;
+    this.pos = nl + 1;
+    if (req.argc === 0) return -1; // empty line: redis ignores it
+    req.frameStart = start;
+    req.frameEnd = nl + 1;
+    req.inline = true;
+    req.cmd = lookupCommand(req.buf, req.argStart[0], req.argEnd[0]);
+    return ParseStatus.Ok;
+  }
+
+  private fail(what: string): ParseStatus {
+    this.errorReply = `-ERR Protocol error: ${what}\r\n`;
+    this.close = true;
+    this.state = FAILED;
+    this.req.argc = 0;
+    this.input.clear();
+    this.pos = 0;
+    return ParseStatus.Error;
+  }
+}
+
+/** addReplyErrorFormat replaces '\r' and '\n' by spaces so the reply stays one line (7.0). */
+function printable(c: number): string {
+  return c === CR || c === LF ? " " : String.fromCharCode(c);
+}
