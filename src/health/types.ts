@@ -36,6 +36,8 @@ export interface HealthCheckConfig {
   timeout: number;
   rise: number;
   fall: number;
+  /** Probe this port instead of the target's (keepalived connect_port). */
+  port?: number;
   /** http/https */
   path?: string;
   status?: number[];

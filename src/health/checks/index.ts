@@ -15,6 +15,7 @@ export function runCheck(
   cfg: HealthCheckConfig,
   signal: AbortSignal,
 ): Promise<CheckResult> {
+  if (cfg.port !== undefined && cfg.port !== target.port) target = { ...target, port: cfg.port };
   switch (cfg.type) {
     case "tcp":
       return tcpCheck(target, {}, signal);
