@@ -170,41 +170,47 @@ export const replicaSetSchema = z
   .transform((r) => ({ kind: "replicaset" as const, key: r.name, ...r }));
 export type ReplicaSetConfig = z.output<typeof replicaSetSchema>;
 
-export const poolSchema = z.strictObject({
-  listen: listenSchema,
-  hash: z.enum(HASHES).default("fnv1a_64"),
-  hash_tag: text
-    .refine((s) => s.length === 2, {
-      error: "is not a valid hash tag string with two characters",
-    })
-    .optional(),
-  distribution: z.enum(DISTRIBUTIONS).default("ketama"),
-  /** ms; undefined = wait forever (CONF_DEFAULT_TIMEOUT -1). */
-  timeout: uint.optional(),
-  backlog: uint.default(512),
-  preconnect: z.boolean().default(false),
-  redis: z.boolean().default(false),
-  redis_auth: text.optional(),
-  redis_db: uint.default(0),
-  server_connections: posInt.default(1),
-  auto_eject_hosts: z.boolean().default(false),
-  server_retry_timeout: uint.default(30000),
-  server_failure_limit: uint.default(2),
-  /** 0 = unlimited. */
-  client_connections: uint.default(0),
-  tcpkeepalive: z.boolean().default(false),
-  servers: z
-    .array(z.union([serverStringSchema, replicaSetSchema]))
-    .min(1, { error: "pool has no servers" }),
-  // keepcache extensions
-  tls: tlsSchema.optional(),
-  server_tls: tlsSchema.optional(),
-  password: text.optional(),
-  health: poolHealthSchema.optional(),
-  retry: z.strictObject({ attempts: uint.default(1) }).optional(),
-  max_request_bytes: posInt.optional(),
-  client_output_limit: posInt.optional(),
-});
+export const poolSchema = z
+  .strictObject({
+    listen: listenSchema,
+    hash: z.enum(HASHES).default("fnv1a_64"),
+    hash_tag: text
+      .refine((s) => s.length === 2, {
+        error: "is not a valid hash tag string with two characters",
+      })
+      .optional(),
+    distribution: z.enum(DISTRIBUTIONS).default("ketama"),
+    /** ms; undefined = wait forever (CONF_DEFAULT_TIMEOUT -1). */
+    timeout: uint.optional(),
+    backlog: uint.default(512),
+    preconnect: z.boolean().default(false),
+    redis: z.boolean().default(false),
+    redis_auth: text.optional(),
+    redis_db: uint.default(0),
+    server_connections: posInt.default(1),
+    auto_eject_hosts: z.boolean().default(false),
+    server_retry_timeout: uint.default(30000),
+    server_failure_limit: uint.default(2),
+    /** 0 = unlimited. */
+    client_connections: uint.default(0),
+    tcpkeepalive: z.boolean().default(false),
+    servers: z
+      .array(z.union([serverStringSchema, replicaSetSchema]))
+      .min(1, { error: "pool has no servers" }),
+    // keepcache extensions
+    tls: tlsSchema.optional(),
+    server_tls: tlsSchema.optional(),
+    password: text.optional(),
+    health: poolHealthSchema.optional(),
+    retry: z.strictObject({ attempts: uint.default(1) }).optional(),
+    max_request_bytes: posInt.optional(),
+    client_output_limit: posInt.optional(),
+  })
+  .refine((p) => p.redis || p.redis_auth === undefined, {
+    // nutcracker 0.5.0 rejects this file outright (checked with `nutcracker -t`).
+    error: 'is only valid for a redis pool (add "redis: true")',
+    path: ["redis_auth"],
+  });
 
 export type PoolConfig = z.output<typeof poolSchema> & { name: string };
 export type PoolServer = ServerConfig | ReplicaSetConfig;
