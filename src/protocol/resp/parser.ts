@@ -87,14 +87,10 @@ export class RespRequestParser {
     const need = this.state === BULK_DATA ? this.cursor + this.bulkLen + 2 - this.pos : 0;
     const shift = this.input.append(chunk, this.pos, need);
     if (shift === 0) return;
+    // Argument offsets of the frame in progress are kept relative to pos, so only these move.
     this.pos -= shift;
     this.scan -= shift;
     this.cursor -= shift;
-    const req = this.req;
-    for (let i = 0; i < req.argc; i++) {
-      req.argStart[i] -= shift;
-      req.argEnd[i] -= shift;
-    }
   }
 
   /** Parses the next request: Ok (see `req`), NeedMore (feed more bytes) or Error (see errorReply). */
@@ -117,8 +113,9 @@ export class RespRequestParser {
           const { buf, end } = this.input;
           if (end - this.cursor < this.bulkLen + 2) return ParseStatus.NeedMore;
           const req = this.req;
-          req.argStart[req.argc] = this.cursor;
-          req.argEnd[req.argc] = this.cursor + this.bulkLen;
+          // Relative to the frame start while the frame is incomplete (see feed()).
+          req.argStart[req.argc] = this.cursor - this.pos;
+          req.argEnd[req.argc] = this.cursor - this.pos + this.bulkLen;
           req.argc++;
           // Like redis, the two bytes after the data are skipped unchecked (they should be CRLF).
           this.cursor += this.bulkLen + 2;
@@ -126,6 +123,10 @@ export class RespRequestParser {
             this.state = BULK_LEN;
             this.scan = this.cursor;
             break;
+          }
+          for (let i = 0; i < req.argc; i++) {
+            req.argStart[i] += this.pos;
+            req.argEnd[i] += this.pos;
           }
           req.buf = buf;
           req.frameStart = this.pos;

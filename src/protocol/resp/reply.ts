@@ -1,0 +1,281 @@
+/**
+ * Resumable framer for RESP2/RESP3 replies (the proxy's server side). It does not build
+ * values: it finds where each complete reply starts and ends, its type, and for an aggregate
+ * the byte ranges of its top-level elements, so replies from several shards can be
+ * re-assembled by copying ranges (e.g. MGET). Nesting is tracked on an explicit stack, never
+ * by recursion. Types per the RESP3 spec (redis-doc docs/reference/protocol-spec.md):
+ *   + - : _ , # (   one line          $ ! =   length-prefixed (=: verbatim)
+ *   * ~ >           n elements        % |     n key/value pairs (|: attribute)
+ * An attribute ('|') describes the value that follows it, so a top-level attribute and its
+ * value form one frame whose `type` is the value's; inside an aggregate an attribute is not
+ * an element but is counted inside the element it precedes.
+ * Offsets stay valid until the next feed() or next() call.
+ */
+import { InputBuffer } from "./input-buffer.js";
+import { parseLL } from "./int.js";
+import { ParseStatus } from "./parser.js";
+
+export interface ReplyLimits {
+  maxBulkLen: number;
+  /** Longest line (simple string, error, number) and longest wait for a line's '\r'. */
+  maxLineLen: number;
+  maxElements: number;
+  maxDepth: number;
+}
+
+export const DEFAULT_REPLY_LIMITS: ReplyLimits = {
+  maxBulkLen: 512 * 1024 * 1024,
+  maxLineLen: 1024 * 1024,
+  maxElements: 2 ** 31 - 1,
+  maxDepth: 1024,
+};
+
+/** Type bytes, for comparisons with RespReply.type. */
+export const RespType = {
+  SimpleString: 0x2b, // +
+  Error: 0x2d, // -
+  Integer: 0x3a, // :
+  Bulk: 0x24, // $
+  Array: 0x2a, // *
+  Null: 0x5f, // _
+  Double: 0x2c, // ,
+  Boolean: 0x23, // #
+  BlobError: 0x21, // !
+  Verbatim: 0x3d, // =
+  BigNumber: 0x28, // (
+  Map: 0x25, // %
+  Set: 0x7e, // ~
+  Push: 0x3e, // >
+  Attribute: 0x7c, // |
+} as const;
+
+export class RespReply {
+  buf: Buffer = Buffer.alloc(0);
+  frameStart = 0;
+  frameEnd = 0;
+  /** Where the value starts (after any attribute prefix). */
+  bodyStart = 0;
+  /** Type byte of the value (never Attribute). */
+  type = 0;
+  /** Aggregates: element count (a map's keys and values both count); -1 for *-1. Bulk: length, -1 for $-1. */
+  count = 0;
+  /** Integer replies: the value (NaN past 2^53 precision is not checked; see int.ts). */
+  int = Number.NaN;
+  /** Aggregates: top-level elements i is buf[elemStart[i], elemEnd[i]). */
+  elemStart: number[] = [];
+  elemEnd: number[] = [];
+}
+
+const LINE = 0;
+const DATA = 1;
+const FAILED = 2;
+const CR = 0x0d;
+
+export class RespReplyFramer {
+  readonly reply = new RespReply();
+  readonly limits: ReplyLimits;
+  /** After Error: what was wrong (the connection is out of sync and must be closed). */
+  error = "";
+
+  private readonly input = new InputBuffer();
+  private pos = 0; // frame start
+  private cursor = 0; // next unread byte
+  private scan = 0; // where the next '\r' search starts
+  private state = LINE;
+  private dataLen = 0;
+  /** Open aggregates: elements left and whether it is an attribute; depth = entries in use. */
+  private left: number[] = [];
+  private attr: boolean[] = [];
+  private depth = 0;
+  private bodySeen = false;
+  private elemOpen = false;
+  private elemBegin = 0; // relative to pos while the frame is open
+
+  constructor(limits: Partial<ReplyLimits> = {}) {
+    this.limits = { ...DEFAULT_REPLY_LIMITS, ...limits };
+  }
+
+  get pending(): number {
+    return this.input.end - this.pos;
+  }
+
+  feed(chunk: Buffer): void {
+    if (this.state === FAILED || chunk.length === 0) return;
+    const need = this.state === DATA ? this.cursor + this.dataLen + 2 - this.pos : 0;
+    const shift = this.input.append(chunk, this.pos, need);
+    // Element offsets are relative to pos until the frame completes, so only these move.
+    this.pos -= shift;
+    this.cursor -= shift;
+    this.scan -= shift;
+  }
+
+  next(): ParseStatus {
+    const r = this.reply;
+    for (;;) {
+      if (this.state === FAILED) return ParseStatus.Error;
+      const { buf, end } = this.input;
+      let done = false;
+      let wasAttr = false;
+      if (this.state === DATA) {
+        if (end - this.cursor < this.dataLen + 2) return ParseStatus.NeedMore;
+        const t = this.cursor + this.dataLen;
+        if (buf[t] !== CR || buf[t + 1] !== 0x0a)
+          return this.fail("bulk data not followed by CRLF");
+        this.cursor = t + 2;
+        this.state = LINE;
+        done = true;
+      } else {
+        if (this.cursor >= end) return ParseStatus.NeedMore;
+        if (this.scan < this.cursor) this.scan = this.cursor;
+        const cr = buf.indexOf(CR, this.scan);
+        if (cr < 0 || cr >= end) {
+          this.scan = end;
+          if (end - this.cursor > this.limits.maxLineLen) return this.fail("line too long");
+          return ParseStatus.NeedMore;
+        }
+        this.scan = cr;
+        if (cr + 1 >= end) return ParseStatus.NeedMore;
+        if (buf[cr + 1] !== 0x0a) return this.fail("line not ended by CRLF");
+        if (cr - this.cursor > this.limits.maxLineLen) return this.fail("line too long");
+        const t = buf[this.cursor];
+        const top = this.depth === 0;
+        if (this.depth === 1 && !this.attr[0] && !this.elemOpen) {
+          this.elemOpen = true;
+          this.elemBegin = this.cursor - this.pos;
+        }
+        if (top && t !== RespType.Attribute) {
+          r.type = t;
+          r.bodyStart = this.cursor;
+          r.int = Number.NaN;
+          r.count = 0;
+          r.elemStart.length = 0;
+          r.elemEnd.length = 0;
+          this.bodySeen = true;
+        }
+        const lineStart = this.cursor + 1;
+        this.cursor = cr + 2;
+        switch (t) {
+          case RespType.SimpleString:
+          case RespType.Error:
+          case RespType.Double:
+          case RespType.BigNumber:
+            done = true;
+            break;
+          case RespType.Integer: {
+            const v = parseLL(buf, lineStart, cr);
+            if (Number.isNaN(v)) return this.fail("bad integer");
+            if (top) r.int = v;
+            done = true;
+            break;
+          }
+          case RespType.Null:
+            if (cr !== lineStart) return this.fail("bad null");
+            done = true;
+            break;
+          case RespType.Boolean:
+            if (cr !== lineStart + 1 || (buf[lineStart] !== 0x74 && buf[lineStart] !== 0x66)) {
+              return this.fail("bad boolean");
+            }
+            done = true;
+            break;
+          case RespType.Bulk:
+          case RespType.BlobError:
+          case RespType.Verbatim: {
+            const n = parseLL(buf, lineStart, cr);
+            if (n === -1 && t === RespType.Bulk) {
+              if (top) r.count = -1;
+              done = true;
+              break;
+            }
+            if (!(n >= 0) || n > this.limits.maxBulkLen) return this.fail("bad bulk length");
+            if (top) r.count = n;
+            this.dataLen = n;
+            this.state = DATA;
+            break;
+          }
+          case RespType.Array:
+          case RespType.Set:
+          case RespType.Push:
+          case RespType.Map:
+          case RespType.Attribute: {
+            const n = parseLL(buf, lineStart, cr);
+            if (n === -1 && t === RespType.Array) {
+              if (top) r.count = -1;
+              done = true;
+              break;
+            }
+            const pairs = t === RespType.Map || t === RespType.Attribute;
+            if (!(n >= 0) || n * (pairs ? 2 : 1) > this.limits.maxElements) {
+              return this.fail("bad aggregate length");
+            }
+            const elems = pairs ? n * 2 : n;
+            const isAttr = t === RespType.Attribute;
+            if (top && !isAttr) r.count = elems;
+            if (elems === 0) {
+              done = true;
+              wasAttr = isAttr;
+              break;
+            }
+            if (this.depth >= this.limits.maxDepth) return this.fail("nesting too deep");
+            this.left[this.depth] = elems;
+            this.attr[this.depth] = isAttr;
+            this.depth++;
+            break;
+          }
+          default:
+            return this.fail(`unknown type byte 0x${t.toString(16)}`);
+        }
+      }
+      if (done && this.complete(wasAttr)) return ParseStatus.Ok;
+    }
+  }
+
+  /** A value ended at cursor: pop finished aggregates; true when a whole frame is complete. */
+  private complete(wasAttr: boolean): boolean {
+    for (;;) {
+      if (this.depth === 0) {
+        if (wasAttr || !this.bodySeen) return false; // an attribute: its value follows
+        return this.finishFrame();
+      }
+      const d = this.depth - 1;
+      if (wasAttr) {
+        // An attribute inside an aggregate is not one of its elements.
+        if (this.left[d] > 0) return false;
+      } else {
+        this.left[d]--;
+        if (d === 0 && !this.attr[0]) {
+          const r = this.reply;
+          r.elemStart.push(this.elemBegin);
+          r.elemEnd.push(this.cursor - this.pos);
+          this.elemOpen = false;
+        }
+        if (this.left[d] > 0) return false;
+      }
+      wasAttr = this.attr[d];
+      this.depth--;
+    }
+  }
+
+  private finishFrame(): boolean {
+    const r = this.reply;
+    r.buf = this.input.buf;
+    r.frameStart = this.pos;
+    r.frameEnd = this.cursor;
+    for (let i = 0; i < r.elemStart.length; i++) {
+      r.elemStart[i] += this.pos;
+      r.elemEnd[i] += this.pos;
+    }
+    this.pos = this.cursor;
+    this.bodySeen = false;
+    this.elemOpen = false;
+    return true;
+  }
+
+  private fail(what: string): ParseStatus {
+    this.error = `RESP reply: ${what}`;
+    this.state = FAILED;
+    this.input.clear();
+    this.pos = this.cursor = this.scan = 0;
+    return ParseStatus.Error;
+  }
+}
