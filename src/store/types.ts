@@ -20,6 +20,25 @@ export interface StoreOptions {
   maxItemSize: number;
   /** Slab class growth factor (memcached -f), default 1.25. */
   growthFactor?: number;
+  /**
+   * An item fetched again is moved to the head of its LRU at most once per this many seconds
+   * (memcached ITEM_UPDATE_INTERVAL, 60), which keeps reads from writing the list every time.
+   */
+  lruBumpIntervalSeconds?: number;
+  /** Seed of the key hash; random by default so clients cannot aim keys at one bucket. */
+  hashSeed?: number;
+  /** log2 of the initial bucket count (memcached -o hashpower, default 16). */
+  hashPower?: number;
+}
+
+/** The memcached storage commands (protocol.txt "Storage commands"). */
+export enum StoreMode {
+  Set = 0,
+  Add = 1,
+  Replace = 2,
+  Append = 3,
+  Prepend = 4,
+  Cas = 5,
 }
 
 /** Outcome of a store-mode write, mirroring memcached's replies. */
@@ -33,6 +52,30 @@ export enum StoreResult {
   NoMemory = 5,
 }
 
+/** Outcome of incr/decr (protocol.txt "Increment/Decrement"). */
+export enum IncrResult {
+  Ok = 0,
+  NotFound = 1,
+  /** "CLIENT_ERROR cannot increment or decrement non-numeric value" */
+  NonNumeric = 2,
+  NoMemory = 3,
+}
+
+/** Reused out-object of Store.incrDecr: the new 64-bit value and the item holding its digits. */
+export interface IncrOut {
+  hi: number;
+  lo: number;
+  handle: Handle;
+}
+
+/** What a replicated delete leaves behind so that an older write cannot resurrect the key. */
+export interface TombstoneSpec {
+  verHi: number;
+  verLo: number;
+  /** Seconds the tombstone lives. */
+  ttl: number;
+}
+
 export interface StoreStats {
   currItems: number;
   totalItems: number;
@@ -44,4 +87,40 @@ export interface StoreStats {
   limitMaxbytes: number;
   totalPages: number;
   tombstones: number;
+  /** Lazily expired / flushed items met by a get (memcached get_expired, get_flushed). */
+  getExpired: number;
+  getFlushed: number;
+  /** Pages moved between slab classes (memcached slabs_moved). */
+  slabsMoved: number;
+  /** Fetches that found no memory for an item (memcached outofmemory). */
+  outOfMemory: number;
+  pageSize: number;
+  /** Bytes held by the pages (memcached total_malloced). */
+  totalMalloced: number;
+  /** Bytes of the hash index's typed arrays, on top of the pages. */
+  hashBytes: number;
+  hashPowerLevel: number;
+  hashIsExpanding: boolean;
+}
+
+/** One slab class, for `stats slabs` and `stats items`. */
+export interface SlabClassStats {
+  id: number;
+  chunkSize: number;
+  chunksPerPage: number;
+  totalPages: number;
+  totalChunks: number;
+  usedChunks: number;
+  freeChunks: number;
+  freeChunksEnd: number;
+  items: number;
+  tombstones: number;
+  /** Seconds since the LRU tail was last accessed. */
+  age: number;
+  evicted: number;
+  evictedUnfetched: number;
+  evictedTime: number;
+  reclaimed: number;
+  expiredUnfetched: number;
+  outOfMemory: number;
 }
