@@ -206,7 +206,9 @@ export const poolSchema = z
     max_request_bytes: posInt.optional(),
     client_output_limit: posInt.optional(),
   })
-  .refine((p) => p.redis || p.redis_auth === undefined, {
+  .refine((p) => p.redis === true || p.redis_auth === undefined, {
+    // Checked even when other keys of the pool are invalid, so it is reported with them.
+    when: () => true,
     // nutcracker 0.5.0 rejects this file outright (checked with `nutcracker -t`).
     error: 'is only valid for a redis pool (add "redis: true")',
     path: ["redis_auth"],

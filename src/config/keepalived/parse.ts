@@ -1,0 +1,124 @@
+/**
+ * keepalived.conf reader. keepalived's parser (lib/parser.c) is line-oriented: each line is a
+ * keyword with arguments; `{` opens a block for the statement before it and `}` closes one.
+ * Comments start at `#` or `!` outside quotes; "double quotes" group words. `include <glob>`
+ * splices other files in. We keep file and line on every statement so the importer can name
+ * what it cannot map. Pure apart from the injected include reader.
+ */
+import { ConfigError } from "../../errors.js";
+
+export interface Stmt {
+  key: string;
+  args: string[];
+  file: string;
+  line: number;
+  /** The source line, trimmed, for messages. */
+  text: string;
+  block?: Stmt[];
+}
+
+/** Resolves an include glob (relative to the including file) to [file, text] pairs. */
+export type IncludeReader = (pattern: string, from: string) => [string, string][];
+
+interface Token {
+  t: string;
+  quoted: boolean;
+}
+
+/** Splits one line into tokens; braces are tokens of their own unless quoted. */
+export function tokenizeLine(line: string): Token[] {
+  const out: Token[] = [];
+  let i = 0;
+  while (i < line.length) {
+    const c = line[i];
+    if (c === " " || c === "\t" || c === "\r") {
+      i++;
+    } else if (c === "#" || c === "!") {
+      break;
+    } else if (c === "{" || c === "}") {
+      out.push({ t: c, quoted: false });
+      i++;
+    } else if (c === '"') {
+      const end = line.indexOf('"', i + 1);
+      // An unterminated quote runs to the end of the line, as keepalived reads it.
+      const stop = end < 0 ? line.length : end;
+      out.push({ t: line.slice(i + 1, stop), quoted: true });
+      i = stop + 1;
+    } else {
+      let j = i;
+      while (j < line.length && !' \t\r{}"#!'.includes(line[j])) j++;
+      out.push({ t: line.slice(i, j), quoted: false });
+      i = j;
+    }
+  }
+  return out;
+}
+
+export function parseKeepalived(text: string, file: string, include?: IncludeReader): Stmt[] {
+  const root: Stmt[] = [];
+  const stack: { list: Stmt[]; opener?: Stmt }[] = [{ list: root }];
+  const depth = { n: 0 };
+  parseInto(text, file, include, stack, depth);
+  if (stack.length > 1) {
+    const open = stack[stack.length - 1].opener!;
+    throw new ConfigError(file, open.line, open.key, `block opened here is never closed with "}"`);
+  }
+  return root;
+}
+
+function parseInto(
+  text: string,
+  file: string,
+  include: IncludeReader | undefined,
+  stack: { list: Stmt[]; opener?: Stmt }[],
+  depth: { n: number },
+): void {
+  const lines = text.split("\n");
+  for (let n = 0; n < lines.length; n++) {
+    const toks = tokenizeLine(lines[n]);
+    let words: Token[] = [];
+    const flush = (opens: boolean) => {
+      if (words.length === 0) {
+        if (!opens) return;
+        // `keyword` then `{` on the next line: keepalived accepts it; attach to that statement.
+        const list = stack[stack.length - 1].list;
+        const prev = list[list.length - 1];
+        if (!prev || prev.block)
+          throw new ConfigError(file, n + 1, undefined, `"{" without a keyword`);
+        prev.block = [];
+        stack.push({ list: prev.block, opener: prev });
+        return;
+      }
+      const s: Stmt = {
+        key: words[0].t,
+        args: words.slice(1).map((w) => w.t),
+        file,
+        line: n + 1,
+        text: lines[n].trim(),
+      };
+      words = [];
+      if (!opens && s.key === "include" && include) {
+        if (++depth.n > 32)
+          throw new ConfigError(file, s.line, "include", "includes nested too deep");
+        for (const [f, t] of include(s.args[0] ?? "", file)) parseInto(t, f, include, stack, depth);
+        depth.n--;
+        return;
+      }
+      stack[stack.length - 1].list.push(s);
+      if (opens) {
+        s.block = [];
+        stack.push({ list: s.block, opener: s });
+      }
+    };
+    for (const tok of toks) {
+      if (!tok.quoted && tok.t === "{") flush(true);
+      else if (!tok.quoted && tok.t === "}") {
+        flush(false);
+        if (stack.length === 1)
+          throw new ConfigError(file, n + 1, undefined, `"}" closes no block`);
+        stack.pop();
+      } else words.push(tok);
+    }
+    flush(false);
+  }
+}
