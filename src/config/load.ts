@@ -17,7 +17,8 @@ import {
 } from "yaml";
 import type { z } from "zod";
 import { ConfigError, KeepcacheError } from "../errors.js";
-import { type Config, configSchema } from "./schema/index.js";
+import { type Config, configSchema, RESERVED_KEYS } from "./schema/index.js";
+import { parseServerString } from "./schema/pool.js";
 
 /** Every problem found in one file; `errors` holds them in file order. */
 export class ConfigErrors extends KeepcacheError {
@@ -126,7 +127,12 @@ export function parseConfig(text: string, file: string): Config {
   }
   const res = configSchema.safeParse(data, { reportInput: true });
   if (res.success) return res.data;
-  for (const issue of flatten(res.error.issues, [])) {
+  // The cross-entry checks in the schema run only on an otherwise valid file; repeat the
+  // commonest (duplicate server names, nc_conf.c conf_validate_server) so it is never hidden.
+  const issues = flatten(res.error.issues, []);
+  const seenPaths = new Set(issues.map((i) => formatPath(i.path)));
+  for (const d of duplicateServers(data)) if (!seenPaths.has(formatPath(d.path))) issues.push(d);
+  for (const issue of issues) {
     const keys = issue.code === "unrecognized_keys" ? issue.keys : [undefined];
     for (const k of keys) {
       const path = k === undefined ? issue.path : [...issue.path, k];
@@ -159,6 +165,35 @@ function flatten(issues: z.core.$ZodIssue[], prefix: PropertyKey[]): z.core.$Zod
       }
     }
     out.push({ ...issue, path });
+  }
+  return out;
+}
+
+function duplicateServers(data: Record<string, unknown>): z.core.$ZodIssue[] {
+  const out: z.core.$ZodIssue[] = [];
+  const pools: [PathKey[], unknown][] = Object.entries(data)
+    .filter(([k]) => !(RESERVED_KEYS as readonly string[]).includes(k))
+    .map(([k, v]) => [[k], v]);
+  const nested = data.pools;
+  if (nested && typeof nested === "object")
+    for (const [k, v] of Object.entries(nested)) pools.push([["pools", k], v]);
+  for (const [path, pool] of pools) {
+    const servers = (pool as { servers?: unknown } | null)?.servers;
+    if (!Array.isArray(servers)) continue;
+    const seen = new Map<string, number>();
+    servers.forEach((s, i) => {
+      const parsed = typeof s === "string" ? parseServerString(s) : undefined;
+      if (parsed === undefined || typeof parsed === "string") return;
+      const prev = seen.get(parsed.key);
+      if (prev === undefined) seen.set(parsed.key, i);
+      else
+        out.push({
+          code: "custom",
+          input: s,
+          path: [...path, "servers", i],
+          message: `pool '${String(path[path.length - 1])}' has servers with same name '${parsed.key}' (also servers[${prev}])`,
+        });
+    });
   }
   return out;
 }

@@ -149,6 +149,12 @@ describe("errors: all of them, with file, line, key path and what is allowed", (
     assert.match(msgs[2], /b\.servers\[1\]: .*same name '127\.0\.0\.1:2'/);
   });
 
+  test("duplicate names are reported alongside other errors", () => {
+    const msgs = errorsOf("a:\n  listen: h:1\n  hash: x\n  servers: ['h:2:1 s', 'h:3:1 s']\n");
+    assert.equal(msgs.length, 2, msgs.join("\n"));
+    assert.match(msgs[1], /a\.servers\[1\]: .*same name 's'/);
+  });
+
   test("accepted like twemproxy: redis_db without redis, timeout 0, hash_tag must be 2 chars", () => {
     const ok = parseConfig(
       "a:\n  listen: h:1\n  redis_db: 3\n  timeout: 0\n  servers: ['h:2:1']\n",

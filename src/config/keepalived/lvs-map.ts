@@ -1,0 +1,207 @@
+/**
+ * keepalived virtual_server / real_server (IPVS) → keepcache `tcp:` services
+ * (src/config/schema/tcp.ts, health.ts). keepcache balances as a TCP proxy: the client's
+ * connection ends here and a new one goes to the real server, which is how LVS NAT behaves from
+ * the client's side. DR and TUN (the real server answers the client directly) cannot be copied.
+ */
+import type { Stmt } from "./parse.js";
+import type { Note } from "./vrrp-map.js";
+
+/** keepalived lb_algo → keepcache balance, with why when it is only the nearest match. */
+const ALGOS: Record<string, [string, string?]> = {
+  rr: ["rr"],
+  wrr: ["wrr"],
+  lc: ["lc"],
+  wlc: ["wlc"],
+  sh: ["sh"],
+  sed: ["wlc", "sed (shortest expected delay) imported as wlc, its nearest match"],
+  nq: ["wlc", "nq (never queue) imported as wlc, its nearest match"],
+  lblc: ["sh", "lblc (locality-based) imported as sh (source hash)"],
+  lblcr: ["sh", "lblcr (locality-based with replication) imported as sh (source hash)"],
+  dh: ["sh", "dh hashes the destination, which a proxy always sees as itself; imported as sh"],
+  mh: ["sh", "mh (maglev hash) imported as sh (source hash)"],
+  fo: ["first", "fo (weighted failover) imported as first: list servers by falling weight"],
+  ovf: ["first", "ovf (overflow) imported as first"],
+};
+
+const CHECKS: Record<string, string> = {
+  TCP_CHECK: "tcp",
+  HTTP_GET: "http",
+  SSL_GET: "https",
+  MISC_CHECK: "script",
+};
+
+const secondsToMs = (v: string | undefined): number => Math.round(Number(v) * 1000);
+
+interface Check {
+  [k: string]: unknown;
+}
+
+function mapCheck(s: Stmt, note: Note, intervalMs: number | undefined): Check {
+  const c: Check = { type: CHECKS[s.key] };
+  if (intervalMs !== undefined) c.interval = intervalMs;
+  let retry = 1;
+  for (const e of s.block ?? []) {
+    const v = e.args[0];
+    switch (e.key) {
+      case "connect_timeout":
+        c.timeout = secondsToMs(v);
+        break;
+      case "connect_port":
+        c.port = Number(v);
+        break;
+      case "retry":
+      case "nb_get_retry":
+        retry = Number(v);
+        break;
+      case "delay_before_retry":
+        note(e, "keepcache re-checks at the check interval (delay_loop); delay_before_retry is not used");
+        break;
+      case "url":
+        for (const u of e.block ?? []) {
+          if (u.key === "path") c.path = u.args[0];
+          else if (u.key === "digest") c.digest = u.args[0];
+          else if (u.key === "status_code") c.status = u.args.map(Number);
+          else note(u, `unknown url keyword "${u.key}"`);
+        }
+        break;
+      case "virtualhost":
+        c.host = v;
+        break;
+      case "misc_path":
+        c.script = { ...((c.script as object) ?? {}), command: e.args.join(" ") };
+        break;
+      case "misc_timeout":
+        c.timeout = secondsToMs(v);
+        break;
+      case "misc_dynamic":
+        c.script = { ...((c.script as object) ?? {}), dynamic: true };
+        break;
+      case "user":
+        c.script = { ...((c.script as object) ?? {}), user: v };
+        break;
+      default:
+        note(e, `${s.key} keyword "${e.key}" is not supported`);
+    }
+  }
+  // keepalived retries `retry` times after a failure before marking the server down, so it
+  // falls after retry + 1 consecutive failures; one success brings it back.
+  c.fall = retry + 1;
+  c.rise = 1;
+  return c;
+}
+
+function sameCheck(a: Check, b: Check): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+export function mapVirtualServer(s: Stmt, note: Note): [string, Record<string, unknown>] | undefined {
+  if (s.args[0] === "fwmark" || s.args[0] === "group" || s.args.length < 2) {
+    note(s, "only `virtual_server IP PORT` maps to a TCP service (fwmark and groups are IPVS-only)");
+    return undefined;
+  }
+  const [ip, port] = s.args;
+  const hostPort = ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`;
+  const svc: Record<string, unknown> = { listen: hostPort };
+  const servers: Record<string, unknown>[] = [];
+  let intervalMs: number | undefined = 60_000; // keepalived's delay_loop default
+  const body = s.block ?? [];
+  const delay = body.find((e) => e.key === "delay_loop");
+  if (delay) intervalMs = secondsToMs(delay.args[0]);
+  let svcCheck: Check | undefined;
+  let connectTimeout: number | undefined;
+  for (const e of body) {
+    const v = e.args[0];
+    switch (e.key) {
+      case "delay_loop":
+        break;
+      case "lb_algo": {
+        const m = ALGOS[v ?? ""];
+        if (!m) note(e, `unknown lb_algo "${v}"`);
+        else {
+          svc.balance = m[0];
+          if (m[1]) note(e, m[1]);
+        }
+        break;
+      }
+      case "lb_kind":
+        if (v !== "NAT") {
+          note(e, `lb_kind ${v}: keepcache forwards as a proxy, like NAT; real servers see connections from this host (not the client) and need no VIP of their own`);
+        }
+        break;
+      case "persistence_timeout":
+        svc.persistence_timeout = Number(v);
+        break;
+      case "protocol":
+        if (v !== "TCP") note(e, `protocol ${v}: keepcache balances TCP only`);
+        break;
+      case "sorry_server":
+        svc.sorry_server = e.args[0]?.includes(":") ? `[${e.args[0]}]:${e.args[1]}` : `${e.args[0]}:${e.args[1]}`;
+        break;
+      case "inhibit_on_failure":
+        svc.inhibit_on_failure = true;
+        break;
+      case "real_server": {
+        const r = mapRealServer(e, note, intervalMs);
+        if (!r) break;
+        if (r.check && !svcCheck) svcCheck = r.check;
+        if (r.check?.timeout !== undefined) connectTimeout ??= r.check.timeout as number;
+        if (r.inhibit) svc.inhibit_on_failure = true;
+        servers.push(r.server);
+        if (r.check) (r.server as { check?: Check }).check = r.check;
+        break;
+      }
+      default:
+        note(e, `virtual_server keyword "${e.key}" is not supported`);
+    }
+  }
+  if (svcCheck) {
+    svc.check = svcCheck;
+    for (const srv of servers) {
+      const own = srv.check as Check | undefined;
+      if (own && sameCheck(own, svcCheck)) delete srv.check;
+    }
+  }
+  if (connectTimeout !== undefined) svc.connect_timeout = connectTimeout;
+  svc.servers = servers;
+  return [`vs_${ip}_${port}`, svc];
+}
+
+function mapRealServer(
+  s: Stmt,
+  note: Note,
+  intervalMs: number | undefined,
+): { server: Record<string, unknown>; check?: Check; inhibit: boolean } | undefined {
+  if (s.args.length < 2) {
+    note(s, "real_server needs IP and PORT");
+    return undefined;
+  }
+  const [ip, port] = s.args;
+  const server: Record<string, unknown> = { address: ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}` };
+  let check: Check | undefined;
+  let inhibit = false;
+  for (const e of s.block ?? []) {
+    switch (e.key) {
+      case "weight":
+        server.weight = Number(e.args[0]);
+        break;
+      case "notify_up":
+      case "notify_down":
+        server[e.key] = e.args.join(" ");
+        break;
+      case "inhibit_on_failure":
+        inhibit = true;
+        break;
+      case "TCP_CHECK":
+      case "HTTP_GET":
+      case "SSL_GET":
+      case "MISC_CHECK":
+        if (check) note(e, "only the first checker of a real_server is imported");
+        else check = mapCheck(e, note, intervalMs);
+        break;
+      default:
+        note(e, `real_server keyword "${e.key}" is not supported`);
+    }
+  }
+  return { server, check, inhibit };
+}
