@@ -60,10 +60,10 @@ export function setv(
 export function get(st: Store, key: string, now: number): string | undefined {
   const kb = k(key);
   const h = st.find(kb, 0, kb.length, now);
-  return h === NO_ITEM ? undefined : valueOf(st, h);
+  return h === NO_ITEM ? undefined : valStr(st, h);
 }
 
-export function valueOf(st: Store, h: Handle): string {
+export function valStr(st: Store, h: Handle): string {
   const s = st.valueStart(h);
   return st.valueBuffer(h).toString("latin1", s, s + st.valueLength(h));
 }

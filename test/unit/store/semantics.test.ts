@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { normalizeExptime } from "../../../src/store/expiry.js";
 import { IncrResult, NO_ITEM, StoreMode, StoreResult } from "../../../src/store/types.js";
-import { del, get, k, mkStore, set, setv, valueOf } from "./helpers.js";
+import { del, get, k, mkStore, set, setv, valStr } from "./helpers.js";
 
 const T = 1_700_000_000;
 
@@ -17,7 +17,7 @@ describe("storage modes (protocol.txt Storage commands)", () => {
     assert.equal(set(s, StoreMode.Replace, "a", "3", T, { flags: 0xfffffffe }), StoreResult.Stored);
     const kb = k("a");
     const h = s.find(kb, 0, 1, T);
-    assert.equal(valueOf(s, h), "3");
+    assert.equal(valStr(s, h), "3");
     assert.equal(s.flags(h), 0xfffffffe);
     assert.equal(setv(s, "a", "", T), StoreResult.Stored);
     assert.equal(get(s, "a", T), "");
@@ -32,7 +32,7 @@ describe("storage modes (protocol.txt Storage commands)", () => {
     assert.equal(set(s, StoreMode.Append, "a", "END", T, { flags: 9, exp: 0, ver: [1, 2] }), 0);
     assert.equal(set(s, StoreMode.Prepend, "a", "<<", T, { flags: 9, exp: 0, ver: [3, 4] }), 0);
     const h = s.find(k("a"), 0, 1, T);
-    assert.equal(valueOf(s, h), "<<midEND");
+    assert.equal(valStr(s, h), "<<midEND");
     assert.equal(s.flags(h), 5);
     assert.equal(s.exptime(h), T + 100);
     assert.deepEqual([s.verHi(h), s.verLo(h)], [3, 4]);
@@ -201,7 +201,7 @@ describe("incr/decr (protocol.txt Increment/Decrement)", () => {
     );
     if (r !== IncrResult.Ok) return r;
     const o = s.incrOut;
-    assert.equal(valueOf(s, o.handle), ((BigInt(o.hi) << 32n) | BigInt(o.lo)).toString());
+    assert.equal(valStr(s, o.handle), ((BigInt(o.hi) << 32n) | BigInt(o.lo)).toString());
     return (BigInt(o.hi) << 32n) | BigInt(o.lo);
   };
 
