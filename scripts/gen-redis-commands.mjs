@@ -8,7 +8,7 @@
 //        node scripts/gen-redis-commands.mjs --json  print {version, commands} as JSON instead
 //                                                    (the unit test compares it with the table)
 import { spawn, spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { realpathSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -139,7 +139,8 @@ function render({ version, commands }) {
   ].join("\n");
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+// Run as a program (argv[1] may be a symlinked path; import.meta.url is the real one).
+if (process.argv[1] && fileURLToPath(import.meta.url) === realpathSync(process.argv[1])) {
   const data = await collect();
   if (process.argv.includes("--json")) process.stdout.write(JSON.stringify(data));
   else {
