@@ -10,6 +10,14 @@ const commands: Record<string, { summary: string; load: () => Promise<Sub> }> = 
     summary: "run a memcached-compatible cache node (with replication peers)",
     load: async () => (await import("./node.js")).main,
   },
+  check: {
+    summary: "validate a config file (keepcache YAML or twemproxy nutcracker.yml)",
+    load: async () => (await import("./check.js")).main,
+  },
+  import: {
+    summary: "print keepcache YAML for a keepalived.conf, naming what cannot be mapped",
+    load: async () => (await import("./import.js")).main,
+  },
 };
 
 function usage(): string {

@@ -18,6 +18,8 @@ import {
   META_FETCHED,
   META_KEYLEN_MASK,
   META_LINKED,
+  META_STALE,
+  META_TOKEN_SENT,
   META_TOMBSTONE,
 } from "./layout.js";
 import type { SlabArena } from "./slabs.js";
@@ -104,5 +106,40 @@ export class ItemView {
 
   valueLength(h: Handle): number {
     return this.arena.get(h, H_VLEN);
+  }
+
+  /** Alias of isFetched: whether any client read the item before (meta `h`). */
+  wasFetched(h: Handle): boolean {
+    return this.isFetched(h);
+  }
+
+  /** Stale: invalidated by `md ... I` or an older-CAS `ms ... I`; still served, flagged X. */
+  isStale(h: Handle): boolean {
+    return (this.arena.get(h, H_META) & META_STALE) !== 0;
+  }
+
+  setStale(h: Handle, on: boolean): void {
+    this.setMetaBit(h, META_STALE, on);
+  }
+
+  /** Whether a win token (W) was already handed out for this item; later readers see Z. */
+  tokenSent(h: Handle): boolean {
+    return (this.arena.get(h, H_META) & META_TOKEN_SENT) !== 0;
+  }
+
+  setTokenSent(h: Handle, on: boolean): void {
+    this.setMetaBit(h, META_TOKEN_SENT, on);
+  }
+
+  /** The CAS value in decimal (metadump, logs); allocates, so not for the hot path. */
+  casString(h: Handle): string {
+    const hi = this.verHi(h);
+    const lo = this.verLo(h);
+    return hi === 0 ? String(lo) : ((BigInt(hi) << 32n) | BigInt(lo)).toString();
+  }
+
+  private setMetaBit(h: Handle, bit: number, on: boolean): void {
+    const m = this.arena.get(h, H_META);
+    this.arena.set(h, H_META, on ? m | bit : m & ~bit);
   }
 }

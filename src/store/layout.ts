@@ -22,6 +22,9 @@ export const META_KEYLEN_MASK = 0xff;
 export const META_FETCHED = 1 << 8; // memcached ITEM_FETCHED
 export const META_TOMBSTONE = 1 << 9;
 export const META_LINKED = 1 << 10; // memcached ITEM_LINKED: in the index and an LRU
+// Meta protocol stale/win state (protocol.txt "Meta Get": X and W/Z return flags).
+export const META_STALE = 1 << 11; // memcached ITEM_STALE: invalidated by md I / ms I
+export const META_TOKEN_SENT = 1 << 12; // memcached ITEM_TOKEN_SENT: a W (win) was handed out
 
 /** memcached KEY_MAX_LENGTH (protocol.txt "Keys"). */
 export const KEY_MAX_LENGTH = 250;

@@ -94,6 +94,22 @@ export class Store extends StoreCore {
     return h;
   }
 
+  /**
+   * The live item with the key, leaving its fetched bit and LRU position alone: meta commands
+   * report the state from before this access (mg h, l) and may ask for no bump (mg u).
+   */
+  peek(key: Uint8Array, ks: number, ke: number, now: number): Handle {
+    this.tick(now);
+    return this.liveItem(this.hashKey(key, ks, ke), key, ks, ke, now);
+  }
+
+  /** Marks an item fetched and, when `bump`, refreshes its LRU position (what find() does). */
+  markFetched(h: Handle, now: number, bump: boolean): void {
+    const meta = this.arena.get(h, H_META);
+    if (bump) this.touchLru(h, meta, now);
+    else if ((meta & META_FETCHED) === 0) this.arena.set(h, H_META, meta | META_FETCHED);
+  }
+
   /** Any linked item with the key, tombstones and not-yet-reclaimed expired items included. */
   findAny(key: Uint8Array, ks: number, ke: number): Handle {
     return this.table.lookup(this.hashKey(key, ks, ke), key, ks, ke);

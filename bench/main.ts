@@ -1,0 +1,53 @@
+/**
+ * `npm run bench -- <scenario...>`: runs benchmark scenarios, each against its real anchor
+ * in the same run, and prints a table per scenario (also written to bench/results/).
+ * With no scenario named, runs them all.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { repoRoot, stopAll } from "../test/helpers/procs.js";
+import { printTable, type Row } from "./lib/table.js";
+
+interface Scenario {
+  title: string;
+  anchor: string;
+  run: () => Promise<Row[]>;
+}
+
+const scenarios: Record<string, () => Promise<Scenario>> = {
+  node: async () => ({
+    title: "keepcache node vs memcached 1.6",
+    anchor: "memcached",
+    run: (await import("./node/index.js")).run,
+  }),
+};
+
+async function main() {
+  const asked = process.argv.slice(2);
+  const names = asked.length ? asked : Object.keys(scenarios);
+  for (const n of names) {
+    if (!scenarios[n]) {
+      console.error(`bench: unknown scenario '${n}' (known: ${Object.keys(scenarios).join(", ")})`);
+      process.exitCode = 2;
+      return;
+    }
+  }
+  const outDir = join(repoRoot(), "bench", "results");
+  mkdirSync(outDir, { recursive: true });
+  for (const n of names) {
+    const s = await scenarios[n]();
+    try {
+      const rows = await s.run();
+      const text = printTable(s.title, s.anchor, rows);
+      writeFileSync(join(outDir, `${n}.md`), `${text}\n_${new Date().toISOString()}_\n`);
+    } finally {
+      await stopAll();
+    }
+  }
+}
+
+main().catch(async (err) => {
+  console.error(err);
+  await stopAll();
+  process.exitCode = 1;
+});

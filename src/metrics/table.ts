@@ -1,0 +1,124 @@
+/**
+ * The one table of metrics. Each entry is declared once here and feeds three outputs:
+ *   - Prometheus `/metrics` (name = prefix + key, with the declared type and help),
+ *   - the memcached `stats` command (entries with a `stat` name, in declaration order),
+ *   - the twemproxy-compatible stats port and the admin dashboard (entries with `nc`).
+ *
+ * Hot paths never touch prom-client: each subsystem owns a plain counters object created by
+ * `counters(table)` (`c.cmd_get++` is a property increment), and the registry reads those
+ * objects at scrape time.
+ */
+export type MetricType = "counter" | "gauge";
+
+export interface MetricDef {
+  type: MetricType;
+  help: string;
+  /** Name in memcached's `stats` output, when the node reports it there. */
+  stat?: string;
+  /** Name in twemproxy's stats JSON, when the proxy reports it there. */
+  nc?: string;
+}
+
+export type MetricTable = Record<string, MetricDef>;
+export type Counters<T extends MetricTable> = { [K in keyof T]: number };
+
+/** A zeroed counters object with one numeric field per table entry (stable shape). */
+export function counters<T extends MetricTable>(table: T): Counters<T> {
+  const out: Record<string, number> = {};
+  for (const k of Object.keys(table)) out[k] = 0;
+  return out as Counters<T>;
+}
+
+/** The embedded cache node (`keepcache node`); names follow memcached's `stats` (protocol.txt "General-purpose statistics"). */
+export const nodeMetrics = {
+  curr_connections: { type: "gauge", help: "Open client connections", stat: "curr_connections" },
+  total_connections: {
+    type: "counter",
+    help: "Client connections accepted",
+    stat: "total_connections",
+  },
+  rejected_connections: {
+    type: "counter",
+    help: "Connections refused at the connection limit",
+    stat: "rejected_connections",
+  },
+  cmd_get: { type: "counter", help: "Keys requested by retrieval commands", stat: "cmd_get" },
+  cmd_set: { type: "counter", help: "Storage commands", stat: "cmd_set" },
+  cmd_flush: { type: "counter", help: "flush_all commands", stat: "cmd_flush" },
+  cmd_touch: { type: "counter", help: "touch/gat commands", stat: "cmd_touch" },
+  cmd_meta: { type: "counter", help: "Meta commands", stat: "cmd_meta" },
+  get_hits: { type: "counter", help: "Keys found", stat: "get_hits" },
+  get_misses: { type: "counter", help: "Keys not found", stat: "get_misses" },
+  get_expired: { type: "counter", help: "Keys found expired", stat: "get_expired" },
+  get_flushed: { type: "counter", help: "Keys found flushed", stat: "get_flushed" },
+  delete_misses: { type: "counter", help: "delete of a missing key", stat: "delete_misses" },
+  delete_hits: { type: "counter", help: "delete of a present key", stat: "delete_hits" },
+  incr_misses: { type: "counter", help: "incr of a missing key", stat: "incr_misses" },
+  incr_hits: { type: "counter", help: "incr of a present key", stat: "incr_hits" },
+  decr_misses: { type: "counter", help: "decr of a missing key", stat: "decr_misses" },
+  decr_hits: { type: "counter", help: "decr of a present key", stat: "decr_hits" },
+  cas_misses: { type: "counter", help: "cas of a missing key", stat: "cas_misses" },
+  cas_hits: { type: "counter", help: "cas that stored", stat: "cas_hits" },
+  cas_badval: { type: "counter", help: "cas with a stale value", stat: "cas_badval" },
+  touch_hits: { type: "counter", help: "touch of a present key", stat: "touch_hits" },
+  touch_misses: { type: "counter", help: "touch of a missing key", stat: "touch_misses" },
+  store_too_large: {
+    type: "counter",
+    help: "Writes refused as larger than the item size limit",
+    stat: "store_too_large",
+  },
+  store_no_memory: {
+    type: "counter",
+    help: "Writes refused for lack of memory",
+    stat: "store_no_memory",
+  },
+  bytes_read: { type: "counter", help: "Bytes read from clients", stat: "bytes_read" },
+  bytes_written: { type: "counter", help: "Bytes written to clients", stat: "bytes_written" },
+  protocol_errors: { type: "counter", help: "Requests answered with ERROR or CLIENT_ERROR" },
+  output_overflow_closes: {
+    type: "counter",
+    help: "Clients closed because they did not read their replies (output limit)",
+  },
+} satisfies MetricTable;
+
+export type NodeCounters = Counters<typeof nodeMetrics>;
+
+/**
+ * The node's store, read from Store.stats() at report time. Keys are StoreStats field names.
+ */
+export const storeMetrics = {
+  limitMaxbytes: { type: "gauge", help: "Item memory limit in bytes", stat: "limit_maxbytes" },
+  hashPowerLevel: { type: "gauge", help: "log2 of the hash index size", stat: "hash_power_level" },
+  hashBytes: { type: "gauge", help: "Bytes of the hash index", stat: "hash_bytes" },
+  hashIsExpanding: {
+    type: "gauge",
+    help: "1 while the hash index grows",
+    stat: "hash_is_expanding",
+  },
+  slabsMoved: { type: "counter", help: "Slab pages moved between classes", stat: "slabs_moved" },
+  bytes: { type: "gauge", help: "Bytes used by live items", stat: "bytes" },
+  currItems: { type: "gauge", help: "Live items", stat: "curr_items" },
+  totalItems: { type: "counter", help: "Items stored", stat: "total_items" },
+  expiredUnfetched: {
+    type: "counter",
+    help: "Items expired before ever being read",
+    stat: "expired_unfetched",
+  },
+  evictedUnfetched: {
+    type: "counter",
+    help: "Items evicted before ever being read",
+    stat: "evicted_unfetched",
+  },
+  evictions: { type: "counter", help: "Live items evicted to free memory", stat: "evictions" },
+  reclaimed: {
+    type: "counter",
+    help: "Expired items whose memory was reused",
+    stat: "reclaimed",
+  },
+  tombstones: {
+    type: "gauge",
+    help: "Delete markers kept for replication",
+    stat: "tombstones",
+  },
+  totalMalloced: { type: "gauge", help: "Bytes held by slab pages", stat: "total_malloced" },
+} satisfies MetricTable;

@@ -1,0 +1,453 @@
+/**
+ * The binary protocol session (protocol-binary.txt), with memcached 1.6.18's statuses, error
+ * texts and quiet-command rules (proto_bin.c). Binary is deprecated upstream but still what
+ * many clients speak (memjs, spymemcached), so keepcache serves every opcode memcached does.
+ */
+import {
+  BinaryRequest,
+  BinaryRequestParser,
+  HEADER_LENGTH,
+  Opcode as Op,
+  ParseStatus,
+  binaryStatus as S,
+  writeBinaryHeader,
+} from "../protocol/memcache/binary.js";
+import { normalizeExptime } from "../store/expiry.js";
+import { IncrResult, NO_ITEM, StoreMode, StoreResult } from "../store/types.js";
+import type { OutBuffer } from "../util/out-buffer.js";
+import type { NodeContext } from "./context.js";
+import { RunResult, type Session } from "./session.js";
+import {
+  generalStats,
+  itemsStats,
+  type StatPairs,
+  settingsStats,
+  sizesStats,
+  slabsStats,
+} from "./stats.js";
+import { PROTOCOL_VERSION } from "./text-session.js";
+
+/** memcached write_bin_error texts. */
+const errorText: Record<number, string> = {
+  [S.KeyNotFound]: "Not found",
+  [S.KeyExists]: "Data exists for key.",
+  [S.ValueTooLarge]: "Too large.",
+  [S.InvalidArguments]: "Invalid arguments",
+  [S.ItemNotStored]: "Not stored.",
+  [S.NonNumeric]: "Non-numeric server-side value for incr or decr",
+  [S.UnknownCommand]: "Unknown command",
+  [S.OutOfMemory]: "Out of memory",
+};
+
+const modes: Record<number, StoreMode> = {
+  [Op.Set]: StoreMode.Set,
+  [Op.SetQ]: StoreMode.Set,
+  [Op.Add]: StoreMode.Add,
+  [Op.AddQ]: StoreMode.Add,
+  [Op.Replace]: StoreMode.Replace,
+  [Op.ReplaceQ]: StoreMode.Replace,
+  [Op.Append]: StoreMode.Append,
+  [Op.AppendQ]: StoreMode.Append,
+  [Op.Prepend]: StoreMode.Prepend,
+  [Op.PrependQ]: StoreMode.Prepend,
+};
+
+const u64 = Buffer.alloc(8);
+
+export class BinarySession implements Session {
+  private readonly parser: BinaryRequestParser;
+  private readonly req = new BinaryRequest();
+
+  constructor(private readonly ctx: NodeContext) {
+    this.parser = new BinaryRequestParser({ maxValueBytes: ctx.options.maxItemSize });
+  }
+
+  feed(chunk: Buffer): void {
+    this.parser.feed(chunk);
+  }
+
+  run(out: OutBuffer, budget: number): RunResult {
+    const req = this.req;
+    for (;;) {
+      if (out.pending >= budget) return RunResult.Full;
+      const st = this.parser.next(req);
+      if (st === ParseStatus.NeedMore) return RunResult.NeedInput;
+      if (st === ParseStatus.Error) {
+        this.ctx.counters.protocol_errors++;
+        if (req.status === S.ValueTooLarge) this.ctx.counters.store_too_large++;
+        if (req.silent) return RunResult.Close;
+        this.error(out, req, req.status);
+        if (req.close) return RunResult.Close;
+        continue;
+      }
+      if (this.execute(req, out)) return RunResult.Close;
+    }
+  }
+
+  /** Writes a header plus body parts; returns nothing. */
+  private respond(
+    out: OutBuffer,
+    req: BinaryRequest,
+    status: number,
+    extras: number,
+    key: boolean,
+    valueLen: number,
+    casHi = 0,
+    casLo = 0,
+  ): void {
+    const keyLen = key ? req.keyLen : 0;
+    out.ensure(HEADER_LENGTH + extras + keyLen + valueLen);
+    out.pos = writeBinaryHeader(
+      out.buf,
+      out.pos,
+      req.opcode,
+      status,
+      req.opaque,
+      keyLen,
+      extras,
+      extras + keyLen + valueLen,
+      casHi,
+      casLo,
+    );
+  }
+
+  private error(out: OutBuffer, req: BinaryRequest, status: number): void {
+    const text = errorText[status] ?? "";
+    this.respond(out, req, status, 0, false, text.length);
+    out.ascii(text);
+  }
+
+  /** Executes one request; true when the connection must close afterwards. */
+  private execute(req: BinaryRequest, out: OutBuffer): boolean {
+    const ctx = this.ctx;
+    const buf = this.parser.buffer;
+    const op = req.opcode;
+    switch (op) {
+      case Op.Get:
+      case Op.GetQ:
+      case Op.GetK:
+      case Op.GetKQ:
+      case Op.Touch:
+      case Op.Gat:
+      case Op.GatQ:
+      case Op.GatK:
+      case Op.GatKQ:
+        this.getOrTouch(req, buf, out);
+        return false;
+      case Op.Set:
+      case Op.SetQ:
+      case Op.Add:
+      case Op.AddQ:
+      case Op.Replace:
+      case Op.ReplaceQ:
+      case Op.Append:
+      case Op.AppendQ:
+      case Op.Prepend:
+      case Op.PrependQ:
+        this.update(req, buf, out);
+        return false;
+      case Op.Delete:
+      case Op.DeleteQ:
+        this.remove(req, buf, out);
+        return false;
+      case Op.Increment:
+      case Op.IncrementQ:
+      case Op.Decrement:
+      case Op.DecrementQ:
+        this.arithmetic(req, buf, out);
+        return false;
+      case Op.Flush:
+      case Op.FlushQ: {
+        ctx.counters.cmd_flush++;
+        const now = ctx.now();
+        const delay =
+          req.hasExptime && req.exptime > 0 ? normalizeExptime(req.exptime, now) - now : 0;
+        ctx.store.flushAll(delay, now);
+        if (!req.quiet) this.respond(out, req, S.NoError, 0, false, 0);
+        return false;
+      }
+      case Op.Noop:
+        this.respond(out, req, S.NoError, 0, false, 0);
+        return false;
+      case Op.Version:
+        this.respond(out, req, S.NoError, 0, false, PROTOCOL_VERSION.length);
+        out.ascii(PROTOCOL_VERSION);
+        return false;
+      case Op.Verbosity:
+        ctx.verbosity = req.level;
+        this.respond(out, req, S.NoError, 0, false, 0);
+        return false;
+      case Op.Quit:
+        this.respond(out, req, S.NoError, 0, false, 0);
+        return true;
+      case Op.QuitQ:
+        return true;
+      case Op.Stat:
+        this.stat(req, buf, out);
+        return false;
+      default:
+        this.error(out, req, S.UnknownCommand);
+        return false;
+    }
+  }
+
+  private getOrTouch(req: BinaryRequest, buf: Buffer, out: OutBuffer): void {
+    const ctx = this.ctx;
+    const c = ctx.counters;
+    const store = ctx.store;
+    const op = req.opcode;
+    const now = ctx.now();
+    const touch =
+      op === Op.Touch || op === Op.Gat || op === Op.GatQ || op === Op.GatK || op === Op.GatKQ;
+    const withKey = op === Op.GetK || op === Op.GetKQ || op === Op.GatK || op === Op.GatKQ;
+    if (touch) c.cmd_touch++;
+    else c.cmd_get++;
+    const h = store.find(buf, req.keyStart, req.keyEnd, now);
+    if (h === NO_ITEM) {
+      if (touch) c.touch_misses++;
+      else c.get_misses++;
+      if (req.quiet) return;
+      if (withKey) {
+        // process_bin_get_or_touch: a GETK miss carries the key and no error text.
+        this.respond(out, req, S.KeyNotFound, 0, true, 0);
+        out.bytes(buf, req.keyStart, req.keyEnd);
+      } else this.error(out, req, S.KeyNotFound);
+      return;
+    }
+    if (touch) {
+      c.touch_hits++;
+      store.setExptime(h, normalizeExptime(req.exptime, now));
+    } else c.get_hits++;
+    const vlen = op === Op.Touch ? 0 : store.valueLength(h);
+    this.respond(out, req, S.NoError, 4, withKey, vlen, store.verHi(h), store.verLo(h));
+    out.ensure(4);
+    out.buf.writeUInt32BE(store.flags(h), out.pos);
+    out.pos += 4;
+    if (withKey) out.bytes(buf, req.keyStart, req.keyEnd);
+    if (vlen > 0) {
+      const vs = store.valueStart(h);
+      out.bytes(store.valueBuffer(h), vs, vs + vlen);
+    }
+  }
+
+  private update(req: BinaryRequest, buf: Buffer, out: OutBuffer): void {
+    const ctx = this.ctx;
+    const c = ctx.counters;
+    const now = ctx.now();
+    let mode = modes[req.opcode];
+    const hasCas = req.casHi !== 0 || req.casLo !== 0;
+    // A set/add/replace carrying a CAS is a compare-and-swap (process_bin_update).
+    if (hasCas && mode !== StoreMode.Append && mode !== StoreMode.Prepend) mode = StoreMode.Cas;
+    c.cmd_set++;
+    if (hasCas && (mode === StoreMode.Append || mode === StoreMode.Prepend)) {
+      const cur = ctx.store.peek(buf, req.keyStart, req.keyEnd, now);
+      if (
+        cur !== NO_ITEM &&
+        (ctx.store.verHi(cur) !== req.casHi || ctx.store.verLo(cur) !== req.casLo)
+      ) {
+        this.error(out, req, S.KeyExists);
+        return;
+      }
+    }
+    const v = ctx.nextVersion();
+    const r = ctx.store.store(
+      mode,
+      buf,
+      req.keyStart,
+      req.keyEnd,
+      buf,
+      req.valueStart,
+      req.valueEnd,
+      req.flags,
+      normalizeExptime(req.exptime, now),
+      req.casHi,
+      req.casLo,
+      v.hi,
+      v.lo,
+      now,
+    );
+    if (mode === StoreMode.Cas) {
+      if (r === StoreResult.Stored) c.cas_hits++;
+      else if (r === StoreResult.Exists) c.cas_badval++;
+      else if (r === StoreResult.NotFound) c.cas_misses++;
+    }
+    switch (r) {
+      case StoreResult.Stored:
+        if (!req.quiet) this.respond(out, req, S.NoError, 0, false, 0, v.hi, v.lo);
+        return;
+      case StoreResult.Exists:
+        this.error(out, req, S.KeyExists);
+        return;
+      case StoreResult.NotFound:
+        this.error(out, req, S.KeyNotFound);
+        return;
+      case StoreResult.TooLarge:
+        c.store_too_large++;
+        this.error(out, req, S.ValueTooLarge);
+        return;
+      case StoreResult.NoMemory:
+        c.store_no_memory++;
+        this.error(out, req, S.OutOfMemory);
+        return;
+      default: {
+        // complete_update_bin: NOT_STORED means "exists" for add, "not found" for replace.
+        const base = mode;
+        this.error(
+          out,
+          req,
+          base === StoreMode.Add
+            ? S.KeyExists
+            : base === StoreMode.Replace
+              ? S.KeyNotFound
+              : S.ItemNotStored,
+        );
+      }
+    }
+  }
+
+  private remove(req: BinaryRequest, buf: Buffer, out: OutBuffer): void {
+    const ctx = this.ctx;
+    const now = ctx.now();
+    const store = ctx.store;
+    if (req.casHi !== 0 || req.casLo !== 0) {
+      const h = store.peek(buf, req.keyStart, req.keyEnd, now);
+      if (h !== NO_ITEM && (store.verHi(h) !== req.casHi || store.verLo(h) !== req.casLo)) {
+        this.error(out, req, S.KeyExists);
+        return;
+      }
+    }
+    if (store.delete(buf, req.keyStart, req.keyEnd, now)) {
+      ctx.counters.delete_hits++;
+      if (!req.quiet) this.respond(out, req, S.NoError, 0, false, 0);
+    } else {
+      ctx.counters.delete_misses++;
+      this.error(out, req, S.KeyNotFound);
+    }
+  }
+
+  private arithmetic(req: BinaryRequest, buf: Buffer, out: OutBuffer): void {
+    const ctx = this.ctx;
+    const c = ctx.counters;
+    const store = ctx.store;
+    const now = ctx.now();
+    const incr = req.opcode === Op.Increment || req.opcode === Op.IncrementQ;
+    const cur = store.peek(buf, req.keyStart, req.keyEnd, now);
+    if (cur !== NO_ITEM && (req.casHi !== 0 || req.casLo !== 0)) {
+      if (store.verHi(cur) !== req.casHi || store.verLo(cur) !== req.casLo) {
+        this.error(out, req, S.KeyExists);
+        return;
+      }
+    }
+    const v = ctx.nextVersion();
+    let hi: number;
+    let lo: number;
+    let verHi = v.hi;
+    let verLo = v.lo;
+    const r = store.incrDecr(
+      buf,
+      req.keyStart,
+      req.keyEnd,
+      incr,
+      req.deltaHi,
+      req.deltaLo,
+      now,
+      v.hi,
+      v.lo,
+    );
+    if (r === IncrResult.Ok) {
+      if (incr) c.incr_hits++;
+      else c.decr_hits++;
+      hi = store.incrOut.hi;
+      lo = store.incrOut.lo;
+    } else if (r === IncrResult.NotFound) {
+      if (incr) c.incr_misses++;
+      else c.decr_misses++;
+      // protocol-binary.txt "Increment, Decrement": exptime 0xffffffff means do not create.
+      if (req.exptime === -1) {
+        this.error(out, req, S.KeyNotFound);
+        return;
+      }
+      const digits = Buffer.from(
+        ((BigInt(req.initialHi) << 32n) | BigInt(req.initialLo)).toString(),
+        "latin1",
+      );
+      const h = store.put(
+        buf,
+        req.keyStart,
+        req.keyEnd,
+        digits.length,
+        0,
+        normalizeExptime(req.exptime, now),
+        v.hi,
+        v.lo,
+        now,
+      );
+      if (h === NO_ITEM) {
+        this.error(out, req, S.OutOfMemory);
+        return;
+      }
+      digits.copy(store.valueBuffer(h), store.valueStart(h));
+      hi = req.initialHi;
+      lo = req.initialLo;
+    } else if (r === IncrResult.NonNumeric) {
+      this.error(out, req, S.NonNumeric);
+      return;
+    } else {
+      this.error(out, req, S.OutOfMemory);
+      return;
+    }
+    if (req.quiet) return;
+    const h = store.incrOut.handle;
+    if (r === IncrResult.Ok && h !== NO_ITEM) {
+      verHi = store.verHi(h);
+      verLo = store.verLo(h);
+    }
+    this.respond(out, req, S.NoError, 0, false, 8, verHi, verLo);
+    u64.writeUInt32BE(hi >>> 0, 0);
+    u64.writeUInt32BE(lo >>> 0, 4);
+    out.bytes(u64, 0, 8);
+  }
+
+  private stat(req: BinaryRequest, buf: Buffer, out: OutBuffer): void {
+    const ctx = this.ctx;
+    const group = buf.toString("latin1", req.keyStart, req.keyEnd);
+    let pairs: StatPairs;
+    switch (group) {
+      case "":
+        pairs = generalStats(ctx);
+        break;
+      case "settings":
+        pairs = settingsStats(ctx);
+        break;
+      case "items":
+        pairs = itemsStats(ctx);
+        break;
+      case "slabs":
+        pairs = slabsStats(ctx);
+        break;
+      case "sizes":
+        pairs = sizesStats(ctx);
+        break;
+      default:
+        this.error(out, req, S.KeyNotFound);
+        return;
+    }
+    // One response per stat (key = name, value = value), then an empty one (protocol-binary.txt "Stat").
+    for (const [k, v] of pairs) {
+      out.ensure(HEADER_LENGTH + k.length + v.length);
+      out.pos = writeBinaryHeader(
+        out.buf,
+        out.pos,
+        req.opcode,
+        S.NoError,
+        req.opaque,
+        k.length,
+        0,
+        k.length + v.length,
+      );
+      out.ascii(k);
+      out.ascii(v);
+    }
+    this.respond(out, req, S.NoError, 0, false, 0);
+  }
+}

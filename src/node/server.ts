@@ -1,0 +1,73 @@
+/**
+ * `keepcache node`'s listener: accepts clients up to the connection limit and gives each a
+ * Connection. Everything about commands lives in the sessions; everything about items in the
+ * store.
+ */
+import net from "node:net";
+import type { Logger } from "../log.js";
+import { Connection } from "./connection.js";
+import { NodeContext } from "./context.js";
+import type { NodeOptions } from "./options.js";
+
+export class CacheNode {
+  readonly ctx: NodeContext;
+  private readonly server: net.Server;
+  private readonly sockets = new Set<net.Socket>();
+
+  constructor(
+    readonly options: NodeOptions,
+    private readonly log: Logger,
+  ) {
+    this.ctx = new NodeContext(options, log);
+    this.server = net.createServer({ noDelay: true }, (s) => this.accept(s));
+    this.server.on("error", (err) => log.error({ err }, "listener error"));
+  }
+
+  private accept(socket: net.Socket): void {
+    const c = this.ctx.counters;
+    if (this.sockets.size >= this.options.connLimit) {
+      // memcached answers this way when it hits -c (memcached.c, "Too many open connections").
+      c.rejected_connections++;
+      socket.end("SERVER_ERROR Too many open connections\r\n");
+      socket.on("error", () => socket.destroy());
+      return;
+    }
+    c.total_connections++;
+    c.curr_connections++;
+    this.sockets.add(socket);
+    socket.once("close", () => {
+      this.sockets.delete(socket);
+      c.curr_connections--;
+    });
+    new Connection(socket, this.ctx);
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(
+        { port: this.options.port, host: this.options.host, backlog: 1024 },
+        () => {
+          this.server.off("error", reject);
+          this.ctx.start();
+          resolve();
+        },
+      );
+    });
+  }
+
+  address(): { host: string; port: number } {
+    const a = this.server.address();
+    if (a && typeof a === "object") return { host: a.address, port: a.port };
+    return { host: this.options.host, port: this.options.port };
+  }
+
+  /** Stops accepting, closes every client, and stops the clock. */
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const s of this.sockets) s.destroy();
+    await closed;
+    this.ctx.stop();
+    this.log.debug("node closed");
+  }
+}

@@ -1,0 +1,322 @@
+/**
+ * The text protocol session: classic ASCII commands (protocol.txt "Commands") executed over the
+ * store, with meta commands delegated to meta-exec.ts. Replies match memcached 1.6 byte for
+ * byte; test/e2e/node-vs-memcached.test.ts holds the two side by side.
+ */
+import { ParseStatus } from "../protocol/memcache/input.js";
+import { TextRequestParser } from "../protocol/memcache/text.js";
+import { Cmd, TextRequest } from "../protocol/memcache/text-request.js";
+import { normalizeExptime } from "../store/expiry.js";
+import { IncrResult, NO_ITEM, StoreMode, StoreResult } from "../store/types.js";
+import type { OutBuffer } from "../util/out-buffer.js";
+import type { NodeContext } from "./context.js";
+import { lruCrawler } from "./crawler.js";
+import { executeMeta } from "./meta-exec.js";
+import { line, writeU64 } from "./reply.js";
+import { RunResult, type Session } from "./session.js";
+import {
+  generalStats,
+  itemsStats,
+  renderText,
+  settingsStats,
+  sizesStats,
+  slabsStats,
+} from "./stats.js";
+
+/** The version string clients see; feature detection in clients keys off memcached's numbers. */
+export const PROTOCOL_VERSION = "1.6.18";
+
+const storeModes: Partial<Record<Cmd, StoreMode>> = {
+  [Cmd.Set]: StoreMode.Set,
+  [Cmd.Add]: StoreMode.Add,
+  [Cmd.Replace]: StoreMode.Replace,
+  [Cmd.Append]: StoreMode.Append,
+  [Cmd.Prepend]: StoreMode.Prepend,
+  [Cmd.Cas]: StoreMode.Cas,
+};
+
+const storeReplies: Record<StoreResult, string> = {
+  [StoreResult.Stored]: "STORED",
+  [StoreResult.NotStored]: "NOT_STORED",
+  [StoreResult.Exists]: "EXISTS",
+  [StoreResult.NotFound]: "NOT_FOUND",
+  [StoreResult.TooLarge]: "SERVER_ERROR object too large for cache",
+  [StoreResult.NoMemory]: "SERVER_ERROR out of memory storing object",
+};
+
+export class TextSession implements Session {
+  private readonly parser: TextRequestParser;
+  private readonly req = new TextRequest();
+
+  constructor(private readonly ctx: NodeContext) {
+    this.parser = new TextRequestParser({ maxValueBytes: ctx.options.maxItemSize });
+  }
+
+  feed(chunk: Buffer): void {
+    this.parser.feed(chunk);
+  }
+
+  run(out: OutBuffer, budget: number): RunResult {
+    const req = this.req;
+    for (;;) {
+      if (out.pending >= budget) return RunResult.Full;
+      const st = this.parser.next(req);
+      if (st === ParseStatus.NeedMore) return RunResult.NeedInput;
+      if (st === ParseStatus.Error) {
+        this.ctx.counters.protocol_errors++;
+        if (req.error === "SERVER_ERROR object too large for cache") {
+          this.ctx.counters.store_too_large++;
+          // memcached process_update_command: a failed set must not leave stale data behind.
+          if (req.cmd === Cmd.Set && req.keyCount > 0) {
+            this.ctx.store.delete(this.parser.buffer, req.keyStart, req.keyEnd, this.ctx.now());
+          }
+        }
+        if (req.error !== "") line(out, req.error);
+        if (req.close) return RunResult.Close;
+        continue;
+      }
+      if (this.execute(req, out)) return RunResult.Close;
+    }
+  }
+
+  /** Executes one parsed request; true when the connection must close afterwards. */
+  private execute(req: TextRequest, out: OutBuffer): boolean {
+    const ctx = this.ctx;
+    const buf = this.parser.buffer;
+    const c = ctx.counters;
+    switch (req.cmd) {
+      case Cmd.Get:
+      case Cmd.Gets:
+        this.retrieve(req, buf, out, req.cmd === Cmd.Gets, false);
+        return false;
+      case Cmd.Gat:
+      case Cmd.Gats:
+        this.retrieve(req, buf, out, req.cmd === Cmd.Gats, true);
+        return false;
+      case Cmd.Touch: {
+        c.cmd_touch++;
+        const now = ctx.now();
+        const h = ctx.store.find(buf, req.keyStart, req.keyEnd, now);
+        if (h === NO_ITEM) c.touch_misses++;
+        else {
+          c.touch_hits++;
+          ctx.store.setExptime(h, normalizeExptime(req.exptime, now));
+        }
+        if (!req.noreply) line(out, h === NO_ITEM ? "NOT_FOUND" : "TOUCHED");
+        return false;
+      }
+      case Cmd.Set:
+      case Cmd.Add:
+      case Cmd.Replace:
+      case Cmd.Append:
+      case Cmd.Prepend:
+      case Cmd.Cas:
+        this.storeCmd(req, buf, out);
+        return false;
+      case Cmd.Delete: {
+        const ok = ctx.store.delete(buf, req.keyStart, req.keyEnd, ctx.now());
+        if (ok) c.delete_hits++;
+        else c.delete_misses++;
+        if (!req.noreply) line(out, ok ? "DELETED" : "NOT_FOUND");
+        return false;
+      }
+      case Cmd.Incr:
+      case Cmd.Decr:
+        this.incrDecr(req, buf, out);
+        return false;
+      case Cmd.FlushAll: {
+        c.cmd_flush++;
+        const now = ctx.now();
+        // protocol.txt "flush_all": the optional delay is an exptime (relative or absolute).
+        const delay = req.hasDelay && req.delay > 0 ? normalizeExptime(req.delay, now) - now : 0;
+        ctx.store.flushAll(delay, now);
+        if (!req.noreply) line(out, "OK");
+        return false;
+      }
+      case Cmd.Version:
+        line(out, `VERSION ${PROTOCOL_VERSION}`);
+        return false;
+      case Cmd.Verbosity:
+        ctx.verbosity = req.level;
+        if (!req.noreply) line(out, "OK");
+        return false;
+      case Cmd.Stats:
+        this.stats(buf.toString("latin1", req.argStart, req.argEnd).trim(), out);
+        return false;
+      case Cmd.Quit:
+        return true;
+      case Cmd.Shutdown:
+        // memcached refuses unless started with -A (enable_shutdown); so do we, always.
+        line(out, "ERROR: shutdown not enabled");
+        return false;
+      case Cmd.LruCrawler:
+        lruCrawler(ctx, buf.toString("latin1", req.argStart, req.argEnd).trim(), out);
+        return false;
+      case Cmd.Mg:
+      case Cmd.Ms:
+      case Cmd.Md:
+      case Cmd.Ma:
+      case Cmd.Mn:
+      case Cmd.Me:
+        c.cmd_meta++;
+        executeMeta(ctx, req, buf, out);
+        return false;
+      default:
+        line(out, "ERROR");
+        return false;
+    }
+  }
+
+  private retrieve(
+    req: TextRequest,
+    buf: Buffer,
+    out: OutBuffer,
+    withCas: boolean,
+    touch: boolean,
+  ) {
+    const ctx = this.ctx;
+    const store = ctx.store;
+    const c = ctx.counters;
+    const now = ctx.now();
+    const exp = touch ? normalizeExptime(req.exptime, now) : 0;
+    if (touch) c.cmd_touch += req.keyCount;
+    for (let i = 0; i < req.keyCount; i++) {
+      const ks = req.keyStarts[i];
+      const ke = req.keyEnds[i];
+      c.cmd_get++;
+      const h = store.find(buf, ks, ke, now);
+      if (h === NO_ITEM) {
+        c.get_misses++;
+        if (touch) c.touch_misses++;
+        continue;
+      }
+      c.get_hits++;
+      if (touch) {
+        c.touch_hits++;
+        store.setExptime(h, exp);
+      }
+      const vlen = store.valueLength(h);
+      out.ensure(ke - ks + 64 + vlen);
+      out.ascii("VALUE ");
+      out.bytes(buf, ks, ke);
+      out.u8(0x20);
+      out.decimal(store.flags(h));
+      out.u8(0x20);
+      out.decimal(vlen);
+      if (withCas) {
+        out.u8(0x20);
+        writeU64(out, store.verHi(h), store.verLo(h));
+      }
+      out.crlf();
+      const vs = store.valueStart(h);
+      out.bytes(store.valueBuffer(h), vs, vs + vlen);
+      out.crlf();
+    }
+    out.ascii("END\r\n");
+  }
+
+  private storeCmd(req: TextRequest, buf: Buffer, out: OutBuffer) {
+    const ctx = this.ctx;
+    const c = ctx.counters;
+    const now = ctx.now();
+    const mode = storeModes[req.cmd]!;
+    const v = ctx.nextVersion();
+    c.cmd_set++;
+    const r = ctx.store.store(
+      mode,
+      buf,
+      req.keyStart,
+      req.keyEnd,
+      buf,
+      req.dataStart,
+      req.dataEnd,
+      req.flags,
+      normalizeExptime(req.exptime, now),
+      req.casHi,
+      req.casLo,
+      v.hi,
+      v.lo,
+      now,
+    );
+    if (mode === StoreMode.Cas) {
+      if (r === StoreResult.Stored) c.cas_hits++;
+      else if (r === StoreResult.Exists) c.cas_badval++;
+      else if (r === StoreResult.NotFound) c.cas_misses++;
+    }
+    if (r === StoreResult.TooLarge) c.store_too_large++;
+    else if (r === StoreResult.NoMemory) c.store_no_memory++;
+    if (!req.noreply) line(out, storeReplies[r]);
+  }
+
+  private incrDecr(req: TextRequest, buf: Buffer, out: OutBuffer) {
+    const ctx = this.ctx;
+    const c = ctx.counters;
+    const incr = req.cmd === Cmd.Incr;
+    const v = ctx.nextVersion();
+    const r = ctx.store.incrDecr(
+      buf,
+      req.keyStart,
+      req.keyEnd,
+      incr,
+      req.deltaHi,
+      req.deltaLo,
+      ctx.now(),
+      v.hi,
+      v.lo,
+    );
+    if (r === IncrResult.NotFound) {
+      if (incr) c.incr_misses++;
+      else c.decr_misses++;
+    } else if (r === IncrResult.Ok) {
+      if (incr) c.incr_hits++;
+      else c.decr_hits++;
+    }
+    if (req.noreply) return;
+    switch (r) {
+      case IncrResult.Ok: {
+        const o = ctx.store.incrOut;
+        writeU64(out, o.hi, o.lo);
+        out.crlf();
+        return;
+      }
+      case IncrResult.NotFound:
+        line(out, "NOT_FOUND");
+        return;
+      case IncrResult.NonNumeric:
+        line(out, "CLIENT_ERROR cannot increment or decrement non-numeric value");
+        return;
+      default:
+        line(out, "SERVER_ERROR out of memory");
+    }
+  }
+
+  private stats(arg: string, out: OutBuffer) {
+    const ctx = this.ctx;
+    switch (arg) {
+      case "":
+        out.ascii(renderText(generalStats(ctx)));
+        return;
+      case "settings":
+        out.ascii(renderText(settingsStats(ctx)));
+        return;
+      case "items":
+        out.ascii(renderText(itemsStats(ctx)));
+        return;
+      case "slabs":
+        out.ascii(renderText(slabsStats(ctx)));
+        return;
+      case "sizes":
+        out.ascii(renderText(sizesStats(ctx)));
+        return;
+      case "reset":
+        for (const k of Object.keys(ctx.counters) as Array<keyof typeof ctx.counters>) {
+          if (k !== "curr_connections") ctx.counters[k] = 0;
+        }
+        line(out, "RESET");
+        return;
+      default:
+        // memcached: an unknown stats group is a bad command (proto_text.c process_stat).
+        line(out, "ERROR");
+    }
+  }
+}
