@@ -2,9 +2,18 @@
  * `keepcache import keepalived.conf`: turns a keepalived configuration into keepcache's native
  * YAML tree (`vrrp:` and `tcp:`), naming every line it cannot carry over and why.
  */
-import { type IncludeReader, parseKeepalived, type Stmt } from "./parse.js";
+
 import { mapVirtualServer } from "./lvs-map.js";
-import { mapInstance, mapScript, mapSyncGroup, mapTrackFile, type Note, type Unmapped } from "./vrrp-map.js";
+import { type IncludeReader, parseKeepalived, type Stmt } from "./parse.js";
+import { unknown } from "./suggest.js";
+import {
+  mapInstance,
+  mapScript,
+  mapSyncGroup,
+  mapTrackFile,
+  type Note,
+  type Unmapped,
+} from "./vrrp-map.js";
 
 export type { Unmapped } from "./vrrp-map.js";
 
@@ -25,10 +34,34 @@ const GLOBAL_UNSUPPORTED: Record<string, string> = {
   lvs_id: "no IPVS sync daemon",
 };
 
-export function importKeepalived(text: string, file: string, include?: IncludeReader): ImportResult {
+const TOP_KEYS = [
+  ...["global_defs", "vrrp_script", "vrrp_track_file", "vrrp_instance", "vrrp_sync_group"],
+  ...["virtual_server", "virtual_server_group", "include"],
+];
+const GLOBAL_KEYS = [
+  ...Object.keys(GLOBAL_UNSUPPORTED),
+  ...["router_id", "enable_script_security", "script_user", "vrrp_version"],
+];
+
+export function importKeepalived(
+  text: string,
+  file: string,
+  include?: IncludeReader,
+): ImportResult {
   const stmts = parseKeepalived(text, file, include);
   const unmapped: Unmapped[] = [];
   const note: Note = (s, why) => unmapped.push({ file: s.file, line: s.line, text: s.text, why });
+  const odd = text.split("\n").flatMap((l, i) => (/[^\S \t\r\n]/u.test(l) ? [i + 1] : []));
+  if (odd.length) {
+    const where =
+      odd.length === 1 ? `line ${odd[0]}` : `${odd.length} lines (${odd[0]}..${odd.at(-1)})`;
+    unmapped.push({
+      file,
+      line: odd[0],
+      text: text.split("\n")[odd[0] - 1].trim(),
+      why: `${where} contain non-ASCII blanks (non-breaking spaces from a web page?): read as blanks here; keepalived reads them as part of a word`,
+    });
+  }
   const vrrp: Record<string, unknown> = {};
   const scripts: Record<string, unknown> = {};
   const instances: Record<string, unknown> = {};
@@ -39,7 +72,8 @@ export function importKeepalived(text: string, file: string, include?: IncludeRe
 
   // vrrp_track_file blocks are referenced by name from instances: collect them first.
   const trackFiles = new Map<string, { path: string; weight: number }>();
-  for (const s of stmts) if (s.key === "vrrp_track_file") trackFiles.set(s.args[0] ?? "", mapTrackFile(s, note));
+  for (const s of stmts)
+    if (s.key === "vrrp_track_file") trackFiles.set(s.args[0] ?? "", mapTrackFile(s, note));
 
   for (const s of stmts) {
     const name = s.args[0] ?? "";
@@ -67,8 +101,21 @@ export function importKeepalived(text: string, file: string, include?: IncludeRe
         note(s, "virtual_server_group is IPVS-only; declare one virtual_server per address");
         break;
       default:
-        note(s, `unknown top-level keyword "${s.key}"`);
+        note(s, unknown("top-level", s.key, TOP_KEYS));
     }
+  }
+  // keepalived: "Virtual router X specified in sync group Y doesn't exist - ignoring".
+  for (const s of stmts) {
+    if (s.key !== "vrrp_sync_group") continue;
+    const g = groups[s.args[0] ?? ""] as { group?: string[] } | undefined;
+    if (!g?.group) continue;
+    const missing = g.group.filter((n) => !(n in instances));
+    if (missing.length === 0) continue;
+    note(
+      s,
+      `sync group member(s) ${missing.join(", ")} name no vrrp_instance; keepalived ignores them`,
+    );
+    g.group = g.group.filter((n) => n in instances);
   }
   if (scriptUser) {
     for (const sc of Object.values(scripts) as Record<string, unknown>[]) sc.user ??= scriptUser;
@@ -105,7 +152,7 @@ function mapGlobals(
         defaults.version = Number(e.args[0]);
         break;
       default:
-        note(e, GLOBAL_UNSUPPORTED[e.key] ?? `global_defs keyword "${e.key}" is not supported`);
+        note(e, GLOBAL_UNSUPPORTED[e.key] ?? unknown("global_defs", e.key, GLOBAL_KEYS));
     }
   }
   return scriptUser;

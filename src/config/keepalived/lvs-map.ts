@@ -5,7 +5,25 @@
  * the client's side. DR and TUN (the real server answers the client directly) cannot be copied.
  */
 import type { Stmt } from "./parse.js";
+import { unknown } from "./suggest.js";
 import type { Note } from "./vrrp-map.js";
+
+const VS_KEYS = [
+  ...["delay_loop", "lb_algo", "lb_kind", "persistence_timeout", "protocol", "sorry_server"],
+  ...["inhibit_on_failure", "real_server"],
+];
+const RS_KEYS = [
+  "weight",
+  "notify_up",
+  "notify_down",
+  "inhibit_on_failure",
+  "TCP_CHECK",
+  "HTTP_GET",
+];
+const CHECK_KEYS = [
+  ...["connect_timeout", "connect_port", "retry", "nb_get_retry", "delay_before_retry", "url"],
+  ...["virtualhost", "misc_path", "misc_timeout", "misc_dynamic", "user"],
+];
 
 /** keepalived lb_algo → keepcache balance, with why when it is only the nearest match. */
 const ALGOS: Record<string, [string, string?]> = {
@@ -55,7 +73,10 @@ function mapCheck(s: Stmt, note: Note, intervalMs: number | undefined): Check {
         retry = Number(v);
         break;
       case "delay_before_retry":
-        note(e, "keepcache re-checks at the check interval (delay_loop); delay_before_retry is not used");
+        note(
+          e,
+          "keepcache re-checks at the check interval (delay_loop); delay_before_retry is not used",
+        );
         break;
       case "url":
         for (const u of e.block ?? []) {
@@ -81,7 +102,12 @@ function mapCheck(s: Stmt, note: Note, intervalMs: number | undefined): Check {
         c.script = { ...((c.script as object) ?? {}), user: v };
         break;
       default:
-        note(e, `${s.key} keyword "${e.key}" is not supported`);
+        note(
+          e,
+          CHECK_KEYS.includes(e.key)
+            ? `${e.key} is not supported`
+            : unknown(s.key, e.key, CHECK_KEYS),
+        );
     }
   }
   // keepalived retries `retry` times after a failure before marking the server down, so it
@@ -95,9 +121,15 @@ function sameCheck(a: Check, b: Check): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-export function mapVirtualServer(s: Stmt, note: Note): [string, Record<string, unknown>] | undefined {
+export function mapVirtualServer(
+  s: Stmt,
+  note: Note,
+): [string, Record<string, unknown>] | undefined {
   if (s.args[0] === "fwmark" || s.args[0] === "group" || s.args.length < 2) {
-    note(s, "only `virtual_server IP PORT` maps to a TCP service (fwmark and groups are IPVS-only)");
+    note(
+      s,
+      "only `virtual_server IP PORT` maps to a TCP service (fwmark and groups are IPVS-only)",
+    );
     return undefined;
   }
   const [ip, port] = s.args;
@@ -126,7 +158,10 @@ export function mapVirtualServer(s: Stmt, note: Note): [string, Record<string, u
       }
       case "lb_kind":
         if (v !== "NAT") {
-          note(e, `lb_kind ${v}: keepcache forwards as a proxy, like NAT; real servers see connections from this host (not the client) and need no VIP of their own`);
+          note(
+            e,
+            `lb_kind ${v}: keepcache forwards as a proxy, like NAT; real servers see connections from this host (not the client) and need no VIP of their own`,
+          );
         }
         break;
       case "persistence_timeout":
@@ -136,7 +171,9 @@ export function mapVirtualServer(s: Stmt, note: Note): [string, Record<string, u
         if (v !== "TCP") note(e, `protocol ${v}: keepcache balances TCP only`);
         break;
       case "sorry_server":
-        svc.sorry_server = e.args[0]?.includes(":") ? `[${e.args[0]}]:${e.args[1]}` : `${e.args[0]}:${e.args[1]}`;
+        svc.sorry_server = e.args[0]?.includes(":")
+          ? `[${e.args[0]}]:${e.args[1]}`
+          : `${e.args[0]}:${e.args[1]}`;
         break;
       case "inhibit_on_failure":
         svc.inhibit_on_failure = true;
@@ -152,7 +189,10 @@ export function mapVirtualServer(s: Stmt, note: Note): [string, Record<string, u
         break;
       }
       default:
-        note(e, `virtual_server keyword "${e.key}" is not supported`);
+        if (CHECKS[e.key] || e.key === "SMTP_CHECK" || e.key === "DNS_CHECK") {
+          // keepalived also ignores a checker outside real_server: the servers go unchecked.
+          note(e, `${e.key} belongs inside a real_server block; keepalived ignores it here too`);
+        } else note(e, unknown("virtual_server", e.key, VS_KEYS));
     }
   }
   if (svcCheck) {
@@ -177,7 +217,9 @@ function mapRealServer(
     return undefined;
   }
   const [ip, port] = s.args;
-  const server: Record<string, unknown> = { address: ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}` };
+  const server: Record<string, unknown> = {
+    address: ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`,
+  };
   let check: Check | undefined;
   let inhibit = false;
   for (const e of s.block ?? []) {
@@ -199,8 +241,19 @@ function mapRealServer(
         if (check) note(e, "only the first checker of a real_server is imported");
         else check = mapCheck(e, note, intervalMs);
         break;
+      case "SMTP_CHECK":
+      case "DNS_CHECK":
+      case "BFD_CHECK":
+      case "FILE_CHECK":
+      case "PING_CHECK":
+      case "UDP_CHECK":
+        note(
+          e,
+          `${e.key} has no keepcache equivalent (checks: tcp, http, https, script, redis, memcache, mysql)`,
+        );
+        break;
       default:
-        note(e, `real_server keyword "${e.key}" is not supported`);
+        note(e, unknown("real_server", e.key, RS_KEYS));
     }
   }
   return { server, check, inhibit };

@@ -25,13 +25,22 @@ interface Token {
   quoted: boolean;
 }
 
+/**
+ * Blanks include Unicode spaces (U+00A0, U+3000 ...): configs copied from web pages carry
+ * them, and reading them as part of a word (as keepalived's isspace() does) only breaks things
+ * silently. importKeepalived() reports each line where this happened.
+ */
+function isBlank(c: string): boolean {
+  return /\s/u.test(c);
+}
+
 /** Splits one line into tokens; braces are tokens of their own unless quoted. */
 export function tokenizeLine(line: string): Token[] {
   const out: Token[] = [];
   let i = 0;
   while (i < line.length) {
     const c = line[i];
-    if (c === " " || c === "\t" || c === "\r") {
+    if (isBlank(c)) {
       i++;
     } else if (c === "#" || c === "!") {
       break;
@@ -46,7 +55,7 @@ export function tokenizeLine(line: string): Token[] {
       i = stop + 1;
     } else {
       let j = i;
-      while (j < line.length && !' \t\r{}"#!'.includes(line[j])) j++;
+      while (j < line.length && !isBlank(line[j]) && !'{}"#!'.includes(line[j])) j++;
       out.push({ t: line.slice(i, j), quoted: false });
       i = j;
     }

@@ -3,6 +3,7 @@
  * keepalived.conf(5) names: vrrp_script, vrrp_instance, vrrp_sync_group, vrrp_track_file.
  */
 import type { Stmt } from "./parse.js";
+import { unknown } from "./suggest.js";
 
 export interface Unmapped {
   file: string;
@@ -38,6 +39,35 @@ const VRRP_UNSUPPORTED: Record<string, string> = {
   higher_prio_send_advert: "not supported",
   init_fail: "scripts start healthy",
 };
+
+const SCRIPT_KEYS = [
+  "script",
+  "interval",
+  "timeout",
+  "weight",
+  "rise",
+  "fall",
+  "user",
+  "init_fail",
+];
+const INSTANCE_KEYS = [
+  ...Object.keys(VRRP_UNSUPPORTED),
+  ...["state", "interface", "unicast_src_ip", "virtual_router_id", "priority", "advert_int"],
+  ...["preempt_delay", "garp_master_delay", "garp_master_repeat", "garp_master_refresh"],
+  ...["version", "nopreempt", "preempt", "check_unicast_src", "authentication"],
+  ...["virtual_ipaddress", "virtual_ipaddress_excluded", "unicast_peer", "track_script"],
+  ...["track_interface", "track_file", "notify_master", "notify_backup", "notify_fault"],
+  ...["notify_stop", "notify"],
+];
+const AUTH_KEYS = ["auth_type", "auth_pass"];
+const GROUP_KEYS = [
+  "group",
+  "notify_master",
+  "notify_backup",
+  "notify_fault",
+  "notify_stop",
+  "notify",
+];
 
 const num = (s: string | undefined): number => Number(s);
 
@@ -77,7 +107,7 @@ export function mapScript(s: Stmt, note: Note): Record<string, unknown> {
         if (e.args[1]) note(e, "the group is taken from the user's passwd entry");
         break;
       default:
-        note(e, VRRP_UNSUPPORTED[e.key] ?? `unknown vrrp_script keyword "${e.key}"`);
+        note(e, VRRP_UNSUPPORTED[e.key] ?? unknown("vrrp_script", e.key, SCRIPT_KEYS));
     }
   }
   return out;
@@ -89,7 +119,7 @@ export function mapTrackFile(s: Stmt, note: Note): { path: string; weight: numbe
   for (const e of list(s)) {
     if (e.key === "file") out.path = e.args[0] ?? "";
     else if (e.key === "weight") out.weight = num(e.args[0]);
-    else note(e, `unknown vrrp_track_file keyword "${e.key}"`);
+    else note(e, unknown("vrrp_track_file", e.key, ["file", "weight"]));
   }
   return out;
 }
@@ -101,6 +131,7 @@ export function mapInstance(
   defaults: { version?: number },
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
+  let nopreemptAt: Stmt = s;
   if (defaults.version) out.version = defaults.version;
   for (const e of list(s)) {
     const v = e.args[0];
@@ -129,6 +160,7 @@ export function mapInstance(
         break;
       case "nopreempt":
         out.nopreempt = true;
+        nopreemptAt = e;
         break;
       case "preempt":
         out.nopreempt = false;
@@ -165,7 +197,7 @@ export function mapInstance(
         });
         break;
       default:
-        note(e, VRRP_UNSUPPORTED[e.key] ?? `unknown vrrp_instance keyword "${e.key}"`);
+        note(e, VRRP_UNSUPPORTED[e.key] ?? unknown("vrrp_instance", e.key, INSTANCE_KEYS));
     }
   }
   if (out.state !== "MASTER" && out.state !== "BACKUP" && out.state !== undefined) {
@@ -174,7 +206,10 @@ export function mapInstance(
   }
   if (out.nopreempt && out.state === "MASTER") {
     // keepalived ignores nopreempt with state MASTER (and warns); the native schema refuses it.
-    note(s, "nopreempt with state MASTER: keepalived ignores nopreempt here, so it is dropped");
+    note(
+      nopreemptAt,
+      "nopreempt with state MASTER: keepalived ignores nopreempt here, so it is dropped",
+    );
     out.nopreempt = false;
   }
   return out;
@@ -190,7 +225,7 @@ function mapAuth(s: Stmt, note: Note): Record<string, unknown> {
       if (Buffer.byteLength(pass) > 8)
         note(e, "auth_pass longer than 8 bytes: keepalived uses the first 8");
       out.auth_pass = Buffer.from(pass).subarray(0, 8).toString();
-    } else note(e, `unknown authentication keyword "${e.key}"`);
+    } else note(e, unknown("authentication", e.key, AUTH_KEYS));
   }
   if (out.auth_type === "AH") note(s, "auth_type AH (IPsec-AH) is not supported; consider HMAC");
   return out;
@@ -214,7 +249,7 @@ export function mapSyncGroup(s: Stmt, note: Note): Record<string, unknown> {
         note(e, VRRP_UNSUPPORTED.smtp_alert);
         break;
       default:
-        note(e, `unknown vrrp_sync_group keyword "${e.key}"`);
+        note(e, unknown("vrrp_sync_group", e.key, GROUP_KEYS));
     }
   }
   return out;
