@@ -1,0 +1,122 @@
+/**
+ * The one interface both proxy protocols implement (twemproxy's proto/ model: nc_memcache.c and
+ * nc_redis.c behind the same msg hooks). The router, backend pool and client connection are
+ * protocol-blind: they move byte ranges and follow a Plan. Adding a protocol means adding a
+ * driver, never a branch in the router.
+ *
+ * Contract for byte ranges: every (buf, start, end) a driver hands out is valid only until the
+ * next call into that parser/framer. The proxy copies what it keeps (into a backend's or a
+ * client's OutBuffer) before calling again. Values are never decoded or re-encoded.
+ */
+import type { OutBuffer } from "../util/out-buffer.js";
+
+/** How a parsed request is to be served. Allocated per request; small and short-lived. */
+export type Plan =
+  /** The proxy answers itself (PING, version, an error); `close` after writing. */
+  | { kind: "local"; reply: Buffer; close?: boolean }
+  /**
+   * One server, chosen by hashing key bytes [keyStart, keyEnd) of `buf`. The request bytes to
+   * send are [frameStart, frameEnd) of `buf` unless `rewrite` is given (e.g. noreply stripped so
+   * the backend always answers and the stream can never desync). `expect` is the
+   * driver's token for the reply framer (e.g. "a retrieval, read VALUE blocks until END").
+   * `silent`: the client asked for no reply (noreply / quiet); the proxy drops the backend's
+   * answer unless it is an error the client must see.
+   */
+  | {
+      kind: "forward";
+      buf: Buffer;
+      keyStart: number;
+      keyEnd: number;
+      frameStart: number;
+      frameEnd: number;
+      rewrite?: Buffer;
+      expect: number;
+      silent: boolean;
+      /** Safe to retry on another member/server after a failure (reads, idempotent writes). */
+      idempotent: boolean;
+      /** Read-only: a replica set may serve it from a replica. */
+      readOnly: boolean;
+    }
+  /** Every server of the pool gets `request`; the replies are merged (flush_all, stats). */
+  | { kind: "broadcast"; request: Buffer; expect: number; merge: Merger; silent: boolean }
+  /** Sub-requests per key group (multi-get, MGET, MSET, DEL); replies merged in order. */
+  | {
+      kind: "split";
+      parts: Array<{ keyBuf: Buffer; keyStart: number; keyEnd: number; request: Buffer }>;
+      expect: number;
+      merge: Merger;
+      silent: boolean;
+    };
+
+/** Collects the replies of a broadcast or split and writes the client's one reply. */
+export interface Merger {
+  /** Reply bytes of part `index` (a copy the merger may keep). */
+  add(index: number, reply: Buffer): void;
+  /** Part `index` failed (server down, timeout): `reason` names the backend and the cause. */
+  fail(index: number, reason: string): void;
+  /** Writes the merged reply once every part has reported. */
+  write(out: OutBuffer): void;
+}
+
+export enum ParseResult {
+  NeedMore = 0,
+  Plan = 1,
+  /** A protocol error: `errorReply` is the protocol's own error; close if `close`. */
+  Error = 2,
+}
+
+/** Frames client requests and turns each into a Plan. One per client connection. */
+export interface ClientParser {
+  feed(chunk: Buffer): void;
+  next(): ParseResult;
+  /** Valid after next() returned Plan. */
+  plan: Plan | undefined;
+  /** Valid after next() returned Error. */
+  errorReply: Buffer | undefined;
+  close: boolean;
+}
+
+/** Frames one backend connection's replies. `expect` is the token the Plan carried. */
+export interface ReplyFramer {
+  feed(chunk: Buffer): void;
+  /** Frames the next whole reply for a request of kind `expect`; false when more bytes are needed. */
+  next(expect: number): boolean;
+  /** The reply just framed: bytes [start, end) of buf. */
+  buf: Buffer;
+  start: number;
+  end: number;
+  /** The reply is a server error (twemproxy counts these; a retry policy may act on them). */
+  isError: boolean;
+  /** The backend broke the protocol: the connection must be closed and its requests failed. */
+  broken: boolean;
+}
+
+export interface DriverLimits {
+  maxRequestBytes: number;
+}
+
+/** A protocol, as the proxy sees it. */
+export interface ProtocolDriver {
+  readonly name: "memcache" | "redis";
+  newClientParser(limits: DriverLimits, state: ClientState): ClientParser;
+  newReplyFramer(): ReplyFramer;
+  /** The reply a client gets when its request could not be served: SERVER_ERROR / -ERR. */
+  errorReply(message: string): Buffer;
+  /** A health probe request and how to judge its reply (memcached `version`, Redis `PING`). */
+  probe(): { request: Buffer; expect: number; ok(reply: Buffer): boolean };
+  /** Requests sent once on every new backend connection (AUTH, SELECT) with their expects. */
+  handshake(pool: {
+    redisAuth?: string;
+    redisDb?: number;
+  }): Array<{ request: Buffer; expect: number }>;
+}
+
+/** Per-client state a driver may keep across requests (AUTH done, RESP3, MULTI open). */
+export interface ClientState {
+  authenticated: boolean;
+  /** Set by the proxy from the pool config; the driver answers AUTH against it. */
+  password: string | undefined;
+  resp3: boolean;
+  /** Server index pinned by a transaction or a single-server pool, -1 when none. */
+  pinned: number;
+}
