@@ -81,19 +81,22 @@ export async function main(argv: string[]): Promise<number> {
   if (opts.verbosity > 0) log.level = opts.verbosity > 1 ? "trace" : "debug";
   const { CacheNode } = await import("../node/server.js");
   const node = new CacheNode(opts, log);
+  // Handlers first: a signal that arrives while the listener starts must still stop cleanly.
+  let stopping: Promise<void> | undefined;
+  const stopped = new Promise<void>((resolve) => {
+    const stop = (sig: string) => {
+      log.info({ signal: sig }, "shutting down");
+      stopping ??= node.close().then(resolve, resolve);
+    };
+    process.once("SIGTERM", () => stop("SIGTERM"));
+    process.once("SIGINT", () => stop("SIGINT"));
+  });
   await node.listen();
   const addr = node.address();
   log.info(
     { host: addr.host, port: addr.port, memoryMb: opts.memoryLimitMb },
     "keepcache node ready",
   );
-  await new Promise<void>((resolve) => {
-    const stop = (sig: string) => {
-      log.info({ signal: sig }, "shutting down");
-      node.close().then(resolve, resolve);
-    };
-    process.once("SIGTERM", () => stop("SIGTERM"));
-    process.once("SIGINT", () => stop("SIGINT"));
-  });
+  await stopped;
   return 0;
 }

@@ -58,8 +58,12 @@ test("random operations agree with a Map model", () => {
         else if (op.t === "flush") {
           s.flushAll(op.delay, now);
           live(""); // a due delayed flush happens first
-          if (op.delay === 0) m.clear();
-          else flushAt = now + op.delay;
+          // memcached keeps one oldest_live setting: a later flush_all replaces a pending one
+          // (proto_text.c process_flush_all_command), so an immediate flush cancels it.
+          if (op.delay === 0) {
+            m.clear();
+            flushAt = Number.POSITIVE_INFINITY;
+          } else flushAt = now + op.delay;
         } else if (op.t === "get") {
           const e = live(op.key);
           const h = s.find(kb, 0, kb.length, now);
