@@ -34,7 +34,7 @@ export interface InstanceConfig {
   priority: number;
   /** Our advert interval in centiseconds. */
   adverIntCs: number;
-  /** keepalived `state`: the wanted initial state. */
+  /** keepalived `state`: accepted for compatibility; startup timing is the same for both. */
   initialState: "MASTER" | "BACKUP";
   nopreempt: boolean;
   preemptDelayMs: number;
@@ -98,9 +98,10 @@ export class VrrpInstance {
       this.toFault("fault at startup");
       return;
     }
-    // The owner, and keepalived's `state MASTER`, go straight to Master; keepalived demotes
-    // a wanted master as soon as it hears a better advert.
-    if (this.priority === 255 || this.cfg.initialState === "MASTER") this.toMaster("startup");
+    // RFC 5798 §6.4.1: only the address owner (255) starts as Master. keepalived's `state
+    // MASTER` does not change this: keepalived 2.2.7 measured in a namespace sends its first
+    // advert ~3.6 s after start with either state (priority 100, advert_int 1).
+    if (this.priority === 255) this.toMaster("startup, address owner");
     else this.toBackup("startup");
   }
 

@@ -261,3 +261,26 @@ export function realEnv(): TrackerEnv {
   };
   return env;
 }
+
+/** What TrackerBinding drives: VrrpInstance satisfies it. */
+export interface PrioritySink {
+  setTrackerSum(sum: number): void;
+  setFault(source: string, on: boolean): void;
+}
+
+/** Pushes a TrackerSet's state into an instance; call refresh() whenever a tracker changes. */
+export class TrackerBinding {
+  private faults = new Set<string>();
+  constructor(
+    readonly set: TrackerSet,
+    private readonly sink: PrioritySink,
+  ) {}
+  refresh(): void {
+    const { sum, faults } = this.set.evaluate();
+    const now = new Set(faults.map((f) => `track:${f}`));
+    for (const f of now) if (!this.faults.has(f)) this.sink.setFault(f, true);
+    for (const f of this.faults) if (!now.has(f)) this.sink.setFault(f, false);
+    this.faults = now;
+    this.sink.setTrackerSum(sum);
+  }
+}

@@ -10,6 +10,7 @@ class Lan {
   readonly clock = new FakeClock();
   readonly routers = new Map<string, { inst: VrrpInstance; log: Action[]; up: boolean }>();
   readonly transitions: string[] = [];
+  partitioned = false;
 
   add(ip: string, over: Partial<InstanceConfig> = {}): VrrpInstance {
     const cfg: InstanceConfig = {
@@ -37,7 +38,8 @@ class Lan {
 
   deliver(from: string, priority: number, adverIntCs: number): void {
     for (const [ip, r] of this.routers) {
-      if (ip !== from && r.up) r.inst.receiveAdvert({ priority, src: from, adverIntCs });
+      if (ip !== from && r.up && !this.partitioned)
+        r.inst.receiveAdvert({ priority, src: from, adverIntCs });
     }
   }
 
@@ -96,11 +98,15 @@ describe("VRRP state machine", () => {
 
   test("equal priority: the higher primary IP wins (RFC 5798 §6.4.3)", () => {
     const lan = new Lan();
-    const a = lan.add("10.0.0.9", { initialState: "MASTER" });
-    const b = lan.add("10.0.0.10", { initialState: "MASTER" });
+    const a = lan.add("10.0.0.9");
+    const b = lan.add("10.0.0.10");
+    lan.partitioned = true; // split brain: both become master
     a.startup();
     b.startup();
-    lan.clock.advance(2500);
+    lan.clock.advance(5000);
+    assert.deepEqual(lan.masters(), ["10.0.0.9", "10.0.0.10"]);
+    lan.partitioned = false; // healed: the next adverts resolve it
+    lan.clock.advance(1000);
     assert.deepEqual(lan.masters(), ["10.0.0.10"]);
   });
 
@@ -163,6 +169,17 @@ describe("VRRP state machine", () => {
     lan.clock.advance(5000); // delay passed at ~t=15000, then a further Master_Down_Interval
     assert.equal(a.state, "MASTER");
     assert.equal(b.state, "BACKUP");
+  });
+
+  test("state MASTER still starts as BACKUP (keepalived 2.2.7 measured): first advert after Master_Down_Interval", () => {
+    const lan = new Lan();
+    const a = lan.add("10.0.0.1", { initialState: "MASTER" });
+    a.startup();
+    assert.equal(a.state, "BACKUP");
+    lan.clock.advance(3609);
+    assert.equal(a.state, "BACKUP");
+    lan.clock.advance(1);
+    assert.equal(a.state, "MASTER");
   });
 
   test("address owner (255) becomes master at startup and wins", () => {

@@ -8,6 +8,7 @@ import {
   InterfaceTracker,
   realEnv,
   ScriptTracker,
+  TrackerBinding,
   type TrackerEnv,
   TrackerSet,
 } from "../../../src/vrrp/trackers.js";
@@ -113,6 +114,36 @@ describe("trackers", () => {
     assert.equal(set.evaluate().sum, 253 - 30);
     env.files.set("/etc/kc/prio", "garbage");
     assert.equal(set.evaluate().sum, -30);
+  });
+
+  test("binding drives an instance: weights sum, weight-0 failures fault, recovery clears", async () => {
+    const env = fakeEnv();
+    const clock = new FakeClock();
+    const calls: string[] = [];
+    const set = new TrackerSet();
+    const chk = new ScriptTracker(script({ fall: 1, rise: 1 }), env, clock);
+    set.add(chk);
+    set.add(chk, 0); // the same script tracked with weight 0 by this instance too
+    set.add(new InterfaceTracker("eth1", -10, env));
+    const b = new TrackerBinding(set, {
+      setTrackerSum: (n) => calls.push(`sum ${n}`),
+      setFault: (s, on) => calls.push(`fault ${s} ${on}`),
+    });
+    b.refresh();
+    env.results.push({ code: 1, timedOut: false });
+    await chk.runOnce();
+    env.links.set("eth1", false);
+    b.refresh();
+    env.results.push({ code: 0, timedOut: false });
+    await chk.runOnce();
+    b.refresh();
+    assert.deepEqual(calls, [
+      "sum 0",
+      "fault track:chk true",
+      "sum -30",
+      "fault track:chk false",
+      "sum -10",
+    ]);
   });
 
   test("script security refuses paths non-root users can write", () => {
