@@ -82,11 +82,13 @@ export async function main(argv: string[]): Promise<number> {
   const { CacheNode } = await import("../node/server.js");
   const node = new CacheNode(opts, log);
   // Handlers first: a signal that arrives while the listener starts must still stop cleanly.
-  let stopping: Promise<void> | undefined;
+  let stopping = false;
   const stopped = new Promise<void>((resolve) => {
     const stop = (sig: string) => {
       log.info({ signal: sig }, "shutting down");
-      stopping ??= node.close().then(resolve, resolve);
+      if (stopping) return;
+      stopping = true;
+      node.close().then(resolve, resolve);
     };
     process.once("SIGTERM", () => stop("SIGTERM"));
     process.once("SIGINT", () => stop("SIGINT"));

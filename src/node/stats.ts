@@ -77,10 +77,8 @@ export function itemsStats(ctx: NodeContext): StatPairs {
 
 export function slabsStats(ctx: NodeContext): StatPairs {
   const out: StatPairs = [];
-  let pages = 0;
   for (const k of ctx.store.slabStats(ctx.now())) {
     if (k.totalPages === 0) continue;
-    pages += k.totalPages;
     const p = `${k.id}:`;
     out.push(
       [`${p}chunk_size`, String(k.chunkSize)],
