@@ -43,7 +43,11 @@ function binary(op: number, value = ""): Buffer {
 }
 
 /** Sends bytes; resolves "answered" on any reply byte, "closed" on close, "silent" otherwise. */
-function probe(port: number, data: Buffer, waitMs: number): Promise<"answered" | "closed" | "silent"> {
+function probe(
+  port: number,
+  data: Buffer,
+  waitMs: number,
+): Promise<"answered" | "closed" | "silent"> {
   return new Promise((resolve) => {
     const s = net.connect({ port, host: "127.0.0.1" });
     let done = false;
