@@ -86,7 +86,8 @@ describe("mysql packets", () => {
           }
           const got = frames(pieces);
           assert.equal(got.length, payloads.length);
-          got.forEach((f, i) => assert.deepEqual([...f.subarray(4)], [...payloads[i]]));
+          for (const [i, f] of got.entries())
+            assert.deepEqual([...f.subarray(4)], [...payloads[i]]);
         },
       ),
       { numRuns: 200 },

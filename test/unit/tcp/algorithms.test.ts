@@ -48,7 +48,7 @@ describe("balance algorithms", () => {
           const c = ws.map((w, i) => ({ id: `s${i}`, weight: w, active: 0 }));
           const total = ws.reduce((x, y) => x + y, 0);
           const counts = tally("wrr", c, total * 3);
-          ws.forEach((w, i) => assert.equal(counts.get(`s${i}`) ?? 0, w * 3));
+          for (const [i, w] of ws.entries()) assert.equal(counts.get(`s${i}`) ?? 0, w * 3);
         },
       ),
       { numRuns: 200 },
