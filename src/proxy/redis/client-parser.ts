@@ -1,0 +1,225 @@
+/**
+ * One client connection's request side for the Redis driver: frames requests with the RESP
+ * parser (multibulk and inline, redis-server's own protocol errors) and turns each into a
+ * Plan, in order, so pipelined replies keep their order (the core writes replies in plan
+ * order). Order of checks per request: authentication, transaction queuing, proxy-answered
+ * commands, then routing (planner.ts).
+ */
+import { arityOk, CmdFlag, COMMANDS, hasFlag } from "../../protocol/resp/commands.js";
+import { arrayHeader, errorReply, simpleString } from "../../protocol/resp/encoder.js";
+import {
+  effectiveCommand,
+  KEYS_UNSUPPORTED,
+  keyPositions,
+} from "../../protocol/resp/key-positions.js";
+import { ParseStatus, type RespRequest, RespRequestParser } from "../../protocol/resp/parser.js";
+import {
+  type ClientParser,
+  type ClientState,
+  type DriverLimits,
+  ParseResult,
+  type Plan,
+} from "../driver.js";
+import { Id } from "./ids.js";
+import { allowedBeforeAuth, isLocal, type LocalConn, localCommand, NOAUTH } from "./local.js";
+import { CROSS_SHARD, local, planRequest, requestBody, sameShard, wrap } from "./planner.js";
+import {
+  Keyless,
+  keylessKind,
+  keylessRefusal,
+  notSupported,
+  singleServerRefusal,
+  unknownCommand,
+  wrongArity,
+} from "./policy.js";
+import { expectToken } from "./reply-framer.js";
+import { EXECABORT, Transaction } from "./transaction.js";
+
+const OK = simpleString("OK");
+const QUEUED = simpleString("QUEUED");
+const EMPTY_EXEC = arrayHeader(0);
+const WATCH_REASON =
+  "WATCH needs a server connection of its own until EXEC, and the proxy shares server connections between clients";
+
+let nextClientId = 1;
+
+export class RedisClientParser implements ClientParser {
+  plan: Plan | undefined = undefined;
+  errorReply: Buffer | undefined = undefined;
+  close = false;
+
+  private readonly parser: RespRequestParser;
+  private readonly tx = new Transaction();
+  private readonly conn: LocalConn = { id: nextClientId++, name: undefined };
+  private readonly keys: number[] = [];
+
+  constructor(
+    private readonly limits: DriverLimits,
+    private readonly state: ClientState,
+  ) {
+    this.parser = new RespRequestParser({
+      maxBulkLen: Math.min(limits.maxRequestBytes, 512 * 1024 * 1024),
+    });
+  }
+
+  feed(chunk: Buffer): void {
+    this.parser.feed(chunk);
+  }
+
+  next(): ParseResult {
+    this.plan = undefined;
+    if (this.close) return ParseResult.NeedMore; // QUIT: nothing after it is served
+    const s = this.parser.next();
+    if (s === ParseStatus.NeedMore) return ParseResult.NeedMore;
+    if (s === ParseStatus.Error) {
+      this.errorReply = Buffer.from(this.parser.errorReply, "latin1");
+      this.close = true;
+      return ParseResult.Error;
+    }
+    this.plan = this.planFor(this.parser.req);
+    if (this.plan.kind === "local" && this.plan.close) this.close = true;
+    return ParseResult.Plan;
+  }
+
+  failReply(_tag: number, _silent: boolean, message: string): Buffer {
+    return errorReply(message);
+  }
+
+  private planFor(req: RespRequest): Plan {
+    const cmd = req.cmd;
+    const st = this.state;
+    if (st.password !== undefined && !st.authenticated && !allowedBeforeAuth(cmd)) {
+      return local(NOAUTH);
+    }
+    if (this.tx.open) return this.inTransaction(req, cmd);
+    switch (cmd) {
+      case Id.MULTI:
+        if (req.argc !== 1) return local(wrongArity(cmd));
+        this.tx.begin();
+        return local(OK);
+      case Id.EXEC:
+        return local(errorReply("EXEC without MULTI"));
+      case Id.DISCARD:
+        return local(errorReply("DISCARD without MULTI"));
+      case Id.WATCH:
+        return local(notSupported(req, WATCH_REASON));
+      case Id.UNWATCH:
+        return local(OK); // nothing is ever watched
+    }
+    const r = localCommand(cmd, req, st, this.conn);
+    if (r !== undefined) {
+      if (r.reset) this.tx.clear();
+      return local(r.reply, r.close);
+    }
+    return planRequest(req, st, this.keys);
+  }
+
+  /** Inside MULTI: queue (answering +QUEUED), refuse (marking the transaction), or finish. */
+  private inTransaction(req: RespRequest, cmd: number): Plan {
+    const tx = this.tx;
+    switch (cmd) {
+      case Id.EXEC:
+        return this.exec(req);
+      case Id.DISCARD:
+        tx.clear();
+        return local(OK);
+      case Id.MULTI:
+        return local(errorReply("MULTI calls can not be nested"));
+      case Id.WATCH:
+        return local(errorReply("WATCH inside MULTI is not allowed"));
+      case Id.QUIT:
+      case Id.RESET: {
+        tx.clear();
+        const r = localCommand(cmd, req, this.state, this.conn);
+        return local(r!.reply, r!.close);
+      }
+    }
+    const refusal = this.queueRefusal(req, cmd);
+    if (refusal !== undefined) {
+      tx.dirty = true;
+      return local(refusal);
+    }
+    const body = requestBody(req);
+    if (tx.bytes + body.length > this.limits.maxRequestBytes) {
+      tx.dirty = true;
+      return local(errorReply("transaction larger than the proxy's maximum request size"));
+    }
+    tx.queue(body, !req.inline);
+    return local(QUEUED);
+  }
+
+  /** Why a command cannot join this transaction (the reply), or undefined: queue it. */
+  private queueRefusal(req: RespRequest, cmd: number): Buffer | undefined {
+    if (cmd < 0) return unknownCommand(req);
+    if (!arityOk(cmd, req.argc)) return wrongArity(cmd);
+    // PING and ECHO queue like any command (their replies belong in EXEC's array).
+    if (cmd === Id.UNWATCH || cmd === Id.PING || cmd === Id.ECHO) return undefined;
+    if (isLocal(cmd)) {
+      return notSupported(req, "it changes connection state, which cannot be queued in MULTI");
+    }
+    const st = this.state;
+    const eff = effectiveCommand(cmd, req);
+    if (st.servers <= 1) {
+      const why = singleServerRefusal(cmd);
+      return why === undefined ? undefined : notSupported(req, why);
+    }
+    if (hasFlag(eff, CmdFlag.pubsub)) return notSupported(req, keylessRefusal(eff));
+    const n = keyPositions(cmd, req, this.keys);
+    if (n === KEYS_UNSUPPORTED) {
+      return notSupported(req, "its keys cannot be located from the command table");
+    }
+    if (n > 0) {
+      const shard = sameShard(req, this.keys, n, st);
+      if (shard < 0) return notSupported(req, CROSS_SHARD);
+      if (this.tx.shard < 0) {
+        const k = this.keys[0];
+        this.tx.pin(shard, req.buf.subarray(req.argStart[k], req.argEnd[k]));
+      } else if (shard !== this.tx.shard) {
+        return notSupported(req, "the keys of one transaction must all be on one server");
+      }
+      return undefined;
+    }
+    if (n < 0 || COMMANDS[eff].keySpecs.length > 0) return undefined;
+    const kind = keylessKind(eff);
+    if (kind === Keyless.Any) return undefined;
+    if (kind !== undefined) {
+      return notSupported(req, "it goes to every server, which cannot happen inside MULTI");
+    }
+    return notSupported(req, keylessRefusal(eff));
+  }
+
+  private exec(req: RespRequest): Plan {
+    const tx = this.tx;
+    if (req.argc !== 1) {
+      tx.dirty = true;
+      return local(wrongArity(Id.EXEC));
+    }
+    if (tx.dirty) {
+      tx.clear();
+      return local(EXECABORT);
+    }
+    if (tx.queued === 0) {
+      tx.clear();
+      return local(EMPTY_EXEC);
+    }
+    const resp3 = this.state.resp3;
+    const queued = tx.queued;
+    const key = tx.pinKey;
+    const bundle = wrap(tx.bundle(), resp3);
+    tx.clear();
+    return {
+      kind: "forward",
+      buf: key,
+      keyStart: 0,
+      keyEnd: key.length,
+      frameStart: 0,
+      frameEnd: 0,
+      rewrite: bundle,
+      silent: false,
+      idempotent: false,
+      readOnly: false,
+      // MULTI's +OK and each +QUEUED come before EXEC's reply (plus HELLO 3 / HELLO 2).
+      expect: expectToken(1 + queued + (resp3 ? 1 : 0), resp3 ? 1 : 0),
+    };
+  }
+}

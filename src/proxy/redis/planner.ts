@@ -1,0 +1,158 @@
+/**
+ * Turns one parsed Redis request (outside a transaction, not answered locally) into a Plan.
+ * Keyed commands are routed by their key positions from Redis' own command table
+ * (protocol/resp/key-positions.ts): every key must be on one server (hash tags make that so),
+ * except the commands multikey.ts splits and merges. Keyless commands follow policy.ts.
+ * A single-server pool passes nearly everything through (issue 4: "A pool with a single
+ * server passes every command through, except those that change connection state").
+ */
+import { Cmd, CmdFlag, COMMANDS, hasFlag, isReadOnly } from "../../protocol/resp/commands.js";
+import { encodeRequest } from "../../protocol/resp/encoder.js";
+import {
+  effectiveCommand,
+  KEYS_INVALID,
+  KEYS_UNSUPPORTED,
+  keyPositions,
+} from "../../protocol/resp/key-positions.js";
+import { isSplitCommand, planSplit } from "../../protocol/resp/multikey.js";
+import type { RespRequest } from "../../protocol/resp/parser.js";
+import type { ClientState, Plan } from "../driver.js";
+import { BroadcastMerge, SplitMerge } from "./mergers.js";
+import {
+  Keyless,
+  keylessKind,
+  keylessRefusal,
+  notSupported,
+  singleServerRefusal,
+  unknownCommand,
+} from "./policy.js";
+import { expectToken } from "./reply-framer.js";
+
+const HELLO3 = Buffer.from("*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n");
+const HELLO2 = Buffer.from("*2\r\n$5\r\nHELLO\r\n$1\r\n2\r\n");
+
+/**
+ * Backend connections are shared and stay RESP2. A RESP3 client's request is sent as
+ * HELLO 3, the request, HELLO 2 in one write, so the server encodes that one reply in RESP3
+ * (maps, sets, nulls as the client expects) and the connection is RESP2 again after it; the
+ * framer skips the two HELLO replies (expect token 1 before, 1 after).
+ */
+export function wrap(body: Buffer, resp3: boolean): Buffer {
+  return resp3 ? Buffer.concat([HELLO3, body, HELLO2]) : body;
+}
+
+export const EXPECT_ONE = 0;
+export const EXPECT_RESP3 = expectToken(1, 1);
+
+export function local(reply: Buffer, close = false): Plan {
+  return close ? { kind: "local", reply, close } : { kind: "local", reply };
+}
+
+/** The request as a multibulk: its own bytes, or re-encoded when it came inline. */
+export function requestBody(req: RespRequest): Buffer {
+  return req.inline ? encodeRequest(req) : req.buf.subarray(req.frameStart, req.frameEnd);
+}
+
+/**
+ * A forward of the request itself to the server of argument `keyArg`, or with keyArg < 0 to
+ * the server of the empty key (a fixed server: for requests any server answers alike, and for
+ * malformed ones, which the server rejects with its own error text).
+ */
+export function forward(req: RespRequest, keyArg: number, eff: number, state: ClientState): Plan {
+  const keyStart = keyArg >= 0 ? req.argStart[keyArg] : 0;
+  const keyEnd = keyArg >= 0 ? req.argEnd[keyArg] : 0;
+  const readOnly = isReadOnly(eff);
+  const plain = !req.inline && !state.resp3;
+  return {
+    kind: "forward",
+    buf: req.buf,
+    keyStart,
+    keyEnd,
+    frameStart: req.frameStart,
+    frameEnd: req.frameEnd,
+    rewrite: plain ? undefined : wrap(requestBody(req), state.resp3),
+    expect: state.resp3 ? EXPECT_RESP3 : EXPECT_ONE,
+    silent: false,
+    // Only reads are safe to send twice; a retried INCR or LPUSH would apply twice.
+    idempotent: readOnly,
+    readOnly,
+  };
+}
+
+/** The server all keys (argument indexes keys[0..n)) map to, or -1 when they differ. */
+export function sameShard(req: RespRequest, keys: number[], n: number, state: ClientState): number {
+  const shard = state.shardOf(req.buf, req.argStart[keys[0]], req.argEnd[keys[0]]);
+  for (let k = 1; k < n; k++) {
+    if (state.shardOf(req.buf, req.argStart[keys[k]], req.argEnd[keys[k]]) !== shard) return -1;
+  }
+  return shard;
+}
+
+export const CROSS_SHARD = "its keys are on different servers; put them under one hash tag";
+
+/** MGET/MSET/DEL/UNLINK/EXISTS/TOUCH: one part per server, merged in key order. */
+function split(req: RespRequest, cmd: number, eff: number, state: ClientState): Plan {
+  const sp = planSplit(cmd, req, (b, s, e) => state.shardOf(b, s, e));
+  if (sp === null) return local(notSupported(req, CROSS_SHARD));
+  if (sp.kind === "refuse") return local(sp.reply);
+  if (sp.subs.length === 1) return forward(req, 1, eff, state);
+  const step = sp.kind === "ok" ? 2 : 1; // MSET pairs; the others list keys
+  return {
+    kind: "split",
+    parts: sp.subs.map((s) => {
+      const k = 1 + s.positions[0] * step;
+      return {
+        keyBuf: req.buf,
+        keyStart: req.argStart[k],
+        keyEnd: req.argEnd[k],
+        request: wrap(s.request, state.resp3),
+      };
+    }),
+    expect: state.resp3 ? EXPECT_RESP3 : EXPECT_ONE,
+    merge: new SplitMerge(sp),
+    silent: false,
+  };
+}
+
+function keyless(req: RespRequest, eff: number, state: ClientState): Plan {
+  const kind = keylessKind(eff);
+  if (kind === undefined) return local(notSupported(req, keylessRefusal(eff)));
+  if (kind === Keyless.Any) return forward(req, -1, eff, state);
+  return {
+    kind: "broadcast",
+    request: wrap(requestBody(req), state.resp3),
+    expect: state.resp3 ? EXPECT_RESP3 : EXPECT_ONE,
+    merge: new BroadcastMerge(kind, state.servers, state.resp3),
+    silent: false,
+  };
+}
+
+/**
+ * Plans a request. `keys` is scratch space for key indexes (reused per client, no allocation
+ * on the hot path).
+ */
+export function planRequest(req: RespRequest, state: ClientState, keys: number[]): Plan {
+  const cmd = req.cmd;
+  const eff = cmd < 0 ? cmd : effectiveCommand(cmd, req);
+  if (state.servers <= 1) {
+    const why = cmd < 0 ? undefined : singleServerRefusal(cmd);
+    if (why !== undefined) return local(notSupported(req, why));
+    const n = cmd < 0 ? 0 : keyPositions(cmd, req, keys);
+    return forward(req, n > 0 ? keys[0] : -1, eff, state);
+  }
+  if (cmd < 0) return local(unknownCommand(req));
+  if (hasFlag(eff, CmdFlag.pubsub)) return local(notSupported(req, keylessRefusal(eff)));
+  const n = keyPositions(cmd, req, keys);
+  if (n > 0) {
+    if (isSplitCommand(cmd) && cmd !== Cmd.MSETNX) return split(req, cmd, eff, state);
+    if (n === 1 || sameShard(req, keys, n, state) >= 0) return forward(req, keys[0], eff, state);
+    return local(notSupported(req, CROSS_SHARD));
+  }
+  if (n === KEYS_UNSUPPORTED) {
+    return local(notSupported(req, "its keys cannot be located from the command table"));
+  }
+  // Malformed (the server answers with its own error), or a keyed command given no key this
+  // time (EVAL script 0): any one server.
+  if (n === KEYS_INVALID || COMMANDS[eff].keySpecs.length > 0) return forward(req, -1, eff, state);
+  return keyless(req, eff, state);
+}

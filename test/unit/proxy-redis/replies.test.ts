@@ -1,0 +1,223 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import fc from "fast-check";
+import type { Plan } from "../../../src/proxy/driver.js";
+import { expectToken, RedisReplyFramer, redisDriver } from "../../../src/proxy/redis/index.js";
+import { OutBuffer } from "../../../src/util/out-buffer.js";
+import { assertSplitInvariant } from "../../helpers/split.js";
+import { cmd, keysOnTwoShards, makeState, plans, target } from "./helpers.js";
+
+type Framed = { reply: string; isError: boolean } | { broken: true };
+
+/** A framer target that frames replies for the given expect tokens, in order. */
+function framerTarget(expects: number[]) {
+  const f = new RedisReplyFramer();
+  let i = 0;
+  return {
+    feed: (c: Buffer) => f.feed(c),
+    drain(): Framed[] {
+      const out: Framed[] = [];
+      while (i < expects.length && f.next(expects[i])) {
+        out.push({ reply: f.buf.toString("latin1", f.start, f.end), isError: f.isError });
+        i++;
+      }
+      if (f.broken) out.push({ broken: true });
+      return out;
+    },
+  };
+}
+
+describe("reply framer", () => {
+  test("one reply per request; bundles skip the replies before and after", () => {
+    const input = Buffer.from(
+      "+OK\r\n" +
+        // a transaction bundle: MULTI +OK, 2x +QUEUED, EXEC's array
+        "+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n+OK\r\n:5\r\n" +
+        // a RESP3 wrap: HELLO 3's map, the reply, HELLO 2's array
+        "%1\r\n$5\r\nproto\r\n:3\r\n_\r\n*2\r\n$5\r\nproto\r\n:2\r\n" +
+        "$3\r\nabc\r\n",
+    );
+    const got = assertSplitInvariant(
+      () => framerTarget([0, expectToken(3, 0), expectToken(1, 1), 0]),
+      input,
+    );
+    assert.deepEqual(got, [
+      { reply: "+OK\r\n", isError: false },
+      { reply: "*2\r\n+OK\r\n:5\r\n", isError: false },
+      { reply: "_\r\n", isError: false },
+      { reply: "$3\r\nabc\r\n", isError: false },
+    ]);
+  });
+
+  test("role-change and server-condition errors set isError; request errors do not", () => {
+    const replies = [
+      "-READONLY You can't write against a read only replica.\r\n",
+      "-LOADING Redis is loading the dataset in memory\r\n",
+      "-MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.\r\n",
+      "-NOREPLICAS Not enough good replicas to write.\r\n",
+      "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+      "-ERR syntax error\r\n",
+      "-READONLYX not a code\r\n",
+      "!21\r\nLOADING still loading\r\n",
+    ];
+    const got = assertSplitInvariant(
+      () => framerTarget(replies.map(() => 0)),
+      Buffer.from(replies.join("")),
+    );
+    assert.deepEqual(
+      got.map((g) => ("isError" in g ? g.isError : "broken")),
+      [true, true, true, true, false, false, false, true],
+    );
+  });
+
+  test("a server error among a bundle's skipped replies marks the reply", () => {
+    const got = assertSplitInvariant(
+      () => framerTarget([expectToken(2, 0)]),
+      Buffer.from("-LOADING x\r\n-LOADING x\r\n-EXECABORT Transaction discarded\r\n"),
+    );
+    assert.deepEqual(got, [{ reply: "-EXECABORT Transaction discarded\r\n", isError: true }]);
+  });
+
+  test("a broken stream is reported, not framed", () => {
+    const got = assertSplitInvariant(() => framerTarget([0, 0]), Buffer.from("+OK\r\n?bad\r\n"));
+    assert.deepEqual(got, [{ reply: "+OK\r\n", isError: false }, { broken: true }]);
+  });
+});
+
+/** Runs a split or broadcast plan's merger over the given per-part replies. */
+function merged(plan: Plan, replies: Array<string | { fail: string }>): string {
+  assert.ok(plan.kind === "split" || plan.kind === "broadcast");
+  replies.forEach((r, i) => {
+    if (typeof r === "string") plan.merge.add(i, Buffer.from(r));
+    else plan.merge.fail(i, r.fail);
+  });
+  const out = new OutBuffer();
+  plan.merge.write(out);
+  return out.buf.toString("latin1", 0, out.pos);
+}
+
+function planOf(req: Buffer, state = makeState()): Plan {
+  const p = redisDriver.newClientParser({ maxRequestBytes: 1 << 20 }, state);
+  p.feed(req);
+  p.next();
+  return p.plan!;
+}
+
+describe("mergers", () => {
+  const st = makeState();
+  const [a, b] = keysOnTwoShards(st);
+
+  test("MGET reassembled in key order; DEL summed; MSET OK; a failure or error wins", () => {
+    assert.equal(
+      merged(planOf(cmd("MGET", a, b, a), st), ["*2\r\n$2\r\nva\r\n$-1\r\n", "*1\r\n$2\r\nvb\r\n"]),
+      "*3\r\n$2\r\nva\r\n$2\r\nvb\r\n$-1\r\n",
+    );
+    assert.equal(merged(planOf(cmd("DEL", a, b), st), [":1\r\n", ":1\r\n"]), ":2\r\n");
+    assert.equal(
+      merged(planOf(cmd("MSET", a, "1", b, "2"), st), ["+OK\r\n", "+OK\r\n"]),
+      "+OK\r\n",
+    );
+    assert.equal(
+      merged(planOf(cmd("EXISTS", a, b), st), [":1\r\n", { fail: "server s1 timed out" }]),
+      "-ERR server s1 timed out\r\n",
+    );
+    assert.equal(
+      merged(planOf(cmd("DEL", a, b), st), ["-LOADING busy\r\n", ":1\r\n"]),
+      "-LOADING busy\r\n",
+    );
+  });
+
+  test("broadcast merges: FLUSHALL, DBSIZE, RANDOMKEY, SCRIPT LOAD, INFO", () => {
+    assert.equal(merged(planOf(cmd("FLUSHALL")), ["+OK\r\n", "+OK\r\n", "+OK\r\n"]), "+OK\r\n");
+    assert.equal(merged(planOf(cmd("DBSIZE")), [":1\r\n", ":2\r\n", ":3\r\n"]), ":6\r\n");
+    assert.equal(
+      merged(planOf(cmd("RANDOMKEY")), ["$-1\r\n", "$1\r\nk\r\n", "$1\r\nj\r\n"]),
+      "$1\r\nk\r\n",
+    );
+    assert.equal(merged(planOf(cmd("RANDOMKEY")), ["$-1\r\n", "$-1\r\n", "$-1\r\n"]), "$-1\r\n");
+    assert.equal(
+      merged(planOf(cmd("SCRIPT", "LOAD", "x")), ["$2\r\nab\r\n", "$2\r\nab\r\n", "$2\r\nab\r\n"]),
+      "$2\r\nab\r\n",
+    );
+    assert.equal(
+      merged(planOf(cmd("FLUSHALL")), ["+OK\r\n", "-MISCONF no\r\n", { fail: "down" }]),
+      "-ERR down\r\n",
+    );
+    const info = merged(planOf(cmd("INFO")), [
+      "$13\r\nredis_version\r\n",
+      "$1\r\nx\r\n",
+      "$1\r\ny\r\n",
+    ]);
+    const m = /^\$(\d+)\r\n([\s\S]*)\r\n$/.exec(info);
+    assert.ok(m);
+    assert.equal(Number(m[1]), Buffer.byteLength(m[2]));
+    assert.match(m[2], /^# Keepcache\r\n[\s\S]*pool_servers:3\r\n[\s\S]*redis_version$/);
+  });
+});
+
+describe("driver", () => {
+  test("probe, handshake and error reply", () => {
+    const p = redisDriver.probe();
+    assert.equal(p.request.toString(), "*1\r\n$4\r\nPING\r\n");
+    assert.ok(p.ok(Buffer.from("+PONG\r\n")));
+    assert.ok(!p.ok(Buffer.from("-LOADING x\r\n")));
+    assert.deepEqual(
+      redisDriver.handshake({ redisAuth: "pw", redisDb: 2 }).map((h) => h.request.toString()),
+      [cmd("AUTH", "pw").toString(), cmd("SELECT", "2").toString()],
+    );
+    assert.deepEqual(redisDriver.handshake({ redisDb: 0 }), []);
+    assert.equal(redisDriver.errorReply("server s0 down").toString(), "-ERR server s0 down\r\n");
+  });
+});
+
+describe("fuzz", () => {
+  const word = fc.stringMatching(/^[a-z{}]{1,6}$/);
+  const command = fc.oneof(
+    word.map((k) => ["GET", k]),
+    fc.tuple(word, word).map(([k, v]) => ["SET", k, v]),
+    fc.array(word, { minLength: 1, maxLength: 4 }).map((ks) => ["MGET", ...ks]),
+    fc.array(word, { minLength: 1, maxLength: 4 }).map((ks) => ["DEL", ...ks]),
+    fc.constant(["PING"]),
+    fc.constant(["MULTI"]),
+    fc.constant(["EXEC"]),
+  );
+
+  test("random pipelines give one plan per command, the same however they are split", () => {
+    fc.assert(
+      fc.property(
+        fc.array(command, { minLength: 1, maxLength: 12 }),
+        fc.array(fc.nat(), { maxLength: 6 }),
+        (cmds, cuts) => {
+          const input = Buffer.concat(cmds.map((c) => cmd(...c)));
+          const whole = plans(input);
+          assert.equal(whole.length, cmds.length);
+          const t = target();
+          const offsets = [...new Set(cuts.map((c) => c % (input.length + 1)))].sort(
+            (x, y) => x - y,
+          );
+          let prev = 0;
+          const got = [];
+          for (const o of [...offsets, input.length]) {
+            t.feed(input.subarray(prev, o));
+            got.push(...t.drain());
+            prev = o;
+          }
+          assert.deepEqual(got, whole);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  test("arbitrary bytes never throw and yield plans or one protocol error", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
+        const got = plans(Buffer.from(bytes));
+        const errors = got.filter((g) => "error" in g);
+        assert.ok(errors.length <= 1);
+        if (errors.length === 1) assert.ok("error" in got[got.length - 1]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
