@@ -10,9 +10,17 @@ const commands: Record<string, { summary: string; load: () => Promise<Sub> }> = 
     summary: "run a memcached-compatible cache node (with replication peers)",
     load: async () => (await import("./node.js")).main,
   },
+  run: {
+    summary: "run a config: proxy pools (twemproxy nutcracker.yml or keepcache YAML), tcp services",
+    load: async () => (await import("./run.js")).main,
+  },
   check: {
     summary: "validate a config file (keepcache YAML or twemproxy nutcracker.yml)",
     load: async () => (await import("./check.js")).main,
+  },
+  vrrp: {
+    summary: "run VRRP virtual-IP failover (keepcache YAML or keepalived.conf)",
+    load: async () => (await import("./vrrp.js")).main,
   },
   import: {
     summary: "print keepcache YAML for a keepalived.conf, naming what cannot be mapped",

@@ -64,6 +64,8 @@ export class VrrpInstance {
   private startedAt = 0;
   /** When we first saw the current lower-priority master (preempt_delay). */
   private lowerSince: number | undefined;
+  /** forceBackup(): an operator keeps this router out of MASTER (admin API "drain"). */
+  private held = false;
   /** Set while a sync group moves us, to avoid echoing the move back. */
   inGroupMove = false;
   readonly listeners: TransitionListener[] = [];
@@ -154,9 +156,29 @@ export class VrrpInstance {
     return this.faults.size > 0;
   }
 
+  get isHeld(): boolean {
+    return this.held;
+  }
+
+  /**
+   * Operator hold: leave MASTER the way a shutdown does (priority-0 advert, so a backup takes
+   * over after Skew_Time, RFC 5798 §6.4.3) and stay BACKUP, still listening, until released.
+   */
+  forceBackup(on: boolean): void {
+    this.held = on;
+    if (!on) {
+      if (this.state === "BACKUP" && !this.downTimer) this.armDown(this.masterDownMs);
+      return;
+    }
+    if (this.state !== "MASTER") return;
+    this.emit({ type: "advert", priority: 0 });
+    this.toBackup("forced to backup by operator");
+  }
+
   /** Sync-group moves (vrrp_sync_group): follow a sibling's transition. */
   groupMove(to: "MASTER" | "BACKUP" | "FAULT", why: string): void {
     if (this.state === to || this.state === "INIT") return;
+    if (to === "MASTER" && this.held) return;
     this.inGroupMove = true;
     try {
       if (to === "MASTER") this.toMaster(why);
@@ -280,7 +302,7 @@ export class VrrpInstance {
     if (this.downTimer) this.clock.clearTimer(this.downTimer);
     this.downTimer = this.clock.setTimer(() => {
       this.downTimer = undefined;
-      if (this.state === "BACKUP") this.toMaster("master down timer expired");
+      if (this.state === "BACKUP" && !this.held) this.toMaster("master down timer expired");
     }, ms);
   }
 

@@ -1,0 +1,93 @@
+/**
+ * `keepcache vrrp -c FILE`: runs only the VRRP part of a config (virtual IP failover), until
+ * SIGTERM/SIGINT, then leaves MASTER with a priority-0 advert and removes the VIPs. FILE is
+ * keepcache YAML or a keepalived.conf, which is imported on the fly (the same mapping as
+ * `keepcache import`; unmapped lines are logged).
+ */
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { stringify } from "yaml";
+import { type Config, parseConfig } from "../config/index.js";
+import { importKeepalived } from "../config/keepalived/index.js";
+import { KeepcacheError, UsageError } from "../errors.js";
+import { child, type Logger } from "../log.js";
+import type { VrrpRuntime } from "../vrrp/runtime.js";
+import { fsInclude } from "./import.js";
+
+const USAGE = `usage: keepcache vrrp -c FILE [-v]
+
+  -c, --config FILE   keepcache YAML or keepalived.conf with vrrp instances
+  -v, --verbose       log more (-vv for every advert drop)
+  -h, --help          show this help`;
+
+/** keepalived.conf, not YAML: its block keywords at the start of a line followed by "{". */
+export function looksLikeKeepalived(text: string): boolean {
+  return /^\s*(global_defs|vrrp_instance|vrrp_script|vrrp_sync_group|virtual_server|include)\b[^:\n]*(\{|$)/m.test(
+    text,
+  );
+}
+
+/** Loads keepcache YAML, or imports a keepalived.conf; `keepcache run` can use it as well. */
+export function loadConfigOrKeepalived(file: string, log?: Logger): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new KeepcacheError("KC_CONFIG_READ", `cannot read ${file}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  if (!looksLikeKeepalived(text)) return parseConfig(text, file);
+  const { native, unmapped } = importKeepalived(text, file, fsInclude);
+  for (const u of unmapped)
+    log?.warn({ file: u.file, line: u.line, why: u.why }, "keepalived.conf line not used");
+  return parseConfig(stringify(native, { lineWidth: 0 }), `${file} (imported)`);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let values: { config?: string; verbose?: boolean[]; help?: boolean };
+  try {
+    values = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        config: { type: "string", short: "c" },
+        verbose: { type: "boolean", short: "v", multiple: true },
+        help: { type: "boolean", short: "h" },
+      },
+    }).values;
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n\n${USAGE}`);
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (!values.config) throw new UsageError(`-c FILE is required\n\n${USAGE}`);
+  const log = child("vrrp");
+  const v = values.verbose?.length ?? 0;
+  if (v > 0) log.level = v > 1 ? "trace" : "debug";
+  const config = loadConfigOrKeepalived(values.config, log);
+  if (!config.vrrp || config.vrrp.instances.length === 0) {
+    throw new KeepcacheError("KC_CONFIG_INVALID", `${values.config}: no vrrp instances`);
+  }
+  const { startVrrp } = await import("../vrrp/runtime.js");
+  // Handlers first: a signal during startup must still end with the VIPs removed.
+  let runtime: VrrpRuntime | undefined;
+  let signalled = false;
+  let done: () => void = () => {};
+  const stopped = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+  const onSignal = (sig: string) => {
+    log.info({ signal: sig }, "shutting down");
+    signalled = true;
+    runtime?.stop().then(done, done);
+  };
+  process.once("SIGTERM", () => onSignal("SIGTERM"));
+  process.once("SIGINT", () => onSignal("SIGINT"));
+  runtime = await startVrrp(config.vrrp, log);
+  if (signalled) await runtime.stop();
+  else await stopped;
+  return 0;
+}
