@@ -122,3 +122,126 @@ export const storeMetrics = {
   },
   totalMalloced: { type: "gauge", help: "Bytes held by slab pages", stat: "total_malloced" },
 } satisfies MetricTable;
+
+/**
+ * The proxy, per pool; `nc` names are twemproxy's stats fields (nc_stats.h STATS_POOL_CODEC),
+ * so nutcracker monitoring reads keepcache's stats port unchanged.
+ */
+export const proxyPoolMetrics = {
+  client_eof: { type: "counter", help: "Clients that closed their connection", nc: "client_eof" },
+  client_err: { type: "counter", help: "Client connections ended by an error", nc: "client_err" },
+  client_connections: { type: "gauge", help: "Open client connections", nc: "client_connections" },
+  server_ejects: { type: "counter", help: "Servers ejected from the pool", nc: "server_ejects" },
+  forward_error: {
+    type: "counter",
+    help: "Requests answered with an error because no backend could serve them",
+    nc: "forward_error",
+  },
+  fragments: {
+    type: "counter",
+    help: "Sub-requests made by splitting multi-key requests",
+    nc: "fragments",
+  },
+  total_connections: { type: "counter", help: "Client connections accepted" },
+  rejected_connections: { type: "counter", help: "Clients refused at client_connections" },
+  output_overflow_closes: {
+    type: "counter",
+    help: "Clients disconnected because they did not read their replies (client_output_limit)",
+  },
+  silent_errors_dropped: {
+    type: "counter",
+    help: "Backend errors to noreply/quiet requests that the client never sees",
+  },
+  retries: {
+    type: "counter",
+    help: "Requests retried on the server that owns the key after an ejection",
+  },
+} satisfies MetricTable;
+export type ProxyPoolCounters = Counters<typeof proxyPoolMetrics>;
+
+/** The proxy, per backend server (nc_stats.h STATS_SERVER_CODEC). */
+export const proxyServerMetrics = {
+  server_eof: { type: "counter", help: "Backend closed the connection", nc: "server_eof" },
+  server_err: { type: "counter", help: "Backend connection errors", nc: "server_err" },
+  server_timedout: { type: "counter", help: "Requests that timed out", nc: "server_timedout" },
+  server_connections: { type: "gauge", help: "Open backend connections", nc: "server_connections" },
+  server_ejected_at: {
+    type: "gauge",
+    help: "When the server was last ejected (µs since the epoch, twemproxy's unit)",
+    nc: "server_ejected_at",
+  },
+  requests: { type: "counter", help: "Requests sent", nc: "requests" },
+  request_bytes: { type: "counter", help: "Request bytes sent", nc: "request_bytes" },
+  responses: { type: "counter", help: "Replies received", nc: "responses" },
+  response_bytes: { type: "counter", help: "Reply bytes received", nc: "response_bytes" },
+  in_queue: { type: "gauge", help: "Requests waiting to be written", nc: "in_queue" },
+  in_queue_bytes: { type: "gauge", help: "Bytes waiting to be written", nc: "in_queue_bytes" },
+  out_queue: { type: "gauge", help: "Requests sent, awaiting a reply", nc: "out_queue" },
+  out_queue_bytes: {
+    type: "gauge",
+    help: "Bytes of requests awaiting a reply",
+    nc: "out_queue_bytes",
+  },
+} satisfies MetricTable;
+export type ProxyServerCounters = Counters<typeof proxyServerMetrics>;
+
+/** Node-to-node replication (`keepcache node -x`); reported by `stats` after the node's own lines. */
+export const replicationMetrics = {
+  repl_mutations_logged: {
+    type: "counter",
+    help: "Local mutations written to the replication backlog",
+    stat: "repl_mutations_logged",
+  },
+  repl_mutations_applied: {
+    type: "counter",
+    help: "Records from peers applied (live and snapshot)",
+    stat: "repl_mutations_applied",
+  },
+  repl_mutations_stale: {
+    type: "counter",
+    help: "Records from peers ignored as older than the local version",
+    stat: "repl_mutations_stale",
+  },
+  repl_apply_failures: {
+    type: "counter",
+    help: "Records from peers that found no memory",
+    stat: "repl_apply_failures",
+  },
+  repl_full_syncs: {
+    type: "counter",
+    help: "Full syncs received from peers",
+    stat: "repl_full_syncs",
+  },
+  repl_partial_syncs: {
+    type: "counter",
+    help: "Incremental (backlog) syncs received from peers",
+    stat: "repl_partial_syncs",
+  },
+  repl_full_syncs_served: {
+    type: "counter",
+    help: "Full syncs sent to peers",
+    stat: "repl_full_syncs_served",
+  },
+  repl_partial_syncs_served: {
+    type: "counter",
+    help: "Incremental syncs sent to peers",
+    stat: "repl_partial_syncs_served",
+  },
+  repl_backlog_overruns: {
+    type: "counter",
+    help: "Peer links dropped because the peer fell behind the backlog",
+    stat: "repl_backlog_overruns",
+  },
+  repl_auth_failures: {
+    type: "counter",
+    help: "Replication handshakes refused for a wrong secret",
+    stat: "repl_auth_failures",
+  },
+  repl_sync_timeouts: {
+    type: "counter",
+    help: "Writes answered 'replication timeout' in sync mode",
+    stat: "repl_sync_timeouts",
+  },
+} satisfies MetricTable;
+
+export type ReplicationCounters = Counters<typeof replicationMetrics>;

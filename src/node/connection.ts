@@ -10,6 +10,7 @@
 import type { Socket } from "node:net";
 import { OutBuffer } from "../util/out-buffer.js";
 import type { NodeContext } from "./context.js";
+import { HeldReplies } from "./replication/held-replies.js";
 import { RunResult, type Session } from "./session.js";
 
 export class Connection {
@@ -17,6 +18,9 @@ export class Connection {
   private readonly out = new OutBuffer();
   private waitingDrain = false;
   private closing = false;
+  private held: HeldReplies | undefined;
+  /** Held replies at which the connection stops executing requests until some are released. */
+  private static readonly HELD_LIMIT = 1024;
 
   constructor(
     private readonly socket: Socket,
@@ -30,6 +34,7 @@ export class Connection {
       this.pump();
     });
     socket.on("error", () => socket.destroy());
+    socket.once("close", () => this.held?.dispose());
   }
 
   private onData(chunk: Buffer): void {
@@ -49,18 +54,20 @@ export class Connection {
     if (!session || this.closing) return;
     const limit = this.ctx.options.outputLimitBytes;
     while (!this.waitingDrain) {
+      if (this.held !== undefined && this.held.size >= Connection.HELD_LIMIT) {
+        this.socket.pause(); // resumed by afterRelease
+        return;
+      }
       const r = session.run(this.out, limit);
       const data = this.out.take();
-      if (data) {
-        this.ctx.counters.bytes_written += data.length;
-        if (!this.socket.write(data)) {
-          this.waitingDrain = true;
-          this.socket.pause();
-        }
+      if (r === RunResult.Hold) {
+        this.hold(data);
+        continue;
       }
+      if (data) this.send(data);
       if (r === RunResult.Close) {
         this.closing = true;
-        this.socket.end();
+        if (this.held === undefined || this.held.size === 0) this.socket.end();
         return;
       }
       if (r === RunResult.NeedInput) return;
@@ -71,4 +78,39 @@ export class Connection {
       }
     }
   }
+
+  private send(data: Buffer): void {
+    if (this.held !== undefined && this.held.size > 0) this.held.push(data, 0);
+    else this.write(data);
+  }
+
+  private readonly write = (data: Buffer): void => {
+    this.ctx.counters.bytes_written += data.length;
+    if (!this.socket.write(data) && !this.waitingDrain) {
+      this.waitingDrain = true;
+      this.socket.pause();
+    }
+  };
+
+  /** Splits the batch at the held reply: what came before goes now, the reply waits for ACKs. */
+  private hold(data: Buffer | null): void {
+    const ctx = this.ctx;
+    const mark = ctx.holdMark;
+    if (data === null) return;
+    if (mark > 0) this.send(data.subarray(0, mark));
+    if (data.length === mark) return; // noreply / quiet: nothing to hold
+    const repl = ctx.repl;
+    if (repl === undefined) return;
+    this.held ??= new HeldReplies(repl, this.write, this.afterRelease);
+    this.held.push(data.subarray(mark), ctx.holdSeq);
+  }
+
+  private readonly afterRelease = (): void => {
+    if (this.closing) {
+      if (this.held?.size === 0) this.socket.end();
+      return;
+    }
+    if (!this.waitingDrain) this.socket.resume();
+    this.pump();
+  };
 }

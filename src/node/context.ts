@@ -7,6 +7,7 @@ import { Store } from "../store/store.js";
 import { BinarySession } from "./binary-session.js";
 import { CoarseClock, HybridLogicalClock, type Version } from "./clock.js";
 import type { NodeOptions } from "./options.js";
+import { Replication } from "./replication/replication.js";
 import type { Session } from "./session.js";
 import { TextSession } from "./text-session.js";
 
@@ -20,17 +21,37 @@ export class NodeContext {
   verbosity: number;
   /** A reused holder for the version of the write being executed. */
   readonly ver: Version = { hi: 0, lo: 0 };
+  /** Node-to-node replication, when enabled. */
+  readonly repl: Replication | undefined;
+  /** Set by the replicated store when the current command changed data; see endWrite. */
+  wrote = false;
+  /** For RunResult.Hold: the backlog seq to wait for, and where the held reply starts. */
+  holdSeq = 0;
+  holdMark = 0;
 
   constructor(
     readonly options: NodeOptions,
     readonly log: Logger,
     nodeId = 0,
   ) {
-    this.store = new Store({
+    const storeOptions = {
       memoryLimitBytes: options.memoryLimitMb * 1024 * 1024,
       maxItemSize: options.maxItemSize,
-    });
-    this.hlc = new HybridLogicalClock(nodeId);
+    };
+    this.hlc = new HybridLogicalClock(options.replication?.nodeId ?? nodeId);
+    if (options.replication) {
+      const host = { hlc: this.hlc, now: () => this.now(), markWrote: () => (this.wrote = true) };
+      this.repl = new Replication(
+        options.replication,
+        storeOptions,
+        host,
+        log.child({ component: "replication" }),
+      );
+      this.store = this.repl.store;
+    } else {
+      this.repl = undefined;
+      this.store = new Store(storeOptions);
+    }
     this.verbosity = options.verbosity;
   }
 
@@ -41,6 +62,21 @@ export class NodeContext {
   /** Stamps a new write: the version is also the item's CAS value. */
   nextVersion(): Version {
     return this.hlc.tick(this.ver);
+  }
+
+  /**
+   * Called by a session after a command that wrote (`wrote` is set): logs the change for the
+   * peers, and in sync mode asks to hold the reply written since `mark` (true = RunResult.Hold).
+   */
+  endWrite(mark: number): boolean {
+    this.wrote = false;
+    const repl = this.repl;
+    if (repl === undefined) return false;
+    const seq = repl.commit();
+    if (seq === 0 || repl.opts.syncReplicas === 0) return false;
+    this.holdSeq = seq;
+    this.holdMark = mark;
+    return true;
   }
 
   now(): number {

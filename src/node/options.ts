@@ -1,4 +1,6 @@
 /** Settings of one cache node, as `keepcache node` flags produce them (memcached's names). */
+import type { ReplicationOptions } from "./replication/options.js";
+
 export interface NodeOptions {
   port: number;
   host: string;
@@ -8,6 +10,8 @@ export interface NodeOptions {
   verbosity: number;
   /** Per-connection cap on queued reply bytes before the node stops reading that client. */
   outputLimitBytes: number;
+  /** Set when the node replicates (-x peers or --replication-port). */
+  replication?: ReplicationOptions;
 }
 
 export const nodeDefaults: NodeOptions = {

@@ -56,6 +56,22 @@ export class CacheNode {
     });
   }
 
+  /** True while accepting clients (the admin dashboard shows a closed node as down). */
+  get listening(): boolean {
+    return this.server.listening;
+  }
+
+  /**
+   * Starts node-to-node replication, after listen(): its port defaults to the client port + 1
+   * (repcached's 11212 next to 11211), or any free port when the client port was 0.
+   * Returns the replication port, or undefined when the node does not replicate.
+   */
+  async startReplication(): Promise<number | undefined> {
+    const repl = this.ctx.repl;
+    if (repl === undefined) return undefined;
+    return repl.listen(this.options.host);
+  }
+
   address(): { host: string; port: number } {
     const a = this.server.address();
     if (a && typeof a === "object") return { host: a.address, port: a.port };
@@ -67,6 +83,7 @@ export class CacheNode {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const s of this.sockets) s.destroy();
     await closed;
+    await this.ctx.repl?.close();
     this.ctx.stop();
     this.log.debug("node closed");
   }

@@ -12,6 +12,11 @@ export enum RunResult {
   Full = 1,
   /** Flush the replies, then close the connection (quit, or a fatal protocol error). */
   Close = 2,
+  /**
+   * Sync replication: the last command's reply (from NodeContext.holdMark in the batch) must
+   * wait for peers' ACKs of NodeContext.holdSeq; earlier replies in the batch may go now.
+   */
+  Hold = 3,
 }
 
 export interface Session {

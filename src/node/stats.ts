@@ -6,6 +6,7 @@
 import { nodeMetrics, storeMetrics } from "../metrics/table.js";
 import { VERSION } from "../version.js";
 import type { NodeContext } from "./context.js";
+import { replicationStats } from "./replication/stats.js";
 
 export type StatPairs = Array<[string, string]>;
 
@@ -33,6 +34,7 @@ export function generalStats(ctx: NodeContext): StatPairs {
     const v = s[key];
     out.push([def.stat, String(typeof v === "boolean" ? Number(v) : v)]);
   }
+  if (ctx.repl) out.push(...replicationStats(ctx.repl));
   return out;
 }
 

@@ -75,7 +75,9 @@ export class TextSession implements Session {
         if (req.close) return RunResult.Close;
         continue;
       }
+      const mark = out.pending;
       if (this.execute(req, out)) return RunResult.Close;
+      if (this.ctx.wrote && this.ctx.endWrite(mark)) return RunResult.Hold;
     }
   }
 
