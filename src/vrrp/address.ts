@@ -102,17 +102,23 @@ export async function removeVip(v: Vip): Promise<boolean> {
   throw new KeepcacheError("KC_VRRP", `ip ${ipArgs("del", v).join(" ")}: ${r.stderr.trim()}`);
 }
 
-/** Sends `count` gratuitous ARPs for an IPv4 VIP on its device; IPv6 is skipped (see above). */
-export async function sendGarp(v: Vip, count: number): Promise<void> {
+/**
+ * Sends `count` gratuitous ARPs for an IPv4 VIP on its device, back to back as keepalived does
+ * (garp_interval 0); IPv6 is skipped (see above). iputils arping takes whole-second intervals
+ * only, so each GARP is its own `arping -U -c 1`: it sends at once and then lingers ~1 s for a
+ * reply that never comes. Resolves once the processes are started, not when they exit, so an
+ * address change queued behind an announcement is not held up.
+ */
+export function sendGarp(v: Vip, count: number, onError?: (err: Error) => void): void {
   if (v.family !== 4 || count <= 0) return;
-  // -U: unsolicited (sender = target = VIP); -i 0.01: keepalived sends a burst back to back
-  // (garp_interval 0); -w bounds the run should the device vanish.
-  const args = ["-q", "-U", "-c", String(count), "-i", "0.01", "-w", "2", "-I", v.dev, v.address];
-  const r = await run("arping", args, 5000);
-  // arping -U exits 1 because no reply ever comes (none is expected); only a missing tool or
-  // device is a real failure.
-  if (r.code !== 0 && r.code !== 1) {
-    throw new KeepcacheError("KC_VRRP", `arping ${args.join(" ")}: ${r.stderr.trim()}`);
+  const args = ["-q", "-U", "-c", "1", "-I", v.dev, v.address];
+  for (let i = 0; i < count; i++) {
+    run("arping", args, 3000).then((r) => {
+      // arping -U exits 1 because no reply comes (none is expected); anything else is a failure.
+      if (r.code !== 0 && r.code !== 1) {
+        onError?.(new KeepcacheError("KC_VRRP", `arping ${args.join(" ")}: ${r.stderr.trim()}`));
+      }
+    });
   }
 }
 

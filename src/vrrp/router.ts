@@ -186,7 +186,9 @@ export class Router {
 
   private async announce(count: number): Promise<void> {
     if (this.inst.state !== "MASTER") return;
-    await Promise.all(this.vips.map((v) => sendGarp(v, count)));
+    const onError = (err: Error) =>
+      this.deps.log.warn({ err, instance: this.cfg.name }, "gratuitous ARP failed");
+    for (const v of this.vips) sendGarp(v, count, onError);
   }
 
   private sendAdvert(priority: number): void {

@@ -6,7 +6,10 @@
  * run's lab.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { promisify } from "node:util";
+import { keepcacheBin } from "./procs.js";
 
 const run = promisify(execFile);
 const PREFIX = "kcv";
@@ -185,4 +188,83 @@ export async function waitFor(
     await new Promise((r) => setTimeout(r, everyMs));
   }
   return -1;
+}
+
+/** `keepcache vrrp -c <file>` (compiled dist/) inside `ns`, with `yaml` written to `file`. */
+export function startKeepcacheVrrp(lab: Lab, ns: string, file: string, yaml: string): LabProc {
+  writeFileSync(file, yaml);
+  return lab.spawn(ns, process.execPath, [keepcacheBin(), "vrrp", "-c", file], {
+    ...process.env,
+    KEEPCACHE_LOG_FORMAT: "pretty",
+  });
+}
+
+/**
+ * keepalived in the foreground, VRRP only, logging to the console; its pid files in `dir`.
+ * -R: no respawn, so killing the VRRP child really silences it.
+ */
+export function startKeepalived(lab: Lab, ns: string, dir: string, conf: string): LabProc {
+  const f = join(dir, `${ns}-keepalived.conf`);
+  writeFileSync(f, conf);
+  const pid = (n: string) => join(dir, `${ns}-${n}.pid`);
+  return lab.spawn(ns, "keepalived", [
+    ...["-n", "-l", "-D", "-P", "-R", "-f", f],
+    ...["-p", pid("main"), "-r", pid("vrrp"), "-c", pid("checkers")],
+  ]);
+}
+
+/** A TCP server on 0.0.0.0:`port` in `ns` answering every connection with `name`. */
+export function startEcho(lab: Lab, ns: string, port: number, name: string): LabProc {
+  const code = `require("node:net").createServer((s)=>s.end(${JSON.stringify(name)})).listen(${port},"0.0.0.0")`;
+  return lab.spawn(ns, process.execPath, ["-e", code]);
+}
+
+/** From the client namespace: connects to ip:port, returns what the server said ("" on failure). */
+export async function probe(lab: Lab, ipAddr: string, port: number): Promise<string> {
+  const code = `const s=require("node:net").connect(${port},${JSON.stringify(ipAddr)});let d="";s.setTimeout(400,()=>s.destroy());s.on("data",(b)=>d+=b);s.on("close",()=>process.stdout.write(d));s.on("error",()=>{})`;
+  return lab.exec(lab.client.ns, process.execPath, ["-e", code]).catch(() => "");
+}
+
+/**
+ * Samples which namespaces hold `vip` every `everyMs` and reports the longest stretch during
+ * which two or more held it (from the first such sample to the first sample after it).
+ */
+export class VipSampler {
+  private stopped = false;
+  private longest = 0;
+  private since: number | undefined;
+  private loop: Promise<void>;
+  samples = 0;
+
+  constructor(lab: Lab, nss: string[], vip: string, everyMs = 50) {
+    this.loop = (async () => {
+      for (let i = 0; i < 1_000_000 && !this.stopped; i++) {
+        const t = performance.now();
+        const held = await Promise.all(nss.map((ns) => lab.hasAddr(ns, vip)));
+        this.samples++;
+        const both = held.filter(Boolean).length > 1;
+        if (both) this.since ??= t;
+        else if (this.since !== undefined) {
+          this.longest = Math.max(this.longest, t - this.since);
+          this.since = undefined;
+        }
+        await new Promise((r) => setTimeout(r, Math.max(0, everyMs - (performance.now() - t))));
+      }
+    })();
+  }
+
+  /** Stops sampling; returns the longest dual-master stretch in ms. */
+  async stop(): Promise<number> {
+    this.stopped = true;
+    await this.loop;
+    if (this.since !== undefined)
+      this.longest = Math.max(this.longest, performance.now() - this.since);
+    return this.longest;
+  }
+}
+
+/** Master_Down_Interval in ms: RFC 5798 §6.1 (v3) or RFC 3768 §6.1 (v2, skew in seconds). */
+export function masterDownMs(priority: number, advertS: number, version: 2 | 3 = 3): number {
+  const skew = ((256 - priority) * (version === 3 ? advertS : 1) * 1000) / 256;
+  return 3 * advertS * 1000 + skew;
 }
