@@ -17,7 +17,8 @@ export type ErrorCode =
   | "KC_REPLICATION_TIMEOUT"
   | "KC_VRRP"
   | "KC_PERMISSION"
-  | "KC_STORE_FULL";
+  | "KC_STORE_FULL"
+  | "KC_ADMIN";
 
 export class KeepcacheError extends Error {
   readonly code: ErrorCode;

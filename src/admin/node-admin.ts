@@ -1,0 +1,26 @@
+/**
+ * `keepcache node --admin HOST:PORT`: an admin listener showing this one node (dashboard,
+ * /metrics, API). The token comes from KEEPCACHE_ADMIN_TOKEN, not a flag, so it does not show
+ * in `ps`. Loaded lazily by the CLI so a node without --admin never loads prom-client.
+ */
+import type { Logger } from "../log.js";
+import { AdminServer } from "./http.js";
+import type { AdminListen } from "./listen.js";
+import { attachNode, type NodeLike } from "./node-source.js";
+
+export async function startNodeAdmin(
+  listen: AdminListen,
+  node: NodeLike,
+  log: Logger,
+): Promise<AdminServer> {
+  const admin = new AdminServer({
+    listen,
+    token: process.env.KEEPCACHE_ADMIN_TOKEN,
+    log: log.child({ component: "admin" }),
+    source: "--admin",
+  });
+  const a = node.address();
+  attachNode(admin, node, { name: `node ${a.port}` });
+  await admin.listen();
+  return admin;
+}
