@@ -20,6 +20,11 @@ const scenarios: Record<string, () => Promise<Scenario>> = {
     anchor: "memcached",
     run: (await import("./node/index.js")).run,
   }),
+  tcp: async () => ({
+    title: "keepcache TCP balancer vs haproxy (tcp mode)",
+    anchor: "haproxy",
+    run: (await import("./tcp/index.js")).run,
+  }),
 };
 
 async function main() {

@@ -17,6 +17,8 @@ declare -A want=(
   [haproxy]=haproxy
   [ip]=iproute2
   [arping]=iputils-arping
+  [mariadbd]=mariadb-server
+  [openssl]=openssl
 )
 # Extra packages named by KEEPCACHE_EXTRA_PACKAGES (e.g. chromium) are installed too.
 
@@ -42,7 +44,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Debian starts the packaged daemons on install; the tests start their own on other ports.
-for svc in memcached redis-server redis-sentinel nutcracker keepalived haproxy; do
+for svc in memcached redis-server redis-sentinel nutcracker keepalived haproxy mariadb; do
   if command -v systemctl >/dev/null 2>&1; then systemctl stop "$svc" >/dev/null 2>&1 || true; fi
   if command -v service >/dev/null 2>&1; then service "$svc" stop >/dev/null 2>&1 || true; fi
 done
