@@ -4,6 +4,9 @@
  * protocol-blind: they move byte ranges and follow a Plan. Adding a protocol means adding a
  * driver, never a branch in the router.
  *
+ * Redis engineer: src/proxy/redis/index.ts exports `redisDriver: ProtocolDriver`; the proxy
+ * loads it for pools with `redis: true` (src/proxy/drivers.ts).
+ *
  * Contract for byte ranges: every (buf, start, end) a driver hands out is valid only until the
  * next call into that parser/framer. The proxy copies what it keeps (into a backend's or a
  * client's OutBuffer) before calling again. Values are never decoded or re-encoded.
@@ -36,16 +39,30 @@ export type Plan =
       idempotent: boolean;
       /** Read-only: a replica set may serve it from a replica. */
       readOnly: boolean;
+      /** Driver data handed back to ClientParser.failReply (binary: opcode and opaque). */
+      tag?: number;
     }
   /** Every server of the pool gets `request`; the replies are merged (flush_all, stats). */
-  | { kind: "broadcast"; request: Buffer; expect: number; merge: Merger; silent: boolean }
-  /** Sub-requests per key group (multi-get, MGET, MSET, DEL); replies merged in order. */
+  | {
+      kind: "broadcast";
+      request: Buffer;
+      expect: number;
+      merge: Merger;
+      silent: boolean;
+      tag?: number;
+    }
+  /**
+   * Sub-requests per key group (multi-get, MGET, MSET, DEL); replies merged in order. Each part
+   * is routed on its own by its key bytes; parts that land on one server are pipelined on one
+   * connection in the same write, so per-key parts cost no extra syscalls.
+   */
   | {
       kind: "split";
       parts: Array<{ keyBuf: Buffer; keyStart: number; keyEnd: number; request: Buffer }>;
       expect: number;
       merge: Merger;
       silent: boolean;
+      tag?: number;
     };
 
 /** Collects the replies of a broadcast or split and writes the client's one reply. */
@@ -74,6 +91,18 @@ export interface ClientParser {
   /** Valid after next() returned Error. */
   errorReply: Buffer | undefined;
   close: boolean;
+  /**
+   * The bytes a client gets when its request (with the plan's `tag` and `silent`) could not be
+   * served; `message` names the backend and the reason. Empty when the protocol sends nothing
+   * (memcached noreply). Redis: `-ERR <message>`.
+   */
+  failReply(tag: number, silent: boolean, message: string): Buffer;
+  /**
+   * Backend connection class (optional, default 0): requests of clients on different channels
+   * never share a backend connection. memcached fixes a connection's protocol at its first
+   * byte (memcached.c try_read_command), so text and binary clients need separate ones.
+   */
+  readonly channel?: number;
 }
 
 /** Frames one backend connection's replies. `expect` is the token the Plan carried. */
@@ -87,6 +116,12 @@ export interface ReplyFramer {
   end: number;
   /** The reply is a server error (twemproxy counts these; a retry policy may act on them). */
   isError: boolean;
+  /**
+   * A request sent with `silent` does not show this reply (memcached noreply: every reply;
+   * binary GetQ: a miss; SetQ / meta q: a success). Set by next(); false when a protocol has no
+   * silent requests (Redis).
+   */
+  droppable: boolean;
   /** The backend broke the protocol: the connection must be closed and its requests failed. */
   broken: boolean;
 }
@@ -119,4 +154,12 @@ export interface ClientState {
   resp3: boolean;
   /** Server index pinned by a transaction or a single-server pool, -1 when none. */
   pinned: number;
+  /**
+   * The pool's key → server index mapping as the router applies it now (its Picker.pick, hash
+   * tag included), and the pool's server count. A driver uses them to group split keys by
+   * server and to check that several keys share one (Redis hash tags, MULTI, EVAL); the core
+   * updates both when it swaps the pool or ejects a server. (Added for the Redis driver.)
+   */
+  shardOf(buf: Buffer, start: number, end: number): number;
+  servers: number;
 }

@@ -1,0 +1,181 @@
+/**
+ * `keepcache run -c FILE`: runs what FILE describes (a nutcracker.yml unchanged, or keepcache's
+ * native YAML): every proxy pool, every `tcp:` service, and the twemproxy-compatible stats port
+ * (nutcracker's -s/--stats-port and -a/--stats-addr, same defaults).
+ *
+ * Signals: SIGHUP re-reads and validates FILE; an invalid file is logged and the running config
+ * stays; a valid one is swapped in without dropping client connections. SIGTERM/SIGINT stop.
+ */
+import { parseArgs } from "node:util";
+import type { Config } from "../config/index.js";
+import { ConfigErrors, ConfigReadError, loadConfig } from "../config/load.js";
+import { UsageError } from "../errors.js";
+import { child, type Logger } from "../log.js";
+import { ProxyService } from "../proxy/proxy.js";
+import { StatsServer } from "../proxy/stats.js";
+import { parseIntFlag } from "./size.js";
+
+export const runUsage = `usage: keepcache run -c FILE [options]
+
+  -c, --conf-file FILE    config: keepcache YAML or a twemproxy nutcracker.yml
+  -s, --stats-port N      twemproxy-compatible stats port (default 22222; 0 = any free port)
+  -a, --stats-addr ADDR   stats address (default 127.0.0.1)
+  -v, --verbose           log more (-vv for debug traces)
+  -h, --help              show this help`;
+
+interface RunArgs {
+  file: string;
+  statsPort: number;
+  statsAddr: string;
+  verbosity: number;
+}
+
+function parseRunArgs(argv: string[]): RunArgs {
+  let v: ReturnType<typeof parse>["values"];
+  try {
+    const p = parse(argv);
+    if (p.positionals.length > 0) throw new Error(`unexpected argument '${p.positionals[0]}'`);
+    v = p.values;
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n\n${runUsage}`);
+  }
+  if (!v["conf-file"]) throw new UsageError(`missing -c FILE\n\n${runUsage}`);
+  return {
+    file: v["conf-file"],
+    statsPort:
+      v["stats-port"] === undefined
+        ? 22222
+        : parseIntFlag("-s/--stats-port", v["stats-port"], 0, 65535),
+    statsAddr: v["stats-addr"] ?? "127.0.0.1",
+    verbosity: v.verbose?.length ?? 0,
+  };
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: true,
+    options: {
+      "conf-file": { type: "string", short: "c" },
+      "stats-port": { type: "string", short: "s" },
+      "stats-addr": { type: "string", short: "a" },
+      verbose: { type: "boolean", short: "v", multiple: true },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+}
+
+/** Loads FILE; on failure logs every problem and returns undefined. */
+async function load(file: string, log: Logger): Promise<Config | undefined> {
+  try {
+    return await loadConfig(file);
+  } catch (err) {
+    if (err instanceof ConfigErrors) {
+      for (const e of err.errors) log.error({ file }, e.message);
+      return undefined;
+    }
+    if (err instanceof ConfigReadError) {
+      log.error({ file }, err.message);
+      return undefined;
+    }
+    throw err;
+  }
+}
+
+/** The `tcp:` services, started through src/tcp; restarted on reload when they changed. */
+class TcpPart {
+  private balancer: { stop(): Promise<void> } | undefined;
+  private shape = "[]";
+  constructor(private readonly log: Logger) {}
+  async apply(cfg: Config): Promise<void> {
+    const shape = JSON.stringify(cfg.tcp);
+    if (shape === this.shape) return;
+    await this.stop();
+    this.shape = shape;
+    if (cfg.tcp.length === 0) return;
+    const { TcpBalancer } = await import("../tcp/index.js");
+    const b = new TcpBalancer(Object.fromEntries(cfg.tcp.map((s) => [s.name, s])), {
+      onError: (err) => this.log.warn({ err }, "tcp balancer error"),
+    });
+    const addrs = await b.start();
+    this.balancer = b;
+    for (const [name, a] of addrs)
+      this.log.info({ service: name, listen: a }, "tcp service listening");
+  }
+  async stop(): Promise<void> {
+    await this.balancer?.stop();
+    this.balancer = undefined;
+    this.shape = "[]";
+  }
+}
+
+function noteOthers(cfg: Config, log: Logger): void {
+  if (cfg.vrrp) log.info("vrrp: section present; VRRP instances are run by their own subsystem");
+  if (cfg.admin)
+    log.info("admin: section present; the admin endpoint is started by its own subsystem");
+}
+
+export async function main(argv: string[]): Promise<number> {
+  if (argv.includes("-h") || argv.includes("--help")) {
+    process.stdout.write(`${runUsage}\n`);
+    return 0;
+  }
+  const args = parseRunArgs(argv);
+  const log = child("run");
+  if (args.verbosity > 0) log.level = args.verbosity > 1 ? "trace" : "debug";
+  const cfg = await load(args.file, log);
+  if (cfg === undefined) return 2;
+  const proxy = new ProxyService(child("proxy"));
+  const tcp = new TcpPart(log);
+  const stats = new StatsServer(proxy);
+  try {
+    await proxy.start(cfg.pools);
+    await tcp.apply(cfg);
+    const sa = await stats.listen(args.statsPort, args.statsAddr);
+    log.info({ host: sa.address, port: sa.port }, "stats port listening");
+  } catch (err) {
+    log.error({ err }, "startup failed");
+    await Promise.allSettled([proxy.stop(), tcp.stop(), stats.close()]);
+    return 1;
+  }
+  noteOthers(cfg, log);
+  log.info(
+    { file: args.file, pools: cfg.pools.length, tcp: cfg.tcp.length },
+    "keepcache run ready",
+  );
+
+  let reloading = Promise.resolve();
+  const reload = async () => {
+    log.info({ file: args.file }, "SIGHUP: reloading");
+    const next = await load(args.file, log);
+    if (next === undefined) {
+      log.error({ file: args.file }, "reload rejected: the running config stays");
+      return;
+    }
+    try {
+      await proxy.reload(next);
+      await tcp.apply(next);
+      noteOthers(next, log);
+      log.info({ file: args.file, pools: next.pools.length }, "reload done");
+    } catch (err) {
+      log.error({ err }, "reload failed part-way");
+    }
+  };
+  const onHup = () => {
+    reloading = reloading.then(reload);
+  };
+  process.on("SIGHUP", onHup);
+  await new Promise<void>((resolve) => {
+    const stop = (sig: string) => {
+      log.info({ signal: sig }, "shutting down");
+      process.off("SIGHUP", onHup);
+      reloading
+        .then(() => Promise.allSettled([proxy.stop(), tcp.stop(), stats.close()]))
+        .then(() => resolve());
+    };
+    process.once("SIGTERM", () => stop("SIGTERM"));
+    process.once("SIGINT", () => stop("SIGINT"));
+  });
+  return 0;
+}

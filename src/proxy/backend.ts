@@ -1,0 +1,190 @@
+/**
+ * One pipelined connection to a backend server (twemproxy's server conn, nc_server.c). Requests
+ * from every client are appended to one OutBuffer and written once per event-loop turn; replies
+ * are framed by the driver and matched to the oldest request in flight (FIFO: memcached and
+ * Redis answer in order). The FIFO is bounded; a full one refuses new requests.
+ *
+ * Timeouts: one timer per connection, armed for the oldest request's deadline (it is always the
+ * earliest, all requests having the same timeout). On expiry the whole connection fails: the
+ * stuck reply would otherwise be matched to a later request.
+ */
+import net from "node:net";
+import tls from "node:tls";
+import { OutBuffer } from "../util/out-buffer.js";
+import type { ReplyFramer } from "./driver.js";
+import { Fifo } from "./fifo.js";
+import { type Flushable, scheduleFlush } from "./flush.js";
+import type { Request } from "./request.js";
+import type { BackendServer } from "./server.js";
+
+const EMPTY = Buffer.alloc(0);
+
+export class BackendConn implements Flushable {
+  flushQueued = false;
+  readonly inflight = new Fifo<Request>();
+  readonly out = new OutBuffer();
+  private socket: net.Socket | undefined;
+  private connected = false;
+  private framer: ReplyFramer;
+  private timer: NodeJS.Timeout | undefined;
+  /** Set once failed or closed: this object is dropped by the server afterwards. */
+  dead = false;
+
+  constructor(readonly server: BackendServer) {
+    this.framer = server.pool.driver.newReplyFramer();
+  }
+
+  get inflightCount(): number {
+    return this.inflight.length;
+  }
+
+  /** Queues [start, end) of buf (plus nothing else) as the request `req`. */
+  send(req: Request, buf: Buffer, start: number, end: number, keepForRetry: boolean): void {
+    if (this.socket === undefined) this.open();
+    const out = this.out;
+    const n = end - start;
+    out.ensure(n);
+    const at = out.pos;
+    out.bytes(buf, start, end);
+    // OutBuffer never overwrites bytes it has written (bump allocation), so this view stays
+    // valid after the write and lets the request be re-sent elsewhere without another copy.
+    if (keepForRetry) req.retryBuf = out.buf.subarray(at, at + n);
+    req.bytes = n;
+    const timeout = this.server.pool.timeoutMs;
+    if (timeout > 0) {
+      req.deadline = Date.now() + timeout;
+      if (this.timer === undefined) this.arm(timeout);
+    }
+    this.inflight.push(req);
+    const c = this.server.counters;
+    c.requests++;
+    c.request_bytes += n;
+    if (this.connected) scheduleFlush(this);
+  }
+
+  flush(): void {
+    if (!this.connected || this.socket === undefined) return;
+    const data = this.out.take();
+    if (data !== null) this.socket.write(data);
+  }
+
+  /** Connects (once); requests queued meanwhile are written on connect. */
+  open(): void {
+    if (this.socket !== undefined) return;
+    const s = this.server;
+    const ep = s.endpoint;
+    const tlsOpts = s.pool.serverTls;
+    let sock: net.Socket;
+    if (tlsOpts !== undefined && ep.kind === "tcp") {
+      sock = tls.connect({ ...tlsOpts, host: ep.host, port: ep.port });
+      sock.once("secureConnect", () => this.onConnect());
+    } else {
+      sock =
+        ep.kind === "tcp"
+          ? net.connect({ host: ep.host, port: ep.port })
+          : net.connect({ path: ep.path });
+      sock.once("connect", () => this.onConnect());
+    }
+    this.socket = sock;
+    sock.setNoDelay(true);
+    if (s.pool.config.tcpkeepalive) sock.setKeepAlive(true);
+    sock.on("data", (chunk: Buffer) => this.onData(chunk));
+    sock.on("error", (err: NodeJS.ErrnoException) => {
+      s.counters.server_err++;
+      this.fail(describe(err));
+    });
+    sock.on("end", () => {
+      s.counters.server_eof++;
+      this.fail("closed the connection");
+    });
+    sock.on("close", () => this.fail("closed the connection"));
+    // Handshake requests (AUTH, SELECT) go first, ahead of anything queued.
+    for (const h of s.pool.handshake) s.sendInternal(this, h.request, h.expect);
+  }
+
+  private onConnect(): void {
+    if (this.dead) return;
+    this.connected = true;
+    this.server.counters.server_connections++;
+    this.flush();
+  }
+
+  private onData(chunk: Buffer): void {
+    const framer = this.framer;
+    const c = this.server.counters;
+    framer.feed(chunk);
+    c.response_bytes += chunk.length;
+    for (;;) {
+      const req = this.inflight.peek();
+      if (req === undefined) {
+        if (chunk.length > 0 && !this.dead) this.fail("sent bytes nobody asked for");
+        return;
+      }
+      if (!framer.next(req.expect)) {
+        if (framer.broken) this.fail("broke the protocol");
+        return;
+      }
+      this.inflight.shift();
+      c.responses++;
+      this.server.onReply();
+      this.server.pool.settle(req, framer);
+      if (this.dead) return;
+      chunk = EMPTY;
+    }
+  }
+
+  private arm(ms: number): void {
+    this.timer = setTimeout(() => this.onTimer(), ms);
+  }
+
+  private onTimer(): void {
+    this.timer = undefined;
+    if (this.dead) return;
+    const head = this.inflight.peek();
+    if (head === undefined) return;
+    const left = head.deadline - Date.now();
+    if (left > 0) {
+      this.arm(left);
+      return;
+    }
+    this.server.counters.server_timedout++;
+    this.fail(`timed out after ${this.server.pool.timeoutMs} ms`);
+  }
+
+  /** Fails every request in flight, closes the socket and reports one server failure. */
+  fail(reason: string): void {
+    if (this.dead) return;
+    this.dead = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.connected) this.server.counters.server_connections--;
+    this.connected = false;
+    this.socket?.destroy();
+    this.server.connFailed(this, reason, this.inflight.drain());
+  }
+
+  /** Closes without counting a failure (pool stop, reload). In-flight requests fail. */
+  close(reason: string): void {
+    if (this.dead) return;
+    this.dead = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.connected) this.server.counters.server_connections--;
+    this.connected = false;
+    this.socket?.destroy();
+    const reqs = this.inflight.drain();
+    for (const r of reqs) this.server.pool.failRequest(r, this.server, reason, false);
+  }
+}
+
+function describe(err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case "ECONNREFUSED":
+      return "refused the connection";
+    case "ECONNRESET":
+      return "reset the connection";
+    case "ETIMEDOUT":
+      return "connect timed out";
+    default:
+      return err.code ? `failed: ${err.code}` : `failed: ${err.message}`;
+  }
+}

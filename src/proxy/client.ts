@@ -1,0 +1,215 @@
+/**
+ * One client connection of a proxy pool: bytes in → driver ClientParser → Plans → pool.route();
+ * replies leave in request order through the slot FIFO, batched into one write per turn.
+ *
+ * Limits (issue 4 "Failures"): a client with too many requests outstanding stops being read
+ * until replies drain (bounded slots); a client whose unread output passes `outputLimit` is
+ * disconnected and counted, so one client that stops reading cannot grow proxy memory.
+ */
+import type net from "node:net";
+import { OutBuffer } from "../util/out-buffer.js";
+import { type ClientParser, type ClientState, ParseResult } from "./driver.js";
+import { Fifo } from "./fifo.js";
+import { type Flushable, scheduleFlush } from "./flush.js";
+import type { ProxyPool } from "./pool.js";
+import { Slot, type SlotOwner } from "./request.js";
+
+/** Outstanding requests per client before reading pauses. */
+const MAX_SLOTS = 4096;
+
+let nextId = 0;
+
+export class ClientConn implements SlotOwner, Flushable {
+  flushQueued = false;
+  readonly id = nextId++;
+  readonly out = new OutBuffer();
+  readonly state: ClientState;
+  private readonly slots = new Fifo<Slot>();
+  private readonly parser: ClientParser;
+  closed = false;
+  /** End the socket once everything before is written (quit). */
+  private ending = false;
+  private readingPaused = false;
+  private waitingDrain = false;
+
+  constructor(
+    readonly socket: net.Socket,
+    /** The pool whose routing serves this client; swapped by a reload that keeps the listener. */
+    public pool: ProxyPool,
+  ) {
+    const self = this;
+    this.state = {
+      authenticated: false,
+      password: pool.config.password,
+      resp3: false,
+      pinned: -1,
+      // Read through `pool` on every call: a reload or ejection swaps the table underneath.
+      shardOf: (buf, start, end) => self.pool.table.picker.pick(buf, start, end),
+      get servers() {
+        return self.pool.servers.length;
+      },
+    };
+    this.parser = pool.driver.newClientParser(
+      { maxRequestBytes: pool.maxRequestBytes },
+      this.state,
+    );
+    socket.setNoDelay(true);
+    if (pool.config.tcpkeepalive) socket.setKeepAlive(true);
+    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    socket.on("drain", () => {
+      this.waitingDrain = false;
+      this.maybeResume();
+    });
+    socket.on("end", () => {
+      this.pool.counters.client_eof++;
+      this.destroy();
+    });
+    socket.on("error", () => {
+      this.pool.counters.client_err++;
+      this.destroy();
+    });
+    socket.on("close", () => this.destroy());
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closed || this.ending) return;
+    this.parser.feed(chunk);
+    this.parse();
+  }
+
+  private parse(): void {
+    const parser = this.parser;
+    while (!this.closed && !this.ending) {
+      if (this.slots.length >= MAX_SLOTS) {
+        this.pauseReading();
+        break;
+      }
+      const r = parser.next();
+      if (r === ParseResult.NeedMore) break;
+      if (r === ParseResult.Error) {
+        const slot = new Slot(this);
+        slot.close = parser.close;
+        this.slots.push(slot);
+        this.complete(slot, parser.errorReply ?? null);
+        if (parser.close) break;
+        continue;
+      }
+      const plan = parser.plan;
+      if (plan === undefined) continue;
+      const slot = new Slot(this);
+      this.slots.push(slot);
+      this.pool.route(this, slot, plan);
+    }
+    if (this.out.pending > 0) scheduleFlush(this);
+  }
+
+  deliver(slot: Slot, buf: Buffer, start: number, end: number): void {
+    if (this.closed) return;
+    if (this.slots.peek() === slot) {
+      this.out.bytes(buf, start, end);
+      this.slots.shift();
+      this.afterHead(slot);
+      return;
+    }
+    slot.reply = Buffer.allocUnsafe(end - start);
+    buf.copy(slot.reply, 0, start, end);
+    slot.done = true;
+  }
+
+  complete(slot: Slot, reply: Buffer | null): void {
+    if (this.closed) return;
+    slot.reply = reply;
+    slot.done = true;
+    if (this.slots.peek() !== slot) return;
+    this.slots.shift();
+    this.writeSlot(slot);
+    this.afterHead(slot);
+  }
+
+  get channel(): number {
+    return this.parser.channel ?? 0;
+  }
+
+  failReply(slot: Slot, message: string): Buffer {
+    return this.parser.failReply(slot.tag, slot.silent, message);
+  }
+
+  private writeSlot(slot: Slot): void {
+    if (slot.merger !== null) slot.merger.write(this.out);
+    else if (slot.reply !== null && slot.reply.length > 0) {
+      this.out.bytes(slot.reply, 0, slot.reply.length);
+    }
+  }
+
+  /** The head slot was written: write every completed slot behind it, then schedule a flush. */
+  private afterHead(head: Slot): void {
+    let last = head;
+    for (let s = this.slots.peek(); s?.done; s = this.slots.peek()) {
+      if (last.close) break;
+      this.slots.shift();
+      this.writeSlot(s);
+      last = s;
+    }
+    if (last.close) {
+      this.ending = true;
+      this.slots.drain();
+    }
+    if (this.out.pending > this.pool.outputLimit) {
+      this.overflow();
+      return;
+    }
+    scheduleFlush(this);
+    if (this.readingPaused && this.slots.length < MAX_SLOTS / 2) this.maybeResume();
+  }
+
+  flush(): void {
+    if (this.closed) return;
+    const data = this.out.take();
+    if (data !== null) {
+      if (!this.socket.write(data)) {
+        this.waitingDrain = true;
+        this.pauseReading();
+      }
+      if (this.socket.writableLength > this.pool.outputLimit) {
+        this.overflow();
+        return;
+      }
+    }
+    if (this.ending) {
+      this.socket.end();
+      this.closed = true;
+      this.pool.clientClosed(this);
+    }
+  }
+
+  private overflow(): void {
+    this.pool.counters.output_overflow_closes++;
+    this.destroy();
+  }
+
+  private pauseReading(): void {
+    if (this.readingPaused) return;
+    this.readingPaused = true;
+    this.socket.pause();
+  }
+
+  private maybeResume(): void {
+    if (!this.readingPaused || this.waitingDrain || this.closed) return;
+    if (this.slots.length >= MAX_SLOTS / 2) return;
+    this.readingPaused = false;
+    this.socket.resume();
+    // Requests already buffered in the parser are not re-announced by a 'data' event.
+    this.parse();
+  }
+
+  destroy(): void {
+    if (this.closed) {
+      this.socket.destroy();
+      return;
+    }
+    this.closed = true;
+    this.slots.drain();
+    this.socket.destroy();
+    this.pool.clientClosed(this);
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * Mergers for the memcache driver's split and broadcast plans (driver.ts Merger): each collects
+ * its parts' replies and writes the client's single reply in the client's protocol.
+ */
+import { writeBinaryHeader } from "../../protocol/memcache/binary-const.js";
+import type { OutBuffer } from "../../util/out-buffer.js";
+import type { Merger } from "../driver.js";
+import { isErrorLine } from "./framer.js";
+import { aggregateStats, parseBinaryStats, parseTextStats } from "./stats-merge.js";
+
+const END = Buffer.from("END\r\n");
+
+/** A failed part becomes this reply (the whole request fails, like twemproxy's fragments). */
+function serverError(message: string): Buffer {
+  return Buffer.from(`SERVER_ERROR ${message}\r\n`, "latin1");
+}
+
+abstract class Parts implements Merger {
+  protected readonly replies: (Buffer | undefined)[];
+  protected error: Buffer | undefined;
+  constructor(n: number) {
+    this.replies = new Array(n);
+  }
+  add(index: number, reply: Buffer): void {
+    this.replies[index] = reply;
+  }
+  fail(_index: number, reason: string): void {
+    this.error ??= serverError(reason);
+  }
+  abstract write(out: OutBuffer): void;
+}
+
+/**
+ * get/gets/gat/gats split per key: every part's VALUE blocks, in key order, then one END. A part
+ * that failed, or a backend error line, fails the whole request.
+ */
+export class TextGetMerger extends Parts {
+  write(out: OutBuffer): void {
+    if (this.error === undefined)
+      for (const r of this.replies) {
+        if (r !== undefined && isErrorLine(r, 0, r.length)) {
+          this.error = r;
+          break;
+        }
+      }
+    if (this.error !== undefined) {
+      out.bytes(this.error, 0, this.error.length);
+      return;
+    }
+    for (const r of this.replies) {
+      if (r === undefined) continue;
+      // Each reply ends with "END\r\n"; the blocks before it are copied as they are.
+      out.bytes(r, 0, r.length - END.length);
+    }
+    out.bytes(END, 0, END.length);
+  }
+}
+
+/** flush_all / verbosity: OK when every server said OK, else the first error; nothing if silent. */
+export class TextAllOkMerger extends Parts {
+  constructor(
+    n: number,
+    private readonly silent: boolean,
+  ) {
+    super(n);
+  }
+  write(out: OutBuffer): void {
+    if (this.silent) return;
+    let reply = this.error;
+    if (reply === undefined)
+      for (const r of this.replies)
+        if (r !== undefined && isErrorLine(r, 0, r.length)) {
+          reply = r;
+          break;
+        }
+    reply ??= this.replies.find((r) => r !== undefined) ?? serverError("keepcache: no reply");
+    out.bytes(reply, 0, reply.length);
+  }
+}
+
+/** `stats [group]`: STAT lines aggregated over every server; single-line replies as AllOk. */
+export class TextStatsMerger extends Parts {
+  write(out: OutBuffer): void {
+    if (this.error !== undefined) {
+      out.bytes(this.error, 0, this.error.length);
+      return;
+    }
+    const first = this.replies.find((r) => r !== undefined);
+    if (first === undefined || !first.toString("latin1", 0, 5).startsWith("STAT ")) {
+      // RESET, OK, an error, or a listing that is not STAT lines: the first server's reply.
+      const r = first ?? END;
+      out.bytes(r, 0, r.length);
+      return;
+    }
+    const lists = this.replies.filter((r) => r !== undefined).map(parseTextStats);
+    for (const [k, v] of aggregateStats(lists)) out.ascii(`STAT ${k} ${v}\r\n`);
+    out.bytes(END, 0, END.length);
+  }
+}
+
+/** Binary Flush / Verbosity: the first reply when all succeeded, else the first failing one. */
+export class BinaryAllOkMerger extends Parts {
+  constructor(
+    n: number,
+    private readonly opcode: number,
+    private readonly opaque: number,
+    private readonly silent: boolean,
+  ) {
+    super(n);
+  }
+  write(out: OutBuffer): void {
+    let bad: Buffer | undefined;
+    for (const r of this.replies) if (r !== undefined && r.readUInt16BE(6) !== 0) bad ??= r;
+    if (bad === undefined && this.error !== undefined) {
+      writeBinaryError(out, this.opcode, this.opaque, this.error.toString("latin1").trim());
+      return;
+    }
+    if (bad === undefined && this.silent) return;
+    const r = bad ?? this.replies.find((x) => x !== undefined);
+    if (r === undefined) return;
+    out.bytes(r, 0, r.length);
+    out.buf[out.pos - r.length + 1] = this.opcode;
+  }
+}
+
+/** Binary Stat: aggregated packets, then the empty terminator packet. */
+export class BinaryStatsMerger extends Parts {
+  constructor(
+    n: number,
+    private readonly opaque: number,
+  ) {
+    super(n);
+  }
+  write(out: OutBuffer): void {
+    if (this.error !== undefined) {
+      writeBinaryError(out, 0x10, this.opaque, this.error.toString("latin1").trim());
+      return;
+    }
+    const lists = this.replies.filter((r) => r !== undefined).map(parseBinaryStats);
+    for (const [k, v] of aggregateStats(lists)) {
+      const kb = Buffer.from(k, "latin1");
+      const vb = Buffer.from(v, "latin1");
+      out.ensure(24 + kb.length + vb.length);
+      out.pos = writeBinaryHeader(
+        out.buf,
+        out.pos,
+        0x10,
+        0,
+        this.opaque,
+        kb.length,
+        0,
+        kb.length + vb.length,
+      );
+      out.bytes(kb, 0, kb.length);
+      out.bytes(vb, 0, vb.length);
+    }
+    out.ensure(24);
+    out.pos = writeBinaryHeader(out.buf, out.pos, 0x10, 0, this.opaque);
+  }
+}
+
+/** A binary error response (status Internal error) whose body is the message. */
+export function writeBinaryError(
+  out: OutBuffer,
+  opcode: number,
+  opaque: number,
+  msg: string,
+): void {
+  const body = Buffer.from(msg, "latin1");
+  out.ensure(24 + body.length);
+  out.pos = writeBinaryHeader(out.buf, out.pos, opcode, 0x84, opaque, 0, 0, body.length);
+  out.bytes(body, 0, body.length);
+}

@@ -1,0 +1,87 @@
+/**
+ * Every proxy pool of a config, started together, reloaded together. A reload keeps a pool
+ * (its listener, its client connections, the connections of servers that stay) when its name
+ * and listen address are unchanged and only swaps its config and routing table; pools that
+ * are new are started, pools that are gone are stopped.
+ */
+import type { Config, Endpoint, PoolConfig } from "../config/index.js";
+import { Prober } from "../health/prober.js";
+import type { Logger } from "../log.js";
+import { driverFor } from "./drivers.js";
+import { ProxyPool } from "./pool.js";
+import type { StatsSource } from "./stats.js";
+
+function listenKey(e: Endpoint): string {
+  return e.kind === "tcp" ? `${e.host}:${e.port}` : e.path;
+}
+
+function sameListener(a: PoolConfig, b: PoolConfig): boolean {
+  return (
+    listenKey(a.listen) === listenKey(b.listen) &&
+    a.redis === b.redis &&
+    JSON.stringify(a.tls ?? null) === JSON.stringify(b.tls ?? null)
+  );
+}
+
+export class ProxyService implements StatsSource {
+  readonly pools_ = new Map<string, ProxyPool>();
+  readonly prober: Prober;
+  readonly startedAt = Date.now();
+  readonly global = { total_connections: 0, curr_connections: 0 };
+  /** Bound addresses by pool name (port 0 in the config resolves here). */
+  readonly addresses = new Map<string, unknown>();
+
+  constructor(private readonly log: Logger) {
+    this.prober = new Prober({ onError: (err) => log.warn({ err }, "health prober error") });
+  }
+
+  pools(): Iterable<ProxyPool> {
+    return this.pools_.values();
+  }
+
+  async start(pools: readonly PoolConfig[]): Promise<void> {
+    for (const p of pools) await this.startPool(p);
+    this.prober.start();
+  }
+
+  private async startPool(cfg: PoolConfig): Promise<void> {
+    const pool = new ProxyPool(cfg, {
+      driver: await driverFor(cfg),
+      prober: this.prober,
+      log: this.log,
+      global: this.global,
+    });
+    const addr = await pool.listen();
+    this.addresses.set(cfg.name, addr);
+    this.pools_.set(cfg.name, pool);
+    this.log.info({ pool: cfg.name, listen: addr, servers: cfg.servers.length }, "pool listening");
+  }
+
+  /** Applies a validated config: keep, update, start and stop pools. */
+  async reload(config: Config): Promise<void> {
+    const next = new Map(config.pools.map((p) => [p.name, p]));
+    for (const [name, pool] of [...this.pools_]) {
+      const cfg = next.get(name);
+      if (cfg === undefined || !sameListener(pool.config, cfg)) {
+        await pool.close();
+        this.pools_.delete(name);
+        this.log.info({ pool: name }, "pool stopped by reload");
+      }
+    }
+    for (const cfg of config.pools) {
+      const pool = this.pools_.get(cfg.name);
+      if (pool) {
+        pool.apply(cfg);
+        this.log.info({ pool: cfg.name }, "pool reconfigured");
+      } else await this.startPool(cfg);
+    }
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.pools_.values()].map((p) => p.close()));
+    this.pools_.clear();
+    await this.prober.stop();
+  }
+}
+
+export type { Config };

@@ -1,0 +1,97 @@
+/**
+ * One backend server of a pool: its `server_connections` pipelined connections, its counters
+ * (twemproxy's per-server stats) and its consecutive-failure count (nc_server.c
+ * server_failure / server_ok).
+ */
+import type { Endpoint } from "../config/index.js";
+import { counters, type ProxyServerCounters, proxyServerMetrics } from "../metrics/table.js";
+import { BackendConn } from "./backend.js";
+import type { ProxyPool } from "./pool.js";
+import { Request } from "./request.js";
+
+/** Bound of one connection's in-flight FIFO; beyond it requests are refused, not queued. */
+export const MAX_INFLIGHT_PER_CONN = 16384;
+
+export class BackendServer {
+  readonly counters: ProxyServerCounters = counters(proxyServerMetrics);
+  /** [channel * server_connections + i]: see ClientParser.channel. */
+  private readonly conns: (BackendConn | undefined)[] = [];
+  private readonly perChannel: number;
+  /** Consecutive failures since the last reply (twemproxy failure_count). */
+  failures = 0;
+  /** Passive ejection: ms timestamp until which the server stays out (0: not ejected). */
+  ejectedUntil = 0;
+  ejectTimer: NodeJS.Timeout | undefined;
+  /** The active health checker says down. */
+  healthDown = false;
+
+  constructor(
+    readonly pool: ProxyPool,
+    /** Stats name (twemproxy: the server's name, else host:port). */
+    readonly name: string,
+    /** For messages: "127.0.0.1:11212". */
+    readonly label: string,
+    readonly endpoint: Endpoint,
+    connections: number,
+  ) {
+    this.perChannel = connections;
+  }
+
+  /** The connection for a client: fixed per client so its requests to this server stay ordered. */
+  conn(clientId: number, channel = 0): BackendConn {
+    const i = channel * this.perChannel + (clientId % this.perChannel);
+    let c = this.conns[i];
+    if (c === undefined || c.dead) {
+      c = new BackendConn(this);
+      this.conns[i] = c;
+    }
+    return c;
+  }
+
+  /** False when the request was refused (the connection's FIFO is full). */
+  send(
+    req: Request,
+    clientId: number,
+    channel: number,
+    buf: Buffer,
+    start: number,
+    end: number,
+    keepForRetry: boolean,
+  ): boolean {
+    const c = this.conn(clientId, channel);
+    if (c.inflightCount >= MAX_INFLIGHT_PER_CONN) return false;
+    c.send(req, buf, start, end, keepForRetry);
+    return true;
+  }
+
+  /** A request of the proxy's own (handshake) on `conn`. */
+  sendInternal(conn: BackendConn, request: Buffer, expect: number): void {
+    conn.send(new Request(null, -1, expect, true), request, 0, request.length, false);
+  }
+
+  onReply(): void {
+    this.failures = 0;
+  }
+
+  connFailed(conn: BackendConn, reason: string, reqs: Request[]): void {
+    const i = this.conns.indexOf(conn);
+    if (i >= 0) this.conns[i] = undefined;
+    this.pool.serverFailed(this, reason);
+    for (const r of reqs) this.pool.failRequest(r, this, reason, true);
+  }
+
+  /** Live connections (preconnect, stats). */
+  forEachConn(fn: (c: BackendConn) => void): void {
+    for (const c of this.conns) if (c !== undefined && !c.dead) fn(c);
+  }
+
+  preconnect(): void {
+    for (let i = 0; i < this.perChannel; i++) this.conn(i).open();
+  }
+
+  close(reason: string): void {
+    if (this.ejectTimer !== undefined) clearTimeout(this.ejectTimer);
+    for (const c of this.conns) c?.close(reason);
+    this.conns.length = 0;
+  }
+}

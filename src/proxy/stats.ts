@@ -1,0 +1,94 @@
+/**
+ * The twemproxy-compatible stats port (nc_stats.c): every connection gets one JSON document and
+ * is closed. Field names and nesting are nutcracker's ("service", "source", "version", "uptime",
+ * "timestamp", "total_connections", "curr_connections", then one object per pool holding the
+ * pool counters and one object per server), so existing nutcracker monitoring works unchanged.
+ * Unlike nutcracker (which aggregates every 30 s), values are read fresh for each connection.
+ */
+import net from "node:net";
+import os from "node:os";
+import { type MetricTable, proxyPoolMetrics, proxyServerMetrics } from "../metrics/table.js";
+import { VERSION } from "../version.js";
+import type { ProxyPool } from "./pool.js";
+
+export interface StatsSource {
+  pools(): Iterable<ProxyPool>;
+  readonly startedAt: number;
+  readonly global: { total_connections: number; curr_connections: number };
+}
+
+/** The `nc` names of a metric table, in declaration order. */
+function ncFields(table: MetricTable): Array<[string, string]> {
+  return Object.entries(table)
+    .filter(([, d]) => d.nc !== undefined)
+    .map(([k, d]) => [k, d.nc as string]);
+}
+const POOL_FIELDS = ncFields(proxyPoolMetrics);
+const SERVER_FIELDS = ncFields(proxyServerMetrics);
+
+export function statsDocument(src: StatsSource): Record<string, unknown> {
+  const now = Date.now();
+  const doc: Record<string, unknown> = {
+    service: "nutcracker",
+    source: os.hostname(),
+    version: VERSION,
+    uptime: Math.floor((now - src.startedAt) / 1000),
+    timestamp: Math.floor(now / 1000),
+    total_connections: src.global.total_connections,
+    curr_connections: src.global.curr_connections,
+  };
+  for (const pool of src.pools()) {
+    const p: Record<string, unknown> = {};
+    const pc = pool.counters as Record<string, number>;
+    for (const [k, nc] of POOL_FIELDS) p[nc] = pc[k];
+    for (const s of pool.servers) {
+      const sc = { ...(s.counters as Record<string, number>) };
+      // Queue gauges are read from the connections now, not maintained per request.
+      let inQ = 0;
+      let inQBytes = 0;
+      let outQ = 0;
+      s.forEachConn((c) => {
+        outQ += c.inflightCount;
+        inQBytes += c.out.pending;
+        if (c.out.pending > 0) inQ++;
+      });
+      sc.in_queue = inQ;
+      sc.in_queue_bytes = inQBytes;
+      sc.out_queue = outQ;
+      sc.out_queue_bytes = 0;
+      const so: Record<string, number> = {};
+      for (const [k, nc] of SERVER_FIELDS) so[nc] = sc[k];
+      p[s.name] = so;
+    }
+    doc[pool.name] = p;
+  }
+  return doc;
+}
+
+export class StatsServer {
+  private server: net.Server | undefined;
+
+  constructor(private readonly src: StatsSource) {}
+
+  async listen(port: number, host: string): Promise<net.AddressInfo> {
+    const srv = net.createServer((sock) => {
+      sock.on("error", () => sock.destroy());
+      sock.end(`${JSON.stringify(statsDocument(this.src))}\n`);
+    });
+    this.server = srv;
+    await new Promise<void>((resolve, reject) => {
+      srv.once("error", reject);
+      srv.listen(port, host, () => {
+        srv.off("error", reject);
+        resolve();
+      });
+    });
+    return srv.address() as net.AddressInfo;
+  }
+
+  async close(): Promise<void> {
+    const srv = this.server;
+    this.server = undefined;
+    if (srv) await new Promise<void>((r) => srv.close(() => r()));
+  }
+}
