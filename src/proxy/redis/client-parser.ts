@@ -22,7 +22,16 @@ import {
 } from "../driver.js";
 import { Id } from "./ids.js";
 import { allowedBeforeAuth, isLocal, type LocalConn, localCommand, NOAUTH } from "./local.js";
-import { CROSS_SHARD, local, planRequest, requestBody, sameShard, wrap } from "./planner.js";
+import {
+  bodyOffset,
+  CROSS_SHARD,
+  local,
+  planRequest,
+  requestBody,
+  sameShard,
+  wrap,
+  wrapOffset,
+} from "./planner.js";
 import {
   Keyless,
   keylessKind,
@@ -173,7 +182,7 @@ export class RedisClientParser implements ClientParser {
       if (shard < 0) return notSupported(req, CROSS_SHARD);
       if (this.tx.shard < 0) {
         const k = this.keys[0];
-        this.tx.pin(shard, req.buf.subarray(req.argStart[k], req.argEnd[k]));
+        this.tx.pin(shard, bodyOffset(req, k), req.argEnd[k] - req.argStart[k]);
       } else if (shard !== this.tx.shard) {
         return notSupported(req, "the keys of one transaction must all be on one server");
       }
@@ -204,16 +213,18 @@ export class RedisClientParser implements ClientParser {
     }
     const resp3 = this.state.resp3;
     const queued = tx.queued;
-    const key = tx.pinKey;
+    // With no keyed command queued (PING, TIME...), the empty key's server.
+    const keyStart = tx.shard < 0 ? 0 : wrapOffset(resp3) + tx.keyOffset;
+    const keyEnd = tx.shard < 0 ? 0 : keyStart + tx.keyLength;
     const bundle = wrap(tx.bundle(), resp3);
     tx.clear();
     return {
       kind: "forward",
-      buf: key,
-      keyStart: 0,
-      keyEnd: key.length,
+      buf: bundle,
+      keyStart,
+      keyEnd,
       frameStart: 0,
-      frameEnd: 0,
+      frameEnd: bundle.length,
       rewrite: bundle,
       silent: false,
       idempotent: false,

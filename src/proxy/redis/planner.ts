@@ -7,7 +7,7 @@
  * server passes every command through, except those that change connection state").
  */
 import { Cmd, CmdFlag, COMMANDS, hasFlag, isReadOnly } from "../../protocol/resp/commands.js";
-import { encodeRequest } from "../../protocol/resp/encoder.js";
+import { bulkLen, encodeRequest, headerLen } from "../../protocol/resp/encoder.js";
 import {
   effectiveCommand,
   KEYS_INVALID,
@@ -54,28 +54,52 @@ export function requestBody(req: RespRequest): Buffer {
 }
 
 /**
+ * Where argument k's bytes sit in requestBody(req): its own frame, or the multibulk an inline
+ * request is re-encoded to (header, the bulks before it, its own "$len" line).
+ */
+export function bodyOffset(req: RespRequest, k: number): number {
+  if (!req.inline) return req.argStart[k] - req.frameStart;
+  let off = headerLen(req.argc);
+  for (let i = 0; i < k; i++) off += bulkLen(req.argEnd[i] - req.argStart[i]);
+  return off + headerLen(req.argEnd[k] - req.argStart[k]);
+}
+
+/** Bytes wrap() puts before the request. */
+export const wrapOffset = (resp3: boolean): number => (resp3 ? HELLO3.length : 0);
+
+/**
  * A forward of the request itself to the server of argument `keyArg`, or with keyArg < 0 to
  * the server of the empty key (a fixed server: for requests any server answers alike, and for
- * malformed ones, which the server rejects with its own error text).
+ * malformed ones, which the server rejects with its own error text). A rewritten request
+ * (inline, or RESP3-wrapped) is handed out as its own buf with the key's offsets inside it, as
+ * the core's retry re-hashes the key from the bytes it sent.
  */
 export function forward(req: RespRequest, keyArg: number, eff: number, state: ClientState): Plan {
-  const keyStart = keyArg >= 0 ? req.argStart[keyArg] : 0;
-  const keyEnd = keyArg >= 0 ? req.argEnd[keyArg] : 0;
   const readOnly = isReadOnly(eff);
-  const plain = !req.inline && !state.resp3;
+  const expect = state.resp3 ? EXPECT_RESP3 : EXPECT_ONE;
+  // Only reads are safe to send twice; a retried INCR or LPUSH would apply twice.
+  const base = { kind: "forward", expect, silent: false, idempotent: readOnly, readOnly } as const;
+  if (!req.inline && !state.resp3) {
+    return {
+      ...base,
+      buf: req.buf,
+      keyStart: keyArg >= 0 ? req.argStart[keyArg] : 0,
+      keyEnd: keyArg >= 0 ? req.argEnd[keyArg] : 0,
+      frameStart: req.frameStart,
+      frameEnd: req.frameEnd,
+    };
+  }
+  const rewrite = wrap(requestBody(req), state.resp3);
+  const keyStart = keyArg >= 0 ? wrapOffset(state.resp3) + bodyOffset(req, keyArg) : 0;
+  const keyEnd = keyArg >= 0 ? keyStart + req.argEnd[keyArg] - req.argStart[keyArg] : 0;
   return {
-    kind: "forward",
-    buf: req.buf,
+    ...base,
+    buf: rewrite,
     keyStart,
     keyEnd,
-    frameStart: req.frameStart,
-    frameEnd: req.frameEnd,
-    rewrite: plain ? undefined : wrap(requestBody(req), state.resp3),
-    expect: state.resp3 ? EXPECT_RESP3 : EXPECT_ONE,
-    silent: false,
-    // Only reads are safe to send twice; a retried INCR or LPUSH would apply twice.
-    idempotent: readOnly,
-    readOnly,
+    frameStart: 0,
+    frameEnd: rewrite.length,
+    rewrite,
   };
 }
 
@@ -97,16 +121,18 @@ function split(req: RespRequest, cmd: number, eff: number, state: ClientState): 
   if (sp.kind === "refuse") return local(sp.reply);
   if (sp.subs.length === 1) return forward(req, 1, eff, state);
   const step = sp.kind === "ok" ? 2 : 1; // MSET pairs; the others list keys
+  const pre = wrapOffset(state.resp3);
   return {
     kind: "split",
     parts: sp.subs.map((s) => {
+      // The part's first key, located inside the part's own bytes (the core retries from them).
       const k = 1 + s.positions[0] * step;
-      return {
-        keyBuf: req.buf,
-        keyStart: req.argStart[k],
-        keyEnd: req.argEnd[k],
-        request: wrap(s.request, state.resp3),
-      };
+      const keyLen = req.argEnd[k] - req.argStart[k];
+      const argc = 1 + s.positions.length * step;
+      const keyStart =
+        pre + headerLen(argc) + bulkLen(req.argEnd[0] - req.argStart[0]) + headerLen(keyLen);
+      const request = wrap(s.request, state.resp3);
+      return { keyBuf: request, keyStart, keyEnd: keyStart + keyLen, request };
     }),
     expect: state.resp3 ? EXPECT_RESP3 : EXPECT_ONE,
     merge: new SplitMerge(sp),

@@ -6,8 +6,9 @@
  * requests the driver sends as one contiguous write so that no other client's request can
  * interleave on a shared backend connection (a transaction MULTI ... EXEC, or a RESP3 client's
  * request wrapped as HELLO 3 ... HELLO 2). The token says how many replies come before the one
- * the client sees (skipped now) and how many come after it (skipped at the start of the next
- * call, so the client's reply is handed out without a copy).
+ * the client sees and how many after it; all are consumed before next() returns, so a backend
+ * connection never holds bytes no request in flight asked for (the client's reply is copied
+ * only when replies follow it).
  */
 import { ParseStatus } from "../../protocol/resp/parser.js";
 import { RespReplyFramer, RespType } from "../../protocol/resp/reply.js";
@@ -70,11 +71,13 @@ export class RedisReplyFramer implements ReplyFramer {
   error = "";
 
   private readonly inner = new RespReplyFramer();
-  /** Replies still to skip: the trailing ones of the last bundle, or the leading ones of this. */
+  /** Replies of the current bundle still to skip, before (phase 0) or after (phase 1) its reply. */
   private skip = 0;
-  /** The leading skips of the current request have been scheduled. */
   private begun = false;
-  /** A skipped leading reply of the current request was a server error. */
+  /** The client's reply, copied, while the replies after it are still being skipped. */
+  private held: Buffer | undefined;
+  private heldError = false;
+  /** A skipped reply of the current bundle was a server error. */
   private skippedError = false;
 
   feed(chunk: Buffer): void {
@@ -84,27 +87,42 @@ export class RedisReplyFramer implements ReplyFramer {
   next(expect: number): boolean {
     if (this.broken) return false;
     const r = this.inner.reply;
+    if (!this.begun) {
+      this.begun = true;
+      this.skippedError = false;
+      this.skip = expectBefore(expect);
+    }
     for (;;) {
       if (this.skip > 0) {
         if (!this.step()) return false;
         this.skip--;
-        if (this.begun && this.serverError()) this.skippedError = true;
+        if (this.serverError()) this.skippedError = true;
         continue;
       }
-      if (!this.begun) {
-        this.begun = true;
-        this.skippedError = false;
-        this.skip = expectBefore(expect);
-        continue;
+      if (this.held !== undefined) {
+        // The replies after the client's one are consumed now, so the connection never holds
+        // bytes that no request in flight asked for; the held copy is handed out instead.
+        this.buf = this.held;
+        this.start = 0;
+        this.end = this.held.length;
+        this.isError = this.heldError || this.skippedError;
+        this.held = undefined;
+        this.begun = false;
+        return true;
       }
       if (!this.step()) return false;
-      this.begun = false;
-      this.skip = expectAfter(expect);
-      this.buf = r.buf;
-      this.start = r.frameStart;
-      this.end = r.frameEnd;
-      this.isError = this.skippedError || this.serverError();
-      return true;
+      const after = expectAfter(expect);
+      if (after === 0) {
+        this.buf = r.buf;
+        this.start = r.frameStart;
+        this.end = r.frameEnd;
+        this.isError = this.skippedError || this.serverError();
+        this.begun = false;
+        return true;
+      }
+      this.held = Buffer.from(r.buf.subarray(r.frameStart, r.frameEnd));
+      this.heldError = this.serverError();
+      this.skip = after;
     }
   }
 

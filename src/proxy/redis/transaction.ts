@@ -26,8 +26,9 @@ export class Transaction {
   dirty = false;
   /** The server every key must be on (state.shardOf's index), -1 until a keyed command. */
   shard = -1;
-  /** A copy of the key that chose `shard`, which routes the bundle at EXEC. */
-  pinKey: Buffer = EMPTY;
+  /** Where the key that chose `shard` sits in bundle() (it routes the bundle), and its length. */
+  keyOffset = 0;
+  keyLength = 0;
   private parts: Buffer[] = [];
   private size = 0;
 
@@ -35,7 +36,8 @@ export class Transaction {
     this.open = true;
     this.dirty = false;
     this.shard = -1;
-    this.pinKey = EMPTY;
+    this.keyOffset = 0;
+    this.keyLength = 0;
     this.parts = [];
     this.size = 0;
   }
@@ -44,7 +46,8 @@ export class Transaction {
     this.open = false;
     this.dirty = false;
     this.shard = -1;
-    this.pinKey = EMPTY;
+    this.keyOffset = 0;
+    this.keyLength = 0;
     this.parts = [];
     this.size = 0;
   }
@@ -65,10 +68,14 @@ export class Transaction {
     this.size += b.length;
   }
 
-  /** Pins the transaction to `shard`, remembering the key bytes that lead there. */
-  pin(shard: number, key: Buffer): void {
+  /**
+   * Pins the transaction to `shard` by the command about to be queued, whose key is at
+   * `offset` in that command's bytes.
+   */
+  pin(shard: number, offset: number, length: number): void {
     this.shard = shard;
-    this.pinKey = Buffer.from(key);
+    this.keyOffset = MULTI.length + this.size + offset;
+    this.keyLength = length;
   }
 
   /** MULTI, the queued commands, EXEC, as one request; the transaction is closed. */
@@ -80,5 +87,3 @@ export class Transaction {
     return out;
   }
 }
-
-const EMPTY = Buffer.alloc(0);

@@ -160,7 +160,7 @@ describe("keyless commands", () => {
         cmd("TIME"),
         cmd("KEYS", "*"),
         cmd("SCAN", "0"),
-        cmd("CONFIG", "GET", "maxmemory"),
+        cmd("CONFIG", "SET", "maxmemory", "1"),
         cmd("SUBSCRIBE", "ch"),
         cmd("PUBLISH", "ch", "m"),
         cmd("WAIT", "1", "0"),
@@ -172,6 +172,12 @@ describe("keyless commands", () => {
     assert.ok("broadcast" in got[1] && "broadcast" in got[2] && "broadcast" in got[3]);
     assert.equal((got[4] as { forward: string }).forward, "");
     assert.equal((got[5] as { forward: string }).forward, "");
+    assert.equal(
+      plans(cmd("CONFIG", "GET", "save"))
+        .map((p) => "forward" in p)
+        .join(),
+      "true",
+    );
     assert.deepEqual(got[6], {
       local: notSupported(
         "KEYS",
