@@ -45,19 +45,29 @@ describe("replication: 3-node mesh", () => {
 
   test("deletes, incr, append, touch and flush_all replicate as resulting state", async () => {
     const [a, b, d] = c.nodes;
+    // Each step waits until every node saw the previous one: the test checks propagation of
+    // each kind of write, not what concurrent writers would do (see the race test for that).
+    const everywhere = async (want: Record<string, string | undefined>) => {
+      for (const n of c.nodes) {
+        const ok = await eventually(async () => {
+          const m = await getMany(n.port, Object.keys(want));
+          return Object.entries(want).every(([k, v]) => m.get(k) === v);
+        }, 3000);
+        assert.ok(ok, `node ${n.index} never reached ${JSON.stringify(want)}`);
+      }
+    };
     assert.equal(await call(a.port, "set del1 0 0 1\r\nx\r\n"), "STORED\r\n");
     assert.equal(await call(a.port, "set cnt 0 0 1\r\n5\r\n"), "STORED\r\n");
-    assert.ok(
-      await eventually(async () => (await getMany(b.port, ["del1", "cnt"])).size === 2, 3000),
-    );
+    await everywhere({ del1: "x", cnt: "5" });
     assert.equal(await call(b.port, "delete del1\r\n"), "DELETED\r\n");
+    await everywhere({ del1: undefined });
     assert.equal(await call(d.port, "incr cnt 10\r\n"), "15\r\n");
+    await everywhere({ cnt: "15" });
     assert.equal(await call(b.port, "append cnt 0 0 1\r\n0\r\n"), "STORED\r\n");
-    const settled = async (n: { port: number }) => {
-      const m = await getMany(n.port, ["del1", "cnt"]);
-      return !m.has("del1") && m.get("cnt") === "150";
-    };
-    for (const n of c.nodes) assert.ok(await eventually(() => settled(n), 3000), `node ${n.index}`);
+    await everywhere({ cnt: "150" });
+    assert.equal(await call(a.port, "touch cnt 1000\r\n"), "TOUCHED\r\n");
+    assert.equal(await call(b.port, "set tmp 0 0 1\r\nt\r\n"), "STORED\r\n");
+    await everywhere({ cnt: "150", tmp: "t" });
     assert.equal(await call(d.port, "flush_all\r\n"), "OK\r\n");
     for (const n of c.nodes) {
       assert.ok(await eventually(async () => (await getMany(n.port, ["cnt"])).size === 0, 3000));
