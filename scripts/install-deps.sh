@@ -19,8 +19,9 @@ declare -A want=(
   [arping]=iputils-arping
   [mariadbd]=mariadb-server
   [openssl]=openssl
+  [chromium]=chromium # the dashboard's browser test (driven by playwright-core, no download)
 )
-# Extra packages named by KEEPCACHE_EXTRA_PACKAGES (e.g. chromium) are installed too.
+# Extra packages named by KEEPCACHE_EXTRA_PACKAGES are installed too.
 
 missing=()
 for bin in "${!want[@]}"; do

@@ -3,8 +3,9 @@
  * figures as Prometheus sources (labelled {node}), and a "node" status provider for the
  * dashboard. Used by `keepcache node --admin` and, later, `keepcache up`.
  */
-import { nodeMetrics, storeMetrics } from "../metrics/table.js";
+import { nodeMetrics, replicationMetrics, storeMetrics } from "../metrics/table.js";
 import type { NodeContext } from "../node/context.js";
+import type { Replication } from "../node/replication/replication.js";
 import type { AdminServer } from "./http.js";
 import { RateMeter } from "./rate.js";
 import type { NodeStatus, PeerStatus } from "./status.js";
@@ -19,7 +20,7 @@ export interface NodeLike {
 
 export interface AttachNodeOptions {
   name: string;
-  /** Replication peers as the replication subsystem reports them. */
+  /** Replication peers; default: read from the node's own replication, if it has one. */
   peers?: () => PeerStatus[];
 }
 
@@ -44,7 +45,18 @@ export function attachNode(
       return { ...s, hashIsExpanding: s.hashIsExpanding ? 1 : 0 };
     }),
   );
+  const repl = node.ctx.repl;
+  if (repl !== undefined) {
+    undo.push(
+      admin.metrics.registerSource(replicationMetrics, { subsystem: "replication", labels }, () =>
+        node.listening ? repl.counters : undefined,
+      ),
+    );
+  }
+  const peers = opts.peers ?? (repl ? () => replicationPeers(repl) : () => []);
   const ops = new RateMeter();
+  // A closed node no longer knows its bound port; keep showing where it was.
+  let lastAddress = "";
   undo.push(
     admin.status.register({
       kind: "node",
@@ -52,13 +64,16 @@ export function attachNode(
       snapshot: (): NodeStatus => {
         const c = node.ctx.counters;
         const s = node.ctx.store.stats(node.ctx.now());
-        const a = node.address();
+        if (node.listening || lastAddress === "") {
+          const a = node.address();
+          lastAddress = `${a.host}:${a.port}`;
+        }
         const lookups = c.get_hits + c.get_misses;
         const total =
           c.cmd_get + c.cmd_set + c.cmd_touch + c.cmd_meta + c.delete_hits + c.delete_misses;
         return {
           name: opts.name,
-          address: `${a.host}:${a.port}`,
+          address: lastAddress,
           up: node.listening,
           uptimeSec: Math.max(0, Math.floor(Date.now() / 1000) - node.ctx.startedAt),
           memory: { usedBytes: s.bytes, limitBytes: s.limitMaxbytes },
@@ -67,7 +82,7 @@ export function attachNode(
           opsPerSec: node.listening ? Math.round(ops.update(total, Date.now()) * 10) / 10 : 0,
           connections: c.curr_connections,
           evictions: s.evictions,
-          peers: opts.peers?.() ?? [],
+          peers: node.listening ? peers() : [],
         };
       },
     }),
@@ -75,4 +90,29 @@ export function attachNode(
   return () => {
     for (const u of undo) u();
   };
+}
+
+/** The pull-link state, folded into the dashboard's four peer states. */
+function peerState(s: string): PeerStatus["state"] {
+  if (s === "online") return "connected";
+  if (s === "full_sync" || s === "sync_wait") return "syncing";
+  if (s === "connecting" || s === "handshake") return "connecting";
+  return "down";
+}
+
+/** Peers as `stats` reports them (replication/stats.ts): lag from the peer's ACKs. */
+export function replicationPeers(r: Replication): PeerStatus[] {
+  const now = Date.now();
+  const out: PeerStatus[] = [];
+  for (const p of r.peers.values()) {
+    if (p.link.state === "self") continue;
+    out.push({
+      name: p.link.key,
+      address: p.link.key,
+      state: peerState(p.link.state),
+      lagMs: Math.round(r.backlog.lagMs(p.ackedSeq, now)),
+      pending: Math.max(0, r.backlog.headSeq - p.ackedSeq),
+    });
+  }
+  return out;
 }

@@ -179,7 +179,7 @@ function addEvent(e) {
 }
 function toast(msg) {
   var t = $("toast"); t.textContent = msg; t.className = "show";
-  clearTimeout(toast.timer); toast.timer = setTimeout(function () { t.className = ""; }, 3500);
+  clearTimeout(toast.timer); toast.timer = setTimeout(function () { t.className = ""; }, 2500);
 }
 function act(path, body, retried) {
   var headers = { "Content-Type": "application/json" };

@@ -1,0 +1,185 @@
+/**
+ * The dashboard in real headless Chromium (Debian's /usr/bin/chromium driven by
+ * playwright-core; nothing is downloaded). An in-process admin server shows two real cache
+ * nodes; the test writes items and stops a node from the page's own button, and the page must
+ * reflect each change within 2 s without a reload. Screenshots go to docs/screenshots/.
+ */
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { pino } from "pino";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { ActionError } from "../../src/admin/actions.js";
+import { AdminServer } from "../../src/admin/http.js";
+import { attachNode } from "../../src/admin/node-source.js";
+import { nodeDefaults } from "../../src/node/options.js";
+import { CacheNode } from "../../src/node/server.js";
+import { RawClient } from "../helpers/line-client.js";
+import { repoRoot } from "../helpers/procs.js";
+
+const CHROMIUM = "/usr/bin/chromium";
+
+describe("dashboard in headless Chromium", () => {
+  const log = pino({ level: "silent" });
+  const admin = new AdminServer({ log, listen: { kind: "tcp", host: "127.0.0.1", port: 0 } });
+  const alpha = new CacheNode({ ...nodeDefaults, port: 0, memoryLimitMb: 8 }, log);
+  const beta = new CacheNode({ ...nodeDefaults, port: 0, memoryLimitMb: 8 }, log);
+  const profile = mkdtempSync(join(tmpdir(), "kc-chromium-"));
+  let ctx: BrowserContext | undefined;
+  let page: Page;
+  let base = "";
+  let betaPort = 0;
+  const requests: string[] = [];
+  const problems: string[] = [];
+
+  before(async () => {
+    assert.ok(existsSync(CHROMIUM), "chromium missing: scripts/install-deps.sh installs it");
+    await alpha.listen();
+    await beta.listen();
+    betaPort = beta.address().port;
+    attachNode(admin, alpha, { name: "alpha" });
+    attachNode(admin, beta, { name: "beta" });
+    // What `keepcache up` will register: a per-node stop/start handler.
+    admin.actions.register({
+      kind: "node",
+      name: "beta",
+      handle: async (a) => {
+        assert.ok(a.kind === "node");
+        if (a.op === "start") throw new ActionError(409, "this test does not restart nodes");
+        await beta.close();
+        admin.events.push({ kind: "node", subject: "beta", message: "stopped", level: "warn" });
+        return { message: "beta stopped" };
+      },
+    });
+    await admin.listen();
+    base = admin.url();
+    ctx = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+      viewport: { width: 1280, height: 800 },
+      timeout: 30_000,
+    });
+    page = ctx.pages()[0] ?? (await ctx.newPage());
+    page.setDefaultTimeout(5000);
+    page.on("request", (r) => requests.push(r.url()));
+    page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
+    page.on("console", (m) => {
+      if (m.type() === "error") problems.push(`console: ${m.text()}`);
+    });
+  });
+
+  after(async () => {
+    await ctx?.close();
+    await admin.close();
+    await alpha.close();
+    if (beta.listening) await beta.close();
+    rmSync(profile, { recursive: true, force: true });
+  });
+
+  test("loads, shows both nodes, and goes live over SSE", async () => {
+    await page.goto(base, { waitUntil: "load" });
+    await page.locator('[data-node="alpha"][data-state="up"]').waitFor();
+    await page.locator('[data-node="beta"][data-state="up"]').waitFor();
+    await page.locator("#live.on").waitFor();
+    assert.equal(await page.locator('[data-node="alpha"]').getAttribute("data-items"), "0");
+    assert.match(
+      (await page.locator('[data-node="alpha"] .sub').textContent()) ?? "",
+      /127\.0\.0\.1:\d+/,
+    );
+  });
+
+  test("item count follows writes within 2 s, without a reload", async () => {
+    const c = await RawClient.connect(alpha.address().port);
+    for (let i = 0; i < 25; i++)
+      assert.equal(await c.call(`set key${i} 0 0 5\r\nhello\r\n`), "STORED\r\n");
+    await c.call("get key1\r\n", "END\r\n");
+    c.sock.destroy();
+    const t0 = Date.now();
+    await page.locator('[data-node="alpha"][data-items="25"]').waitFor({ timeout: 2000 });
+    assert.ok(Date.now() - t0 <= 2000);
+    assert.match((await page.locator('[data-node="alpha"] .kv').textContent()) ?? "", /100\.0%/);
+  });
+
+  test("the stop button (shown only where a handler exists) stops a node; it shows down within 2 s", async () => {
+    assert.equal(await page.locator('[data-node="alpha"] button').count(), 0);
+    const stop = page.locator('[data-node="beta"] button', { hasText: "stop" });
+    await stop.waitFor();
+    const t0 = Date.now();
+    await stop.click();
+    await page.locator('[data-node="beta"][data-state="down"]').waitFor({ timeout: 2000 });
+    assert.ok(Date.now() - t0 <= 2000);
+    assert.equal(beta.listening, false);
+    await page.locator("#events .ev", { hasText: "node beta stop" }).waitFor({ timeout: 2000 });
+    await page
+      .locator('.tile:has-text("Nodes up") .v', { hasText: "1 / 2" })
+      .waitFor({ timeout: 2000 });
+    // A stopped node still shows where it was.
+    assert.match(
+      (await page.locator('[data-node="beta"] .sub').textContent()) ?? "",
+      new RegExp(`:${betaPort}$`),
+    );
+    // Screenshots without the action toast (it fades after 2.5 s).
+    await page.locator("#toast:not(.show)").waitFor({ timeout: 4000 });
+    await page.screenshot({ path: shot("dashboard-desktop.png"), fullPage: true });
+  });
+
+  test("works at phone width: one column, no horizontal scroll", async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.locator('[data-node="beta"][data-state="down"]').waitFor();
+    const widths = await page.evaluate(() => {
+      const d = (
+        globalThis as unknown as {
+          document: { documentElement: { scrollWidth: number; clientWidth: number } };
+        }
+      ).document.documentElement;
+      return [d.scrollWidth, d.clientWidth];
+    });
+    assert.ok(widths[0] <= widths[1], `page scrolls sideways: ${widths}`);
+    // Both boxes in one page task: the page re-renders every second, between two locator calls.
+    const [a, b] = await page.evaluate(() => {
+      const doc = (
+        globalThis as unknown as {
+          document: {
+            querySelector(s: string): { getBoundingClientRect(): { x: number; y: number } } | null;
+          };
+        }
+      ).document;
+      return ["alpha", "beta"].map((n) => {
+        const r = doc.querySelector(`[data-node="${n}"]`)?.getBoundingClientRect();
+        return r ? { x: r.x, y: r.y } : null;
+      });
+    });
+    assert.ok(
+      a && b && Math.abs(a.x - b.x) < 1 && b.y > a.y,
+      `cards stack in one column: ${JSON.stringify([a, b])}`,
+    );
+    await page.screenshot({ path: shot("dashboard-phone.png"), fullPage: true });
+    for (const f of ["dashboard-desktop.png", "dashboard-phone.png"]) {
+      const size = statSync(shot(f)).size;
+      assert.ok(size > 1000 && size < 400_000, `${f}: ${size} bytes`);
+    }
+  });
+
+  test("loaded nothing from anywhere but the admin listener; no script or CSP errors", () => {
+    const foreign = requests.filter((u) => !u.startsWith(base) && !u.startsWith("data:"));
+    assert.deepEqual(foreign, []);
+    assert.deepEqual(problems, []);
+  });
+});
+
+function shot(name: string): string {
+  const dir = join(repoRoot(), "docs", "screenshots");
+  mkdirSync(dir, { recursive: true });
+  return join(dir, name);
+}
