@@ -20,6 +20,11 @@ const scenarios: Record<string, () => Promise<Scenario>> = {
     anchor: "memcached",
     run: (await import("./node/index.js")).run,
   }),
+  replication: async () => ({
+    title: "keepcache node replication (2-node mesh)",
+    anchor: "unreplicated node",
+    run: (await import("./replication/index.js")).run,
+  }),
   tcp: async () => ({
     title: "keepcache TCP balancer vs haproxy (tcp mode)",
     anchor: "haproxy",
