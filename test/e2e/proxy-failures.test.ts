@@ -1,0 +1,154 @@
+/**
+ * Failure handling of a memcache pool over real memcached processes: a dead backend is named
+ * in the error and the other shard keeps serving; with auto_eject_hosts its keys move and the
+ * failed request is retried on the new owner; a SIGSTOPped backend times out without holding
+ * up the other; a client that stops reading is disconnected.
+ */
+import assert from "node:assert/strict";
+import net from "node:net";
+import { after, describe, test } from "node:test";
+import { RawClient } from "../helpers/line-client.js";
+import { freePorts } from "../helpers/ports.js";
+import { type Proc, startMemcached, stopAll } from "../helpers/procs.js";
+import { type RunningProxy, startProxy } from "./proxy-harness.js";
+
+async function setup(extra: string): Promise<{ px: RunningProxy; mc: Proc[]; ports: number[] }> {
+  const ports = await freePorts(3);
+  const mc = await Promise.all(ports.slice(0, 2).map((p) => startMemcached(p)));
+  const px = await startProxy(`
+beta:
+  listen: 127.0.0.1:${ports[2]}
+  hash: md5
+  distribution: ketama
+${extra}
+  servers:
+    - 127.0.0.1:${ports[0]}:1
+    - 127.0.0.1:${ports[1]}:1
+`);
+  return { px, mc, ports };
+}
+
+/** A key the pool currently routes to server `idx`. */
+function keyOn(px: RunningProxy, idx: number, prefix: string): string {
+  const pool = [...px.proxy.pools()][0];
+  for (let i = 0; i < 10_000; i++) {
+    const k = `${prefix}${i}`;
+    const b = Buffer.from(k);
+    if (pool.table.picker.pick(b, 0, b.length) === idx) return k;
+  }
+  throw new Error("no key found");
+}
+
+describe("proxy failures", () => {
+  const running: RunningProxy[] = [];
+  const stopped: Proc[] = [];
+  after(async () => {
+    for (const p of stopped) p.child.kill("SIGCONT");
+    await Promise.all(running.map((p) => p.stop()));
+    await stopAll();
+  });
+
+  test("a dead backend is named in the error; the other shard keeps serving", async () => {
+    const { px, mc, ports } = await setup("  timeout: 1000");
+    running.push(px);
+    const k0 = keyOn(px, 0, "d");
+    const k1 = keyOn(px, 1, "d");
+    const c = await RawClient.connect(px.port());
+    assert.equal(await c.call(`set ${k1} 0 0 1\r\nb\r\n`), "STORED\r\n");
+    await mc[0].stop("SIGKILL");
+    const err = await c.call(`get ${k0}\r\n`);
+    assert.match(err, new RegExp(`^SERVER_ERROR keepcache: backend 127\\.0\\.0\\.1:${ports[0]} `));
+    assert.equal(await c.call(`get ${k1}\r\n`, "END\r\n"), `VALUE ${k1} 0 1\r\nb\r\nEND\r\n`);
+    // A multi-get touching the dead shard fails as a whole, naming it.
+    assert.match(await c.call(`get ${k1} ${k0}\r\n`), new RegExp(`${ports[0]}`));
+    c.close();
+  });
+
+  test("auto_eject_hosts: the dead server's keys move and the request is retried there", async () => {
+    const { px, mc, ports } = await setup(
+      "  timeout: 1000\n  auto_eject_hosts: true\n  server_failure_limit: 1\n  server_retry_timeout: 30000",
+    );
+    running.push(px);
+    const k0 = keyOn(px, 0, "e");
+    const c = await RawClient.connect(px.port());
+    assert.equal(await c.call(`set ${k0} 0 0 1\r\na\r\n`), "STORED\r\n");
+    // The server hangs with the set in flight, then dies: the set fails there, the server is
+    // ejected (limit 1) and the set is retried on the server that owns the key now.
+    mc[0].child.kill("SIGSTOP");
+    c.write(`set ${k0} 0 0 1\r\nz\r\n`);
+    await new Promise((r) => setTimeout(r, 50));
+    await mc[0].stop("SIGKILL");
+    assert.equal(await c.readUntil("\r\n"), "STORED\r\n");
+    assert.equal(await c.call(`get ${k0}\r\n`, "END\r\n"), `VALUE ${k0} 0 1\r\nz\r\nEND\r\n`);
+    const pool = [...px.proxy.pools()][0];
+    assert.equal(pool.counters.server_ejects, 1);
+    assert.ok(pool.counters.retries >= 1);
+    assert.deepEqual(
+      pool.table.servers.map((s) => s.live),
+      [false, true],
+    );
+    assert.ok(pool.servers[0].counters.server_ejected_at > 0, String(ports[0]));
+    c.close();
+  });
+
+  test("a SIGSTOPped backend times out by name and does not hold up the other", async () => {
+    const { px, mc, ports } = await setup("  timeout: 300");
+    running.push(px);
+    const k0 = keyOn(px, 0, "s");
+    const k1 = keyOn(px, 1, "s");
+    const a = await RawClient.connect(px.port());
+    const b = await RawClient.connect(px.port());
+    assert.equal(await a.call(`set ${k0} 0 0 1\r\nx\r\n`), "STORED\r\n");
+    mc[0].child.kill("SIGSTOP");
+    stopped.push(mc[0]);
+    const t0 = Date.now();
+    a.write(`get ${k0}\r\n`);
+    // While `a` waits on the stopped server, `b` gets 20 answers from the other one.
+    for (let i = 0; i < 20; i++)
+      assert.equal(await b.call(`set ${k1} 0 0 1\r\ny\r\n`), "STORED\r\n");
+    assert.ok(Date.now() - t0 < 250, `other shard served in ${Date.now() - t0} ms`);
+    const err = await a.readUntil("\r\n");
+    assert.equal(
+      err,
+      `SERVER_ERROR keepcache: backend 127.0.0.1:${ports[0]} timed out after 300 ms\r\n`,
+    );
+    assert.ok(Date.now() - t0 >= 290);
+    mc[0].child.kill("SIGCONT");
+    const pool = [...px.proxy.pools()][0];
+    assert.ok(pool.servers[0].counters.server_timedout >= 1);
+    a.close();
+    b.close();
+  });
+
+  test("a client that stops reading is disconnected at client_output_limit", async () => {
+    const { px } = await setup("  client_output_limit: 262144");
+    running.push(px);
+    const c = await RawClient.connect(px.port());
+    const value = "v".repeat(100_000);
+    assert.equal(await c.call(`set big 0 0 ${value.length}\r\n${value}\r\n`), "STORED\r\n");
+    c.close();
+    const sock = net.connect({ port: px.port(), host: "127.0.0.1" });
+    await new Promise((r) => sock.once("connect", r));
+    sock.pause(); // never reads
+    const closed = new Promise<void>((r) => sock.once("close", () => r()));
+    sock.on("error", () => {});
+    sock.write("get big\r\n".repeat(400)); // 40 MB of replies
+    const pool = [...px.proxy.pools()][0];
+    for (let i = 0; i < 100 && pool.counters.output_overflow_closes === 0; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    assert.equal(pool.counters.output_overflow_closes, 1);
+    // A paused socket sees the close only once it reads again; it never gets all 40 MB.
+    let received = 0;
+    sock.on("data", (d: Buffer) => {
+      received += d.length;
+    });
+    sock.resume();
+    const res = await Promise.race([
+      closed.then(() => "closed"),
+      new Promise((r) => setTimeout(() => r("still open"), 5000)),
+    ]);
+    assert.equal(res, "closed");
+    assert.ok(received < 40_000_000, `received ${received}`);
+    sock.destroy();
+  });
+});
