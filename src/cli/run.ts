@@ -8,16 +8,17 @@
  */
 import { parseArgs } from "node:util";
 import type { Config } from "../config/index.js";
-import { ConfigErrors, ConfigReadError, loadConfig } from "../config/load.js";
+import { ConfigErrors, ConfigReadError } from "../config/load.js";
 import { UsageError } from "../errors.js";
 import { child, type Logger } from "../log.js";
 import { ProxyService } from "../proxy/proxy.js";
 import { StatsServer } from "../proxy/stats.js";
 import { parseIntFlag } from "./size.js";
+import { loadConfigOrKeepalived } from "./vrrp.js";
 
 export const runUsage = `usage: keepcache run -c FILE [options]
 
-  -c, --conf-file FILE    config: keepcache YAML or a twemproxy nutcracker.yml
+  -c, --conf-file FILE    config: keepcache YAML, a twemproxy nutcracker.yml or a keepalived.conf
   -s, --stats-port N      twemproxy-compatible stats port (default 22222; 0 = any free port)
   -a, --stats-addr ADDR   stats address (default 127.0.0.1)
   -v, --verbose           log more (-vv for debug traces)
@@ -69,7 +70,8 @@ function parse(argv: string[]) {
 /** Loads FILE; on failure logs every problem and returns undefined. */
 async function load(file: string, log: Logger): Promise<Config | undefined> {
   try {
-    return await loadConfig(file);
+    // A keepalived.conf is imported on the fly (the mapped parts, as `keepcache import`).
+    return loadConfigOrKeepalived(file, log);
   } catch (err) {
     if (err instanceof ConfigErrors) {
       for (const e of err.errors) log.error({ file }, e.message);
@@ -111,7 +113,7 @@ class TcpPart {
 }
 
 function noteOthers(cfg: Config, log: Logger): void {
-  if (cfg.vrrp) log.info("vrrp: section present; VRRP instances are run by their own subsystem");
+  if (cfg.vrrp) log.info("vrrp: changes take effect on restart, not on SIGHUP");
   if (cfg.admin)
     log.info("admin: section present; the admin endpoint is started by its own subsystem");
 }
@@ -129,11 +131,17 @@ export async function main(argv: string[]): Promise<number> {
   const proxy = new ProxyService(child("proxy"));
   const tcp = new TcpPart(log);
   const stats = new StatsServer(proxy);
+  let vrrp: { stop(): Promise<void> } | undefined;
   try {
     await proxy.start(cfg.pools);
     await tcp.apply(cfg);
     const sa = await stats.listen(args.statsPort, args.statsAddr);
     log.info({ host: sa.address, port: sa.port }, "stats port listening");
+    // VRRP last: take the VIP only once the services behind it listen.
+    if (cfg.vrrp?.instances.length) {
+      const { startVrrp } = await import("../vrrp/runtime.js");
+      vrrp = await startVrrp(cfg.vrrp, child("vrrp"));
+    }
   } catch (err) {
     log.error({ err }, "startup failed");
     await Promise.allSettled([proxy.stop(), tcp.stop(), stats.close()]);
@@ -171,6 +179,8 @@ export async function main(argv: string[]): Promise<number> {
       log.info({ signal: sig }, "shutting down");
       process.off("SIGHUP", onHup);
       reloading
+        .then(() => vrrp?.stop()) // VIP first, so clients move before the services close
+        .catch((err: unknown) => log.error({ err }, "vrrp stop failed"))
         .then(() => Promise.allSettled([proxy.stop(), tcp.stop(), stats.close()]))
         .then(() => resolve());
     };

@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
-import { type Config, parseConfig } from "../config/index.js";
+import { type Config, ConfigReadError, parseConfig } from "../config/index.js";
 import { importKeepalived } from "../config/keepalived/index.js";
 import { KeepcacheError, UsageError } from "../errors.js";
 import { child, type Logger } from "../log.js";
@@ -33,9 +33,7 @@ export function loadConfigOrKeepalived(file: string, log?: Logger): Config {
   try {
     text = readFileSync(file, "utf8");
   } catch (err) {
-    throw new KeepcacheError("KC_CONFIG_READ", `cannot read ${file}: ${(err as Error).message}`, {
-      cause: err,
-    });
+    throw new ConfigReadError(file, err);
   }
   if (!looksLikeKeepalived(text)) return parseConfig(text, file);
   const { native, unmapped } = importKeepalived(text, file, fsInclude);
