@@ -76,30 +76,38 @@ export const wrapOffset = (resp3: boolean): number => (resp3 ? HELLO3.length : 0
  */
 export function forward(req: RespRequest, keyArg: number, eff: number, state: ClientState): Plan {
   const readOnly = isReadOnly(eff);
-  const expect = state.resp3 ? EXPECT_RESP3 : EXPECT_ONE;
-  // Only reads are safe to send twice; a retried INCR or LPUSH would apply twice.
-  const base = { kind: "forward", expect, silent: false, idempotent: readOnly, readOnly } as const;
   if (!req.inline && !state.resp3) {
+    // The hot path: one object literal of a fixed shape (no spread), so it stays monomorphic.
     return {
-      ...base,
+      kind: "forward",
       buf: req.buf,
       keyStart: keyArg >= 0 ? req.argStart[keyArg] : 0,
       keyEnd: keyArg >= 0 ? req.argEnd[keyArg] : 0,
       frameStart: req.frameStart,
       frameEnd: req.frameEnd,
+      rewrite: undefined,
+      expect: EXPECT_ONE,
+      silent: false,
+      // Only reads are safe to send twice; a retried INCR or LPUSH would apply twice.
+      idempotent: readOnly,
+      readOnly,
     };
   }
   const rewrite = wrap(requestBody(req), state.resp3);
   const keyStart = keyArg >= 0 ? wrapOffset(state.resp3) + bodyOffset(req, keyArg) : 0;
   const keyEnd = keyArg >= 0 ? keyStart + req.argEnd[keyArg] - req.argStart[keyArg] : 0;
   return {
-    ...base,
+    kind: "forward",
     buf: rewrite,
     keyStart,
     keyEnd,
     frameStart: 0,
     frameEnd: rewrite.length,
     rewrite,
+    expect: state.resp3 ? EXPECT_RESP3 : EXPECT_ONE,
+    silent: false,
+    idempotent: readOnly,
+    readOnly,
   };
 }
 

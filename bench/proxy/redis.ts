@@ -1,0 +1,110 @@
+/**
+ * `npm run bench -- proxy` (Redis part): keepcache's proxy, nutcracker 0.5.0 (same config,
+ * `redis: true`) and a direct connection, one after the other in front of the same
+ * redis-server, under redis-benchmark: 50 clients, SET and GET, with -P 1 and -P 16.
+ * Rows compare keepcache with nutcracker (targets: throughput >= 1.0x, p99 <= nutcracker's);
+ * the direct figure is shown in the row name for scale. redis-benchmark --csv gives rps and
+ * p99 per test (redis 7.0).
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePorts } from "../../test/helpers/ports.js";
+import { keepcacheBin, start, startRedis, stopAll } from "../../test/helpers/procs.js";
+import type { Row } from "../lib/table.js";
+
+/** Requests per run: sized so each row stays well under ~10 s on the project's 2 cores. */
+const N_PLAIN = Number(process.env.BENCH_REDIS_N ?? 100_000);
+const N_PIPELINED = Number(process.env.BENCH_REDIS_N_PIPELINED ?? 300_000);
+
+interface Figures {
+  rps: number;
+  p99: number;
+}
+
+function benchmark(port: number, pipeline: number): Promise<Record<string, Figures>> {
+  const n = pipeline > 1 ? N_PIPELINED : N_PLAIN;
+  const args = ["-h", "127.0.0.1", "-p", String(port), "-t", "set,get", "-n", String(n)];
+  args.push("-c", "50", "-P", String(pipeline), "--csv", "--precision", "3");
+  return new Promise((resolve, reject) => {
+    const p = spawn("redis-benchmark", args);
+    let out = "";
+    p.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+    });
+    p.stderr.on("data", (d: Buffer) => {
+      out += d.toString();
+    });
+    const t = setTimeout(() => p.kill("SIGKILL"), 60_000);
+    p.on("error", reject);
+    p.on("exit", (code) => {
+      clearTimeout(t);
+      if (code !== 0) return reject(new Error(`redis-benchmark exited ${code}: ${out}`));
+      const res: Record<string, Figures> = {};
+      for (const line of out.split("\n")) {
+        const cells = line.trim().replaceAll('"', "").split(",");
+        if (cells.length < 8 || cells[0] === "test") continue;
+        res[cells[0]] = { rps: Number(cells[1]), p99: Number(cells[6]) };
+      }
+      if (!res.SET || !res.GET)
+        return reject(new Error(`unexpected redis-benchmark output: ${out}`));
+      resolve(res);
+    });
+  });
+}
+
+const k = (rps: number) => `${(rps / 1000).toFixed(0)}k/s`;
+
+export async function run(): Promise<Row[]> {
+  const [redisPort, kcPort, ncPort, statsPort, ncStats] = await freePorts(5);
+  const dir = mkdtempSync(join(tmpdir(), "kc-bench-redis-"));
+  try {
+    await startRedis(redisPort);
+    const pool = (listen: number) =>
+      `bench:\n  listen: 127.0.0.1:${listen}\n  hash: fnv1a_64\n  distribution: ketama\n  redis: true\n  servers:\n    - 127.0.0.1:${redisPort}:1\n`;
+    writeFileSync(join(dir, "kc.yml"), pool(kcPort));
+    writeFileSync(join(dir, "nc.yml"), pool(ncPort));
+    await start(
+      process.execPath,
+      [keepcacheBin(), "run", "-c", join(dir, "kc.yml"), "-s", String(statsPort)],
+      {
+        port: kcPort,
+        env: { ...process.env, KEEPCACHE_LOG_LEVEL: "warn" },
+      },
+    );
+    await start("nutcracker", ["-c", join(dir, "nc.yml"), "-s", String(ncStats)], {
+      port: ncPort,
+    });
+    const rows: Row[] = [];
+    for (const pipeline of [1, 16]) {
+      const direct = await benchmark(redisPort, pipeline);
+      const nc = await benchmark(ncPort, pipeline);
+      const kc = await benchmark(kcPort, pipeline);
+      for (const t of ["SET", "GET"]) {
+        const label = `redis-benchmark ${t} -c 50 -P ${pipeline}`;
+        rows.push({
+          name: `${label} (direct ${k(direct[t].rps)})`,
+          anchor: k(nc[t].rps),
+          keepcache: k(kc[t].rps),
+          ratio: kc[t].rps / nc[t].rps,
+          target: ">= 1.0x",
+          pass: kc[t].rps >= nc[t].rps,
+        });
+        rows.push({
+          name: `${label} p99 ms (direct ${direct[t].p99})`,
+          anchor: String(nc[t].p99),
+          keepcache: String(kc[t].p99),
+          // Higher is better here too: nutcracker's p99 over ours.
+          ratio: nc[t].p99 / kc[t].p99,
+          target: "<= nutcracker",
+          pass: kc[t].p99 <= nc[t].p99,
+        });
+      }
+    }
+    return rows;
+  } finally {
+    await stopAll();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
