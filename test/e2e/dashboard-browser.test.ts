@@ -14,6 +14,7 @@ import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { ActionError } from "../../src/admin/actions.js";
 import { AdminServer } from "../../src/admin/http.js";
 import { attachNode } from "../../src/admin/node-source.js";
+import type { PoolStatus, ServerStatus } from "../../src/admin/status.js";
 import { nodeDefaults } from "../../src/node/options.js";
 import { CacheNode } from "../../src/node/server.js";
 import { RawClient } from "../helpers/line-client.js";
@@ -168,6 +169,108 @@ describe("dashboard in headless Chromium", () => {
     for (const f of ["dashboard-desktop.png", "dashboard-phone.png"]) {
       const size = statSync(shot(f)).size;
       assert.ok(size > 1000 && size < 400_000, `${f}: ${size} bytes`);
+    }
+  });
+
+  test("renders pools, VRRP and TCP services from their providers; server buttons run actions", async () => {
+    // A second admin plane fed with status documents as the proxy, VRRP and TCP subsystems
+    // will report them: this checks the page's renderers and the action round trip.
+    const other = new AdminServer({ log, listen: { kind: "tcp", host: "127.0.0.1", port: 0 } });
+    const member = (name: string, role: ServerStatus["role"], health: ServerStatus["health"]) => ({
+      name,
+      address: `10.0.0.${name.length}:6379`,
+      role,
+      health,
+      weight: 1,
+      opsPerSec: 1200,
+      latencyMs: { p50: 0.21, p99: 1.4 },
+      errors: 0,
+      ejections: health === "up" ? 0 : 1,
+    });
+    let drained = "";
+    other.status.register({
+      kind: "pool",
+      name: "sessions",
+      snapshot: (): PoolStatus => ({
+        name: "sessions",
+        protocol: "redis",
+        listen: "127.0.0.1:22121",
+        distribution: "modula",
+        hash: "one_at_a_time",
+        clientConnections: 12,
+        opsPerSec: 2400,
+        errors: 3,
+        failovers: 1,
+        shards: [
+          {
+            name: "shard-1",
+            members: [
+              member("r1", "master", "up"),
+              member("r1b", "replica", drained ? "draining" : "up"),
+            ],
+          },
+          {
+            name: "shard-2",
+            members: [member("r2", "master", "down"), member("r2b", "replica", "up")],
+          },
+        ],
+      }),
+    });
+    other.status.register({
+      kind: "vrrp",
+      name: "VI_1",
+      snapshot: () => ({
+        name: "VI_1",
+        vrid: 51,
+        interface: "eth0",
+        state: "MASTER",
+        priority: 100,
+        effectivePriority: 102,
+        vips: ["10.0.0.100/24"],
+      }),
+    });
+    other.status.register({
+      kind: "tcp",
+      name: "mycat",
+      snapshot: () => ({
+        name: "mycat",
+        listen: "0.0.0.0:8066",
+        algorithm: "wrr",
+        active: 4,
+        connectionsTotal: 90,
+        servers: [{ name: "m1", address: "10.0.0.5:8066", health: "up", weight: 2, active: 4 }],
+      }),
+    });
+    other.actions.register({
+      kind: "server",
+      name: "sessions",
+      handle: (a) => {
+        assert.ok(a.kind === "server" && a.op === "drain");
+        drained = a.server;
+        return { message: `${a.server} draining` };
+      },
+    });
+    await other.listen();
+    const p2 = await ctx?.newPage();
+    assert.ok(p2);
+    const errors: string[] = [];
+    p2.on("pageerror", (e) => errors.push(e.message));
+    try {
+      await p2.goto(other.url());
+      await p2.locator('[data-pool="sessions"] tr[data-server="r2"][data-health="down"]').waitFor();
+      await p2.locator('[data-vrrp="VI_1"] .pill', { hasText: "MASTER" }).waitFor();
+      await p2.locator('[data-tcp="mycat"]', { hasText: "10.0.0.5:8066" }).waitFor();
+      await p2.locator('.tile:has-text("Servers up") .v', { hasText: "3 / 4" }).waitFor();
+      await p2.locator('tr[data-server="r1b"] button', { hasText: "drain" }).click();
+      await p2.locator('tr[data-server="r1b"][data-health="draining"]').waitFor({ timeout: 2000 });
+      assert.equal(drained, "r1b");
+      // No failover or VRRP handler registered: no such buttons.
+      assert.equal(await p2.locator("button", { hasText: "fail over" }).count(), 0);
+      assert.equal(await p2.locator("button", { hasText: "force backup" }).count(), 0);
+      assert.deepEqual(errors, []);
+    } finally {
+      await p2.close();
+      await other.close();
     }
   });
 

@@ -31,11 +31,13 @@ main{padding:16px 20px 40px;max-width:1400px;margin:0 auto}
 section{margin-bottom:22px}
 h2{font-size:13px;text-transform:uppercase;letter-spacing:.8px;color:var(--mute);margin:0 0 8px}
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(300px,1fr));gap:12px}
+#pools{grid-template-columns:repeat(auto-fill,minmax(min(100%,620px),1fr))}
 .card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:12px 14px;min-width:0}
 .card.down{border-color:var(--down);background:linear-gradient(var(--downbg),var(--card) 60px)}
 .card h3{margin:0;font-size:15px;display:flex;align-items:center;gap:8px;flex-wrap:wrap}
 .card .sub{color:var(--mute);font-size:12px;font-family:var(--mono);margin:2px 0 8px;word-break:break-all}
 .kv{display:grid;grid-template-columns:repeat(3,1fr);gap:6px 10px;margin:8px 0}
+.card[data-pool] .kv{grid-template-columns:repeat(4,1fr)}
 .kv div{min-width:0}.kv b{display:block;font-size:16px;font-variant-numeric:tabular-nums}
 .kv small{color:var(--mute);font-size:11px;text-transform:uppercase;letter-spacing:.4px}
 .pill{display:inline-block;padding:1px 8px;border-radius:999px;font-size:11px;font-weight:650;text-transform:uppercase;letter-spacing:.4px}
@@ -73,7 +75,7 @@ td.num,th.num{text-align:right}
 #toast.show{opacity:.95}
 @media (max-width:600px){
 header{padding:8px 12px}main{padding:12px 10px 30px}
-.grid{grid-template-columns:1fr}
+.grid,#pools{grid-template-columns:1fr}
 .tiles{grid-template-columns:repeat(2,1fr);gap:8px}
 .tile .v{font-size:20px}
 .ev{grid-template-columns:64px 1fr}.ev .kind{display:none}
