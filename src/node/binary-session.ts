@@ -6,38 +6,18 @@
 import {
   BinaryRequest,
   BinaryRequestParser,
-  HEADER_LENGTH,
   Opcode as Op,
-  ParseStatus,
+  type ParseStatus,
   binaryStatus as S,
-  writeBinaryHeader,
 } from "../protocol/memcache/binary.js";
 import { normalizeExptime } from "../store/expiry.js";
 import { IncrResult, NO_ITEM, StoreMode, StoreResult } from "../store/types.js";
 import type { OutBuffer } from "../util/out-buffer.js";
+import { binaryError, respond } from "./binary-reply.js";
+import { binaryStats } from "./binary-stat.js";
 import type { NodeContext } from "./context.js";
-import { RunResult, type Session } from "./session.js";
-import {
-  generalStats,
-  itemsStats,
-  type StatPairs,
-  settingsStats,
-  sizesStats,
-  slabsStats,
-} from "./stats.js";
+import { ParsedSession } from "./session.js";
 import { PROTOCOL_VERSION } from "./text-session.js";
-
-/** memcached write_bin_error texts. */
-const errorText: Record<number, string> = {
-  [S.KeyNotFound]: "Not found",
-  [S.KeyExists]: "Data exists for key.",
-  [S.ValueTooLarge]: "Too large.",
-  [S.InvalidArguments]: "Invalid arguments",
-  [S.ItemNotStored]: "Not stored.",
-  [S.NonNumeric]: "Non-numeric server-side value for incr or decr",
-  [S.UnknownCommand]: "Unknown command",
-  [S.OutOfMemory]: "Out of memory",
-};
 
 const modes: Record<number, StoreMode> = {
   [Op.Set]: StoreMode.Set,
@@ -54,11 +34,11 @@ const modes: Record<number, StoreMode> = {
 
 const u64 = Buffer.alloc(8);
 
-export class BinarySession implements Session {
+export class BinarySession extends ParsedSession<BinaryRequest> {
   private readonly parser: BinaryRequestParser;
-  private readonly req = new BinaryRequest();
 
-  constructor(private readonly ctx: NodeContext) {
+  constructor(ctx: NodeContext) {
+    super(ctx, new BinaryRequest());
     this.parser = new BinaryRequestParser({ maxValueBytes: ctx.options.maxItemSize });
   }
 
@@ -66,61 +46,19 @@ export class BinarySession implements Session {
     this.parser.feed(chunk);
   }
 
-  run(out: OutBuffer, budget: number): RunResult {
-    const req = this.req;
-    for (;;) {
-      if (out.pending >= budget) return RunResult.Full;
-      const st = this.parser.next(req);
-      if (st === ParseStatus.NeedMore) return RunResult.NeedInput;
-      if (st === ParseStatus.Error) {
-        this.ctx.counters.protocol_errors++;
-        if (req.status === S.ValueTooLarge) this.ctx.counters.store_too_large++;
-        if (req.silent) return RunResult.Close;
-        this.error(out, req, req.status);
-        if (req.close) return RunResult.Close;
-        continue;
-      }
-      const mark = out.pending;
-      if (this.execute(req, out)) return RunResult.Close;
-      if (this.ctx.wrote && this.ctx.endWrite(mark)) return RunResult.Hold;
-    }
+  protected parse(req: BinaryRequest): ParseStatus {
+    return this.parser.next(req);
   }
 
-  /** Writes a header plus body parts; returns nothing. */
-  private respond(
-    out: OutBuffer,
-    req: BinaryRequest,
-    status: number,
-    extras: number,
-    key: boolean,
-    valueLen: number,
-    casHi = 0,
-    casLo = 0,
-  ): void {
-    const keyLen = key ? req.keyLen : 0;
-    out.ensure(HEADER_LENGTH + extras + keyLen + valueLen);
-    out.pos = writeBinaryHeader(
-      out.buf,
-      out.pos,
-      req.opcode,
-      status,
-      req.opaque,
-      keyLen,
-      extras,
-      extras + keyLen + valueLen,
-      casHi,
-      casLo,
-    );
-  }
-
-  private error(out: OutBuffer, req: BinaryRequest, status: number): void {
-    const text = errorText[status] ?? "";
-    this.respond(out, req, status, 0, false, text.length);
-    out.ascii(text);
+  protected reject(req: BinaryRequest, out: OutBuffer): boolean {
+    if (req.status === S.ValueTooLarge) this.ctx.counters.store_too_large++;
+    if (req.silent) return true;
+    binaryError(out, req, req.status);
+    return req.close;
   }
 
   /** Executes one request; true when the connection must close afterwards. */
-  private execute(req: BinaryRequest, out: OutBuffer): boolean {
+  protected execute(req: BinaryRequest, out: OutBuffer): boolean {
     const ctx = this.ctx;
     const buf = this.parser.buffer;
     const op = req.opcode;
@@ -165,30 +103,30 @@ export class BinarySession implements Session {
         const delay =
           req.hasExptime && req.exptime > 0 ? normalizeExptime(req.exptime, now) - now : 0;
         ctx.store.flushAll(delay, now);
-        if (!req.quiet) this.respond(out, req, S.NoError, 0, false, 0);
+        if (!req.quiet) respond(out, req, S.NoError, 0, false, 0);
         return false;
       }
       case Op.Noop:
-        this.respond(out, req, S.NoError, 0, false, 0);
+        respond(out, req, S.NoError, 0, false, 0);
         return false;
       case Op.Version:
-        this.respond(out, req, S.NoError, 0, false, PROTOCOL_VERSION.length);
+        respond(out, req, S.NoError, 0, false, PROTOCOL_VERSION.length);
         out.ascii(PROTOCOL_VERSION);
         return false;
       case Op.Verbosity:
         ctx.verbosity = req.level;
-        this.respond(out, req, S.NoError, 0, false, 0);
+        respond(out, req, S.NoError, 0, false, 0);
         return false;
       case Op.Quit:
-        this.respond(out, req, S.NoError, 0, false, 0);
+        respond(out, req, S.NoError, 0, false, 0);
         return true;
       case Op.QuitQ:
         return true;
       case Op.Stat:
-        this.stat(req, buf, out);
+        binaryStats(this.ctx, req, buf, out);
         return false;
       default:
-        this.error(out, req, S.UnknownCommand);
+        binaryError(out, req, S.UnknownCommand);
         return false;
     }
   }
@@ -211,9 +149,9 @@ export class BinarySession implements Session {
       if (req.quiet) return;
       if (withKey) {
         // process_bin_get_or_touch: a GETK miss carries the key and no error text.
-        this.respond(out, req, S.KeyNotFound, 0, true, 0);
+        respond(out, req, S.KeyNotFound, 0, true, 0);
         out.bytes(buf, req.keyStart, req.keyEnd);
-      } else this.error(out, req, S.KeyNotFound);
+      } else binaryError(out, req, S.KeyNotFound);
       return;
     }
     if (touch) {
@@ -221,7 +159,7 @@ export class BinarySession implements Session {
       store.setExptime(h, normalizeExptime(req.exptime, now));
     } else c.get_hits++;
     const vlen = op === Op.Touch ? 0 : store.valueLength(h);
-    this.respond(out, req, S.NoError, 4, withKey, vlen, store.verHi(h), store.verLo(h));
+    respond(out, req, S.NoError, 4, withKey, vlen, store.verHi(h), store.verLo(h));
     out.ensure(4);
     out.buf.writeUInt32BE(store.flags(h), out.pos);
     out.pos += 4;
@@ -247,7 +185,7 @@ export class BinarySession implements Session {
         cur !== NO_ITEM &&
         (ctx.store.verHi(cur) !== req.casHi || ctx.store.verLo(cur) !== req.casLo)
       ) {
-        this.error(out, req, S.KeyExists);
+        binaryError(out, req, S.KeyExists);
         return;
       }
     }
@@ -275,26 +213,26 @@ export class BinarySession implements Session {
     }
     switch (r) {
       case StoreResult.Stored:
-        if (!req.quiet) this.respond(out, req, S.NoError, 0, false, 0, v.hi, v.lo);
+        if (!req.quiet) respond(out, req, S.NoError, 0, false, 0, v.hi, v.lo);
         return;
       case StoreResult.Exists:
-        this.error(out, req, S.KeyExists);
+        binaryError(out, req, S.KeyExists);
         return;
       case StoreResult.NotFound:
-        this.error(out, req, S.KeyNotFound);
+        binaryError(out, req, S.KeyNotFound);
         return;
       case StoreResult.TooLarge:
         c.store_too_large++;
-        this.error(out, req, S.ValueTooLarge);
+        binaryError(out, req, S.ValueTooLarge);
         return;
       case StoreResult.NoMemory:
         c.store_no_memory++;
-        this.error(out, req, S.OutOfMemory);
+        binaryError(out, req, S.OutOfMemory);
         return;
       default: {
         // complete_update_bin: NOT_STORED means "exists" for add, "not found" for replace.
         const base = mode;
-        this.error(
+        binaryError(
           out,
           req,
           base === StoreMode.Add
@@ -314,16 +252,16 @@ export class BinarySession implements Session {
     if (req.casHi !== 0 || req.casLo !== 0) {
       const h = store.peek(buf, req.keyStart, req.keyEnd, now);
       if (h !== NO_ITEM && (store.verHi(h) !== req.casHi || store.verLo(h) !== req.casLo)) {
-        this.error(out, req, S.KeyExists);
+        binaryError(out, req, S.KeyExists);
         return;
       }
     }
     if (store.delete(buf, req.keyStart, req.keyEnd, now)) {
       ctx.counters.delete_hits++;
-      if (!req.quiet) this.respond(out, req, S.NoError, 0, false, 0);
+      if (!req.quiet) respond(out, req, S.NoError, 0, false, 0);
     } else {
       ctx.counters.delete_misses++;
-      this.error(out, req, S.KeyNotFound);
+      binaryError(out, req, S.KeyNotFound);
     }
   }
 
@@ -336,7 +274,7 @@ export class BinarySession implements Session {
     const cur = store.peek(buf, req.keyStart, req.keyEnd, now);
     if (cur !== NO_ITEM && (req.casHi !== 0 || req.casLo !== 0)) {
       if (store.verHi(cur) !== req.casHi || store.verLo(cur) !== req.casLo) {
-        this.error(out, req, S.KeyExists);
+        binaryError(out, req, S.KeyExists);
         return;
       }
     }
@@ -366,7 +304,7 @@ export class BinarySession implements Session {
       else c.decr_misses++;
       // protocol-binary.txt "Increment, Decrement": exptime 0xffffffff means do not create.
       if (req.exptime === -1) {
-        this.error(out, req, S.KeyNotFound);
+        binaryError(out, req, S.KeyNotFound);
         return;
       }
       const digits = Buffer.from(
@@ -385,17 +323,17 @@ export class BinarySession implements Session {
         now,
       );
       if (h === NO_ITEM) {
-        this.error(out, req, S.OutOfMemory);
+        binaryError(out, req, S.OutOfMemory);
         return;
       }
       digits.copy(store.valueBuffer(h), store.valueStart(h));
       hi = req.initialHi;
       lo = req.initialLo;
     } else if (r === IncrResult.NonNumeric) {
-      this.error(out, req, S.NonNumeric);
+      binaryError(out, req, S.NonNumeric);
       return;
     } else {
-      this.error(out, req, S.OutOfMemory);
+      binaryError(out, req, S.OutOfMemory);
       return;
     }
     if (req.quiet) return;
@@ -404,52 +342,9 @@ export class BinarySession implements Session {
       verHi = store.verHi(h);
       verLo = store.verLo(h);
     }
-    this.respond(out, req, S.NoError, 0, false, 8, verHi, verLo);
+    respond(out, req, S.NoError, 0, false, 8, verHi, verLo);
     u64.writeUInt32BE(hi >>> 0, 0);
     u64.writeUInt32BE(lo >>> 0, 4);
     out.bytes(u64, 0, 8);
-  }
-
-  private stat(req: BinaryRequest, buf: Buffer, out: OutBuffer): void {
-    const ctx = this.ctx;
-    const group = buf.toString("latin1", req.keyStart, req.keyEnd);
-    let pairs: StatPairs;
-    switch (group) {
-      case "":
-        pairs = generalStats(ctx);
-        break;
-      case "settings":
-        pairs = settingsStats(ctx);
-        break;
-      case "items":
-        pairs = itemsStats(ctx);
-        break;
-      case "slabs":
-        pairs = slabsStats(ctx);
-        break;
-      case "sizes":
-        pairs = sizesStats(ctx);
-        break;
-      default:
-        this.error(out, req, S.KeyNotFound);
-        return;
-    }
-    // One response per stat (key = name, value = value), then an empty one (protocol-binary.txt "Stat").
-    for (const [k, v] of pairs) {
-      out.ensure(HEADER_LENGTH + k.length + v.length);
-      out.pos = writeBinaryHeader(
-        out.buf,
-        out.pos,
-        req.opcode,
-        S.NoError,
-        req.opaque,
-        k.length,
-        0,
-        k.length + v.length,
-      );
-      out.ascii(k);
-      out.ascii(v);
-    }
-    this.respond(out, req, S.NoError, 0, false, 0);
   }
 }

@@ -3,7 +3,9 @@
  * The connection owns the socket and the reply buffer; the session owns the parser and the
  * command execution. Keeping the two apart lets text and binary share all socket handling.
  */
+import { ParseStatus } from "../protocol/memcache/input.js";
 import type { OutBuffer } from "../util/out-buffer.js";
+import type { NodeContext } from "./context.js";
 
 export enum RunResult {
   /** All buffered input was consumed; wait for more. */
@@ -23,4 +25,41 @@ export interface Session {
   feed(chunk: Buffer): void;
   /** Executes buffered requests, writing replies to `out`, until input runs out or out passes `budget` bytes. */
   run(out: OutBuffer, budget: number): RunResult;
+}
+
+/**
+ * The request loop both memcached protocols share: parse, execute, stop at the output budget,
+ * and hand a sync-replication hold to the connection. Subclasses supply the parser and the
+ * command semantics.
+ */
+export abstract class ParsedSession<R> implements Session {
+  constructor(
+    protected readonly ctx: NodeContext,
+    protected readonly req: R,
+  ) {}
+
+  abstract feed(chunk: Buffer): void;
+  protected abstract parse(req: R): ParseStatus;
+  /** Answers a request the parser rejected; true when the connection must close. */
+  protected abstract reject(req: R, out: OutBuffer): boolean;
+  /** Executes one parsed request; true when the connection must close afterwards. */
+  protected abstract execute(req: R, out: OutBuffer): boolean;
+
+  run(out: OutBuffer, budget: number): RunResult {
+    const req = this.req;
+    const ctx = this.ctx;
+    for (;;) {
+      if (out.pending >= budget) return RunResult.Full;
+      const st = this.parse(req);
+      if (st === ParseStatus.NeedMore) return RunResult.NeedInput;
+      if (st === ParseStatus.Error) {
+        ctx.counters.protocol_errors++;
+        if (this.reject(req, out)) return RunResult.Close;
+        continue;
+      }
+      const mark = out.pending;
+      if (this.execute(req, out)) return RunResult.Close;
+      if (ctx.wrote && ctx.endWrite(mark)) return RunResult.Hold;
+    }
+  }
 }

@@ -3,7 +3,7 @@
  * store, with meta commands delegated to meta-exec.ts. Replies match memcached 1.6 byte for
  * byte; test/e2e/node-vs-memcached.test.ts holds the two side by side.
  */
-import { ParseStatus } from "../protocol/memcache/input.js";
+import type { ParseStatus } from "../protocol/memcache/input.js";
 import { TextRequestParser } from "../protocol/memcache/text.js";
 import { Cmd, TextRequest } from "../protocol/memcache/text-request.js";
 import { normalizeExptime } from "../store/expiry.js";
@@ -13,7 +13,7 @@ import type { NodeContext } from "./context.js";
 import { lruCrawler } from "./crawler.js";
 import { executeMeta } from "./meta-exec.js";
 import { line, writeU64 } from "./reply.js";
-import { RunResult, type Session } from "./session.js";
+import { ParsedSession } from "./session.js";
 import {
   generalStats,
   itemsStats,
@@ -44,11 +44,11 @@ const storeReplies: Record<StoreResult, string> = {
   [StoreResult.NoMemory]: "SERVER_ERROR out of memory storing object",
 };
 
-export class TextSession implements Session {
+export class TextSession extends ParsedSession<TextRequest> {
   private readonly parser: TextRequestParser;
-  private readonly req = new TextRequest();
 
-  constructor(private readonly ctx: NodeContext) {
+  constructor(ctx: NodeContext) {
+    super(ctx, new TextRequest());
     this.parser = new TextRequestParser({ maxValueBytes: ctx.options.maxItemSize });
   }
 
@@ -56,33 +56,23 @@ export class TextSession implements Session {
     this.parser.feed(chunk);
   }
 
-  run(out: OutBuffer, budget: number): RunResult {
-    const req = this.req;
-    for (;;) {
-      if (out.pending >= budget) return RunResult.Full;
-      const st = this.parser.next(req);
-      if (st === ParseStatus.NeedMore) return RunResult.NeedInput;
-      if (st === ParseStatus.Error) {
-        this.ctx.counters.protocol_errors++;
-        if (req.error === "SERVER_ERROR object too large for cache") {
-          this.ctx.counters.store_too_large++;
-          // memcached process_update_command: a failed set must not leave stale data behind.
-          if (req.cmd === Cmd.Set && req.keyCount > 0) {
-            this.ctx.store.delete(this.parser.buffer, req.keyStart, req.keyEnd, this.ctx.now());
-          }
-        }
-        if (req.error !== "") line(out, req.error);
-        if (req.close) return RunResult.Close;
-        continue;
-      }
-      const mark = out.pending;
-      if (this.execute(req, out)) return RunResult.Close;
-      if (this.ctx.wrote && this.ctx.endWrite(mark)) return RunResult.Hold;
-    }
+  protected parse(req: TextRequest): ParseStatus {
+    return this.parser.next(req);
   }
 
-  /** Executes one parsed request; true when the connection must close afterwards. */
-  private execute(req: TextRequest, out: OutBuffer): boolean {
+  protected reject(req: TextRequest, out: OutBuffer): boolean {
+    if (req.error === "SERVER_ERROR object too large for cache") {
+      this.ctx.counters.store_too_large++;
+      // memcached process_update_command: a failed set must not leave stale data behind.
+      if (req.cmd === Cmd.Set && req.keyCount > 0) {
+        this.ctx.store.delete(this.parser.buffer, req.keyStart, req.keyEnd, this.ctx.now());
+      }
+    }
+    if (req.error !== "") line(out, req.error);
+    return req.close;
+  }
+
+  protected execute(req: TextRequest, out: OutBuffer): boolean {
     const ctx = this.ctx;
     const buf = this.parser.buffer;
     const c = ctx.counters;
