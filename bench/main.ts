@@ -25,6 +25,11 @@ const scenarios: Record<string, () => Promise<Scenario>> = {
     anchor: "unreplicated node",
     run: (await import("./replication/index.js")).run,
   }),
+  vrrp: async () => ({
+    title: "VRRP takeover after kill -9 of the master (network namespaces; needs root)",
+    anchor: "keepalived",
+    run: (await import("./vrrp/index.js")).run,
+  }),
   tcp: async () => ({
     title: "keepcache TCP balancer vs haproxy (tcp mode)",
     anchor: "haproxy",
