@@ -107,6 +107,8 @@ export class RespReplyFramer {
     this.pos -= shift;
     this.cursor -= shift;
     this.scan -= shift;
+    // The top-level body may have started in an earlier chunk: it moves with the bytes too.
+    if (this.bodySeen) this.reply.bodyStart -= shift;
   }
 
   next(): ParseStatus {

@@ -11,6 +11,8 @@ interface Frame {
   count: number;
   int: number;
   elems: string[];
+  /** From bodyStart (after any attribute) to the frame's end. */
+  body: string;
 }
 
 function frames(chunks: Buffer[]): { out: Frame[]; error: string } {
@@ -29,6 +31,7 @@ function frames(chunks: Buffer[]): { out: Frame[]; error: string } {
         count: r.count,
         int: r.int,
         elems: r.elemStart.map((s, i) => r.buf.subarray(s, r.elemEnd[i]).toString("latin1")),
+        body: r.buf.subarray(r.bodyStart, r.frameEnd).toString("latin1"),
       });
     }
   }
