@@ -1,0 +1,90 @@
+/**
+ * `npm run bench -- proxy`: keepcache's proxy against nutcracker 0.5.0 (same nutcracker.yml)
+ * and a direct connection, one after the other in front of the same memcached, under memcaslap
+ * (1 thread, 32 connections, 100-byte values, 20-byte keys; get-heavy 90/10 and set-heavy
+ * 10/90). Targets (issue 4): throughput >= 1.0x nutcracker, p99 <= nutcracker's. The Redis rows
+ * (redis-benchmark) come from ./redis.ts and are appended.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePorts } from "../../test/helpers/ports.js";
+import { keepcacheBin, start, startMemcached, stopAll } from "../../test/helpers/procs.js";
+import { loadItems } from "../lib/loader.js";
+import { type LoadResult, memcaslap } from "../lib/memcaslap.js";
+import type { Row } from "../lib/table.js";
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
+
+const fmt = (n: number) => `${(n / 1000).toFixed(0)}k`;
+const us = (n: number) => `${n.toFixed(0)}µs`;
+
+export async function memcacheRows(): Promise<Row[]> {
+  const [mcPort, kcPort, ncPort, kcStats, ncStats] = await freePorts(5);
+  const dir = mkdtempSync(join(tmpdir(), "kc-bench-proxy-"));
+  try {
+    await startMemcached(mcPort, ["-m", "256"]);
+    const pool = (listen: number) =>
+      `bench:\n  listen: 127.0.0.1:${listen}\n  hash: fnv1a_64\n  distribution: ketama\n  servers:\n    - 127.0.0.1:${mcPort}:1\n`;
+    writeFileSync(join(dir, "kc.yml"), pool(kcPort));
+    writeFileSync(join(dir, "nc.yml"), pool(ncPort));
+    await start(
+      process.execPath,
+      [keepcacheBin(), "run", "-c", join(dir, "kc.yml"), "-s", String(kcStats)],
+      { port: kcPort, env: { ...process.env, KEEPCACHE_LOG_LEVEL: "warn" } },
+    );
+    await start("nutcracker", ["-c", join(dir, "nc.yml"), "-s", String(ncStats)], {
+      port: ncPort,
+    });
+    await loadItems(mcPort, 1000);
+    const load = (port: number, getRatio: number) =>
+      memcaslap(`127.0.0.1:${port}`, {
+        getRatio,
+        valueBytes: 100,
+        keyBytes: 20,
+        seconds: SECONDS,
+        concurrency: 32,
+      });
+    const rows: Row[] = [];
+    for (const [label, ratio] of [
+      ["get 90/10", 0.9],
+      ["set 10/90", 0.1],
+    ] as const) {
+      const direct = await load(mcPort, ratio);
+      const nc = await load(ncPort, ratio);
+      const kc = await load(kcPort, ratio);
+      rows.push(...pair(`memcaslap ${label} -c 32 (direct ${fmt(direct.tps)} ops/s)`, nc, kc));
+    }
+    return rows;
+  } finally {
+    await stopAll();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function pair(label: string, nc: LoadResult, kc: LoadResult): Row[] {
+  return [
+    {
+      name: label,
+      anchor: `${fmt(nc.tps)} ops/s p50 ${us(nc.p50us)}`,
+      keepcache: `${fmt(kc.tps)} ops/s p50 ${us(kc.p50us)}`,
+      ratio: kc.tps / nc.tps,
+      target: ">= 1.0x",
+      pass: kc.tps >= nc.tps,
+    },
+    {
+      name: `${label} p99`,
+      anchor: us(nc.p99us),
+      keepcache: us(kc.p99us),
+      ratio: nc.p99us / kc.p99us,
+      target: "<= nutcracker",
+      pass: kc.p99us <= nc.p99us,
+    },
+  ];
+}
+
+export async function run(): Promise<Row[]> {
+  const rows = await memcacheRows();
+  const redis = await import("./redis.js");
+  return rows.concat(await redis.run());
+}
