@@ -4,20 +4,20 @@
  * nc_server.c (server_failure: eject after `server_failure_limit` consecutive failures, back
  * after `server_retry_timeout`), and active health transitions from the shared prober.
  */
-import fs from "node:fs";
-import net from "node:net";
-import tls from "node:tls";
-import type { PoolConfig, PoolServer } from "../config/index.js";
+import type net from "node:net";
+import type tls from "node:tls";
+import type { PoolConfig } from "../config/index.js";
 import type { Prober } from "../health/prober.js";
-import type { HealthCheckConfig } from "../health/types.js";
 import type { Logger } from "../log.js";
 import { counters, type ProxyPoolCounters, proxyPoolMetrics } from "../metrics/table.js";
 import { ClientConn } from "./client.js";
 import type { Plan, ProtocolDriver, ReplyFramer } from "./driver.js";
+import { type HealthWatch, probeId, watchHealth } from "./pool-health.js";
+import { openListener } from "./pool-listener.js";
 import { Request, type Slot } from "./request.js";
 import { buildTable, type RoutingTable, statsName } from "./router.js";
-import { BackendServer } from "./server.js";
-import { backendTls, listenerTls } from "./tls.js";
+import { BackendServer, endpointOf } from "./server.js";
+import { backendTls } from "./tls.js";
 
 const DEFAULT_OUTPUT_LIMIT = 64 * 1024 * 1024;
 const DEFAULT_MAX_REQUEST = 1024 * 1024;
@@ -30,16 +30,10 @@ export interface PoolDeps {
   global: { total_connections: number; curr_connections: number };
 }
 
-function endpointOf(s: PoolServer): { ep: PoolConfigEndpoint; label: string } {
-  if (s.kind === "server") {
-    const a = s.address;
-    return { ep: a, label: a.kind === "tcp" ? `${a.host}:${a.port}` : a.path };
-  }
-  // A replica set (issue 5) is served by its first member until replica sets land.
-  const m = s.members[0].endpoint;
-  return { ep: m, label: `${m.host}:${m.port}` };
+/** Taken out of routing through the admin API (drain, disable, weight 0). */
+function operatorOut(s: BackendServer): boolean {
+  return s.adminState !== "enabled" || s.weightOverride === 0;
 }
-type PoolConfigEndpoint = PoolConfig["listen"];
 
 export class ProxyPool {
   readonly counters: ProxyPoolCounters = counters(proxyPoolMetrics);
@@ -54,8 +48,7 @@ export class ProxyPool {
   private listener: net.Server | undefined;
   private readonly clients = new Set<ClientConn>();
   private version = 0;
-  private probeIds: string[] = [];
-  private unsubscribe: (() => void) | undefined;
+  private health: HealthWatch | undefined;
   readonly driver: ProtocolDriver;
 
   constructor(
@@ -106,59 +99,35 @@ export class ProxyPool {
       this.config,
       this.config.servers.map((s, i) => {
         const srv = this.servers[i];
+        const weight = srv.weightOverride ?? s.weight;
         return {
           key: s.key,
-          weight: s.weight,
-          live: !eject || (srv.ejectedUntil === 0 && !srv.healthDown),
+          weight: Math.max(1, weight),
+          live:
+            !operatorOut(srv) && (!eject || (srv.ejectedUntil === 0 && !srv.healthDown)),
         };
       }),
       ++this.version,
     );
+    // A pool of one routes without hashing (server_pool_idx), so the table's live flag is not
+    // consulted; an operator's drain/disable/weight 0 must still stop new requests to it.
+    if (this.servers.length === 1 && operatorOut(this.servers[0])) {
+      this.table = { ...this.table, picker: { live: 0, pick: () => -1 } };
+    }
   }
 
   private registerProbes(): void {
+    this.health?.stop();
+    this.health = undefined;
     const prober = this.deps.prober;
-    this.unsubscribe?.();
-    for (const id of this.probeIds) prober?.remove(id);
-    this.probeIds = [];
     if (!prober || !(this.config.auto_eject_hosts || this.config.health)) return;
-    const h = this.config.health ?? { interval: 1000, timeout: 500, rise: 2, fall: 2 };
-    const type: HealthCheckConfig["type"] =
-      this.config.server_tls !== undefined
-        ? "tcp"
-        : this.driver.name === "redis"
-          ? "redis"
-          : "memcache";
-    const byId = new Map<string, BackendServer>();
-    for (const s of this.servers) {
-      if (s.endpoint.kind !== "tcp") continue;
-      const id = `${this.name}/${s.name}`;
-      byId.set(id, s);
-      s.healthDown = false;
-      prober.add({
-        id,
-        target: { host: s.endpoint.host, port: s.endpoint.port, name: s.label },
-        check: {
-          type,
-          interval: h.interval,
-          timeout: h.timeout,
-          rise: h.rise,
-          fall: h.fall,
-          ...(this.config.redis_auth !== undefined ? { password: this.config.redis_auth } : {}),
-        },
-      });
-      this.probeIds.push(id);
-    }
-    this.unsubscribe = prober.subscribe((e) => {
-      if (e.type !== "transition") return;
-      const s = byId.get(e.target);
-      if (!s) return;
-      s.healthDown = e.to === "down";
+    this.health = watchHealth(this, prober, (s, down, reason) => {
       this.deps.log.warn(
-        { pool: this.name, server: s.label, state: e.to, reason: e.reason },
+        { pool: this.name, server: s.label, state: down ? "down" : "up", reason },
         "health check transition",
       );
-      if (s.healthDown) this.markEjected(s);
+      s.healthDown = down;
+      if (down && this.config.auto_eject_hosts) this.markEjected(s);
       this.rebuild();
     });
   }
@@ -360,7 +329,7 @@ export class ProxyPool {
 
   /** One failure of `s` (a connection failed or timed out): nc_server.c server_failure. */
   serverFailed(s: BackendServer, reason: string): void {
-    this.deps.prober?.reportFailure(`${this.name}/${s.name}`, reason);
+    this.deps.prober?.reportFailure(probeId(this, s), reason);
     if (!this.config.auto_eject_hosts || s.ejectedUntil !== 0) return;
     s.failures++;
     if (s.failures < this.config.server_failure_limit) return;
@@ -389,30 +358,11 @@ export class ProxyPool {
   // ---- listener ----
 
   async listen(): Promise<net.AddressInfo | string> {
-    const cfg = this.config;
-    const onConn = (sock: net.Socket) => this.accept(sock);
-    const srv = cfg.tls ? tls.createServer(listenerTls(cfg.tls), onConn) : net.createServer(onConn);
-    this.listener = srv;
-    const l = cfg.listen;
-    if (l.kind === "unix") {
-      try {
-        fs.unlinkSync(l.path);
-      } catch {}
-    }
-    await new Promise<void>((resolve, reject) => {
-      srv.once("error", reject);
-      const done = () => {
-        srv.off("error", reject);
-        resolve();
-      };
-      if (l.kind === "tcp") srv.listen({ host: l.host, port: l.port, backlog: cfg.backlog }, done);
-      else srv.listen({ path: l.path, backlog: cfg.backlog }, done);
-    });
-    srv.on("error", (err) => this.deps.log.error({ pool: this.name, err }, "listener error"));
-    if (l.kind === "unix" && l.mode !== undefined) fs.chmodSync(l.path, l.mode);
-    if (cfg.preconnect) for (const s of this.servers) s.preconnect();
-    const a = srv.address();
-    return a ?? "";
+    const { server, address } = await openListener(this.config, (sock) => this.accept(sock));
+    this.listener = server;
+    server.on("error", (err) => this.deps.log.error({ pool: this.name, err }, "listener error"));
+    if (this.config.preconnect) for (const s of this.servers) s.preconnect();
+    return address;
   }
 
   private accept(sock: net.Socket): void {
@@ -437,9 +387,8 @@ export class ProxyPool {
 
   /** Stops listening, closes clients and backends, removes probes. */
   async close(): Promise<void> {
-    this.unsubscribe?.();
-    for (const id of this.probeIds) this.deps.prober?.remove(id);
-    this.probeIds = [];
+    this.health?.stop();
+    this.health = undefined;
     const srv = this.listener;
     this.listener = undefined;
     const closed = srv ? new Promise<void>((r) => srv.close(() => r())) : Promise.resolve();

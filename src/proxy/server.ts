@@ -3,7 +3,8 @@
  * (twemproxy's per-server stats) and its consecutive-failure count (nc_server.c
  * server_failure / server_ok).
  */
-import type { Endpoint } from "../config/index.js";
+import type { Endpoint, PoolServer } from "../config/index.js";
+import { Histogram } from "../metrics/histogram.js";
 import { counters, type ProxyServerCounters, proxyServerMetrics } from "../metrics/table.js";
 import { BackendConn } from "./backend.js";
 import type { ProxyPool } from "./pool.js";
@@ -11,6 +12,17 @@ import { Request } from "./request.js";
 
 /** Bound of one connection's in-flight FIFO; beyond it requests are refused, not queued. */
 export const MAX_INFLIGHT_PER_CONN = 16384;
+
+/** A config server's address and its label in messages ("127.0.0.1:11212"). */
+export function endpointOf(s: PoolServer): { ep: Endpoint; label: string } {
+  if (s.kind === "server") {
+    const a = s.address;
+    return { ep: a, label: a.kind === "tcp" ? `${a.host}:${a.port}` : a.path };
+  }
+  // A replica set (issue 5) is served by its first member until replica sets land.
+  const m = s.members[0].endpoint;
+  return { ep: m, label: `${m.host}:${m.port}` };
+}
 
 export class BackendServer {
   readonly counters: ProxyServerCounters = counters(proxyServerMetrics);
@@ -24,6 +36,15 @@ export class BackendServer {
   ejectTimer: NodeJS.Timeout | undefined;
   /** The active health checker says down. */
   healthDown = false;
+  /** Request-to-reply time in ms (queue wait included), read by the admin plane. */
+  readonly latency = new Histogram();
+  /**
+   * Operator state from the admin API: "draining" and "disabled" take the server out of the
+   * routing table (no new requests); "disabled" also closed its connections.
+   */
+  adminState: "enabled" | "draining" | "disabled" = "enabled";
+  /** Weight set through the admin API, replacing the configured one until a reload. */
+  weightOverride: number | undefined = undefined;
 
   constructor(
     readonly pool: ProxyPool,
