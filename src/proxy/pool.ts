@@ -103,8 +103,7 @@ export class ProxyPool {
         return {
           key: s.key,
           weight: Math.max(1, weight),
-          live:
-            !operatorOut(srv) && (!eject || (srv.ejectedUntil === 0 && !srv.healthDown)),
+          live: !operatorOut(srv) && (!eject || (srv.ejectedUntil === 0 && !srv.healthDown)),
         };
       }),
       ++this.version,
