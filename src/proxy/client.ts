@@ -60,9 +60,12 @@ export class ClientConn implements SlotOwner, Flushable {
       this.waitingDrain = false;
       this.maybeResume();
     });
+    // A client that half-closes after its requests (`printf 'stats\r\n' | nc`) still gets
+    // its replies, as from twemproxy; the socket is ended once the last one is written.
     socket.on("end", () => {
       this.pool.counters.client_eof++;
-      this.destroy();
+      this.ending = true;
+      if (this.slots.length === 0) scheduleFlush(this);
     });
     socket.on("error", () => {
       this.pool.counters.client_err++;
@@ -175,7 +178,7 @@ export class ClientConn implements SlotOwner, Flushable {
         return;
       }
     }
-    if (this.ending) {
+    if (this.ending && this.slots.length === 0) {
       this.socket.end();
       this.closed = true;
       this.pool.clientClosed(this);

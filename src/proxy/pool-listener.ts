@@ -12,9 +12,10 @@ export async function openListener(
   cfg: PoolConfig,
   onConnection: (sock: net.Socket) => void,
 ): Promise<{ server: net.Server; address: net.AddressInfo | string }> {
+  // allowHalfOpen: a client's EOF must not end our side before its replies are written.
   const server = cfg.tls
-    ? tls.createServer(listenerTls(cfg.tls), onConnection)
-    : net.createServer(onConnection);
+    ? tls.createServer({ ...listenerTls(cfg.tls), allowHalfOpen: true }, onConnection)
+    : net.createServer({ allowHalfOpen: true }, onConnection);
   const l = cfg.listen;
   if (l.kind === "unix") {
     // A stale socket file from an earlier run would make listen fail (twemproxy unlinks too).

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import net from "node:net";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { RawClient } from "../helpers/line-client.js";
@@ -106,6 +107,21 @@ alpha:
     assert.equal(stat(stats, "pid"), stat(pids[0], "pid"));
     assert.equal(stat(stats, "limit_maxbytes"), stat(pids[0], "limit_maxbytes") * 2);
     c.close();
+  });
+
+  test("a client that half-closes after its requests still gets every reply", async () => {
+    const got = await new Promise<string>((resolve, reject) => {
+      const s = net.connect({ port, host: "127.0.0.1" }, () => {
+        s.end("set hc 0 0 2\r\nok\r\nget hc\r\nversion\r\n");
+      });
+      let out = "";
+      s.on("data", (d: Buffer) => {
+        out += d.toString("latin1");
+      });
+      s.on("close", () => resolve(out));
+      s.on("error", reject);
+    });
+    assert.match(got, /^STORED\r\nVALUE hc 0 2\r\nok\r\nEND\r\nVERSION \S+\r\n$/);
   });
 
   test("meta commands with q and mn behave as on memcached itself", async () => {
