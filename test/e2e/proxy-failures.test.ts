@@ -120,6 +120,49 @@ describe("proxy failures", () => {
     b.close();
   });
 
+  test("active health checks eject a hung server and restore it, by table swaps", async () => {
+    const { px, mc } = await setup(
+      "  auto_eject_hosts: true\n  server_failure_limit: 100\n  health: { interval: 100, timeout: 100, rise: 1, fall: 1 }",
+    );
+    running.push(px);
+    const pool = [...px.proxy.pools()][0];
+    const live = () => pool.table.servers.map((s) => s.live);
+    const waitFor = async (want: boolean[]) => {
+      for (let i = 0; i < 60 && JSON.stringify(live()) !== JSON.stringify(want); i++)
+        await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(live(), want);
+    };
+    const v0 = pool.table.version;
+    mc[1].child.kill("SIGSTOP");
+    stopped.push(mc[1]);
+    await waitFor([true, false]);
+    // With server 1 out, every key goes to server 0.
+    const k = keyOn(px, 0, "h");
+    const c = await RawClient.connect(px.port());
+    assert.equal(await c.call(`set ${k} 0 0 1\r\nh\r\n`), "STORED\r\n");
+    mc[1].child.kill("SIGCONT");
+    await waitFor([true, true]);
+    assert.ok(pool.table.version >= v0 + 2);
+    c.close();
+  });
+
+  test("client_connections and max_request_bytes are enforced", async () => {
+    const { px } = await setup("  client_connections: 1\n  max_request_bytes: 1024");
+    running.push(px);
+    const a = await RawClient.connect(px.port());
+    const big = "x".repeat(2000);
+    assert.equal(
+      await a.call(`set big 0 0 ${big.length}\r\n${big}\r\n`),
+      "SERVER_ERROR object too large for cache\r\n",
+    );
+    assert.equal(await a.call("set ok 0 0 1\r\n1\r\n"), "STORED\r\n");
+    const b = await RawClient.connect(px.port());
+    assert.equal(await b.waitClosed(2000), true);
+    const pool = [...px.proxy.pools()][0];
+    assert.equal(pool.counters.rejected_connections, 1);
+    a.close();
+  });
+
   test("a client that stops reading is disconnected at client_output_limit", async () => {
     const { px } = await setup("  client_output_limit: 262144");
     running.push(px);
