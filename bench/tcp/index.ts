@@ -1,25 +1,38 @@
 /**
  * TCP balancing: keepcache's balancer vs HAProxy (Debian, `mode tcp`), each in front of the
  * same backend process with one server. Rows: bulk MB/s, 64-byte request/response ops/s, new
- * connections/s. Each figure is measured for BENCH_TCP_MS (default 4000 ms) per target.
+ * connections/s.
+ *
+ * Fairness: HAProxy runs with `nbthread 2` (its default on this 2-core machine, written out
+ * so the figure says what it is); keepcache is measured with `workers: 2` (the primary plus one
+ * worker process sharing the listening socket: the same number of data-plane threads) and, for
+ * reference, with a single process. The load generator is bench/tcp/loadgen.c (one C thread,
+ * epoll), compiled with cc, so it takes as little as possible of the shared cores and treats
+ * both balancers alike; without a C compiler the Node generator (load.ts) is used. Targets
+ * alternate within each of BENCH_TCP_ROUNDS rounds (default 3) of BENCH_TCP_MS each (default
+ * 2000 ms) and the median is reported, so that other load on the machine hits both sides.
  * Runnable alone: `node dist/bench/tcp/index.js`.
  */
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePorts } from "../../test/helpers/ports.js";
-import { start, stopAll } from "../../test/helpers/procs.js";
+import { repoRoot, start, stopAll } from "../../test/helpers/procs.js";
 import { printTable, type Row } from "../lib/table.js";
 import { bulk, newConns, pingPong } from "./load.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const MS = Number(process.env.BENCH_TCP_MS ?? 4000);
+const MS = Number(process.env.BENCH_TCP_MS ?? 2000);
+const ROUNDS = Number(process.env.BENCH_TCP_ROUNDS ?? 3);
+const THREADS = 2;
 
 function haproxyConfig(listen: number, backend: number): string {
   return [
     "global",
     "  maxconn 4000",
+    `  nbthread ${THREADS}`,
     "defaults",
     "  mode tcp",
     "  timeout connect 3s",
@@ -34,16 +47,52 @@ function haproxyConfig(listen: number, backend: number): string {
   ].join("\n");
 }
 
+type Load = "bulk" | "pingpong" | "conns";
+
+/** The C generator when cc is there, else undefined. */
+function buildLoadgen(dir: string): string | undefined {
+  const src = join(repoRoot(), "bench", "tcp", "loadgen.c");
+  const bin = join(dir, "loadgen");
+  try {
+    execFileSync("cc", ["-O2", "-o", bin, src], { stdio: "ignore" });
+    return bin;
+  } catch {
+    return undefined;
+  }
+}
+
+function measure(gen: string | undefined, load: Load, port: number): Promise<number> {
+  const n = { bulk: 4, pingpong: 50, conns: 20 }[load];
+  if (gen === undefined) {
+    const f = { bulk, pingpong: pingPong, conns: newConns }[load];
+    return f(port, MS, n);
+  }
+  const out = execFileSync(gen, [load, String(port), String(MS), String(n)], {
+    encoding: "utf8",
+    timeout: MS + 10_000,
+  });
+  return Promise.resolve(Number(out.trim()));
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
 export async function run(): Promise<Row[]> {
-  const [echo, source, kcEcho, kcSrc, hpEcho, hpSrc] = await freePorts(6);
+  const [echo, source, ...lbPorts] = await freePorts(8);
+  const [hpEcho, hpSrc, k2Echo, k2Src, k1Echo, k1Src] = lbPorts;
   // Compiled (dist/bench/tcp/*.js) or run from source under tsx (bench/tcp/*.ts).
   const fromSource = !existsSync(join(here, "backend.js"));
   const node = (f: string, ...a: string[]) =>
     fromSource ? ["--import", "tsx", join(here, `${f}.ts`), ...a] : [join(here, `${f}.js`), ...a];
-  await start(process.execPath, node("backend", String(echo), String(source)), { port: echo });
-  await start(process.execPath, node("lb-child", String(kcEcho), String(echo)), { port: kcEcho });
-  await start(process.execPath, node("lb-child", String(kcSrc), String(source)), { port: kcSrc });
   const dir = mkdtempSync(join(tmpdir(), "kc-bench-tcp-"));
+  const gen = buildLoadgen(dir);
+  await start(process.execPath, node("backend", String(echo), String(source)), { port: echo });
+  for (const [l, b, w] of [
+    [k2Echo, echo, THREADS],
+    [k2Src, source, THREADS],
+    [k1Echo, echo, 1],
+    [k1Src, source, 1],
+  ])
+    await start(process.execPath, node("lb-child", String(l), String(b), String(w)), { port: l });
   for (const [name, l, b] of [
     ["echo", hpEcho, echo],
     ["src", hpSrc, source],
@@ -53,29 +102,40 @@ export async function run(): Promise<Row[]> {
     await start("haproxy", ["-f", cfg, "-db"], { port: l });
   }
   const rows: Row[] = [];
-  const row = (name: string, unit: string, hp: number, kc: number) => {
+  const row = (name: string, unit: string, hp: number, kc: number, target = true) => {
     const ratio = kc / hp;
     rows.push({
       name,
       anchor: `${hp.toFixed(0)} ${unit}`,
       keepcache: `${kc.toFixed(0)} ${unit}`,
       ratio,
-      target: ">= 0.70",
-      pass: ratio >= 0.7,
+      target: target ? ">= 0.70" : "(info)",
+      pass: !target || ratio >= 0.7,
     });
   };
+  const loads: [Load, string, string, number, number, number][] = [
+    ["bulk", "bulk throughput, 4 conns", "MB/s", hpSrc, k2Src, k1Src],
+    ["pingpong", "64 B req/resp, 50 conns", "ops/s", hpEcho, k2Echo, k1Echo],
+    ["conns", "new connections, 20 in flight", "conn/s", hpEcho, k2Echo, k1Echo],
+  ];
   try {
-    row("bulk throughput, 4 conns", "MB/s", await bulk(hpSrc, MS), await bulk(kcSrc, MS));
-    row("64 B req/resp, 50 conns", "ops/s", await pingPong(hpEcho, MS), await pingPong(kcEcho, MS));
-    row(
-      "new connections, 20 loops",
-      "conn/s",
-      await newConns(hpEcho, MS),
-      await newConns(kcEcho, MS),
-    );
+    for (const [load, title, unit, hp, k2, k1] of loads) {
+      const r: Record<"hp" | "k2" | "k1", number[]> = { hp: [], k2: [], k1: [] };
+      for (let i = 0; i < ROUNDS; i++) {
+        r.hp.push(await measure(gen, load, hp));
+        r.k2.push(await measure(gen, load, k2));
+        r.k1.push(await measure(gen, load, k1));
+      }
+      row(`${title} (workers ${THREADS})`, unit, median(r.hp), median(r.k2));
+      row(`${title} (1 process)`, unit, median(r.hp), median(r.k1), false);
+    }
   } finally {
     await stopAll();
   }
+  const how = gen ? "C load generator" : "Node load generator";
+  process.stdout.write(
+    `haproxy nbthread ${THREADS}; keepcache workers ${THREADS} and 1; ${how}; median of ${ROUNDS} x ${MS} ms\n`,
+  );
   return rows;
 }
 

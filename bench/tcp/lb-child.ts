@@ -1,11 +1,13 @@
 /**
  * keepcache's TCP balancer as its own process for the benchmark (so the load generator does not
- * share its event loop). Usage: node lb-child.js <listenPort> <backendPort>
+ * share its event loop). Usage: node lb-child.js <listenPort> <backendPort> [workers]
+ * `workers` counts data-plane processes, this one included (HAProxy's nbthread).
  */
 import { TcpBalancer } from "../../src/tcp/balancer.js";
 import type { TcpServiceShape } from "../../src/tcp/snapshot.js";
 
-const [listen, backend] = process.argv.slice(2).map(Number);
+const [listen, backend] = process.argv.slice(2, 4).map(Number);
+const workers = Number(process.argv[4] ?? 1);
 const cfg = {
   listen: { kind: "tcp", host: "127.0.0.1", port: listen },
   balance: "rr",
@@ -21,6 +23,7 @@ const cfg = {
     { address: { kind: "tcp", host: "127.0.0.1", port: backend }, weight: 1, backup: false },
   ],
 } as TcpServiceShape;
-const lb = new TcpBalancer({ bench: cfg });
+const lb = new TcpBalancer({ bench: cfg }, { workers });
 await lb.start();
+await lb.workersServing("bench");
 process.on("SIGTERM", () => void lb.stop().then(() => process.exit(0)));

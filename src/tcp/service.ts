@@ -1,21 +1,29 @@
 /**
  * One `tcp:` service: accept clients, pick a server from the current routing snapshot, connect
  * (with connect_timeout and a retry on the next server), send the PROXY header if configured,
- * then pipe bytes. Full servers (maxconn) make clients wait in a bounded FIFO for queue_timeout;
- * when nothing is up, the sorry_server takes the client (keepalived sorry_server).
+ * then relay bytes. Full servers (maxconn) make clients wait in a bounded FIFO for
+ * queue_timeout; when nothing is up, the sorry_server takes the client (keepalived
+ * sorry_server).
+ *
+ * Established connections are never cut by a snapshot change (a server going down or being
+ * removed by a reload): LVS keeps existing connections of a removed or weight-0 real server,
+ * and HAProxy keeps them unless `on-marked-down shutdown-sessions`. We follow both defaults; a
+ * dead server ends its connections by itself (RST/FIN), which the relay forwards.
  */
 import net from "node:net";
 import { type Algorithm, createAlgorithm } from "./algorithms/index.js";
-import type { Candidate } from "./algorithms/types.js";
 import {
   newServerCounters,
   newServiceCounters,
   type ServerCounters,
   type ServiceCounters,
 } from "./counters.js";
+import { Deadlines } from "./deadlines.js";
+import { LinkTable, type LiveCounters } from "./links.js";
+import { bindListener, configureAccepted } from "./listener.js";
 import { AffinityTable } from "./persistence.js";
 import { proxyHeader } from "./proxy-protocol.js";
-import { effectiveWeight } from "./slowstart.js";
+import { eligible, pick, type Tiers, tiersOf, withFreeSlot } from "./route.js";
 import type { RoutingSnapshot, ServerView, TcpServiceShape } from "./snapshot.js";
 import { splice } from "./splice.js";
 import { WaitQueue } from "./wait-queue.js";
@@ -37,60 +45,84 @@ export interface TcpServiceOptions {
 
 interface Pending {
   client: net.Socket;
-  tried: Set<string>;
+  tried: Set<string> | undefined;
   attempts: number;
   waiter?: { cancel(): void };
 }
 
-type Route =
-  | { kind: "server"; view: ServerView }
-  | { kind: "queue" }
-  | { kind: "sorry" }
-  | { kind: "none" };
-
 export class TcpService {
   readonly counters: ServiceCounters = newServiceCounters();
-  /** Per-server counters, keyed by ServerView.id; kept across snapshots. */
+  /** Per-server counters, keyed by ServerView.id; kept across snapshots. Bytes: closed only. */
   readonly serverCounters = new Map<string, ServerCounters>();
   private snap: RoutingSnapshot;
-  private readonly algo: Algorithm;
-  private readonly affinity: AffinityTable | undefined;
-  private readonly queue: WaitQueue<Pending>;
-  private readonly server: net.Server;
+  private tiers: Tiers;
+  private algo: Algorithm;
+  private affinity: AffinityTable | undefined;
+  private queue: WaitQueue<Pending>;
+  private server: net.Server | undefined;
   private readonly sockets = new Set<net.Socket>();
+  private readonly links = new LinkTable();
+  private readonly deadlines = new Deadlines();
   private readonly maxAttempts: number;
   private sweepTimer: NodeJS.Timeout | undefined;
+  private readonly onConnection = (c: net.Socket) => this.accept(c);
 
   constructor(
     readonly name: string,
-    private readonly cfg: TcpServiceShape,
+    private cfg: TcpServiceShape,
     initial: RoutingSnapshot,
     private readonly health: HealthReporter | undefined = undefined,
-    opts: TcpServiceOptions = {},
+    private readonly opts: TcpServiceOptions = {},
   ) {
     this.snap = initial;
+    this.tiers = tiersOf(initial);
     this.algo = createAlgorithm(cfg.balance);
     this.maxAttempts = Math.max(1, opts.maxAttempts ?? 3);
-    this.affinity =
-      cfg.persistence_timeout > 0
-        ? new AffinityTable(cfg.persistence_timeout * 1000, opts.maxAffinity)
-        : undefined;
+    this.affinity = this.newAffinity(cfg);
     this.queue = new WaitQueue(opts.maxQueue ?? 10_000, cfg.queue_timeout);
     for (const s of initial.servers) this.countersFor(s.id);
-    this.server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (c) =>
-      this.accept(c),
-    );
+  }
+
+  get config(): TcpServiceShape {
+    return this.cfg;
   }
 
   snapshot(): RoutingSnapshot {
     return this.snap;
   }
 
+  /** The listening socket (the balancer hands it to worker processes). */
+  listener(): net.Server | undefined {
+    return this.server;
+  }
+
   /** Swaps the routing snapshot (control plane). Queued clients get any capacity it adds. */
   setSnapshot(s: RoutingSnapshot): void {
     this.snap = s;
+    this.tiers = tiersOf(s);
     for (const v of s.servers) this.countersFor(v.id);
     this.drainQueue();
+  }
+
+  /**
+   * Reload with the same listener: new settings and servers apply to new connections; open
+   * connections and queued clients stay. Rotation and affinity state restart only when the
+   * algorithm or the persistence timeout changed.
+   */
+  reconfigure(cfg: TcpServiceShape, s: RoutingSnapshot): void {
+    const old = this.cfg;
+    this.cfg = cfg;
+    if (cfg.balance !== old.balance) this.algo = createAlgorithm(cfg.balance);
+    if (cfg.persistence_timeout !== old.persistence_timeout) {
+      this.affinity = this.newAffinity(cfg);
+      this.startSweep();
+    }
+    if (cfg.queue_timeout !== old.queue_timeout) {
+      const prev = this.queue;
+      this.queue = new WaitQueue(this.opts.maxQueue ?? 10_000, cfg.queue_timeout);
+      for (let p = prev.shift(); p !== undefined; p = prev.shift()) this.enqueue(p, false);
+    }
+    this.setSnapshot(s);
   }
 
   countersFor(id: string): ServerCounters {
@@ -99,34 +131,60 @@ export class TcpService {
     return c;
   }
 
+  /** Counters plus the bytes open connections have moved so far. */
+  liveCounters(): LiveCounters {
+    return this.links.live(this.counters, this.serverCounters, this.queue.length);
+  }
+
   async listen(): Promise<net.AddressInfo | string> {
-    const l = this.cfg.listen;
-    await new Promise<void>((resolve, reject) => {
-      this.server.once("error", reject);
-      const done = () => {
-        this.server.off("error", reject);
-        resolve();
-      };
-      if (l.kind === "unix") this.server.listen({ path: l.path, backlog: this.cfg.backlog }, done);
-      else this.server.listen({ host: l.host, port: l.port, backlog: this.cfg.backlog }, done);
-    });
-    if (this.affinity) {
-      const a = this.affinity;
-      this.sweepTimer = setInterval(() => a.sweep(), 10_000);
-      this.sweepTimer.unref();
-    }
-    const addr = this.server.address();
+    const server = await bindListener(this.cfg.listen, this.cfg.backlog);
+    this.adopt(server);
+    const addr = server.address();
     if (addr === null) throw new Error("listener has no address");
     return addr;
   }
 
-  /** Stops accepting, fails queued clients, and destroys every open connection. */
-  async close(): Promise<void> {
+  /**
+   * Serves a listening socket bound elsewhere (a worker process receives the primary's socket
+   * over IPC; the kernel then hands each accepted connection to one of the processes).
+   */
+  adopt(server: net.Server): void {
+    configureAccepted(server);
+    server.on("connection", this.onConnection);
+    server.on("error", () => {}); // accept errors (EMFILE) are retried by libuv
+    this.server = server;
+    this.startSweep();
+  }
+
+  /**
+   * Stops accepting and fails queued clients. Without `drain`, every open connection is
+   * destroyed too; with it (reload removed the service) they run to their natural end.
+   */
+  async close(opts: { drain?: boolean } = {}): Promise<void> {
     clearInterval(this.sweepTimer);
-    const closed = new Promise<void>((r) => this.server.close(() => r()));
+    const server = this.server;
+    this.server = undefined;
+    const closed = new Promise<void>((r) => (server?.listening ? server.close(() => r()) : r()));
+    server?.off("connection", this.onConnection);
     this.queue.clear();
-    for (const s of this.sockets) s.destroy();
-    if (this.server.listening) await closed;
+    if (!opts.drain) this.deadlines.clear();
+    if (!opts.drain) for (const s of this.sockets) s.destroy();
+    await closed;
+  }
+
+  private newAffinity(cfg: TcpServiceShape): AffinityTable | undefined {
+    return cfg.persistence_timeout > 0
+      ? new AffinityTable(cfg.persistence_timeout * 1000, this.opts.maxAffinity)
+      : undefined;
+  }
+
+  private startSweep(): void {
+    clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
+    const a = this.affinity;
+    if (!a || !this.server) return;
+    this.sweepTimer = setInterval(() => a.sweep(), 10_000);
+    this.sweepTimer.unref();
   }
 
   private track(s: net.Socket): void {
@@ -138,11 +196,11 @@ export class TcpService {
     this.counters.connectionsTotal++;
     this.counters.active++;
     this.track(client);
-    const p: Pending = { client, tried: new Set(), attempts: 0 };
-    // Until the splice owns it, a client error just ends the attempt.
+    const p: Pending = { client, tried: undefined, attempts: 0 };
+    // Until the relay owns it, a client error just ends the attempt.
     const early = () => {
       p.waiter?.cancel();
-      this.syncQueueLength();
+      this.counters.queueLength = this.queue.length;
     };
     client.on("error", early);
     client.once("close", () => {
@@ -152,60 +210,44 @@ export class TcpService {
     this.dispatch(p);
   }
 
-  /** Primaries that may take new connections; backups only when no primary can. */
-  private tier(tried: ReadonlySet<string>): ServerView[] {
-    const all = this.snap.servers;
-    const ok = (s: ServerView, backup: boolean) =>
-      s.up && s.weight > 0 && s.backup === backup && !tried.has(s.id);
-    const primaries = all.filter((s) => ok(s, false));
-    return primaries.length > 0 ? primaries : all.filter((s) => ok(s, true));
-  }
-
-  private free(tier: ServerView[]): ServerView[] {
-    return tier.filter((s) => s.maxconn === 0 || this.countersFor(s.id).active < s.maxconn);
-  }
-
-  /** The data plane's only choice: which eligible server, from the snapshot as it is now. */
-  private route(p: Pending, now: number): Route {
-    const tier = this.tier(p.tried);
-    if (tier.length === 0) return this.snap.sorry ? { kind: "sorry" } : { kind: "none" };
-    const free = this.free(tier);
-    if (free.length === 0) return { kind: "queue" };
-    const ip = p.client.remoteAddress ?? "";
+  private dispatch(p: Pending): void {
+    if (p.client.destroyed) return;
+    const tier = eligible(this.tiers, p.tried);
+    if (tier.length === 0) {
+      if (this.snap.sorry) this.connectSorry(p);
+      else {
+        this.counters.noServer++;
+        p.client.destroy();
+      }
+      return;
+    }
+    const counters = (id: string) => this.countersFor(id);
+    const free = withFreeSlot(this.tiers, tier, counters);
+    if (free.length === 0) {
+      this.enqueue(p, true);
+      return;
+    }
+    const now = Date.now();
+    const needIp = this.affinity !== undefined || this.algo.name === "sh";
+    const ip = needIp ? (p.client.remoteAddress ?? "") : "";
     if (this.affinity) {
       const sticky = this.affinity.get(ip, now);
       const v = sticky === undefined ? undefined : free.find((s) => s.id === sticky);
       if (v) {
         this.affinity.set(ip, v.id, now);
-        return { kind: "server", view: v };
+        this.connect(p, v);
+        return;
       }
     }
-    const cands: Candidate[] = free.map((s) => ({
-      id: s.id,
-      weight: effectiveWeight(s.weight, s.upSince, this.snap.slowstartMs, now),
-      active: this.countersFor(s.id).active,
-    }));
-    const view = free[this.algo.pick(cands, { clientIp: ip })];
+    const view = pick(this.algo, free, this.snap, counters, ip, now);
     this.affinity?.set(ip, view.id, now);
-    return { kind: "server", view };
+    this.connect(p, view);
   }
 
-  private dispatch(p: Pending): void {
-    if (p.client.destroyed) return;
-    const r = this.route(p, Date.now());
-    if (r.kind === "server") this.connect(p, r.view);
-    else if (r.kind === "queue") this.enqueue(p);
-    else if (r.kind === "sorry") this.connectSorry(p);
-    else {
-      this.counters.noServer++;
-      p.client.destroy();
-    }
-  }
-
-  private enqueue(p: Pending): void {
+  private enqueue(p: Pending, fresh: boolean): void {
     const w = this.queue.push(p, () => {
       this.counters.queueTimeouts++;
-      this.syncQueueLength();
+      this.counters.queueLength = this.queue.length;
       p.client.destroy();
     });
     if (!w) {
@@ -214,51 +256,46 @@ export class TcpService {
       return;
     }
     p.waiter = w;
-    this.counters.queuedTotal++;
-    this.syncQueueLength();
+    if (fresh) this.counters.queuedTotal++;
+    this.counters.queueLength = this.queue.length;
   }
 
   /** Serves queued clients, oldest first, while some server has a free slot. */
   private drainQueue(): void {
+    const counters = (id: string) => this.countersFor(id);
     while (this.queue.length > 0) {
-      const tier = this.tier(new Set());
-      if (tier.length > 0 && this.free(tier).length === 0) break;
+      const tier = eligible(this.tiers, undefined);
+      if (tier.length > 0 && withFreeSlot(this.tiers, tier, counters).length === 0) break;
       const p = this.queue.shift();
       if (!p) break;
       p.waiter = undefined;
-      this.syncQueueLength();
       this.dispatch(p);
     }
-    this.syncQueueLength();
-  }
-
-  private syncQueueLength(): void {
     this.counters.queueLength = this.queue.length;
   }
 
   private connect(p: Pending, v: ServerView): void {
     p.attempts++;
-    p.tried.add(v.id);
     const sc = this.countersFor(v.id);
     sc.active++; // reserve the slot now, so maxconn holds while connecting
-    const up = net.connect({ host: v.host, port: v.port, allowHalfOpen: true });
+    const up = net.connect({ host: v.host, port: v.port, allowHalfOpen: true, noDelay: true });
     this.track(up);
-    up.setNoDelay(true);
-    const timer = setTimeout(
-      () => up.destroy(new Error("connect timeout")),
-      this.cfg.connect_timeout,
+    const timer = this.deadlines.add(this.cfg.connect_timeout, () =>
+      up.destroy(new Error("connect timeout")),
     );
     let settled = false;
     const onFail = (e?: Error) => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      this.deadlines.cancel(timer);
       p.client.off("close", onClientGone);
       sc.active--;
       if (e === undefined || p.client.destroyed) return this.drainQueue(); // client left first
       sc.connectFailures++;
       this.counters.connectFailures++;
       this.health?.reportFailure(`${this.name}/${v.id}`, `connect: ${e.message}`);
+      // Only a retry needs to know what was tried, so the common path allocates no set.
+      (p.tried ??= new Set()).add(v.id);
       if (p.attempts < this.maxAttempts) this.dispatch(p);
       else {
         this.counters.noServer++;
@@ -274,16 +311,14 @@ export class TcpService {
     up.once("connect", () => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      this.deadlines.cancel(timer);
       up.off("error", onFail);
       up.off("close", onEarlyClose);
       p.client.off("close", onClientGone);
       this.health?.reportSuccess(`${this.name}/${v.id}`);
       sc.connectionsTotal++;
-      this.startPipe(p.client, up, (t) => {
+      this.startRelay(p.client, up, v.id, sc, () => {
         sc.active--;
-        sc.bytesIn += t.fromClient;
-        sc.bytesOut += t.fromServer;
         this.drainQueue();
       });
     });
@@ -296,28 +331,29 @@ export class TcpService {
       return;
     }
     this.counters.sorryConnections++;
-    const up = net.connect({ host: s.host, port: s.port, allowHalfOpen: true });
+    const up = net.connect({ host: s.host, port: s.port, allowHalfOpen: true, noDelay: true });
     this.track(up);
-    const timer = setTimeout(
-      () => up.destroy(new Error("connect timeout")),
-      this.cfg.connect_timeout,
+    const timer = this.deadlines.add(this.cfg.connect_timeout, () =>
+      up.destroy(new Error("connect timeout")),
     );
     up.once("error", () => {
-      clearTimeout(timer);
+      this.deadlines.cancel(timer);
       this.counters.noServer++;
       p.client.destroy();
     });
     up.once("connect", () => {
-      clearTimeout(timer);
+      this.deadlines.cancel(timer);
       up.removeAllListeners("error");
-      this.startPipe(p.client, up, () => {});
+      this.startRelay(p.client, up, "", undefined, () => {});
     });
   }
 
-  private startPipe(
+  private startRelay(
     client: net.Socket,
     up: net.Socket,
-    done: (t: { fromClient: number; fromServer: number }) => void,
+    id: string,
+    sc: ServerCounters | undefined,
+    done: () => void,
   ): void {
     if (this.cfg.proxy_protocol !== "none") {
       up.write(
@@ -329,10 +365,16 @@ export class TcpService {
         }),
       );
     }
+    const unlink = this.links.add(client, up, id);
     splice(client, up, (t) => {
+      unlink();
       this.counters.bytesIn += t.fromClient;
       this.counters.bytesOut += t.fromServer;
-      done(t);
+      if (sc) {
+        sc.bytesIn += t.fromClient;
+        sc.bytesOut += t.fromServer;
+      }
+      done();
     });
   }
 }
