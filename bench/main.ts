@@ -20,6 +20,11 @@ const scenarios: Record<string, () => Promise<Scenario>> = {
     anchor: "memcached",
     run: (await import("./node/index.js")).run,
   }),
+  proxy: async () => ({
+    title: "keepcache proxy vs nutcracker 0.5 vs direct (memcaslap; redis-benchmark -c 50)",
+    anchor: "nutcracker",
+    run: (await import("./proxy/index.js")).run,
+  }),
   replication: async () => ({
     title: "keepcache node replication (2-node mesh)",
     anchor: "unreplicated node",
