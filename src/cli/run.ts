@@ -87,12 +87,23 @@ async function load(file: string, log: Logger): Promise<Config | undefined> {
 
 /** The `tcp:` services, started through src/tcp; restarted on reload when they changed. */
 class TcpPart {
-  private balancer: { stop(): Promise<void> } | undefined;
+  balancer: import("../tcp/index.js").TcpBalancer | undefined;
+  readonly addresses = new Map<string, string>();
   private shape = "[]";
   constructor(private readonly log: Logger) {}
   async apply(cfg: Config): Promise<void> {
     const shape = JSON.stringify(cfg.tcp);
     if (shape === this.shape) return;
+    if (this.balancer && cfg.tcp.length > 0) {
+      // SIGHUP: unchanged listeners keep their sockets and connections; changed servers and
+      // settings apply to new connections (TcpBalancer.reload).
+      const sum = await this.balancer.reload(Object.fromEntries(cfg.tcp.map((s) => [s.name, s])));
+      this.shape = shape;
+      this.addresses.clear();
+      for (const [name, a] of this.balancer.addresses()) this.addresses.set(name, a);
+      this.log.info(sum, "tcp services reloaded");
+      return;
+    }
     await this.stop();
     this.shape = shape;
     if (cfg.tcp.length === 0) return;
@@ -102,8 +113,10 @@ class TcpPart {
     });
     const addrs = await b.start();
     this.balancer = b;
-    for (const [name, a] of addrs)
+    for (const [name, a] of addrs) {
+      this.addresses.set(name, typeof a === "string" ? a : `${a.address}:${a.port}`);
       this.log.info({ service: name, listen: a }, "tcp service listening");
+    }
   }
   async stop(): Promise<void> {
     await this.balancer?.stop();
