@@ -12,7 +12,7 @@ export type Action =
   | { kind: "server"; pool: string; server: string; op: ServerOp }
   | { kind: "server"; pool: string; server: string; op: "weight"; weight: number }
   | { kind: "pool"; pool: string; op: "failover"; shard?: string; to?: string }
-  | { kind: "vrrp"; instance: string; op: "backup" }
+  | { kind: "vrrp"; instance: string; op: "backup" | "release" }
   | { kind: "node"; node: string; op: "stop" | "start" };
 
 export type ActionKind = Action["kind"];
@@ -61,7 +61,7 @@ export function describeAction(a: Action): string {
     case "pool":
       return `pool ${a.pool} failover${a.shard ? ` shard ${a.shard}` : ""}${a.to ? ` to ${a.to}` : ""}`;
     case "vrrp":
-      return `vrrp ${a.instance} backup`;
+      return `vrrp ${a.instance} ${a.op}`;
     case "node":
       return `node ${a.node} ${a.op}`;
   }

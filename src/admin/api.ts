@@ -11,7 +11,8 @@
  *   POST /api/v1/servers/{pool}/{server}/{disable|enable|drain}
  *   POST /api/v1/servers/{pool}/{server}/weight    {"weight": N}
  *   POST /api/v1/pools/{pool}/failover             {"shard"?: name, "to"?: server}
- *   POST /api/v1/vrrp/{instance}/backup
+ *   POST /api/v1/vrrp/{instance}/backup                hold in BACKUP (the peer takes the VIP)
+ *   POST /api/v1/vrrp/{instance}/release               end that hold
  *   POST /api/v1/nodes/{name}/{stop|start}
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -117,8 +118,8 @@ function parseAction(seg: string[], body: Record<string, unknown>): Action | und
     }
     return act;
   }
-  if (what === "vrrp" && seg.length === 5 && b === "backup") {
-    return { kind: "vrrp", instance: a, op: "backup" };
+  if (what === "vrrp" && seg.length === 5 && (b === "backup" || b === "release")) {
+    return { kind: "vrrp", instance: a, op: b };
   }
   if (what === "nodes" && seg.length === 5 && (b === "stop" || b === "start")) {
     return { kind: "node", node: a, op: b };

@@ -80,6 +80,8 @@ export interface VrrpStatus {
   /** Who the master is, as far as this host knows. */
   master?: string;
   since?: number;
+  /** Held in BACKUP by an operator (the "force backup" action). */
+  held?: boolean;
 }
 
 export interface TcpServiceStatus {

@@ -6,6 +6,10 @@ import { KeepcacheError, UsageError } from "../errors.js";
 
 type Sub = (argv: string[]) => Promise<number>;
 const commands: Record<string, { summary: string; load: () => Promise<Sub> }> = {
+  up: {
+    summary: "start a demo cluster: two replicating nodes, a failover proxy, the dashboard",
+    load: async () => (await import("./up.js")).main,
+  },
   node: {
     summary: "run a memcached-compatible cache node (with replication peers)",
     load: async () => (await import("./node.js")).main,

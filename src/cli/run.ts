@@ -1,12 +1,15 @@
 /**
  * `keepcache run -c FILE`: runs what FILE describes (a nutcracker.yml unchanged, or keepcache's
  * native YAML): every proxy pool, every `tcp:` service, and the twemproxy-compatible stats port
- * (nutcracker's -s/--stats-port and -a/--stats-addr, same defaults).
+ * (nutcracker's -s/--stats-port and -a/--stats-addr, same defaults), and with `admin:` in the
+ * YAML or --admin HOST:PORT the dashboard, /metrics and action API (src/admin/run-admin.ts).
  *
  * Signals: SIGHUP re-reads and validates FILE; an invalid file is logged and the running config
  * stays; a valid one is swapped in without dropping client connections. SIGTERM/SIGINT stop.
  */
 import { parseArgs } from "node:util";
+import { type AdminListen, parseAdminListen } from "../admin/listen.js";
+import type { RunAdmin } from "../admin/run-admin.js";
 import type { Config } from "../config/index.js";
 import { ConfigErrors, ConfigReadError } from "../config/load.js";
 import { UsageError } from "../errors.js";
@@ -21,6 +24,8 @@ export const runUsage = `usage: keepcache run -c FILE [options]
   -c, --conf-file FILE    config: keepcache YAML, a twemproxy nutcracker.yml or a keepalived.conf
   -s, --stats-port N      twemproxy-compatible stats port (default 22222; 0 = any free port)
   -a, --stats-addr ADDR   stats address (default 127.0.0.1)
+  --admin HOST:PORT       dashboard, /metrics and JSON API (overrides admin.listen;
+                          action token: admin.token or env KEEPCACHE_ADMIN_TOKEN)
   -v, --verbose           log more (-vv for debug traces)
   -h, --help              show this help`;
 
@@ -29,6 +34,7 @@ interface RunArgs {
   statsPort: number;
   statsAddr: string;
   verbosity: number;
+  admin: AdminListen | undefined;
 }
 
 function parseRunArgs(argv: string[]): RunArgs {
@@ -49,6 +55,7 @@ function parseRunArgs(argv: string[]): RunArgs {
         : parseIntFlag("-s/--stats-port", v["stats-port"], 0, 65535),
     statsAddr: v["stats-addr"] ?? "127.0.0.1",
     verbosity: v.verbose?.length ?? 0,
+    admin: v.admin === undefined ? undefined : parseAdminListen("--admin", v.admin),
   };
 }
 
@@ -61,6 +68,7 @@ function parse(argv: string[]) {
       "conf-file": { type: "string", short: "c" },
       "stats-port": { type: "string", short: "s" },
       "stats-addr": { type: "string", short: "a" },
+      admin: { type: "string" },
       verbose: { type: "boolean", short: "v", multiple: true },
       help: { type: "boolean", short: "h" },
     },
@@ -127,8 +135,26 @@ class TcpPart {
 
 function noteOthers(cfg: Config, log: Logger): void {
   if (cfg.vrrp) log.info("vrrp: changes take effect on restart, not on SIGHUP");
-  if (cfg.admin)
-    log.info("admin: section present; the admin endpoint is started by its own subsystem");
+}
+
+/** The admin plane when --admin or `admin:` asks for it (the flag wins over the file). */
+async function startAdmin(
+  args: RunArgs,
+  cfg: Config,
+  proxy: ProxyService,
+): Promise<RunAdmin | undefined> {
+  const listen = args.admin ?? cfg.admin?.listen;
+  if (listen === undefined) return undefined;
+  const { RunAdmin } = await import("../admin/run-admin.js");
+  return new RunAdmin(
+    {
+      listen,
+      token: cfg.admin?.token ?? process.env.KEEPCACHE_ADMIN_TOKEN,
+      source: args.admin !== undefined ? "--admin" : args.file,
+      log: child("admin"),
+    },
+    proxy,
+  );
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -144,10 +170,20 @@ export async function main(argv: string[]): Promise<number> {
   const proxy = new ProxyService(child("proxy"));
   const tcp = new TcpPart(log);
   const stats = new StatsServer(proxy);
-  let vrrp: { stop(): Promise<void> } | undefined;
+  let vrrp: import("../vrrp/runtime.js").VrrpRuntime | undefined;
+  let admin: RunAdmin | undefined;
+  const tcpView = {
+    get balancer() {
+      return tcp.balancer;
+    },
+    listen: (n: string) => tcp.addresses.get(n) ?? "",
+  };
   try {
+    // Before anything binds: a refused admin listener (no token off loopback) stops startup.
+    admin = await startAdmin(args, cfg, proxy);
     await proxy.start(cfg.pools);
     await tcp.apply(cfg);
+    admin?.setTcp(cfg, tcpView);
     const sa = await stats.listen(args.statsPort, args.statsAddr);
     log.info({ host: sa.address, port: sa.port }, "stats port listening");
     // VRRP last: take the VIP only once the services behind it listen.
@@ -155,14 +191,28 @@ export async function main(argv: string[]): Promise<number> {
       const { startVrrp } = await import("../vrrp/runtime.js");
       vrrp = await startVrrp(cfg.vrrp, child("vrrp"));
     }
+    admin?.setVrrp(vrrp);
+    await admin?.listen();
   } catch (err) {
     log.error({ err }, "startup failed");
-    await Promise.allSettled([proxy.stop(), tcp.stop(), stats.close()]);
+    await Promise.allSettled([
+      vrrp?.stop(),
+      admin?.close(),
+      proxy.stop(),
+      tcp.stop(),
+      stats.close(),
+    ]);
     return 1;
   }
   noteOthers(cfg, log);
   log.info(
-    { file: args.file, pools: cfg.pools.length, tcp: cfg.tcp.length },
+    {
+      file: args.file,
+      pools: cfg.pools.length,
+      tcp: cfg.tcp.length,
+      vrrp: cfg.vrrp?.instances.length ?? 0,
+      admin: admin?.server.url(),
+    },
     "keepcache run ready",
   );
 
@@ -177,6 +227,8 @@ export async function main(argv: string[]): Promise<number> {
     try {
       await proxy.reload(next);
       await tcp.apply(next);
+      admin?.reloaded();
+      admin?.setTcp(next, tcpView);
       noteOthers(next, log);
       log.info({ file: args.file, pools: next.pools.length }, "reload done");
     } catch (err) {
@@ -194,7 +246,7 @@ export async function main(argv: string[]): Promise<number> {
       reloading
         .then(() => vrrp?.stop()) // VIP first, so clients move before the services close
         .catch((err: unknown) => log.error({ err }, "vrrp stop failed"))
-        .then(() => Promise.allSettled([proxy.stop(), tcp.stop(), stats.close()]))
+        .then(() => Promise.allSettled([admin?.close(), proxy.stop(), tcp.stop(), stats.close()]))
         .then(() => resolve());
     };
     process.once("SIGTERM", () => stop("SIGTERM"));

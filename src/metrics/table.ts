@@ -245,3 +245,38 @@ export const replicationMetrics = {
 } satisfies MetricTable;
 
 export type ReplicationCounters = Counters<typeof replicationMetrics>;
+
+/** A TCP balancing service (`tcp:`; src/tcp/counters.ts ServiceCounters). */
+export const tcpServiceMetrics = {
+  connectionsTotal: { type: "counter", help: "Client connections accepted" },
+  active: { type: "gauge", help: "Client connections open" },
+  bytesIn: { type: "counter", help: "Bytes from clients relayed to servers" },
+  bytesOut: { type: "counter", help: "Bytes from servers relayed to clients" },
+  queueLength: { type: "gauge", help: "Clients waiting for a server slot (maxconn)" },
+  queuedTotal: { type: "counter", help: "Clients that had to wait in the queue" },
+  queueTimeouts: { type: "counter", help: "Queued clients closed after queue_timeout" },
+  queueFull: { type: "counter", help: "Clients refused because the queue was full" },
+  connectFailures: { type: "counter", help: "Connections to servers that failed" },
+  noServer: { type: "counter", help: "Clients closed because no server could take them" },
+  sorryConnections: { type: "counter", help: "Clients sent to the sorry server" },
+  transitions: { type: "counter", help: "Server health changes (up/down)" },
+} satisfies MetricTable;
+
+/** One server of a TCP service (src/tcp/counters.ts ServerCounters). */
+export const tcpServerMetrics = {
+  connectionsTotal: { type: "counter", help: "Connections relayed to this server" },
+  active: { type: "gauge", help: "Connections open to this server" },
+  bytesIn: { type: "counter", help: "Bytes sent to this server" },
+  bytesOut: { type: "counter", help: "Bytes received from this server" },
+  connectFailures: { type: "counter", help: "Connections to this server that failed" },
+  transitions: { type: "counter", help: "Health changes (up/down)" },
+} satisfies MetricTable;
+
+/** A VRRP instance (src/vrrp/router.ts RouterStatus). */
+export const vrrpMetrics = {
+  master: { type: "gauge", help: "1 while this host is MASTER of the instance" },
+  priority: { type: "gauge", help: "Effective priority (trackers included)" },
+  base_priority: { type: "gauge", help: "Configured priority" },
+  adverts_sent: { type: "counter", help: "VRRP advertisements sent" },
+  adverts_received: { type: "counter", help: "VRRP advertisements accepted" },
+} satisfies MetricTable;

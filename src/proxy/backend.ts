@@ -50,6 +50,7 @@ export class BackendConn implements Flushable {
     // valid after the write and lets the request be re-sent elsewhere without another copy.
     if (keepForRetry) req.retryBuf = out.buf.subarray(at, at + n);
     req.bytes = n;
+    req.sentAt = performance.now();
     const timeout = this.server.pool.timeoutMs;
     if (timeout > 0) {
       req.deadline = Date.now() + timeout;
@@ -126,6 +127,7 @@ export class BackendConn implements Flushable {
       }
       this.inflight.shift();
       c.responses++;
+      this.server.latency.observe(performance.now() - req.sentAt);
       this.server.onReply();
       this.server.pool.settle(req, framer);
       if (this.dead) return;

@@ -43,6 +43,8 @@ export class Request {
   keyEnd = 0;
   retried = false;
   bytes = 0;
+  /** performance.now() when queued, for the server's latency histogram (admin /metrics). */
+  sentAt = 0;
   constructor(
     /** null: the proxy's own request (handshake); its reply is dropped. */
     readonly slot: Slot | null,

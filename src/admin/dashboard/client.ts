@@ -134,9 +134,10 @@ function renderVrrp(d) {
   $("vrrp-sec").hidden = !d.vrrp.length;
   $("vrrp").innerHTML = d.vrrp.map(function (v) {
     if (v.error) return errCard(v);
-    var act = can("vrrp", v.name) && v.state === "MASTER" ? btn("force backup", "/api/v1/vrrp/" + seg(v.name) + "/backup", null, true) : "";
+    var act = !can("vrrp", v.name) ? "" : v.held ? btn("release", "/api/v1/vrrp/" + seg(v.name) + "/release") :
+      v.state === "MASTER" ? btn("force backup", "/api/v1/vrrp/" + seg(v.name) + "/backup", null, true) : "";
     return '<div class="card" data-vrrp="' + esc(v.name) + '"><h3>' + esc(v.name) + ' <span class="role">VRID ' + esc(v.vrid) +
-      " on " + esc(v.interface) + '</span></h3><div class="vrrp-state">' + pill("s-" + v.state, v.state) + "</div>" +
+      " on " + esc(v.interface) + '</span></h3><div class="vrrp-state">' + pill("s-" + v.state, v.state) + (v.held ? " " + pill("h-draining", "held") : "") + "</div>" +
       '<div class="kv"><div><small>priority</small><b>' + esc(v.effectivePriority) + (v.effectivePriority !== v.priority ? " (" + esc(v.priority) + ")" : "") +
       "</b></div><div><small>master</small><b>" + esc(v.master || "–") + '</b></div></div><div class="sub">VIP ' +
       v.vips.map(esc).join(", ") + '</div><div class="btns">' + act + "</div></div>";

@@ -1,0 +1,74 @@
+/**
+ * The admin plane of `keepcache run` (`admin:` in the YAML, or `--admin HOST:PORT`): the proxy
+ * pools, TCP services and VRRP instances of the running config on one dashboard, /metrics and
+ * the action API. Loaded lazily, so a config without admin never loads prom-client.
+ */
+import type { Config } from "../config/index.js";
+import type { Logger } from "../log.js";
+import type { VrrpRuntime } from "../vrrp/runtime.js";
+import { AdminServer } from "./http.js";
+import type { AdminListen } from "./listen.js";
+import { attachProxy, type ProxyAttachment } from "./sources/proxy.js";
+import type { ProxyLike } from "./sources/proxy-types.js";
+import { attachTcp, type TcpBalancerLike } from "./sources/tcp.js";
+import { attachVrrp } from "./sources/vrrp.js";
+
+export interface RunAdminOptions {
+  listen: AdminListen;
+  token: string | undefined;
+  /** Where the listen setting came from ("--admin" or the config file), for refusals. */
+  source: string;
+  log: Logger;
+}
+
+export interface TcpView {
+  balancer: TcpBalancerLike | undefined;
+  listen(name: string): string;
+}
+
+export class RunAdmin {
+  readonly server: AdminServer;
+  private readonly proxy: ProxyAttachment;
+  private undoTcp: (() => void) | undefined;
+  private undoVrrp: (() => void) | undefined;
+
+  constructor(opts: RunAdminOptions, proxy: ProxyLike) {
+    this.server = new AdminServer({
+      listen: opts.listen,
+      token: opts.token,
+      log: opts.log,
+      source: opts.source,
+    });
+    this.proxy = attachProxy(this.server, proxy);
+  }
+
+  /** (Re-)registers the TCP services after they were started or reloaded. */
+  setTcp(cfg: Config, tcp: TcpView): void {
+    this.undoTcp?.();
+    this.undoTcp = undefined;
+    if (tcp.balancer !== undefined && cfg.tcp.length > 0) {
+      this.undoTcp = attachTcp(this.server, tcp.balancer, cfg.tcp, (n) => tcp.listen(n));
+    }
+  }
+
+  setVrrp(vrrp: VrrpRuntime | undefined): void {
+    this.undoVrrp?.();
+    this.undoVrrp = vrrp ? attachVrrp(this.server, vrrp) : undefined;
+  }
+
+  /** After a SIGHUP reload: new and removed pools and servers. */
+  reloaded(): void {
+    this.proxy.sync();
+  }
+
+  listen(): Promise<void> {
+    return this.server.listen();
+  }
+
+  async close(): Promise<void> {
+    this.proxy.detach();
+    this.undoTcp?.();
+    this.undoVrrp?.();
+    await this.server.close();
+  }
+}

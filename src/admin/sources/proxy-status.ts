@@ -1,0 +1,178 @@
+/**
+ * The dashboard's view of a proxy pool (status.ts PoolStatus): one shard per configured
+ * server; a replica set (issue 5) is one shard whose members are listed, the one the pool
+ * serves with its live figures. Until replica sets land in the proxy, the other members'
+ * health comes from a hook (`keepcache up` probes them); issue 5's providers replace this.
+ */
+import { formatListen } from "../listen.js";
+import { RateMeter } from "../rate.js";
+import type { Health, PoolStatus, ServerStatus, ShardStatus } from "../status.js";
+import { RecentQuantiles } from "./latency.js";
+import type { BackendServer, ProxyPoolLike } from "./proxy-types.js";
+
+export interface MemberInfo {
+  name?: string;
+  role?: ServerStatus["role"];
+  health?: Health;
+  detail?: string;
+}
+
+export interface ProxyStatusHooks {
+  /**
+   * A replica-set member, by address: `served` is true for the member the pool sends to.
+   * Returns its display name, role and (for members not served) health.
+   */
+  member?(pool: string, shard: string, address: string, served: boolean): MemberInfo | undefined;
+  /** The pool's bound listen address (port 0 resolved), when known. */
+  listen?(pool: string): string | undefined;
+  /** Failovers so far (counted from the event ring by the caller). */
+  failovers?(pool: string): number;
+  /**
+   * Reshapes a plain server's shard, for a server that stands for several members (`keepcache
+   * up` fails one named server over between member processes until replica sets land).
+   */
+  shard?(pool: string, shard: ShardStatus): ShardStatus;
+}
+
+/** Per-server figures that need memory between snapshots. */
+export interface ServerTrack {
+  ops: RateMeter;
+  latency: RecentQuantiles;
+  ejections: number;
+}
+
+export class ServerTracks {
+  private readonly map = new WeakMap<BackendServer, ServerTrack>();
+  get(s: BackendServer): ServerTrack {
+    let t = this.map.get(s);
+    if (t === undefined) {
+      t = { ops: new RateMeter(), latency: new RecentQuantiles(), ejections: 0 };
+      this.map.set(s, t);
+    }
+    return t;
+  }
+}
+
+/** Operator state first (it is what someone chose), then passive ejection, then health. */
+export function serverHealth(s: BackendServer): Health {
+  if (s.adminState === "disabled") return "disabled";
+  if (s.adminState === "draining" || s.weightOverride === 0) return "draining";
+  if (s.ejectedUntil !== 0) return "ejected";
+  if (s.healthDown) return "down";
+  return "up";
+}
+
+function detailOf(s: BackendServer, h: Health): string | undefined {
+  if (h === "ejected") {
+    return `ejected until ${new Date(s.ejectedUntil).toTimeString().slice(0, 8)}`;
+  }
+  if (h === "down") return "health check failing";
+  if (h === "draining") return `${inflight(s)} requests in flight`;
+  if (s.failures > 0) return `${s.failures} consecutive failures`;
+  return undefined;
+}
+
+export function inflight(s: BackendServer): number {
+  let n = 0;
+  s.forEachConn((c) => {
+    n += c.inflightCount;
+  });
+  return n;
+}
+
+function served(
+  s: BackendServer,
+  t: ServerTrack,
+  now: number,
+  name: string,
+  role: ServerStatus["role"],
+): ServerStatus {
+  const c = s.counters;
+  const health = serverHealth(s);
+  const out: ServerStatus = {
+    name,
+    address: s.label,
+    role,
+    health,
+    weight: s.weightOverride ?? weightOf(s),
+    opsPerSec: Math.round(t.ops.update(c.requests, now) * 10) / 10,
+    latencyMs: t.latency.update(s.latency, now),
+    errors: c.server_err + c.server_timedout,
+    ejections: t.ejections,
+  };
+  const d = detailOf(s, health);
+  if (d !== undefined) out.detail = d;
+  return out;
+}
+
+function weightOf(s: BackendServer): number {
+  const i = s.pool.servers.indexOf(s);
+  return i >= 0 ? s.pool.config.servers[i].weight : 0;
+}
+
+/** The display name of the i-th server of a pool (what the server actions accept). */
+export function displayName(pool: ProxyPoolLike, i: number, hooks: ProxyStatusHooks): string {
+  const cfg = pool.config.servers[i];
+  const s = pool.servers[i];
+  if (cfg.kind === "server") return s.name;
+  return hooks.member?.(pool.name, cfg.name, s.label, true)?.name ?? s.label;
+}
+
+export function poolStatus(
+  pool: ProxyPoolLike,
+  tracks: ServerTracks,
+  hooks: ProxyStatusHooks,
+  now = Date.now(),
+): PoolStatus {
+  const shards: ShardStatus[] = [];
+  let ops = 0;
+  pool.config.servers.forEach((cfg, i) => {
+    const s = pool.servers[i];
+    if (s === undefined) return;
+    if (cfg.kind === "server") {
+      const st = served(s, tracks.get(s), now, s.name, "server");
+      ops += st.opsPerSec;
+      const shard = { name: s.name, members: [st] };
+      shards.push(hooks.shard?.(pool.name, shard) ?? shard);
+      return;
+    }
+    const members = cfg.members.map((m): ServerStatus => {
+      const address = `${m.endpoint.host}:${m.endpoint.port}`;
+      const isServed = address === s.label;
+      const info = hooks.member?.(pool.name, cfg.name, address, isServed) ?? {};
+      if (isServed) {
+        const st = served(s, tracks.get(s), now, info.name ?? address, info.role ?? "master");
+        ops += st.opsPerSec;
+        return st;
+      }
+      const standby: ServerStatus = {
+        name: info.name ?? address,
+        address,
+        role: info.role ?? "replica",
+        health: info.health ?? "unknown",
+        weight: m.weight,
+        opsPerSec: 0,
+        latencyMs: { p50: null, p99: null },
+        errors: 0,
+        ejections: 0,
+      };
+      if (info.detail !== undefined) standby.detail = info.detail;
+      return standby;
+    });
+    shards.push({ name: cfg.name, members });
+  });
+  const c = pool.counters;
+  const cfg = pool.config;
+  return {
+    name: pool.name,
+    protocol: cfg.redis ? "redis" : "memcache",
+    listen: hooks.listen?.(pool.name) ?? formatListen(cfg.listen),
+    distribution: cfg.distribution,
+    hash: cfg.hash,
+    clientConnections: c.client_connections,
+    opsPerSec: Math.round(ops * 10) / 10,
+    errors: c.forward_error,
+    shards,
+    failovers: hooks.failovers?.(pool.name) ?? 0,
+  };
+}

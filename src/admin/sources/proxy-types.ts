@@ -1,0 +1,15 @@
+/**
+ * The parts of the proxy (src/proxy) the admin sources read and drive, named here so the
+ * sources depend on a small surface of it.
+ */
+import type { ProxyPool } from "../../proxy/pool.js";
+import type { BackendServer } from "../../proxy/server.js";
+
+export type { BackendServer, ProxyPool };
+export type ProxyPoolLike = ProxyPool;
+
+/** ProxyService, or anything that lists pools and knows their bound addresses. */
+export interface ProxyLike {
+  pools(): Iterable<ProxyPool>;
+  readonly addresses?: ReadonlyMap<string, unknown>;
+}

@@ -1,0 +1,210 @@
+/**
+ * Wires a running proxy (ProxyService) into an AdminServer:
+ *   - Prometheus: the pool and server tables of src/metrics/table.ts (keepcache_proxy_pool_*,
+ *     keepcache_proxy_server_*, twemproxy's field names) and each server's request latency as
+ *     a histogram (keepcache_proxy_server_request_duration_seconds);
+ *   - a "pool" status provider per pool, and the server actions (proxy-actions.ts);
+ *   - ejection, reinstatement and health events for the dashboard's history, found by a
+ *     light poll of the servers' state (the data plane is not touched for them).
+ * Pools and servers that come and go with a SIGHUP reload are picked up by the same poll.
+ */
+import { proxyPoolMetrics, proxyServerMetrics } from "../../metrics/table.js";
+import type { AdminServer } from "../http.js";
+import type { Health } from "../status.js";
+import { findPool, serverActions } from "./proxy-actions.js";
+import { type ProxyStatusHooks, poolStatus, ServerTracks, serverHealth } from "./proxy-status.js";
+import type { BackendServer, ProxyLike } from "./proxy-types.js";
+
+export interface AttachProxyOptions extends ProxyStatusHooks {
+  /** Register the server actions (default true). `keepcache up` offers failover instead. */
+  serverActions?: boolean;
+  /** How often servers are looked at for ejections and reloads (ms, default 250). */
+  watchMs?: number;
+}
+
+export interface ProxyAttachment {
+  /** Registers pools/servers added by a reload and drops removed ones (the poll does it too). */
+  sync(): void;
+  detach(): void;
+}
+
+interface Seen {
+  undo: () => void;
+  ejectedAt: number;
+  health: Health;
+}
+
+function addressText(a: unknown): string | undefined {
+  if (typeof a === "string") return a === "" ? undefined : a;
+  if (a !== null && typeof a === "object" && "port" in a && "address" in a) {
+    const { address, port } = a as { address: string; port: number };
+    return address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
+  }
+  return undefined;
+}
+
+/** Queue gauges are read from the connections at scrape time (as the stats port does). */
+function serverSample(s: BackendServer): Record<string, number> {
+  let inQ = 0;
+  let inQBytes = 0;
+  let outQ = 0;
+  s.forEachConn((c) => {
+    outQ += c.inflightCount;
+    inQBytes += c.out.pending;
+    if (c.out.pending > 0) inQ++;
+  });
+  return { ...s.counters, in_queue: inQ, in_queue_bytes: inQBytes, out_queue: outQ };
+}
+
+export function attachProxy(
+  admin: AdminServer,
+  proxy: ProxyLike,
+  opts: AttachProxyOptions = {},
+): ProxyAttachment {
+  const tracks = new ServerTracks();
+  const failovers = new Map<string, number>();
+  const unsubscribe = admin.events.subscribe((e) => {
+    const pool = e.data?.pool;
+    if (e.kind === "failover" && typeof pool === "string") {
+      failovers.set(pool, (failovers.get(pool) ?? 0) + 1);
+    }
+  });
+  const hooks: ProxyStatusHooks = {
+    listen: (name) => addressText(proxy.addresses?.get(name)),
+    failovers: (name) => failovers.get(name) ?? 0,
+    ...opts,
+  };
+  const pools = new Map<string, () => void>();
+  const servers = new Map<BackendServer, Seen>();
+
+  const watchServer = (poolName: string, s: BackendServer, seen: Seen) => {
+    const at = s.counters.server_ejected_at;
+    const subject = `${poolName}/${s.name}`;
+    if (at !== seen.ejectedAt && at !== 0) {
+      seen.ejectedAt = at;
+      tracks.get(s).ejections++;
+      const why = s.healthDown ? "health check failed" : "failure limit reached";
+      admin.events.push({
+        kind: "eject",
+        subject,
+        message: `ejected (${why}); keys move to the other servers`,
+        level: "warn",
+        data: { pool: poolName, server: s.name, address: s.label },
+      });
+    }
+    const h = serverHealth(s);
+    if (h === seen.health) return;
+    const from = seen.health;
+    seen.health = h;
+    // Operator states are recorded by the action itself.
+    if (h === "disabled" || h === "draining" || from === "disabled" || from === "draining") return;
+    if (h === "up") {
+      admin.events.push({
+        kind: "restore",
+        subject,
+        message: `back in the pool (was ${from})`,
+        data: { pool: poolName, server: s.name },
+      });
+    } else if (h === "down") {
+      admin.events.push({
+        kind: "health",
+        subject,
+        message: "health check failing",
+        level: "warn",
+        data: { pool: poolName, server: s.name },
+      });
+    }
+  };
+
+  const sync = () => {
+    const livePools = new Set<string>();
+    const liveServers = new Set<BackendServer>();
+    for (const pool of proxy.pools()) {
+      const name = pool.name;
+      livePools.add(name);
+      if (!pools.has(name)) {
+        const undo = [
+          admin.metrics.registerSource(
+            proxyPoolMetrics,
+            { subsystem: "proxy_pool", labels: { pool: name } },
+            () => findPool(proxy, name)?.counters,
+          ),
+          admin.status.register({
+            kind: "pool",
+            name,
+            snapshot: () => {
+              const p = findPool(proxy, name);
+              if (p === undefined) throw new Error("pool stopped");
+              return poolStatus(p, tracks, hooks);
+            },
+          }),
+        ];
+        if (opts.serverActions ?? true) {
+          undo.push(admin.actions.register(serverActions(proxy, name, hooks)));
+        }
+        pools.set(name, () => {
+          for (const u of undo) u();
+        });
+      }
+      for (const s of pool.servers) {
+        liveServers.add(s);
+        let seen = servers.get(s);
+        if (seen === undefined) {
+          const labels = { pool: name, server: s.name };
+          const undo = [
+            admin.metrics.registerSource(
+              proxyServerMetrics,
+              { subsystem: "proxy_server", labels },
+              () => serverSample(s),
+            ),
+            admin.metrics.registerHistogram(
+              {
+                subsystem: "proxy_server",
+                name: "request_duration",
+                help: "Time from queueing a request to a backend until its reply",
+                labels,
+              },
+              s.latency,
+            ),
+          ];
+          seen = {
+            undo: () => {
+              for (const u of undo) u();
+            },
+            ejectedAt: s.counters.server_ejected_at,
+            health: serverHealth(s),
+          };
+          servers.set(s, seen);
+        }
+        watchServer(name, s, seen);
+      }
+    }
+    for (const [name, undo] of pools) {
+      if (!livePools.has(name)) {
+        undo();
+        pools.delete(name);
+      }
+    }
+    for (const [s, seen] of servers) {
+      if (!liveServers.has(s)) {
+        seen.undo();
+        servers.delete(s);
+      }
+    }
+  };
+
+  sync();
+  const timer = setInterval(sync, opts.watchMs ?? 250);
+  timer.unref();
+  return {
+    sync,
+    detach() {
+      clearInterval(timer);
+      unsubscribe();
+      for (const u of pools.values()) u();
+      for (const s of servers.values()) s.undo();
+      pools.clear();
+      servers.clear();
+    },
+  };
+}

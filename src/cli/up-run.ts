@@ -1,0 +1,245 @@
+/**
+ * The body of `keepcache up` (up.ts parses the flags): starts the member processes, the proxy
+ * pool, the failover and the admin plane, prints where everything is, and on SIGINT/SIGTERM
+ * stops it all in reverse order, waiting for every child to exit.
+ */
+import { ActionError } from "../admin/actions.js";
+import { AdminServer } from "../admin/http.js";
+import { attachProxy } from "../admin/sources/proxy.js";
+import type { ServerStatus, ShardStatus } from "../admin/status.js";
+import { child, type Logger } from "../log.js";
+import { ProxyService } from "../proxy/proxy.js";
+import type { UpArgs } from "./up.js";
+import { onPath } from "./up.js";
+import { SHARD, ShardFailover } from "./up-failover.js";
+import { keepcacheProbe, MemberView, redisProbe } from "./up-nodes.js";
+import { Child, freePort } from "./up-procs.js";
+
+const POOL = "demo";
+const MEMORY_MB = 64;
+
+interface Member {
+  name: string;
+  port: number;
+  proc: Child;
+  view: MemberView;
+}
+
+type OnExit = (name: string, how: string) => void;
+
+async function keepcacheMembers(log: Logger, onExit: OnExit): Promise<Member[]> {
+  const names = ["node-a", "node-b"];
+  const ports: number[][] = [];
+  for (const _ of names) ports.push([await freePort(), await freePort(), await freePort()]);
+  // This same program, as `keepcache up --child-of PID -- node ...` (stops with its parent).
+  const self = [...process.execArgv, process.argv[1], "up", "--child-of", String(process.pid)];
+  const peerNames = new Map(names.map((n, i) => [`127.0.0.1:${ports[i][1]}`, n]));
+  return names.map((name, i) => {
+    const [port, repl, admin] = ports[i];
+    const args = [...self, "--", "node", "-p", String(port), "-l", "127.0.0.1"];
+    args.push("-m", String(MEMORY_MB), "--node-id", String(i + 1), "--admin", `127.0.0.1:${admin}`);
+    args.push("-x", `127.0.0.1:${ports[1 - i][1]}`, "--replication-port", String(repl));
+    const proc = new Child({ name, command: process.execPath, args, port }, log, onExit);
+    const view = new MemberView(
+      name,
+      `127.0.0.1:${port}`,
+      keepcacheProbe(admin, peerNames),
+      () => proc.alive,
+      MEMORY_MB * 1024 * 1024,
+    );
+    return { name, port, proc, view };
+  });
+}
+
+async function redisMembers(redis: string, log: Logger, onExit: OnExit): Promise<Member[]> {
+  const names = ["redis-a", "redis-b"];
+  const ports = [await freePort(), await freePort()];
+  const byAddr = new Map(names.map((n, j) => [`127.0.0.1:${ports[j]}`, n]));
+  return names.map((name, i) => {
+    const port = ports[i];
+    const args = [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+    ];
+    args.push("--maxmemory", `${MEMORY_MB}mb`, "--maxmemory-policy", "allkeys-lru");
+    if (i > 0) args.push("--replicaof", "127.0.0.1", String(ports[0]));
+    const proc = new Child({ name, command: redis, args, port }, log, onExit);
+    const view = new MemberView(
+      name,
+      `127.0.0.1:${port}`,
+      redisProbe(port, byAddr),
+      () => proc.alive,
+      MEMORY_MB * 1024 * 1024,
+    );
+    return { name, port, proc, view };
+  });
+}
+
+function tryIt(port: number, redis: boolean): string {
+  if (redis && onPath("redis-cli")) {
+    return `redis-cli -p ${port} set hello world && redis-cli -p ${port} get hello`;
+  }
+  if (!redis && onPath("nc")) {
+    return `printf 'set hello 0 0 5\\r\\nworld\\r\\nget hello\\r\\n' | nc -q 1 127.0.0.1 ${port}`;
+  }
+  const req = redis
+    ? "*3\\r\\n$3\\r\\nSET\\r\\n$5\\r\\nhello\\r\\n$5\\r\\nworld\\r\\n*2\\r\\n$3\\r\\nGET\\r\\n$5\\r\\nhello\\r\\n"
+    : "set hello 0 0 5\\r\\nworld\\r\\nget hello\\r\\n";
+  return `node -e 's=require("net").connect(${port},"127.0.0.1",()=>s.write("${req}"));s.pipe(process.stdout);setTimeout(()=>s.end(),300)'`;
+}
+
+export async function startUp(
+  args: UpArgs & { redisServer: string | undefined },
+  log: Logger,
+): Promise<number> {
+  const redis = args.redisServer !== undefined;
+  const admin = new AdminServer({
+    listen: args.admin,
+    token: process.env.KEEPCACHE_ADMIN_TOKEN,
+    log: child("admin"),
+    source: "--admin",
+    streamIntervalMs: 500,
+  });
+  let failover: ShardFailover | undefined;
+  const onExit: OnExit = (name, how) => {
+    log.warn({ member: name, how }, "member process ended");
+    admin.events.push({ kind: "node", subject: name, message: how, level: "warn" });
+    failover?.memberDown(name, how);
+  };
+  const members = redis
+    ? await redisMembers(args.redisServer as string, log, onExit)
+    : await keepcacheMembers(log, onExit);
+  const proxy = new ProxyService(child("proxy"));
+  let stopping: Promise<void> | undefined;
+  const shutdown = () => {
+    stopping ??= (async () => {
+      await failover?.stop();
+      for (const m of members) m.view.stop();
+      await Promise.allSettled([admin.close(), proxy.stop()]);
+      await Promise.allSettled(members.map((m) => m.proc.stop()));
+    })();
+    return stopping;
+  };
+  const signalled = new Promise<string>((resolve) => {
+    process.once("SIGINT", () => resolve("SIGINT"));
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+  });
+  try {
+    await Promise.all(members.map((m) => m.proc.start()));
+    for (const m of members) {
+      m.view.start();
+      log.info({ member: m.name, port: m.port, pid: m.proc.pid }, "member started");
+    }
+    failover = new ShardFailover({
+      pool: POOL,
+      listenPort: args.port,
+      redis,
+      members: members.map((m) => ({ name: m.name, port: m.port })),
+      log,
+      events: admin.events,
+      apply: (cfg) => proxy.reload(cfg),
+    });
+    await proxy.start(failover.config().pools);
+    wireAdmin(admin, proxy, failover, members, log);
+    await admin.listen();
+    failover.start();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === "EADDRINUSE") {
+      log.error(`port in use: ${e.message}; choose others with --port N / --admin HOST:PORT`);
+    } else log.error({ err }, "keepcache up failed to start");
+    await shutdown();
+    return 1;
+  }
+  const dash = admin.url();
+  const lines = [
+    "",
+    `keepcache up: ${redis ? "redis master + replica" : "two replicating keepcache nodes"} behind a proxy that fails over`,
+    "",
+    `  proxy (${redis ? "redis" : "memcached"} protocol)   127.0.0.1:${args.port}    <- point clients here`,
+    `  dashboard                   ${dash}`,
+    `  metrics                     ${dash}metrics`,
+    ...members.map(
+      (m, i) =>
+        `  ${m.name.padEnd(27)} 127.0.0.1:${m.port}  pid ${m.proc.pid}  ${i === 0 ? "(serving)" : "(standby, replicating)"}`,
+    ),
+    "",
+    "Try it:",
+    `  ${tryIt(args.port, redis)}`,
+    `Then press "stop" on ${members[0].name} in the dashboard (or kill -9 ${members[0].proc.pid}) and try again.`,
+    "Ctrl-C stops everything.",
+    "",
+  ];
+  process.stdout.write(`${lines.join("\n")}\n`);
+  log.info({ proxy: `127.0.0.1:${args.port}`, dashboard: dash, redis }, "keepcache up ready");
+  const sig = await signalled;
+  log.info({ signal: sig }, "stopping every process");
+  await shutdown();
+  log.info("stopped");
+  return 0;
+}
+
+function wireAdmin(
+  admin: AdminServer,
+  proxy: ProxyService,
+  failover: ShardFailover,
+  members: Member[],
+  log: Logger,
+): void {
+  const byName = new Map(members.map((m) => [m.name, m]));
+  attachProxy(admin, proxy, {
+    serverActions: false,
+    shard: (_pool, shard): ShardStatus => {
+      const served = shard.members[0];
+      return {
+        name: SHARD,
+        members: members.map((m): ServerStatus => {
+          if (m.name === failover.active.name) {
+            return { ...served, name: m.name, role: "master" };
+          }
+          return {
+            name: m.name,
+            address: `127.0.0.1:${m.port}`,
+            role: "replica",
+            health: failover.health(m.name),
+            weight: 1,
+            opsPerSec: 0,
+            latencyMs: { p50: null, p99: null },
+            errors: 0,
+            ejections: 0,
+          };
+        }),
+      };
+    },
+  });
+  for (const m of members) {
+    admin.status.register({ kind: "node", name: m.name, snapshot: () => m.view.status() });
+  }
+  admin.actions.register(failover.actionHandler());
+  admin.actions.register({
+    kind: "node",
+    name: "*",
+    handle: async (a) => {
+      if (a.kind !== "node") throw new ActionError(400, "not a node action");
+      const m = byName.get(a.node);
+      if (m === undefined) throw new ActionError(404, `no node '${a.node}'`);
+      if (a.op === "stop") {
+        if (!m.proc.alive) throw new ActionError(409, `${m.name} is not running`);
+        await m.proc.stop("SIGTERM");
+        failover.memberDown(m.name, "stopped from the dashboard");
+        return { message: `${m.name} stopped` };
+      }
+      if (m.proc.alive) throw new ActionError(409, `${m.name} is already running`);
+      await m.proc.start();
+      log.info({ member: m.name, pid: m.proc.pid }, "member restarted");
+      failover.memberUp(m.name);
+      return { message: `${m.name} started (pid ${m.proc.pid})` };
+    },
+  });
+}
