@@ -31,7 +31,8 @@ export function watchHealth(
     cfg.server_tls !== undefined ? "tcp" : pool.driver.name === "redis" ? "redis" : "memcache";
   const byId = new Map<string, BackendServer>();
   for (const s of pool.servers) {
-    if (s.endpoint.kind !== "tcp") continue;
+    // A replica set's members are watched by the set itself (replicaset/, failover/).
+    if (s.endpoint.kind !== "tcp" || s.replicaSet) continue;
     const id = probeId(pool, s);
     byId.set(id, s);
     s.healthDown = false;

@@ -14,6 +14,7 @@ import { ClientConn } from "./client.js";
 import type { Plan, ProtocolDriver, ReplyFramer } from "./driver.js";
 import { type HealthWatch, probeId, watchHealth } from "./pool-health.js";
 import { openListener } from "./pool-listener.js";
+import { ReplicaSet } from "./replicaset/set.js";
 import { Request, type Slot } from "./request.js";
 import { buildTable, type RoutingTable, statsName } from "./router.js";
 import { BackendServer, endpointOf } from "./server.js";
@@ -84,7 +85,8 @@ export class ProxyPool {
       if (kept) {
         old.delete(key);
         next.push(kept);
-      } else next.push(new BackendServer(this, name, label, ep, config.server_connections));
+      } else if (s.kind === "replicaset") next.push(new ReplicaSet(this, s, label, this.deps));
+      else next.push(new BackendServer(this, name, label, ep, config.server_connections));
     }
     for (const s of old.values()) s.close("was removed from the pool by a reload");
     this.servers = next;
@@ -100,6 +102,14 @@ export class ProxyPool {
       this.config.servers.map((s, i) => {
         const srv = this.servers[i];
         const weight = srv.weightOverride ?? s.weight;
+        // A replica set stays live (its members fail over inside it; keys never move).
+        if (srv instanceof ReplicaSet)
+          return {
+            key: s.key,
+            weight: Math.max(1, weight),
+            live: !operatorOut(srv),
+            set: srv.view,
+          };
         return {
           key: s.key,
           weight: Math.max(1, weight),
@@ -152,6 +162,8 @@ export class ProxyPool {
         // The key keeps its offset relative to the frame in a rewrite (driver contract).
         req.keyStart = plan.keyStart - plan.frameStart;
         req.keyEnd = plan.keyEnd - plan.frameStart;
+        req.readOnly = plan.readOnly;
+        req.idempotent = plan.idempotent;
         const ok =
           plan.rewrite !== undefined
             ? this.servers[idx].send(

@@ -43,6 +43,9 @@ export class Request {
   keyEnd = 0;
   retried = false;
   bytes = 0;
+  /** From the Plan (forwards): a replica set may serve it from a replica / retry it elsewhere. */
+  readOnly = false;
+  idempotent = false;
   /** performance.now() when queued, for the server's latency histogram (admin /metrics). */
   sentAt = 0;
   constructor(

@@ -27,6 +27,7 @@
  */
 import type { PoolConfig, ServerConfig } from "../config/index.js";
 import { buildRouter, type Picker } from "./distribution/index.js";
+import type { SetView } from "./replicaset/view.js";
 
 /** One backend as the table sees it. */
 export interface TableServer {
@@ -35,6 +36,8 @@ export interface TableServer {
   weight: number;
   /** false: ejected (passively or by the health checker). */
   live: boolean;
+  /** A replica set's current master/primary and member states (issue 5, replicaset/view.ts). */
+  set?: SetView;
 }
 
 export interface RoutingTable {

@@ -19,9 +19,9 @@ export function endpointOf(s: PoolServer): { ep: Endpoint; label: string } {
     const a = s.address;
     return { ep: a, label: a.kind === "tcp" ? `${a.host}:${a.port}` : a.path };
   }
-  // A replica set (issue 5) is served by its first member until replica sets land.
-  const m = s.members[0].endpoint;
-  return { ep: m, label: `${m.host}:${m.port}` };
+  // A replica set (issue 5): the label lists its members and settings, so a reload that
+  // changes any of them builds a new set (replicaset/set.ts).
+  return { ep: s.members[0].endpoint, label: `rs(${JSON.stringify({ ...s, key: undefined })})` };
 }
 
 export class BackendServer {
@@ -36,6 +36,8 @@ export class BackendServer {
   ejectTimer: NodeJS.Timeout | undefined;
   /** The active health checker says down. */
   healthDown = false;
+  /** A replica set (replicaset/set.ts) rather than one server: it watches its own members. */
+  readonly replicaSet: boolean = false;
   /** Request-to-reply time in ms (queue wait included), read by the admin plane. */
   readonly latency = new Histogram();
   /**

@@ -162,10 +162,30 @@ export const replicaSetSchema = z
     sentinels: z.array(hostPortSchema).default([]),
     master_name: z.string().optional(),
     down_after: uint.default(1000),
+    /** memcached sets: a miss on one member is retried on the next (issue 5). */
+    read_miss_failover: z.boolean().default(false),
+    /** memcached sets of keepcache nodes that replicate among themselves: write: one → primary. */
+    replicated: z.boolean().default(false),
+    /** ms between ROLE polls of each member (Redis) / health probes (memcached). */
+    check_interval: posInt.default(100),
+    /** ms a returning memcached member may spend warming before it serves reads anyway. */
+    warm_timeout: uint.default(10000),
+    /** Run on every failover with Sentinel's client-reconfig-script arguments. */
+    notify: text.optional(),
+    /** Only the host that is VRRP MASTER of this instance runs builtin failover. */
+    failover_vrrp_instance: z.string().min(1).optional(),
   })
   .refine((r) => r.failover !== "sentinel" || r.sentinels.length > 0, {
     error: "failover: sentinel needs sentinels: [host:port, ...]",
     path: ["sentinels"],
+  })
+  .refine((r) => r.failover !== "sentinel" || r.master_name !== undefined, {
+    error: "failover: sentinel needs master_name (the name the sentinels monitor)",
+    path: ["master_name"],
+  })
+  .refine((r) => r.members.filter((m) => m.role === "master").length <= 1, {
+    error: "a replica set has at most one member with role: master",
+    path: ["members"],
   })
   .transform((r) => ({ kind: "replicaset" as const, key: r.name, ...r }));
 export type ReplicaSetConfig = z.output<typeof replicaSetSchema>;

@@ -1,0 +1,157 @@
+/**
+ * Builtin failover of a Redis replica set (issue 5 `failover: builtin`), Sentinel's procedure
+ * done by the proxy (sentinel.c):
+ * 1. Detect: the master has not answered ROLE for `down_after` ms (data-path failures trigger
+ *    an immediate ROLE round, so detection starts at the first failed request).
+ * 2. Confirm with witnesses: a strict majority of the set's replicas report
+ *    master_link_status:down in INFO replication (the replicas, not just this proxy, lost it).
+ * 3. Promote the best replica (elect.ts: replica-priority, offset, run id) with
+ *    REPLICAOF NO ONE, swap the view, repoint the others with REPLICAOF host port.
+ * 4. When the old master answers again (as a master), make it a replica of the new one; it
+ *    stays fenced until ROLE shows it following the new master.
+ * Only a proxy that may decide (leader.ts) runs steps 2-4; the others observe (controller.ts).
+ */
+import type { RedisSetController } from "./controller.js";
+import { electReplica, witnessesConfirm } from "./elect.js";
+import { parseInfo, type ReplicaFacts, replicaFacts } from "./info.js";
+import { mayDecide } from "./leader.js";
+
+/** Minimum ms between two REPLICAOF commands to one member. */
+const REPOINT_EVERY = 1000;
+/** A manual failover waits at most this long for replicas to catch up with the master. */
+const CATCH_UP_MS = 2000;
+
+export class BuiltinFailover {
+  draining = false;
+  private inFlight = false;
+  private readonly repointedAt = new Map<number, number>();
+
+  constructor(private readonly c: RedisSetController) {}
+
+  private endpoint(i: number): { host: string; port: number } {
+    const e = this.c.set.members[i].endpoint;
+    return e.kind === "tcp" ? { host: e.host, port: e.port } : { host: "", port: 0 };
+  }
+
+  async step(now: number): Promise<void> {
+    const c = this.c;
+    if (c.cfg.failover !== "builtin" || this.inFlight) return;
+    if (!mayDecide(c.cfg.failover_vrrp_instance)) return;
+    const m = c.master;
+    if (m < 0) return;
+    if (c.roles[m]?.role === "master") {
+      this.repoint(now);
+      return;
+    }
+    if (c.roles[m] !== undefined || now - c.lastOk[m] < c.cfg.down_after) return;
+    this.inFlight = true;
+    try {
+      await this.promote(undefined, false);
+    } finally {
+      this.inFlight = false;
+    }
+  }
+
+  /** Members that answer but do not follow the confirmed master get REPLICAOF (throttled). */
+  private repoint(now: number): void {
+    const c = this.c;
+    const { host, port } = this.endpoint(c.master);
+    c.roles.forEach((r, i) => {
+      if (i === c.master || r === undefined) return;
+      const follows = r.role === "replica" && r.masterHost === host && r.masterPort === port;
+      if (follows) return;
+      if (now - (this.repointedAt.get(i) ?? 0) < REPOINT_EVERY) return;
+      this.repointedAt.set(i, now);
+      c.log.warn(
+        { set: c.set.name, member: c.set.members[i].label, master: `${host}:${port}` },
+        "repointing member to the master",
+      );
+      c.links[i].call("REPLICAOF", host, String(port)).catch(() => {});
+    });
+  }
+
+  private async facts(replicas: number[]): Promise<ReplicaFacts[]> {
+    const c = this.c;
+    const infos = await Promise.allSettled(
+      replicas.map((i) => c.links[i].call("INFO", "replication", "server")),
+    );
+    const out: ReplicaFacts[] = [];
+    infos.forEach((r, k) => {
+      if (r.status === "fulfilled") out.push(replicaFacts(replicas[k], parseInfo(String(r.value))));
+    });
+    return out;
+  }
+
+  /** Steps 2-3. Returns a one-line outcome. */
+  private async promote(to: number | undefined, manual: boolean): Promise<string> {
+    const c = this.c;
+    const m = c.master;
+    const replicas = c.set.members.map((_, i) => i).filter((i) => i !== m && !c.fenced.has(i));
+    const facts = await this.facts(replicas);
+    const down = facts.filter((f) => f.linkDown).length;
+    if (!manual && !witnessesConfirm(replicas.length, down)) {
+      c.log.warn(
+        { set: c.set.name, replicas: replicas.length, reportingDown: down },
+        "master unreachable from the proxy, but the replicas do not confirm; not failing over",
+      );
+      return "not confirmed by the replicas";
+    }
+    const chosen = to !== undefined ? facts.find((f) => f.index === to) : electReplica(facts);
+    if (chosen === undefined) return "no replica can be promoted";
+    await c.links[chosen.index].call("REPLICAOF", "NO", "ONE");
+    if (c.isStopped) return "stopped";
+    c.switchTo(
+      chosen.index,
+      "leader",
+      manual
+        ? "manual failover"
+        : `master silent for ${c.cfg.down_after} ms; ${down} of ${replicas.length} replicas confirm`,
+    );
+    const { host, port } = this.endpoint(chosen.index);
+    const now = Date.now();
+    c.set.members.forEach((_, i) => {
+      if (i === chosen.index || c.roles[i] === undefined) return;
+      this.repointedAt.set(i, now);
+      c.links[i].call("REPLICAOF", host, String(port)).catch(() => {});
+    });
+    return `promoted ${c.set.members[chosen.index].label} (offset ${chosen.offset})`;
+  }
+
+  /** Admin-requested failover while the master is alive: drain, catch up, promote. */
+  async manual(toLabel: string | undefined): Promise<string> {
+    const c = this.c;
+    if (this.inFlight) throw new Error(`a failover of ${c.set.name} is already in progress`);
+    const m = c.master;
+    let to: number | undefined;
+    if (toLabel !== undefined) {
+      to = c.set.members.findIndex((x) => x.label === toLabel || x.name === toLabel);
+      if (to < 0) throw new Error(`replica set ${c.set.name} has no member ${toLabel}`);
+      if (to === m) throw new Error(`${toLabel} is already the master of ${c.set.name}`);
+    }
+    this.inFlight = true;
+    this.draining = true;
+    c.holdWrites = true;
+    c.publish("manual failover: holding writes");
+    try {
+      // Held writes cannot reach the master now; let the replicas apply what it has.
+      const role = m >= 0 ? await c.links[m].call("ROLE").catch(() => undefined) : undefined;
+      const target = Array.isArray(role) ? Number(role[1]) : 0;
+      const deadline = Date.now() + CATCH_UP_MS;
+      const wanted =
+        to !== undefined ? [to] : c.set.members.map((_, i) => i).filter((i) => i !== m);
+      while (target > 0 && Date.now() < deadline) {
+        const f = await this.facts(wanted);
+        if (f.some((x) => x.offset >= target)) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return await this.promote(to, true);
+    } finally {
+      this.draining = false;
+      this.inFlight = false;
+      if (c.master === m) {
+        c.holdWrites = false;
+        c.publish("manual failover ended");
+      }
+    }
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * The control plane of a memcached replica set: member health (an active `version` probe
+ * every check_interval, plus the data path's failures, which take a member out at once),
+ * the primary (the configured master, else the first live member), and warming a member that
+ * returns (warm.ts) before it serves reads. A warming member already takes writes.
+ */
+import { memcacheCheck } from "../../health/checks/index.js";
+import type { Logger } from "../../log.js";
+import type { ReplicaSet, SetController } from "./set.js";
+import { type MemberHealth, nextView } from "./view.js";
+import { copyKeys, waitNodeInSync } from "./warm.js";
+
+/** Consecutive failed probes that take an up member out (passive failures act at once). */
+const FALL = 2;
+
+export class MemcacheSetMonitor implements SetController {
+  failovers = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private readonly fails: number[];
+  private readonly busy: boolean[];
+  private readonly ctl = new AbortController();
+
+  constructor(
+    private readonly set: ReplicaSet,
+    private readonly log: Logger,
+  ) {
+    this.fails = set.members.map(() => 0);
+    this.busy = set.members.map(() => false);
+  }
+
+  start(): void {
+    const every = Math.max(100, this.set.cfg.check_interval);
+    this.timer = setInterval(() => this.tick(), every);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.ctl.abort();
+    if (this.timer !== undefined) clearInterval(this.timer);
+  }
+
+  memberFailed(i: number, reason: string): void {
+    if (this.set.view.members[i].health !== "up" && this.set.view.members[i].health !== "warming")
+      return;
+    this.log.warn({ set: this.set.name, member: this.set.members[i].label, reason }, "member down");
+    this.mark(i, "down", `member ${this.set.members[i].label} down: ${reason}`);
+  }
+
+  rediscover(): void {}
+
+  async failover(): Promise<string> {
+    throw new Error("a memcached replica set has no master to fail over");
+  }
+
+  private mark(i: number, health: MemberHealth, reason: string): void {
+    const v = this.set.view;
+    const members = { [i]: { health } };
+    const healthOf = (j: number) => (j === i ? health : v.members[j].health);
+    // The primary: the configured master when up, else the first up member in order.
+    const cfgMaster = this.set.cfg.members.findIndex((m) => m.role === "master");
+    let primary = cfgMaster >= 0 && healthOf(cfgMaster) === "up" ? cfgMaster : -1;
+    for (let j = 0; primary < 0 && j < v.members.length; j++) if (healthOf(j) === "up") primary = j;
+    if (primary !== v.writeTarget && v.writeTarget >= 0) this.failovers++;
+    this.set.setView(nextView(v, reason, { writeTarget: primary, members }));
+  }
+
+  private tick(): void {
+    const set = this.set;
+    set.members.forEach((m, i) => {
+      if (this.busy[i] || m.endpoint.kind !== "tcp") return;
+      this.busy[i] = true;
+      const { host, port } = m.endpoint;
+      memcacheCheck({ host, port, name: m.label }, {}, AbortSignal.timeout(500))
+        .then((r) => this.onProbe(i, r.ok, r.detail))
+        .finally(() => {
+          if (set.view.members[i].health !== "warming") this.busy[i] = false;
+        });
+    });
+  }
+
+  private onProbe(i: number, ok: boolean, detail: string): void {
+    if (this.stopped) return;
+    const h = this.set.view.members[i].health;
+    if (!ok) {
+      if (h === "up" && ++this.fails[i] >= FALL) this.memberFailed(i, detail);
+      return;
+    }
+    this.fails[i] = 0;
+    if (h === "down") void this.warm(i);
+  }
+
+  /** The member answers again: warm it, then let it serve reads. */
+  private async warm(i: number): Promise<void> {
+    const set = this.set;
+    const m = set.members[i];
+    this.busy[i] = true;
+    this.mark(i, "warming", `member ${m.label} back, warming`);
+    const deadline = Date.now() + set.cfg.warm_timeout;
+    const to = m.endpoint.kind === "tcp" ? m.endpoint : undefined;
+    let detail = "";
+    try {
+      if (to === undefined) detail = "not a TCP member";
+      else if (set.cfg.replicated) {
+        const inSync = await waitNodeInSync(to, deadline);
+        detail = inSync ? "replication online" : "replication not online by warm_timeout";
+      } else {
+        const src = set.view.members.findIndex((x, j) => j !== i && x.health === "up");
+        const from = src >= 0 ? set.members[src].endpoint : undefined;
+        if (from === undefined || from.kind !== "tcp") detail = "no live member to copy from";
+        else {
+          const r = await copyKeys(from, to, { deadline });
+          detail = `copied ${r.copied} of ${r.keys} keys from ${set.members[src].label}${r.complete ? "" : " (stopped at warm_timeout)"}`;
+        }
+      }
+    } catch (err) {
+      detail = `warming failed: ${(err as Error).message}`;
+    } finally {
+      this.busy[i] = false;
+    }
+    if (this.stopped || set.view.members[i].health !== "warming") return;
+    this.log.info({ set: set.name, member: m.label, detail }, "member warmed");
+    this.mark(i, "up", `member ${m.label} warm: ${detail}`);
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * What a replica-set request (op.ts, fanout.ts) needs from its set (set.ts), and how it hands
+ * its final outcome to the request the pool routed (the same steps as ProxyPool.settle and
+ * ProxyPool.failRequest, which it stands in for).
+ */
+import type { ProxyPool } from "../pool.js";
+import type { Request } from "../request.js";
+import type { BackendServer } from "../server.js";
+import type { ReadPicker } from "./pick.js";
+import type { SetView } from "./view.js";
+
+export interface Parked {
+  /** A new view (or a finished rediscovery): try again. */
+  resume(): void;
+  /** Held too long. */
+  expire(message: string): void;
+}
+
+export interface SetPort {
+  readonly name: string;
+  readonly pool: ProxyPool;
+  readonly members: readonly BackendServer[];
+  readonly view: SetView;
+  readonly picker: ReadPicker;
+  readonly protocol: "memcache" | "redis";
+  readonly readMissFailover: boolean;
+  /** Acknowledgements from a member that stopped being the write target are refused (Redis). */
+  readonly fenceAcks: boolean;
+  /** A member failed a request (connection error, timeout): the control plane reacts. */
+  memberFailed(i: number, reason: string): void;
+  /** A reply said the roles changed (-READONLY ...): ask every member again, now. */
+  rediscover(reason: string): void;
+  /** Hold an op until the view changes; false when the hold queue is full. */
+  park(op: Parked): boolean;
+}
+
+/** Marker returned by failReply so complete() can tell a failure from a reply. */
+export const FAILED_REPLY = Buffer.from("keepcache-member-failed");
+
+/** The outer request gets a reply (bytes valid only during the call). */
+export function deliverOuter(outer: Request, buf: Buffer, start: number, end: number): void {
+  const slot = outer.slot;
+  if (slot === null) return;
+  const owner = slot.owner;
+  if (outer.part >= 0) {
+    if (!owner.closed && slot.merger !== null)
+      slot.merger.add(outer.part, Buffer.from(buf.subarray(start, end)));
+    if (--slot.pending === 0) owner.complete(slot, null);
+    return;
+  }
+  owner.deliver(slot, buf, start, end);
+}
+
+/** The outer request is done with nothing to show (a silent request's dropped reply). */
+export function completeOuterSilently(outer: Request): void {
+  const slot = outer.slot;
+  if (slot === null) return;
+  if (outer.part >= 0) {
+    if (--slot.pending === 0) slot.owner.complete(slot, null);
+    return;
+  }
+  slot.owner.complete(slot, null);
+}
+
+/** The outer request failed: the driver's error naming the set and the reason. */
+export function failOuter(pool: ProxyPool, outer: Request, message: string): void {
+  const slot = outer.slot;
+  if (slot === null) return;
+  pool.counters.forward_error++;
+  if (outer.part >= 0) {
+    slot.merger?.fail(outer.part, message);
+    if (--slot.pending === 0) slot.owner.complete(slot, null);
+    return;
+  }
+  const reply = slot.owner.failReply(slot, message);
+  if (reply.length === 0) pool.counters.silent_errors_dropped++;
+  slot.owner.complete(slot, reply);
+}

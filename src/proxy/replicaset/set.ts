@@ -1,0 +1,190 @@
+/**
+ * A replica set as one shard of a pool (issue 5). The pool hashes the SET NAME (config key),
+ * so keys never move when members fail over; inside the set, requests go to members by the
+ * current SetView (view.ts), which only the control plane replaces:
+ *   memcached sets: monitor.ts (member health, warming returning members);
+ *   Redis sets:     failover/controller.ts (ROLE tracking, builtin or Sentinel failover).
+ *
+ * It is a BackendServer to the pool (the pool's data plane calls send() as for any server),
+ * made of plain BackendServers, one per member, that carry the pool's connections, timeouts,
+ * TLS and handshake. Writes that find no write target (a failover in progress) are held here,
+ * bounded in number and time, and sent when the view names a new one.
+ */
+import assert from "node:assert";
+import type { ReplicaSetConfig } from "../../config/index.js";
+import { RedisSetController } from "../../failover/controller.js";
+import type { PoolDeps, ProxyPool } from "../pool.js";
+import type { Request } from "../request.js";
+import { BackendServer } from "../server.js";
+import { memcacheRequestIsRead, redisRequestIsRead } from "./classify.js";
+import { FanOutWrite } from "./fanout.js";
+import { MemcacheSetMonitor } from "./monitor.js";
+import { SingleOp } from "./op.js";
+import { ReadPicker } from "./pick.js";
+import { MAX_MEMBERS } from "./policy.js";
+import type { Parked, SetPort } from "./port.js";
+import { initialView, type SetView, sameView } from "./view.js";
+
+/** Bound on writes held while a set has no write target. */
+const MAX_PARKED = 10000;
+
+/** What drives a set's view. */
+export interface SetController {
+  start(): void;
+  stop(): void;
+  memberFailed(i: number, reason: string): void;
+  rediscover(reason: string): void;
+  /** Manual failover (admin API); resolves with a one-line result. */
+  failover(to: string | undefined): Promise<string>;
+  /** Failovers done or followed since start. */
+  readonly failovers: number;
+}
+
+export class ReplicaSet extends BackendServer implements SetPort {
+  override readonly replicaSet = true;
+  readonly members: BackendServer[];
+  readonly picker: ReadPicker;
+  readonly protocol: "memcache" | "redis";
+  readonly readMissFailover: boolean;
+  readonly fenceAcks: boolean;
+  readonly controller: SetController;
+  view: SetView;
+  /** ms a held write waits for a new write target before it fails. */
+  readonly holdMs: number;
+  private parked: { op: Parked; until: number }[] = [];
+  private parkTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    pool: ProxyPool,
+    readonly cfg: ReplicaSetConfig,
+    label: string,
+    readonly deps: PoolDeps,
+  ) {
+    super(pool, cfg.name, label, cfg.members[0].endpoint, pool.config.server_connections);
+    assert(cfg.members.length <= MAX_MEMBERS, `a replica set has at most ${MAX_MEMBERS} members`);
+    this.protocol = pool.driver.name;
+    this.members = cfg.members.map(
+      (m) =>
+        new BackendServer(
+          pool,
+          `${cfg.name}/${m.endpoint.host}:${m.endpoint.port}`,
+          `${m.endpoint.host}:${m.endpoint.port}`,
+          m.endpoint,
+          pool.config.server_connections,
+        ),
+    );
+    this.picker = new ReadPicker(cfg.read, cfg.members.length);
+    this.readMissFailover = cfg.read_miss_failover;
+    this.fenceAcks = this.protocol === "redis";
+    const master = cfg.members.findIndex((m) => m.role === "master");
+    this.view = initialView(cfg.members, Math.max(master, 0));
+    this.holdMs = cfg.down_after + 5000;
+    this.controller =
+      this.protocol === "redis"
+        ? new RedisSetController(this, deps.log)
+        : new MemcacheSetMonitor(this, deps.log);
+    // Started after the constructor: the pool swaps tables only once it holds this set.
+    queueMicrotask(() => {
+      if (!this.closedFlag) this.controller.start();
+    });
+  }
+
+  private closedFlag = false;
+
+  override send(
+    req: Request,
+    clientId: number,
+    channel: number,
+    buf: Buffer,
+    start: number,
+    end: number,
+    _keepForRetry: boolean,
+  ): boolean {
+    const read =
+      req.part >= 0
+        ? this.protocol === "redis"
+          ? redisRequestIsRead(buf, start, end)
+          : memcacheRequestIsRead(buf, start, end)
+        : req.readOnly;
+    if (read || this.protocol === "redis" || (this.cfg.write === "one" && this.cfg.replicated))
+      new SingleOp(this, req, clientId, channel, read).start(buf, start, end);
+    else new FanOutWrite(this, req, clientId, channel, this.cfg.write).start(buf, start, end);
+    return true;
+  }
+
+  /** Swaps the view (the control plane's only way to change routing) and the pool's table. */
+  setView(v: SetView): void {
+    if (this.closedFlag || sameView(this.view, v)) return;
+    const before = this.view;
+    this.view = v;
+    this.deps.log.info(
+      {
+        pool: this.pool.name,
+        set: this.name,
+        reason: v.reason,
+        write: v.writeTarget >= 0 ? this.members[v.writeTarget].label : null,
+        was: before.writeTarget >= 0 ? this.members[before.writeTarget].label : null,
+        members: v.members.map((m, i) => `${this.members[i].label}:${m.role}:${m.health}`),
+      },
+      "replica set view",
+    );
+    if (this.pool.servers.includes(this)) this.pool.rebuild();
+    if (v.writeTarget >= 0) this.resumeParked();
+  }
+
+  memberFailed(i: number, reason: string): void {
+    this.controller.memberFailed(i, reason);
+  }
+
+  rediscover(reason: string): void {
+    this.controller.rediscover(reason);
+  }
+
+  park(op: Parked): boolean {
+    if (this.parked.length >= MAX_PARKED || this.closedFlag) return false;
+    this.parked.push({ op, until: Date.now() + this.holdMs });
+    if (this.parkTimer === undefined) {
+      this.parkTimer = setInterval(() => this.expireParked(), 100);
+      this.parkTimer.unref();
+    }
+    return true;
+  }
+
+  /** Sends held writes again (called on a new write target and after a rediscovery round). */
+  resumeParked(): void {
+    if (this.parked.length === 0) return;
+    const held = this.parked;
+    this.parked = [];
+    for (const p of held) p.op.resume();
+  }
+
+  private expireParked(now = Date.now()): void {
+    const keep: typeof this.parked = [];
+    for (const p of this.parked) {
+      if (p.until <= now)
+        p.op.expire(`keepcache: replica set ${this.name} found no master within ${this.holdMs} ms`);
+      else keep.push(p);
+    }
+    this.parked = keep;
+    if (keep.length === 0 && this.parkTimer !== undefined) {
+      clearInterval(this.parkTimer);
+      this.parkTimer = undefined;
+    }
+  }
+
+  override preconnect(): void {
+    for (const m of this.members) m.preconnect();
+  }
+
+  override forEachConn(fn: Parameters<BackendServer["forEachConn"]>[0]): void {
+    for (const m of this.members) m.forEachConn(fn);
+  }
+
+  override close(reason: string): void {
+    this.closedFlag = true;
+    this.controller.stop();
+    this.expireParked(Number.POSITIVE_INFINITY);
+    for (const m of this.members) m.close(reason);
+    super.close(reason);
+  }
+}
