@@ -61,7 +61,9 @@ export class RunAdmin {
     this.proxy.sync();
   }
 
+  /** Call once the pools listen: registers them before the first scrape can arrive. */
   listen(): Promise<void> {
+    this.proxy.sync();
     return this.server.listen();
   }
 
