@@ -107,7 +107,10 @@ export async function startUp(
     streamIntervalMs: 500,
   });
   let failover: ShardFailover | undefined;
+  // Ctrl-C on a terminal signals the whole process group: the members exit on their own then.
+  let closing = false;
   const onExit: OnExit = (name, how) => {
+    if (closing) return;
     log.warn({ member: name, how }, "member process ended");
     admin.events.push({ kind: "node", subject: name, message: how, level: "warn" });
     failover?.memberDown(name, how);
@@ -127,8 +130,12 @@ export async function startUp(
     return stopping;
   };
   const signalled = new Promise<string>((resolve) => {
-    process.once("SIGINT", () => resolve("SIGINT"));
-    process.once("SIGTERM", () => resolve("SIGTERM"));
+    const on = (sig: string) => {
+      closing = true;
+      resolve(sig);
+    };
+    process.once("SIGINT", () => on("SIGINT"));
+    process.once("SIGTERM", () => on("SIGTERM"));
   });
   try {
     await Promise.all(members.map((m) => m.proc.start()));
@@ -154,6 +161,7 @@ export async function startUp(
     if (e.code === "EADDRINUSE") {
       log.error(`port in use: ${e.message}; choose others with --port N / --admin HOST:PORT`);
     } else log.error({ err }, "keepcache up failed to start");
+    closing = true;
     await shutdown();
     return 1;
   }
