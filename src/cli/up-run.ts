@@ -141,7 +141,7 @@ export async function startUp(
     await Promise.all(members.map((m) => m.proc.start()));
     for (const m of members) {
       m.view.start();
-      log.info({ member: m.name, port: m.port, pid: m.proc.pid }, "member started");
+      log.info({ member: m.name, port: m.port, memberPid: m.proc.pid }, "member started");
     }
     failover = new ShardFailover({
       pool: POOL,
@@ -245,7 +245,7 @@ function wireAdmin(
       }
       if (m.proc.alive) throw new ActionError(409, `${m.name} is already running`);
       await m.proc.start();
-      log.info({ member: m.name, pid: m.proc.pid }, "member restarted");
+      log.info({ member: m.name, memberPid: m.proc.pid }, "member restarted");
       failover.memberUp(m.name);
       return { message: `${m.name} started (pid ${m.proc.pid})` };
     },
