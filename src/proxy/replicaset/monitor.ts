@@ -110,8 +110,19 @@ export class MemcacheSetMonitor implements SetController {
         const from = src >= 0 ? set.members[src].endpoint : undefined;
         if (from === undefined || from.kind !== "tcp") detail = "no live member to copy from";
         else {
-          const r = await copyKeys(from, to, { deadline });
-          detail = `copied ${r.copied} of ${r.keys} keys from ${set.members[src].label}${r.complete ? "" : " (stopped at warm_timeout)"}`;
+          // A refused or broken copy (crawler BUSY, a connection lost) is tried again until
+          // warm_timeout; after that the member serves anyway (bounded time, logged).
+          for (;;) {
+            try {
+              const r = await copyKeys(from, to, { deadline });
+              detail = `copied ${r.copied} of ${r.keys} keys from ${set.members[src].label}${r.complete ? "" : " (stopped at warm_timeout)"}`;
+              break;
+            } catch (err) {
+              detail = `warming failed: ${(err as Error).message}`;
+              if (Date.now() + 100 >= deadline || this.stopped) break;
+              await new Promise((r) => setTimeout(r, 100));
+            }
+          }
         }
       }
     } catch (err) {

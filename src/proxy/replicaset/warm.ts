@@ -48,6 +48,18 @@ export function parseMetadump(text: string, nowSec: number): { key: Buffer; exp:
   return out;
 }
 
+const endLine = untilLine("END\r\n");
+
+/** A metadump ends with END, or is refused with one line (BUSY while another crawl runs). */
+function dumpFrame(buf: Buffer): number {
+  const first = buf.indexOf(0x0a);
+  if (first > 0 && !buf.subarray(0, 4).equals(Buffer.from("key="))) {
+    const line = buf.toString("latin1", 0, first);
+    if (/^(BUSY|ERROR|CLIENT_ERROR|SERVER_ERROR)/.test(line)) return first + 1;
+  }
+  return endLine(buf);
+}
+
 /** Frames a `get` reply (VALUE blocks with byte counts, then END). */
 function getFrame(buf: Buffer): number {
   let p = 0;
@@ -73,34 +85,62 @@ export async function copyKeys(
   const dst = new McConn(to.host, to.port, timeout);
   try {
     await Promise.all([src.connected(), dst.connected()]);
-    const dump = await src.request("lru_crawler metadump all\r\n", untilLine("END\r\n"));
-    const keys = parseMetadump(dump.toString("latin1"), Math.floor(Date.now() / 1000));
-    const exp = new Map(keys.map((k) => [k.key.toString("latin1"), k.exp]));
-    const batch = opts.batch ?? 100;
-    const inflight = opts.inflight ?? 4;
+    // The crawler skips items that are busy (being read or bumped) while it walks the LRU,
+    // so one dump under a read load can miss a few keys: dump again and copy what is new,
+    // until the copy holds as many keys as the source reports or a pass finds nothing new.
+    const seen = new Set<string>();
     let copied = 0;
-    let next = 0;
-    const worker = async () => {
-      while (next < keys.length && Date.now() < opts.deadline) {
-        const part = keys.slice(next, next + batch);
-        next += batch;
-        const cmd = Buffer.concat([
-          Buffer.from("get"),
-          ...part.flatMap((k) => [Buffer.from(" "), k.key]),
-          Buffer.from("\r\n"),
-        ]);
-        const reply = await src.request(cmd, getFrame);
-        copied += storeAll(dst, reply, exp);
-      }
-    };
-    await Promise.all(Array.from({ length: inflight }, worker));
+    let listed = 0;
+    let complete = false;
+    for (let pass = 0; pass < 5 && Date.now() < opts.deadline; pass++) {
+      const stats = (await src.request("stats\r\n", endLine)).toString("latin1");
+      const items = Number(/STAT curr_items (\d+)/.exec(stats)?.[1] ?? 0);
+      const dump = await src.request("lru_crawler metadump all\r\n", dumpFrame);
+      if (!dump.subarray(dump.length - 5).equals(Buffer.from("END\r\n")))
+        throw new Error(`metadump refused: ${dump.toString("latin1", 0, 80).trim()}`);
+      const all = parseMetadump(dump.toString("latin1"), Math.floor(Date.now() / 1000));
+      const fresh = all.filter((k) => !seen.has(k.key.toString("latin1")));
+      for (const k of fresh) seen.add(k.key.toString("latin1"));
+      listed = seen.size;
+      const r = await copyBatch(src, dst, fresh, opts);
+      copied += r.copied;
+      complete = r.complete;
+      if (!r.complete || seen.size >= items || (fresh.length === 0 && pass > 0)) break;
+    }
     // Every add was noreply: one round trip proves they were all applied (in order).
     await dst.request("mn\r\n", untilLine("MN\r\n"));
-    return { keys: keys.length, copied, complete: next >= keys.length };
+    return { keys: listed, copied, complete };
   } finally {
     src.close();
     dst.close();
   }
+}
+
+async function copyBatch(
+  src: McConn,
+  dst: McConn,
+  keys: { key: Buffer; exp: number }[],
+  opts: { deadline: number; batch?: number; inflight?: number },
+): Promise<{ copied: number; complete: boolean }> {
+  const exp = new Map(keys.map((k) => [k.key.toString("latin1"), k.exp]));
+  const batch = opts.batch ?? 100;
+  let copied = 0;
+  let next = 0;
+  const worker = async () => {
+    while (next < keys.length && Date.now() < opts.deadline) {
+      const part = keys.slice(next, next + batch);
+      next += batch;
+      const cmd = Buffer.concat([
+        Buffer.from("get"),
+        ...part.flatMap((k) => [Buffer.from(" "), k.key]),
+        Buffer.from("\r\n"),
+      ]);
+      const reply = await src.request(cmd, getFrame);
+      copied += storeAll(dst, reply, exp);
+    }
+  };
+  await Promise.all(Array.from({ length: opts.inflight ?? 4 }, worker));
+  return { copied, complete: next >= keys.length };
 }
 
 function storeAll(dst: McConn, reply: Buffer, exp: Map<string, number>): number {
