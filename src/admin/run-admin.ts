@@ -4,12 +4,14 @@
  * the action API. Loaded lazily, so a config without admin never loads prom-client.
  */
 import type { Config } from "../config/index.js";
+import { poolActionHandlers, replicaSetMemberHook } from "../failover/admin.js";
 import type { Logger } from "../log.js";
+import type { ProxyService } from "../proxy/proxy.js";
+import { ReplicaSet } from "../proxy/replicaset/set.js";
 import type { VrrpRuntime } from "../vrrp/runtime.js";
 import { AdminServer } from "./http.js";
 import type { AdminListen } from "./listen.js";
 import { attachProxy, type ProxyAttachment } from "./sources/proxy.js";
-import type { ProxyLike } from "./sources/proxy-types.js";
 import { attachTcp, type TcpBalancerLike } from "./sources/tcp.js";
 import { attachVrrp } from "./sources/vrrp.js";
 
@@ -26,20 +28,34 @@ export interface TcpView {
   listen(name: string): string;
 }
 
+function failoversOf(proxy: ProxyService, pool: string): number {
+  let n = 0;
+  for (const s of proxy.pools_.get(pool)?.servers ?? []) {
+    if (s instanceof ReplicaSet) n += s.controller.failovers;
+  }
+  return n;
+}
+
 export class RunAdmin {
   readonly server: AdminServer;
   private readonly proxy: ProxyAttachment;
   private undoTcp: (() => void) | undefined;
   private undoVrrp: (() => void) | undefined;
 
-  constructor(opts: RunAdminOptions, proxy: ProxyLike) {
+  constructor(opts: RunAdminOptions, proxy: ProxyService) {
     this.server = new AdminServer({
       listen: opts.listen,
       token: opts.token,
       log: opts.log,
       source: opts.source,
     });
-    this.proxy = attachProxy(this.server, proxy);
+    // Replica sets (issue 5): member roles and health from each set's view, the manual
+    // failover action, and the sets' failover counts.
+    this.proxy = attachProxy(this.server, proxy, {
+      member: replicaSetMemberHook(proxy),
+      failovers: (name) => failoversOf(proxy, name),
+    });
+    for (const h of poolActionHandlers(proxy)) this.server.actions.register(h);
   }
 
   /** (Re-)registers the TCP services after they were started or reloaded. */

@@ -86,6 +86,7 @@ function served(
   now: number,
   name: string,
   role: ServerStatus["role"],
+  weight?: number,
 ): ServerStatus {
   const c = s.counters;
   const health = serverHealth(s);
@@ -94,7 +95,7 @@ function served(
     address: s.label,
     role,
     health,
-    weight: s.weightOverride ?? weightOf(s),
+    weight: s.weightOverride ?? weight ?? weightOf(s),
     opsPerSec: Math.round(t.ops.update(c.requests, now) * 10) / 10,
     latencyMs: t.latency.update(s.latency, now),
     errors: c.server_err + c.server_timedout,
@@ -134,6 +135,29 @@ export function poolStatus(
       ops += st.opsPerSec;
       const shard = { name: s.name, members: [st] };
       shards.push(hooks.shard?.(pool.name, shard) ?? shard);
+      return;
+    }
+    // Issue 5's ReplicaSet is a BackendServer holding one BackendServer per member: each
+    // member has its own counters and latency; role and health come from the hook (its view).
+    const own = (s as { members?: unknown }).members;
+    if (Array.isArray(own) && own.length === cfg.members.length) {
+      const list = (own as BackendServer[]).map((m, j) => {
+        const info = hooks.member?.(pool.name, cfg.name, m.label, true) ?? {};
+        const name = info.name ?? m.label;
+        const st = served(
+          m,
+          tracks.get(m),
+          now,
+          name,
+          info.role ?? "replica",
+          cfg.members[j].weight,
+        );
+        if (info.health !== undefined) st.health = info.health;
+        if (info.detail !== undefined) st.detail = info.detail;
+        ops += st.opsPerSec;
+        return st;
+      });
+      shards.push({ name: cfg.name, members: list });
       return;
     }
     const members = cfg.members.map((m): ServerStatus => {

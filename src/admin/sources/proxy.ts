@@ -56,6 +56,20 @@ function serverSample(s: BackendServer): Record<string, number> {
   return { ...s.counters, in_queue: inQ, in_queue_bytes: inQBytes, out_queue: outQ };
 }
 
+/**
+ * Servers with their metric label; a replica set (issue 5) also lists its members, labelled
+ * "set/host:port", since requests go to the members.
+ */
+function* withMembers(list: readonly BackendServer[]): Iterable<[BackendServer, string]> {
+  for (const s of list) {
+    yield [s, s.name];
+    const members = (s as { members?: unknown }).members;
+    if (Array.isArray(members)) {
+      for (const m of members as BackendServer[]) yield [m, `${s.name}/${m.label}`];
+    }
+  }
+}
+
 export function attachProxy(
   admin: AdminServer,
   proxy: ProxyLike,
@@ -77,9 +91,9 @@ export function attachProxy(
   const pools = new Map<string, () => void>();
   const servers = new Map<BackendServer, Seen>();
 
-  const watchServer = (poolName: string, s: BackendServer, seen: Seen) => {
+  const watchServer = (poolName: string, s: BackendServer, seen: Seen, label: string) => {
     const at = s.counters.server_ejected_at;
-    const subject = `${poolName}/${s.name}`;
+    const subject = `${poolName}/${label}`;
     if (at !== seen.ejectedAt && at !== 0) {
       seen.ejectedAt = at;
       tracks.get(s).ejections++;
@@ -89,7 +103,7 @@ export function attachProxy(
         subject,
         message: `ejected (${why}); keys move to the other servers`,
         level: "warn",
-        data: { pool: poolName, server: s.name, address: s.label },
+        data: { pool: poolName, server: label, address: s.label },
       });
     }
     const h = serverHealth(s);
@@ -103,7 +117,7 @@ export function attachProxy(
         kind: "restore",
         subject,
         message: `back in the pool (was ${from})`,
-        data: { pool: poolName, server: s.name },
+        data: { pool: poolName, server: label },
       });
     } else if (h === "down") {
       admin.events.push({
@@ -111,7 +125,7 @@ export function attachProxy(
         subject,
         message: "health check failing",
         level: "warn",
-        data: { pool: poolName, server: s.name },
+        data: { pool: poolName, server: label },
       });
     }
   };
@@ -146,11 +160,11 @@ export function attachProxy(
           for (const u of undo) u();
         });
       }
-      for (const s of pool.servers) {
+      for (const [s, label] of withMembers(pool.servers)) {
         liveServers.add(s);
         let seen = servers.get(s);
         if (seen === undefined) {
-          const labels = { pool: name, server: s.name };
+          const labels = { pool: name, server: label };
           const undo = [
             admin.metrics.registerSource(
               proxyServerMetrics,
@@ -176,7 +190,7 @@ export function attachProxy(
           };
           servers.set(s, seen);
         }
-        watchServer(name, s, seen);
+        watchServer(name, s, seen, label);
       }
     }
     for (const [name, undo] of pools) {
