@@ -9,7 +9,7 @@
  */
 import { stopAll } from "../../test/helpers/procs.js";
 import type { Row } from "../lib/table.js";
-import { lostWrites, RedisLab, sleep, writeLoad } from "./lab.js";
+import { firstAckAfter, lostWrites, RedisLab, sleep, writeLoad } from "./lab.js";
 
 const KILLS = 10;
 const SENTINEL_DEFAULT_MS = 30_000;
@@ -31,8 +31,7 @@ async function once(mode: "builtin" | "sentinel"): Promise<Kill> {
     const deadline = killedAt + 20_000;
     let firstOk = 0;
     while (firstOk === 0 && Date.now() < deadline) {
-      for (const t of load.acked.values())
-        if (t > killedAt && (firstOk === 0 || t < firstOk)) firstOk = t;
+      firstOk = firstAckAfter(load, killedAt);
       await sleep(10);
     }
     await sleep(500);

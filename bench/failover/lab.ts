@@ -242,18 +242,21 @@ export function replyLength(s: string, at = 0): number {
 export interface WriteLog {
   /** key → ms when the proxy acknowledged it (+OK). */
   acked: Map<string, number>;
+  /** key → ms when the write was sent. */
+  sent: Map<string, number>;
   errors: { at: number; reply: string }[];
   stop(): Promise<void>;
 }
 
 /** `clients` connections each writing SET w:<c>:<n> <n> back to back through the proxy. */
 export function writeLoad(port: number, clients: number, prefix = "w"): WriteLog {
-  const log: WriteLog = { acked: new Map(), errors: [], stop: async () => {} };
+  const log: WriteLog = { acked: new Map(), sent: new Map(), errors: [], stop: async () => {} };
   let running = true;
   const loops = Array.from({ length: clients }, async (_, c) => {
     let conn = new RespConn(port);
     for (let n = 0; running; n++) {
       const key = `${prefix}:${c}:${n}`;
+      log.sent.set(key, Date.now());
       try {
         const r = await conn.command(["SET", key, String(n)], 10_000);
         if (r.startsWith("+OK")) log.acked.set(key, Date.now());
@@ -288,4 +291,14 @@ export async function lostWrites(port: number, keys: string[]): Promise<number> 
     c.close();
   }
   return lost;
+}
+
+/** Ack time of the first write SENT after `t` (a write in flight at a kill may still be acked by the dying master), 0 if none yet. */
+export function firstAckAfter(log: WriteLog, t: number): number {
+  let first = 0;
+  for (const [k, at] of log.acked) {
+    const sent = log.sent.get(k) ?? 0;
+    if (sent > t && (first === 0 || at < first)) first = at;
+  }
+  return first;
 }

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
-import { lostWrites, RedisLab, sleep, writeLoad } from "../../bench/failover/lab.js";
+import { firstAckAfter, lostWrites, RedisLab, sleep, writeLoad } from "../../bench/failover/lab.js";
 import { stopAll } from "../helpers/procs.js";
 
 describe("replica set builtin failover (redis)", { timeout: 60_000 }, () => {
@@ -25,8 +25,7 @@ describe("replica set builtin failover (redis)", { timeout: 60_000 }, () => {
     const deadline = Date.now() + 10_000;
     let firstOk = 0;
     while (Date.now() < deadline && firstOk === 0) {
-      for (const t of load.acked.values())
-        if (t > killedAt && (firstOk === 0 || t < firstOk)) firstOk = t;
+      firstOk = firstAckAfter(load, killedAt);
       await sleep(20);
     }
     await sleep(300);

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
-import { RedisLab, RespConn, sleep, writeLoad } from "../../bench/failover/lab.js";
+import { firstAckAfter, RedisLab, RespConn, sleep, writeLoad } from "../../bench/failover/lab.js";
 import { stopAll } from "../helpers/procs.js";
 
 describe("replica set following redis-sentinel", { timeout: 60_000 }, () => {
@@ -36,8 +36,7 @@ describe("replica set following redis-sentinel", { timeout: 60_000 }, () => {
     let firstOk = 0;
     const until = switchAt + 5000;
     while (firstOk === 0 && Date.now() < until) {
-      for (const t of load.acked.values())
-        if (t > killedAt && (firstOk === 0 || t < firstOk)) firstOk = t;
+      firstOk = firstAckAfter(load, killedAt);
       await sleep(10);
     }
     await load.stop();
