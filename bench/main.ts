@@ -25,6 +25,11 @@ const scenarios: Record<string, () => Promise<Scenario>> = {
     anchor: "nutcracker",
     run: (await import("./proxy/index.js")).run,
   }),
+  failover: async () => ({
+    title: "replica-set failover: kill -9 of the Redis master, 10 kills per mode",
+    anchor: "Sentinel (default 30 s)",
+    run: (await import("./failover/index.js")).run,
+  }),
   replication: async () => ({
     title: "keepcache node replication (2-node mesh)",
     anchor: "unreplicated node",

@@ -190,6 +190,11 @@ export async function main(argv: string[]): Promise<number> {
     if (cfg.vrrp?.instances.length) {
       const { startVrrp } = await import("../vrrp/runtime.js");
       vrrp = await startVrrp(cfg.vrrp, child("vrrp"));
+      // Builtin failover of a set with failover_vrrp_instance is decided only by the proxy
+      // that holds that instance's MASTER role; the others follow the roles they observe.
+      const running = vrrp;
+      const { setVrrpStatusSource } = await import("../failover/leader.js");
+      setVrrpStatusSource(() => running.status());
     }
     admin?.setVrrp(vrrp);
     await admin?.listen();

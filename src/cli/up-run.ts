@@ -3,6 +3,7 @@
  * pool, the failover and the admin plane, prints where everything is, and on SIGINT/SIGTERM
  * stops it all in reverse order, waiting for every child to exit.
  */
+import { tmpdir } from "node:os";
 import { ActionError } from "../admin/actions.js";
 import { AdminServer } from "../admin/http.js";
 import { attachProxy } from "../admin/sources/proxy.js";
@@ -66,6 +67,9 @@ async function redisMembers(redis: string, log: Logger, onExit: OnExit): Promise
       "",
       "--appendonly",
       "no",
+      // A replica's full sync writes the master's RDB into --dir: keep it out of the cwd.
+      "--dir",
+      tmpdir(),
     ];
     args.push("--maxmemory", `${MEMORY_MB}mb`, "--maxmemory-policy", "allkeys-lru");
     if (i > 0) args.push("--replicaof", "127.0.0.1", String(ports[0]));

@@ -4,7 +4,8 @@
  * an `after` hook, so a failing test leaves no orphans.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { waitForPort } from "./ports.js";
@@ -103,11 +104,27 @@ export function startMemcached(port: number, extra: string[] = []): Promise<Proc
   );
 }
 
-/** Real redis-server on a given port with no persistence. */
+/**
+ * Real redis-server on a given port with no persistence. Its working directory is a fresh temp
+ * dir: a replica's full sync writes the received RDB there, never into the repository.
+ */
 export function startRedis(port: number, extra: string[] = []): Promise<Proc> {
+  const dir = mkdtempSync(join(tmpdir(), "kc-redis-"));
   return start(
     "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", ...extra],
+    [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--dir",
+      dir,
+      ...extra,
+    ],
     { port },
   );
 }
