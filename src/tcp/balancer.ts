@@ -140,11 +140,17 @@ export class TcpBalancer {
       const old = prev.get(name);
       if (old && JSON.stringify(old) === JSON.stringify(cfg)) continue;
       const svc = this.services.get(name);
-      if (old && svc && listenKey(old) === listenKey(cfg) && shareable(old) === shareable(cfg)) {
+      if (old && svc && listenKey(old) === listenKey(cfg)) {
         sum.changed.push(name);
         const snap = this.snapshotFor(name);
         svc.reconfigure(cfg, snap);
-        if (this.shared.has(name)) this.workers?.reconfigure(name, cfg, snap);
+        // A service that gained affinity or limits moves to the primary alone (the workers
+        // stop accepting and drain); one that lost them is handed to the workers again.
+        if (this.shared.has(name) && !shareable(cfg)) {
+          this.shared.delete(name);
+          this.workers?.removeService(name, true);
+        } else if (this.shared.has(name)) this.workers?.reconfigure(name, cfg, snap);
+        else if (this.started) this.share(name);
         continue;
       }
       if (old) {

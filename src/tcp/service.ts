@@ -164,11 +164,14 @@ export class TcpService {
     clearInterval(this.sweepTimer);
     const server = this.server;
     this.server = undefined;
+    // net.Server.close() stops listening at once, but its callback waits for every accepted
+    // connection to end: only worth awaiting when we end them ourselves.
     const closed = new Promise<void>((r) => (server?.listening ? server.close(() => r()) : r()));
     server?.off("connection", this.onConnection);
     this.queue.clear();
-    if (!opts.drain) this.deadlines.clear();
-    if (!opts.drain) for (const s of this.sockets) s.destroy();
+    if (opts.drain) return;
+    this.deadlines.clear();
+    for (const s of this.sockets) s.destroy();
     await closed;
   }
 
