@@ -1,0 +1,237 @@
+/**
+ * TCP balancing through the product surfaces: the admin metrics and status (counters move,
+ * bytes of open connections included, health shown), and `keepcache run -c keepalived.conf`
+ * with a seed-style virtual_server: it balances, a SIGHUP with new real servers keeps the open
+ * client connection, and SIGTERM stops it.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import { AdminServer } from "../../src/admin/http.js";
+import { attachTcp } from "../../src/admin/sources/tcp.js";
+import type { TcpServiceConfig } from "../../src/config/index.js";
+import { child } from "../../src/log.js";
+import { TcpBalancer } from "../../src/tcp/balancer.js";
+import { freePort } from "../helpers/ports.js";
+import { keepcacheBin, start, stopAll } from "../helpers/procs.js";
+
+const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function until(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await wait(20);
+  }
+}
+
+const cleanup: (() => Promise<void>)[] = [];
+after(async () => {
+  for (const f of cleanup.reverse()) await f();
+  await stopAll();
+});
+
+/** Greets each connection with its name, then echoes. */
+async function backend(name: string): Promise<{ port: number; stop(): Promise<void> }> {
+  const port = await freePort();
+  const socks = new Set<net.Socket>();
+  const server = net.createServer({ allowHalfOpen: true }, (s) => {
+    socks.add(s);
+    s.on("close", () => socks.delete(s));
+    s.on("error", () => {});
+    s.write(`${name}\n`);
+    s.pipe(s);
+  });
+  await new Promise<void>((r) => server.listen(port, "127.0.0.1", r));
+  const stop = async () => {
+    for (const s of socks) s.destroy();
+    await new Promise<void>((r) => server.close(() => r()));
+  };
+  let stopped = false;
+  cleanup.push(async () => {
+    if (!stopped) await stop();
+  });
+  return {
+    port,
+    stop: async () => {
+      stopped = true;
+      await stop();
+    },
+  };
+}
+
+/** Opens a connection; `next()` resolves with each line the peer sends (3 s bound). */
+async function open(port: number) {
+  const s = net.connect(port, "127.0.0.1");
+  await new Promise<void>((resolve, reject) => {
+    s.once("connect", resolve);
+    s.once("error", reject);
+  });
+  s.on("error", () => {});
+  let buf = "";
+  s.on("data", (d) => {
+    buf += d.toString();
+  });
+  const next = async () => {
+    const end = Date.now() + 3000;
+    for (;;) {
+      const i = buf.indexOf("\n");
+      if (i >= 0) {
+        const l = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        return l;
+      }
+      if (s.destroyed || Date.now() > end) throw new Error("no line");
+      await wait(5);
+    }
+  };
+  return { sock: s, next };
+}
+
+async function greet(port: number): Promise<string> {
+  const c = await open(port);
+  const l = await c.next();
+  c.sock.end();
+  return l;
+}
+
+/** The value of `name` whose label set holds every `k="v"` of `labels` (comma-separated). */
+function sample(text: string, name: string, labels: string): number | undefined {
+  const want = labels.split(",");
+  const line = text.split("\n").find((l) => {
+    if (!l.startsWith(`${name}{`)) return false;
+    const have = l.slice(name.length + 1, l.lastIndexOf("}")).split(",");
+    return want.every((w) => have.includes(w));
+  });
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(" ") + 1));
+}
+
+describe("tcp balancing: metrics, status and keepcache run", () => {
+  test("admin metrics and status follow connections, bytes and health", async () => {
+    const a = await backend("a");
+    const b = await backend("b");
+    const port = await freePort();
+    const cfg = {
+      name: "web",
+      listen: { kind: "tcp", host: "127.0.0.1", port },
+      balance: "rr",
+      persistence_timeout: 0,
+      inhibit_on_failure: false,
+      maxconn: 0,
+      queue_timeout: 5000,
+      slowstart: 0,
+      proxy_protocol: "none",
+      connect_timeout: 1000,
+      backlog: 128,
+      check: {
+        type: "tcp",
+        interval: 40,
+        timeout: 300,
+        rise: 1,
+        fall: 1,
+        path: "/",
+        status: [200],
+      },
+      servers: [a.port, b.port].map((p) => ({
+        address: { kind: "tcp", host: "127.0.0.1", port: p },
+        weight: 1,
+        backup: false,
+      })),
+    } as TcpServiceConfig;
+    const lb = new TcpBalancer({ web: cfg });
+    await lb.start();
+    cleanup.push(() => lb.stop());
+    const admin = new AdminServer({ log: child("test-admin"), processMetrics: false });
+    const undo = attachTcp(admin, lb, [cfg], () => `127.0.0.1:${port}`);
+    cleanup.push(async () => undo());
+
+    for (let i = 0; i < 10; i++) await greet(port);
+    const held = await open(port);
+    await held.next();
+    held.sock.write(`${"z".repeat(999)}\n`);
+    assert.equal((await held.next()).length, 999);
+
+    const text = await admin.metrics.metrics();
+    const svc = 'service="web"';
+    assert.equal(sample(text, "keepcache_tcp_service_connections_total", svc), 11);
+    assert.equal(sample(text, "keepcache_tcp_service_active", svc), 1);
+    // 10 closed connections sent nothing; the open one sent 1000 bytes so far.
+    assert.equal(sample(text, "keepcache_tcp_service_bytes_in_total", svc), 1000);
+    assert.equal(sample(text, "keepcache_tcp_service_bytes_out_total", svc), 11 * 2 + 1000);
+    const perServer = [a.port, b.port].map(
+      (p) =>
+        sample(
+          text,
+          "keepcache_tcp_server_connections_total",
+          `server="127.0.0.1:${p}",service="web"`,
+        ) ?? -1,
+    );
+    assert.deepEqual(
+      perServer.sort((x, y) => x - y),
+      [5, 6],
+    );
+
+    await b.stop();
+    await until(() => {
+      const st = admin.status.snapshot({
+        version: "t",
+        actions: { server: [], pool: [], vrrp: [], node: [] },
+        lastEventSeq: 0,
+      });
+      const web = st.tcp.find((t) => t.name === "web");
+      const bs = web && "servers" in web ? web.servers[1] : undefined;
+      return bs?.health === "down";
+    });
+    const text2 = await admin.metrics.metrics();
+    assert.equal(sample(text2, "keepcache_tcp_service_transitions_total", svc), 1);
+    held.sock.end();
+  });
+
+  test("keepcache run -c keepalived.conf balances; SIGHUP keeps open connections", async () => {
+    const a = await backend("a");
+    const b = await backend("b");
+    const vport = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), "kc-tcp-run-"));
+    const file = join(dir, "keepalived.conf");
+    // seed 000's virtual_server, pointed at local ports (TCP_CHECK on the real server's port).
+    const conf = (realPorts: number[]) =>
+      [
+        `virtual_server 127.0.0.1 ${vport} {`,
+        "delay_loop 1",
+        "lb_algo rr",
+        "protocol TCP",
+        ...realPorts.flatMap((p) => [
+          `real_server 127.0.0.1 ${p} {`,
+          "weight 3",
+          "TCP_CHECK {",
+          "connect_timeout 3",
+          "nb_get_retry 3",
+          "delay_before_retry 3",
+          "}",
+          "}",
+        ]),
+        "}",
+        "",
+      ].join("\n");
+    writeFileSync(file, conf([a.port]));
+    const proc = await start(process.execPath, [keepcacheBin(), "run", "-c", file, "-s", "0"], {
+      port: vport,
+    });
+    assert.equal(await greet(vport), "a");
+    const held = await open(vport);
+    assert.equal(await held.next(), "a");
+
+    writeFileSync(file, conf([b.port]));
+    proc.child.kill("SIGHUP");
+    await until(async () => (await greet(vport)) === "b");
+    for (let i = 0; i < 3; i++) assert.equal(await greet(vport), "b");
+    held.sock.write("kept\n");
+    assert.equal(await held.next(), "kept", `held connection lost:\n${proc.output()}`);
+    held.sock.end();
+
+    await proc.stop("SIGTERM");
+    assert.equal(proc.child.exitCode, 0, proc.output());
+  });
+});
