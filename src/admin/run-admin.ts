@@ -4,14 +4,14 @@
  * the action API. Loaded lazily, so a config without admin never loads prom-client.
  */
 import type { Config } from "../config/index.js";
-import { poolActionHandlers, replicaSetMemberHook } from "../failover/admin.js";
+import { poolActionHandlers, replicaSetMemberHook, setFailovers } from "../failover/admin.js";
 import type { Logger } from "../log.js";
 import type { ProxyService } from "../proxy/proxy.js";
-import { ReplicaSet } from "../proxy/replicaset/set.js";
 import type { VrrpRuntime } from "../vrrp/runtime.js";
 import { AdminServer } from "./http.js";
 import type { AdminListen } from "./listen.js";
 import { attachProxy, type ProxyAttachment } from "./sources/proxy.js";
+import { attachReplicaSetEvents, type ReplicaSetEventsAttachment } from "./sources/replicaset.js";
 import { attachTcp, type TcpBalancerLike } from "./sources/tcp.js";
 import { attachVrrp } from "./sources/vrrp.js";
 
@@ -28,17 +28,10 @@ export interface TcpView {
   listen(name: string): string;
 }
 
-function failoversOf(proxy: ProxyService, pool: string): number {
-  let n = 0;
-  for (const s of proxy.pools_.get(pool)?.servers ?? []) {
-    if (s instanceof ReplicaSet) n += s.controller.failovers;
-  }
-  return n;
-}
-
 export class RunAdmin {
   readonly server: AdminServer;
   private readonly proxy: ProxyAttachment;
+  private readonly setEvents: ReplicaSetEventsAttachment;
   private undoTcp: (() => void) | undefined;
   private undoVrrp: (() => void) | undefined;
 
@@ -53,9 +46,11 @@ export class RunAdmin {
     // failover action, and the sets' failover counts.
     this.proxy = attachProxy(this.server, proxy, {
       member: replicaSetMemberHook(proxy),
-      failovers: (name) => failoversOf(proxy, name),
+      failovers: (name) => setFailovers(proxy, name),
     });
     for (const h of poolActionHandlers(proxy)) this.server.actions.register(h);
+    // Their transitions (member down/warming/up, failovers, fencing) on the timeline.
+    this.setEvents = attachReplicaSetEvents(proxy, this.server.events);
   }
 
   /** (Re-)registers the TCP services after they were started or reloaded. */
@@ -75,16 +70,19 @@ export class RunAdmin {
   /** After a SIGHUP reload: new and removed pools and servers. */
   reloaded(): void {
     this.proxy.sync();
+    this.setEvents.sync();
   }
 
   /** Call once the pools listen: registers them before the first scrape can arrive. */
   listen(): Promise<void> {
     this.proxy.sync();
+    this.setEvents.sync();
     return this.server.listen();
   }
 
   async close(): Promise<void> {
     this.proxy.detach();
+    this.setEvents.detach();
     this.undoTcp?.();
     this.undoVrrp?.();
     await this.server.close();

@@ -1,19 +1,21 @@
 /**
  * The body of `keepcache up` (up.ts parses the flags): starts the member processes, the proxy
- * pool, the failover and the admin plane, prints where everything is, and on SIGINT/SIGTERM
- * stops it all in reverse order, waiting for every child to exit.
+ * pool (one replica set over them, up-pool.ts: its own monitor does the failover) and the
+ * admin plane, prints where everything is, and on SIGINT/SIGTERM stops it all in reverse
+ * order, waiting for every child to exit.
  */
 import { tmpdir } from "node:os";
 import { ActionError } from "../admin/actions.js";
 import { AdminServer } from "../admin/http.js";
 import { attachProxy } from "../admin/sources/proxy.js";
-import type { ServerStatus, ShardStatus } from "../admin/status.js";
+import { attachReplicaSetEvents } from "../admin/sources/replicaset.js";
+import { poolActionHandlers, replicaSetMemberHook, setFailovers } from "../failover/admin.js";
 import { child, type Logger } from "../log.js";
 import { ProxyService } from "../proxy/proxy.js";
 import type { UpArgs } from "./up.js";
 import { onPath } from "./up.js";
-import { SHARD, ShardFailover } from "./up-failover.js";
 import { keepcacheProbe, MemberView, redisProbe } from "./up-nodes.js";
+import { upPoolConfig, upSet } from "./up-pool.js";
 import { Child, freePort } from "./up-procs.js";
 
 const POOL = "demo";
@@ -110,23 +112,23 @@ export async function startUp(
     source: "--admin",
     streamIntervalMs: 500,
   });
-  let failover: ShardFailover | undefined;
   // Ctrl-C on a terminal signals the whole process group: the members exit on their own then.
   let closing = false;
   const onExit: OnExit = (name, how) => {
     if (closing) return;
     log.warn({ member: name, how }, "member process ended");
     admin.events.push({ kind: "node", subject: name, message: how, level: "warn" });
-    failover?.memberDown(name, how);
+    // The set would see it within a probe round or two; the exit is certain now.
+    const i = members.findIndex((m) => m.name === name);
+    if (i >= 0) upSet(proxy, POOL)?.memberFailed(i, `process ${how}`);
   };
+  const proxy = new ProxyService(child("proxy"));
   const members = redis
     ? await redisMembers(args.redisServer as string, log, onExit)
     : await keepcacheMembers(log, onExit);
-  const proxy = new ProxyService(child("proxy"));
   let stopping: Promise<void> | undefined;
   const shutdown = () => {
     stopping ??= (async () => {
-      await failover?.stop();
       for (const m of members) m.view.stop();
       await Promise.allSettled([admin.close(), proxy.stop()]);
       await Promise.allSettled(members.map((m) => m.proc.stop()));
@@ -147,19 +149,15 @@ export async function startUp(
       m.view.start();
       log.info({ member: m.name, port: m.port, memberPid: m.proc.pid }, "member started");
     }
-    failover = new ShardFailover({
+    const cfg = upPoolConfig({
       pool: POOL,
       listenPort: args.port,
       redis,
-      members: members.map((m) => ({ name: m.name, port: m.port })),
-      log,
-      events: admin.events,
-      apply: (cfg) => proxy.reload(cfg),
+      memberPorts: members.map((m) => m.port),
     });
-    await proxy.start(failover.config().pools);
-    wireAdmin(admin, proxy, failover, members, log);
+    await proxy.start(cfg.pools);
+    wireAdmin(admin, proxy, members, log);
     await admin.listen();
-    failover.start();
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === "EADDRINUSE") {
@@ -197,43 +195,26 @@ export async function startUp(
   return 0;
 }
 
-function wireAdmin(
-  admin: AdminServer,
-  proxy: ProxyService,
-  failover: ShardFailover,
-  members: Member[],
-  log: Logger,
-): void {
+function wireAdmin(admin: AdminServer, proxy: ProxyService, members: Member[], log: Logger): void {
   const byName = new Map(members.map((m) => [m.name, m]));
+  const byAddress = new Map(members.map((m) => [`127.0.0.1:${m.port}`, m.name]));
+  const member = replicaSetMemberHook(proxy);
   attachProxy(admin, proxy, {
+    // Drain/disable/weight act on whole shards; here the set fails over inside its one shard.
     serverActions: false,
-    shard: (_pool, shard): ShardStatus => {
-      const served = shard.members[0];
-      return {
-        name: SHARD,
-        members: members.map((m): ServerStatus => {
-          if (m.name === failover.active.name) {
-            return { ...served, name: m.name, role: "master" };
-          }
-          return {
-            name: m.name,
-            address: `127.0.0.1:${m.port}`,
-            role: "replica",
-            health: failover.health(m.name),
-            weight: 1,
-            opsPerSec: 0,
-            latencyMs: { p50: null, p99: null },
-            errors: 0,
-            ejections: 0,
-          };
-        }),
-      };
+    member: (pool, shard, address) => {
+      const info = member(pool, shard, address);
+      return { ...info, name: byAddress.get(address) ?? address };
     },
+    failovers: (pool) => setFailovers(proxy, pool),
   });
+  attachReplicaSetEvents(proxy, admin.events, {
+    memberName: (_pool, _set, label) => byAddress.get(label),
+  });
+  for (const h of poolActionHandlers(proxy)) admin.actions.register(h);
   for (const m of members) {
     admin.status.register({ kind: "node", name: m.name, snapshot: () => m.view.status() });
   }
-  admin.actions.register(failover.actionHandler());
   admin.actions.register({
     kind: "node",
     name: "*",
@@ -244,13 +225,13 @@ function wireAdmin(
       if (a.op === "stop") {
         if (!m.proc.alive) throw new ActionError(409, `${m.name} is not running`);
         await m.proc.stop("SIGTERM");
-        failover.memberDown(m.name, "stopped from the dashboard");
+        upSet(proxy, POOL)?.memberFailed(members.indexOf(m), "stopped from the dashboard");
         return { message: `${m.name} stopped` };
       }
       if (m.proc.alive) throw new ActionError(409, `${m.name} is already running`);
       await m.proc.start();
+      // The set's monitor sees it answer and brings it back (warmed / repointed) by itself.
       log.info({ member: m.name, memberPid: m.proc.pid }, "member restarted");
-      failover.memberUp(m.name);
       return { message: `${m.name} started (pid ${m.proc.pid})` };
     },
   });

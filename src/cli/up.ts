@@ -2,7 +2,7 @@
  * `keepcache up`: the whole thing on one machine, with no config and nothing else installed.
  * Two keepcache nodes replicating with each other (child processes of `keepcache node -x`,
  * so stopping or killing one is real), a memcached-protocol proxy pool in front of them that
- * fails over between them (up-failover.ts), and the dashboard with a stop/start button per
+ * fails over between them (a replica set, up-pool.ts), and the dashboard with a stop/start button per
  * node. `--redis` does the same with two redis-server processes from PATH (a master and its
  * replica; the proxy promotes the replica when the master dies).
  *

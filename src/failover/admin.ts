@@ -72,6 +72,12 @@ export function poolSnapshot(pool: ProxyPool): PoolStatus {
   };
 }
 
+/** Failovers done or followed by the replica sets of a pool since they started. */
+export function setFailovers(proxy: ProxyService, pool: string): number {
+  const p = proxy.pools_.get(pool);
+  return p === undefined ? 0 : sets(p).reduce((n, s) => n + s.controller.failovers, 0);
+}
+
 /** One "pool" status provider per pool of the proxy (pools added by a reload: call again). */
 export function poolStatusProviders(proxy: ProxyService): StatusProvider<"pool">[] {
   return [...proxy.pools()].map((p) => ({

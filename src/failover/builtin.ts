@@ -24,6 +24,7 @@ const CATCH_UP_MS = 2000;
 export class BuiltinFailover {
   draining = false;
   private inFlight = false;
+  private lastRefusal = "";
   private readonly repointedAt = new Map<number, number>();
 
   constructor(private readonly c: RedisSetController) {}
@@ -67,6 +68,7 @@ export class BuiltinFailover {
         "repointing member to the master",
       );
       c.links[i].call("REPLICAOF", host, String(port)).catch(() => {});
+      c.set.events.emit({ type: "repoint", member: i, master: c.master });
     });
   }
 
@@ -94,11 +96,17 @@ export class BuiltinFailover {
         { set: c.set.name, replicas: replicas.length, reportingDown: down },
         "master unreachable from the proxy, but the replicas do not confirm; not failing over",
       );
+      const reason = `not failing over: ${down} of ${replicas.length} replicas report the master link down`;
+      // Refused again every ROLE round while the master stays silent: report each new verdict once.
+      if (reason !== this.lastRefusal)
+        c.set.events.emit({ type: "failover", phase: "end", member: m, reason });
+      this.lastRefusal = reason;
       return "not confirmed by the replicas";
     }
     const chosen = to !== undefined ? facts.find((f) => f.index === to) : electReplica(facts);
     if (chosen === undefined) return "no replica can be promoted";
     await c.links[chosen.index].call("REPLICAOF", "NO", "ONE");
+    this.lastRefusal = "";
     if (c.isStopped) return "stopped";
     c.switchTo(
       chosen.index,
@@ -113,6 +121,7 @@ export class BuiltinFailover {
       if (i === chosen.index || c.roles[i] === undefined) return;
       this.repointedAt.set(i, now);
       c.links[i].call("REPLICAOF", host, String(port)).catch(() => {});
+      c.set.events.emit({ type: "repoint", member: i, master: chosen.index });
     });
     return `promoted ${c.set.members[chosen.index].label} (offset ${chosen.offset})`;
   }
@@ -131,6 +140,12 @@ export class BuiltinFailover {
     this.inFlight = true;
     this.draining = true;
     c.holdWrites = true;
+    c.set.events.emit({
+      type: "failover",
+      phase: "start",
+      member: m,
+      reason: "manual failover: holding writes while the replicas catch up",
+    });
     c.publish("manual failover: holding writes");
     try {
       // Held writes cannot reach the master now; let the replicas apply what it has.
@@ -149,7 +164,7 @@ export class BuiltinFailover {
       this.draining = false;
       this.inFlight = false;
       if (c.master === m) {
-        c.holdWrites = false;
+        c.releaseWrites(m, "manual failover ended without a switch");
         c.publish("manual failover ended");
       }
     }

@@ -97,6 +97,7 @@ export class RedisSetController implements SetController {
         { set: this.set.name, member: this.set.members[i].label, reason },
         "master failed a request",
       );
+      this.set.events.emit({ type: "failover", phase: "start", member: i, reason });
       this.publish("master failed a request");
       void this.tick();
     }
@@ -145,10 +146,19 @@ export class RedisSetController implements SetController {
     const m = this.master;
     const r = m >= 0 ? this.roles[m] : undefined;
     if (r?.role === "master") {
-      if (!this.builtin.draining) this.holdWrites = false;
+      if (!this.builtin.draining && this.holdWrites)
+        this.releaseWrites(m, "the master answers again");
       return;
     }
-    if (r === undefined && m >= 0) this.holdWrites = true;
+    if (r === undefined && m >= 0 && !this.holdWrites) {
+      this.holdWrites = true;
+      this.set.events.emit({
+        type: "failover",
+        phase: "start",
+        member: m,
+        reason: "the master does not answer ROLE",
+      });
+    }
     // Who do the reachable members say is master? The reported master with most followers.
     const votes = new Map<number, number>();
     this.roles.forEach((x, i) => {
@@ -175,6 +185,12 @@ export class RedisSetController implements SetController {
     }
   }
 
+  /** Writes held for master `m` flow to it again (no switch happened). */
+  releaseWrites(m: number, reason: string): void {
+    this.holdWrites = false;
+    this.set.events.emit({ type: "failover", phase: "end", member: m, reason });
+  }
+
   /** Makes member `to` the write target; the old master is fenced until it is a replica. */
   switchTo(to: number, role: "leader" | "observer", reason: string): void {
     const from = this.master;
@@ -184,6 +200,7 @@ export class RedisSetController implements SetController {
     this.master = to;
     this.holdWrites = false;
     this.failovers++;
+    this.set.events.emit({ type: "switch", from, to, role, reason });
     const label = (i: number) => (i >= 0 ? this.set.members[i].label : "none");
     this.history.push({ time: Date.now(), from: label(from), to: label(to), role, reason });
     if (this.history.length > 50) this.history.shift();

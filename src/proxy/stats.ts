@@ -4,12 +4,17 @@
  * "timestamp", "total_connections", "curr_connections", then one object per pool holding the
  * pool counters and one object per server), so existing nutcracker monitoring works unchanged.
  * Unlike nutcracker (which aggregates every 30 s), values are read fresh for each connection.
+ *
+ * A replica set (issue 5) is listed as its MEMBERS, each under "<set>/<host>:<port>" with its
+ * own counters (requests go to the members; the set itself carries none), so a tool that sums
+ * a pool's servers still gets the pool's traffic, and a member's failures show by name.
  */
 import net from "node:net";
 import os from "node:os";
 import { type MetricTable, proxyPoolMetrics, proxyServerMetrics } from "../metrics/table.js";
 import { VERSION } from "../version.js";
 import type { ProxyPool } from "./pool.js";
+import type { BackendServer } from "./server.js";
 
 export interface StatsSource {
   pools(): Iterable<ProxyPool>;
@@ -42,27 +47,36 @@ export function statsDocument(src: StatsSource): Record<string, unknown> {
     const pc = pool.counters as Record<string, number>;
     for (const [k, nc] of POOL_FIELDS) p[nc] = pc[k];
     for (const s of pool.servers) {
-      const sc = { ...(s.counters as Record<string, number>) };
-      // Queue gauges are read from the connections now, not maintained per request.
-      let inQ = 0;
-      let inQBytes = 0;
-      let outQ = 0;
-      s.forEachConn((c) => {
-        outQ += c.inflightCount;
-        inQBytes += c.out.pending;
-        if (c.out.pending > 0) inQ++;
-      });
-      sc.in_queue = inQ;
-      sc.in_queue_bytes = inQBytes;
-      sc.out_queue = outQ;
-      sc.out_queue_bytes = 0;
-      const so: Record<string, number> = {};
-      for (const [k, nc] of SERVER_FIELDS) so[nc] = sc[k];
-      p[s.name] = so;
+      const members = s.replicaSet
+        ? (s as BackendServer & { members: BackendServer[] }).members
+        : [];
+      if (members.length === 0) p[s.name] = serverStats(s);
+      // Named by BackendServer.name, which a set gives its members as "set/host:port".
+      for (const m of members) p[m.name] = serverStats(m);
     }
     doc[pool.name] = p;
   }
   return doc;
+}
+
+/** One server object: its counters, and queue gauges read from its connections now. */
+function serverStats(s: BackendServer): Record<string, number> {
+  const sc = { ...(s.counters as unknown as Record<string, number>) };
+  let inQ = 0;
+  let inQBytes = 0;
+  let outQ = 0;
+  s.forEachConn((c) => {
+    outQ += c.inflightCount;
+    inQBytes += c.out.pending;
+    if (c.out.pending > 0) inQ++;
+  });
+  sc.in_queue = inQ;
+  sc.in_queue_bytes = inQBytes;
+  sc.out_queue = outQ;
+  sc.out_queue_bytes = 0;
+  const so: Record<string, number> = {};
+  for (const [k, nc] of SERVER_FIELDS) so[nc] = sc[k];
+  return so;
 }
 
 export class StatsServer {

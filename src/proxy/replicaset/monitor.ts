@@ -7,7 +7,7 @@
 import { memcacheCheck } from "../../health/checks/index.js";
 import type { Logger } from "../../log.js";
 import type { ReplicaSet, SetController } from "./set.js";
-import { type MemberHealth, nextView } from "./view.js";
+import { type MemberHealth, type MemberView, nextView } from "./view.js";
 import { copyKeys, waitNodeInSync } from "./warm.js";
 
 /** Consecutive failed probes that take an up member out (passive failures act at once). */
@@ -50,20 +50,57 @@ export class MemcacheSetMonitor implements SetController {
 
   rediscover(): void {}
 
-  async failover(): Promise<string> {
-    throw new Error("a memcached replica set has no master to fail over");
+  /** The operator's choice of primary (manual failover); it replaces the configured master. */
+  private preferred = -1;
+
+  /**
+   * Manual failover (admin API): makes `to` (or the next up member) the primary. Only for
+   * `replicated` sets with `write: one`, the only memcached sets with a single write target.
+   */
+  async failover(to: string | undefined): Promise<string> {
+    const set = this.set;
+    if (!(set.cfg.replicated && set.cfg.write === "one"))
+      throw new Error(`replica set ${set.name} writes to every member; it has no primary to move`);
+    const v = set.view;
+    const from = v.writeTarget;
+    const idx =
+      to === undefined
+        ? v.members.findIndex((m, j) => j !== from && m.health === "up")
+        : set.members.findIndex((m) => m.label === to || m.name === to);
+    if (idx < 0) throw new Error(to === undefined ? "no other member is up" : `no member ${to}`);
+    if (idx === from) throw new Error(`${set.members[idx].label} is already the primary`);
+    if (v.members[idx].health !== "up")
+      throw new Error(`${set.members[idx].label} is ${v.members[idx].health}`);
+    this.preferred = idx;
+    this.mark(idx, "up", "manual failover");
+    return `primary ${from >= 0 ? set.members[from].label : "none"} -> ${set.members[idx].label}`;
   }
 
   private mark(i: number, health: MemberHealth, reason: string): void {
     const v = this.set.view;
-    const members = { [i]: { health } };
     const healthOf = (j: number) => (j === i ? health : v.members[j].health);
-    // The primary: the configured master when up, else the first up member in order.
-    const cfgMaster = this.set.cfg.members.findIndex((m) => m.role === "master");
+    // The primary: the configured master when up; else the current primary while it stays up
+    // (replicating keepcache nodes are equals: moving back to a returning member only adds a
+    // switch); else the first up member in order.
+    const cfgMaster =
+      this.preferred >= 0
+        ? this.preferred
+        : this.set.cfg.members.findIndex((m) => m.role === "master");
     let primary = cfgMaster >= 0 && healthOf(cfgMaster) === "up" ? cfgMaster : -1;
+    if (primary < 0 && v.writeTarget >= 0 && healthOf(v.writeTarget) === "up")
+      primary = v.writeTarget;
     for (let j = 0; primary < 0 && j < v.members.length; j++) if (healthOf(j) === "up") primary = j;
-    if (primary !== v.writeTarget && v.writeTarget >= 0) this.failovers++;
+    const members: Record<number, Partial<MemberView>> = { [i]: { health } };
+    // The dashboard shows the primary as master; a former primary becomes a replica.
+    v.members.forEach((m, j) => {
+      const role = j === primary ? "master" : m.role === "master" ? "replica" : m.role;
+      if (role !== m.role) members[j] = { ...members[j], role };
+    });
+    const from = v.writeTarget;
+    if (primary !== from && from >= 0) this.failovers++;
     this.set.setView(nextView(v, reason, { writeTarget: primary, members }));
+    if (primary !== from)
+      this.set.events.emit({ type: "switch", from, to: primary, role: "leader", reason });
   }
 
   private tick(): void {

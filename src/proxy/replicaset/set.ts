@@ -17,6 +17,7 @@ import type { PoolDeps, ProxyPool } from "../pool.js";
 import type { Request } from "../request.js";
 import { BackendServer } from "../server.js";
 import { memcacheRequestIsRead, redisRequestIsRead } from "./classify.js";
+import { SetEvents } from "./events.js";
 import { FanOutWrite } from "./fanout.js";
 import { MemcacheSetMonitor } from "./monitor.js";
 import { SingleOp } from "./op.js";
@@ -49,6 +50,8 @@ export class ReplicaSet extends BackendServer implements SetPort {
   readonly fenceAcks: boolean;
   readonly controller: SetController;
   view: SetView;
+  /** Transitions as they happen (events.ts), for the admin plane's timeline. */
+  readonly events = new SetEvents();
   /** ms a held write waits for a new write target before it fails. */
   readonly holdMs: number;
   private parked: { op: Parked; until: number }[] = [];
@@ -129,6 +132,19 @@ export class ReplicaSet extends BackendServer implements SetPort {
       "replica set view",
     );
     if (this.pool.servers.includes(this)) this.pool.rebuild();
+    if (this.events.size > 0) {
+      v.members.forEach((m, i) => {
+        const was = before.members[i].health;
+        if (m.health !== was)
+          this.events.emit({
+            type: "member",
+            member: i,
+            from: was,
+            to: m.health,
+            reason: v.reason,
+          });
+      });
+    }
     if (v.writeTarget >= 0) this.resumeParked();
   }
 
