@@ -19,6 +19,7 @@ import {
   type ServiceCounters,
 } from "./counters.js";
 import { Deadlines } from "./deadlines.js";
+import { DirectReader } from "./direct-reader.js";
 import { LinkTable, type LiveCounters } from "./links.js";
 import { bindListener, configureAccepted } from "./listener.js";
 import { AffinityTable } from "./persistence.js";
@@ -281,7 +282,14 @@ export class TcpService {
     p.attempts++;
     const sc = this.countersFor(v.id);
     sc.active++; // reserve the slot now, so maxconn holds while connecting
-    const up = net.connect({ host: v.host, port: v.port, allowHalfOpen: true, noDelay: true });
+    const direct = new DirectReader();
+    const up = net.connect({
+      host: v.host,
+      port: v.port,
+      allowHalfOpen: true,
+      noDelay: true,
+      onread: direct.onread,
+    });
     this.track(up);
     const timer = this.deadlines.add(this.cfg.connect_timeout, () =>
       up.destroy(new Error("connect timeout")),
@@ -320,7 +328,7 @@ export class TcpService {
       p.client.off("close", onClientGone);
       this.health?.reportSuccess(`${this.name}/${v.id}`);
       sc.connectionsTotal++;
-      this.startRelay(p.client, up, v.id, sc, () => {
+      this.startRelay(p.client, up, v.id, sc, direct, () => {
         sc.active--;
         this.drainQueue();
       });
@@ -347,7 +355,7 @@ export class TcpService {
     up.once("connect", () => {
       this.deadlines.cancel(timer);
       up.removeAllListeners("error");
-      this.startRelay(p.client, up, "", undefined, () => {});
+      this.startRelay(p.client, up, "", undefined, undefined, () => {});
     });
   }
 
@@ -356,6 +364,7 @@ export class TcpService {
     up: net.Socket,
     id: string,
     sc: ServerCounters | undefined,
+    direct: DirectReader | undefined,
     done: () => void,
   ): void {
     if (this.cfg.proxy_protocol !== "none") {
@@ -369,15 +378,20 @@ export class TcpService {
       );
     }
     const unlink = this.links.add(client, up, id);
-    splice(client, up, (t) => {
-      unlink();
-      this.counters.bytesIn += t.fromClient;
-      this.counters.bytesOut += t.fromServer;
-      if (sc) {
-        sc.bytesIn += t.fromClient;
-        sc.bytesOut += t.fromServer;
-      }
-      done();
-    });
+    splice(
+      client,
+      up,
+      (t) => {
+        unlink();
+        this.counters.bytesIn += t.fromClient;
+        this.counters.bytesOut += t.fromServer;
+        if (sc) {
+          sc.bytesIn += t.fromClient;
+          sc.bytesOut += t.fromServer;
+        }
+        done();
+      },
+      direct,
+    );
   }
 }

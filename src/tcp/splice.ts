@@ -8,8 +8,11 @@
  * With allowHalfOpen on both sockets, a FIN from one side is forwarded as a FIN to the other
  * while bytes keep flowing the other way (TCP half-close). An error on either side destroys
  * both. `onDone` runs once, after both sockets have closed, with the bytes each side sent.
+ * With a DirectReader (the server socket was made with its `onread`), the server→client
+ * direction skips the stream machinery (direct-reader.ts).
  */
 import type net from "node:net";
+import type { DirectReader } from "./direct-reader.js";
 
 export interface SpliceTotals {
   /** Bytes read from the client. */
@@ -33,6 +36,7 @@ export function splice(
   client: net.Socket,
   server: net.Socket,
   onDone: (t: SpliceTotals) => void,
+  direct?: DirectReader,
 ): void {
   let open = 2;
   const closed = () => {
@@ -56,5 +60,11 @@ export function splice(
     closed();
   });
   relay(client, server);
-  relay(server, client);
+  if (direct === undefined) relay(server, client);
+  else {
+    direct.attach(server, client);
+    server.on("end", () => client.end());
+    // Flowing mode, so that the EOF Node pushes after the last read is emitted as 'end'.
+    server.resume();
+  }
 }

@@ -230,6 +230,59 @@ describe("tcp balancer: reload, live counters, workers, keepalived import", () =
     assert.equal(lb.services.get("svc")?.counters.bytesIn, 10_000);
   });
 
+  test("bulk bytes arrive intact through backpressure (slow client, queued writes)", async () => {
+    const total = 8 * 1024 * 1024;
+    const pattern = (i: number) => (i * 7 + (i >>> 11)) & 0xff;
+    const source = net.createServer((s) => {
+      s.on("error", () => {});
+      let sent = 0;
+      const pump = () => {
+        while (sent < total) {
+          const n = Math.min(64 * 1024, total - sent);
+          const chunk = Buffer.allocUnsafe(n);
+          for (let i = 0; i < n; i++) chunk[i] = pattern(sent + i);
+          sent += n;
+          if (!s.write(chunk)) return;
+        }
+        s.end();
+      };
+      s.on("drain", pump);
+      pump();
+    });
+    const sport = await freePort();
+    await new Promise<void>((r) => source.listen(sport, "127.0.0.1", r));
+    cleanup.push(() => new Promise<void>((r) => source.close(() => r())));
+    const port = await freePort();
+    await balancer({ svc: service(port, [sport]) });
+
+    const c = net.connect(port, "127.0.0.1");
+    let got = 0;
+    let bad = -1;
+    let pauses = 0;
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`stalled at ${got} bytes`)), 20_000);
+      c.on("data", (d: Buffer) => {
+        for (let i = 0; i < d.length && bad < 0; i++) if (d[i] !== pattern(got + i)) bad = got + i;
+        const before = got;
+        got += d.length;
+        // Stop reading for a moment every MiB, so the balancer's writes to us queue up.
+        if (Math.floor(got / 1048576) !== Math.floor(before / 1048576) && pauses < 8) {
+          pauses++;
+          c.pause();
+          setTimeout(() => c.resume(), 30);
+        }
+      });
+      c.on("end", () => {
+        clearTimeout(t);
+        resolve();
+      });
+      c.on("error", reject);
+    });
+    c.destroy();
+    assert.equal(bad, -1, `first wrong byte at ${bad}`);
+    assert.equal(got, total);
+  });
+
   test("workers: weights hold across processes, counters aggregate, down servers get nothing", async () => {
     const [a, b] = await backends("a", "b");
     const port = await freePort();
