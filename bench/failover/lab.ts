@@ -44,10 +44,13 @@ export class RedisLab {
     const all = await freePorts(n + ns + 1);
     const lab = new RedisLab(all.slice(0, n), all.slice(n, n + ns));
     const listen = all[n + ns];
-    lab.procs.push(await startRedis(lab.ports[0]));
+    // Redis 7 waits repl-diskless-sync-delay (5 s) for more replicas before a full sync; every
+    // member may become a master here, so none waits.
+    const fast = ["--repl-diskless-sync-delay", "0"];
+    lab.procs.push(await startRedis(lab.ports[0], fast));
     for (let i = 1; i < n; i++)
       lab.procs.push(
-        await startRedis(lab.ports[i], ["--replicaof", "127.0.0.1", String(lab.ports[0])]),
+        await startRedis(lab.ports[i], [...fast, "--replicaof", "127.0.0.1", String(lab.ports[0])]),
       );
     await lab.waitReplicasOnline(5000);
     if (ns > 0) {

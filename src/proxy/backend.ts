@@ -19,6 +19,9 @@ import type { BackendServer } from "./server.js";
 
 const EMPTY = Buffer.alloc(0);
 
+/** How long a connection of a server removed by a reload may take to answer what is in flight. */
+const RETIRE_GRACE_MS = 5000;
+
 export class BackendConn implements Flushable {
   flushQueued = false;
   readonly inflight = new Fifo<Request>();
@@ -29,6 +32,8 @@ export class BackendConn implements Flushable {
   private timer: NodeJS.Timeout | undefined;
   /** Set once failed or closed: this object is dropped by the server afterwards. */
   dead = false;
+  /** Set when a reload removed this server: the reason to close with once idle. */
+  private retiring: string | undefined;
 
   constructor(readonly server: BackendServer) {
     this.framer = server.pool.driver.newReplyFramer();
@@ -131,6 +136,10 @@ export class BackendConn implements Flushable {
       this.server.onReply();
       this.server.pool.settle(req, framer);
       if (this.dead) return;
+      if (this.retiring !== undefined && this.inflight.length === 0) {
+        this.close(this.retiring);
+        return;
+      }
       chunk = EMPTY;
     }
   }
@@ -163,6 +172,21 @@ export class BackendConn implements Flushable {
     this.connected = false;
     this.socket?.destroy();
     this.server.connFailed(this, reason, this.inflight.drain());
+  }
+
+  /**
+   * A reload removed this server. The new routing table no longer sends requests here, so the
+   * connection finishes what is in flight and then closes: a reload never fails a request that
+   * was already on its way. A backend that does not answer within RETIRE_GRACE_MS is closed anyway.
+   */
+  retire(reason: string): void {
+    if (this.dead || this.retiring !== undefined) return;
+    this.retiring = reason;
+    if (this.inflight.length === 0) {
+      this.close(reason);
+      return;
+    }
+    setTimeout(() => this.close(reason), RETIRE_GRACE_MS).unref();
   }
 
   /** Closes without counting a failure (pool stop, reload). In-flight requests fail. */

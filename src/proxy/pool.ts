@@ -88,7 +88,7 @@ export class ProxyPool {
       } else if (s.kind === "replicaset") next.push(new ReplicaSet(this, s, label, this.deps));
       else next.push(new BackendServer(this, name, label, ep, config.server_connections));
     }
-    for (const s of old.values()) s.close("was removed from the pool by a reload");
+    for (const s of old.values()) s.retire("was removed from the pool by a reload");
     this.servers = next;
     this.rebuild();
     this.registerProbes();

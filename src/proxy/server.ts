@@ -112,6 +112,13 @@ export class BackendServer {
     for (let i = 0; i < this.perChannel; i++) this.conn(i).open();
   }
 
+  /** Removed by a reload: connections close once their in-flight requests are answered. */
+  retire(reason: string): void {
+    if (this.ejectTimer !== undefined) clearTimeout(this.ejectTimer);
+    for (const c of this.conns) c?.retire(reason);
+    this.conns.length = 0;
+  }
+
   close(reason: string): void {
     if (this.ejectTimer !== undefined) clearTimeout(this.ejectTimer);
     for (const c of this.conns) c?.close(reason);

@@ -196,6 +196,14 @@ export class ReplicaSet extends BackendServer implements SetPort {
     for (const m of this.members) m.forEachConn(fn);
   }
 
+  override retire(reason: string): void {
+    this.closedFlag = true;
+    this.controller.stop();
+    this.expireParked(Number.POSITIVE_INFINITY);
+    for (const m of this.members) m.retire(reason);
+    super.retire(reason);
+  }
+
   override close(reason: string): void {
     this.closedFlag = true;
     this.controller.stop();
