@@ -74,6 +74,8 @@ async function redisMembers(redis: string, log: Logger, onExit: OnExit): Promise
       tmpdir(),
     ];
     args.push("--maxmemory", `${MEMORY_MB}mb`, "--maxmemory-policy", "allkeys-lru");
+    // A replica's sync starts at once (Redis 7 otherwise waits 5 s for more replicas).
+    args.push("--repl-diskless-sync-delay", "0");
     if (i > 0) args.push("--replicaof", "127.0.0.1", String(ports[0]));
     const proc = new Child({ name, command: redis, args, port }, log, onExit);
     const view = new MemberView(
