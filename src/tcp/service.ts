@@ -48,8 +48,12 @@ interface Pending {
   client: net.Socket;
   tried: Set<string> | undefined;
   attempts: number;
-  waiter?: { cancel(): void };
+  waiter: { cancel(): void } | undefined;
+  /** The server socket while it is connecting. */
+  up: net.Socket | undefined;
 }
+
+const ignore = () => {};
 
 export class TcpService {
   readonly counters: ServiceCounters = newServiceCounters();
@@ -67,6 +71,7 @@ export class TcpService {
   private readonly maxAttempts: number;
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly onConnection = (c: net.Socket) => this.accept(c);
+  private readonly counterOf = (id: string) => this.countersFor(id);
 
   constructor(
     readonly name: string,
@@ -191,24 +196,20 @@ export class TcpService {
     this.sweepTimer.unref();
   }
 
-  private track(s: net.Socket): void {
-    this.sockets.add(s);
-    s.once("close", () => this.sockets.delete(s));
-  }
-
   private accept(client: net.Socket): void {
     this.counters.connectionsTotal++;
     this.counters.active++;
-    this.track(client);
-    const p: Pending = { client, tried: undefined, attempts: 0 };
-    // Until the relay owns it, a client error just ends the attempt.
-    const early = () => {
+    this.sockets.add(client);
+    const p: Pending = { client, tried: undefined, attempts: 0, waiter: undefined, up: undefined };
+    // Until the relay owns it, a client error only ends the attempt ('close' follows).
+    client.on("error", ignore);
+    // One listener for the whole life of the client: leave the queue, abort a connect in
+    // progress, and untrack (fewer listeners and no once() wrappers per connection).
+    client.on("close", () => {
+      this.sockets.delete(client);
       p.waiter?.cancel();
+      p.up?.destroy();
       this.counters.queueLength = this.queue.length;
-    };
-    client.on("error", early);
-    client.once("close", () => {
-      early();
       this.counters.active--;
     });
     this.dispatch(p);
@@ -225,13 +226,13 @@ export class TcpService {
       }
       return;
     }
-    const counters = (id: string) => this.countersFor(id);
-    const free = withFreeSlot(this.tiers, tier, counters);
+    const free = withFreeSlot(this.tiers, tier, this.counterOf);
     if (free.length === 0) {
       this.enqueue(p, true);
       return;
     }
-    const now = Date.now();
+    // The clock matters only to affinity expiry and slowstart ramps.
+    const now = this.affinity !== undefined || this.snap.slowstartMs > 0 ? Date.now() : 0;
     const needIp = this.affinity !== undefined || this.algo.name === "sh";
     const ip = needIp ? (p.client.remoteAddress ?? "") : "";
     if (this.affinity) {
@@ -243,7 +244,7 @@ export class TcpService {
         return;
       }
     }
-    const view = pick(this.algo, free, this.snap, counters, ip, now);
+    const view = pick(this.algo, free, this.snap, this.counterOf, ip, now);
     this.affinity?.set(ip, view.id, now);
     this.connect(p, view);
   }
@@ -266,10 +267,9 @@ export class TcpService {
 
   /** Serves queued clients, oldest first, while some server has a free slot. */
   private drainQueue(): void {
-    const counters = (id: string) => this.countersFor(id);
     while (this.queue.length > 0) {
       const tier = eligible(this.tiers, undefined);
-      if (tier.length > 0 && withFreeSlot(this.tiers, tier, counters).length === 0) break;
+      if (tier.length > 0 && withFreeSlot(this.tiers, tier, this.counterOf).length === 0) break;
       const p = this.queue.shift();
       if (!p) break;
       p.waiter = undefined;
@@ -290,7 +290,8 @@ export class TcpService {
       noDelay: true,
       onread: direct.onread,
     });
-    this.track(up);
+    this.sockets.add(up);
+    p.up = up;
     const timer = this.deadlines.add(this.cfg.connect_timeout, () =>
       up.destroy(new Error("connect timeout")),
     );
@@ -298,8 +299,8 @@ export class TcpService {
     const onFail = (e?: Error) => {
       if (settled) return;
       settled = true;
+      p.up = undefined;
       this.deadlines.cancel(timer);
-      p.client.off("close", onClientGone);
       sc.active--;
       if (e === undefined || p.client.destroyed) return this.drainQueue(); // client left first
       sc.connectFailures++;
@@ -314,18 +315,18 @@ export class TcpService {
       }
       this.drainQueue();
     };
-    const onClientGone = () => up.destroy();
-    const onEarlyClose = () => onFail(undefined);
-    up.once("error", onFail);
-    up.once("close", onEarlyClose);
-    p.client.once("close", onClientGone);
-    up.once("connect", () => {
+    // These stay attached for the socket's life; after the connect they are no-ops (settled)
+    // apart from untracking, and the relay adds its own error handling.
+    up.on("error", onFail);
+    up.on("close", () => {
+      this.sockets.delete(up);
+      onFail(undefined);
+    });
+    up.on("connect", () => {
       if (settled) return;
       settled = true;
+      p.up = undefined;
       this.deadlines.cancel(timer);
-      up.off("error", onFail);
-      up.off("close", onEarlyClose);
-      p.client.off("close", onClientGone);
       this.health?.reportSuccess(`${this.name}/${v.id}`);
       sc.connectionsTotal++;
       this.startRelay(p.client, up, v.id, sc, direct, () => {
@@ -343,16 +344,20 @@ export class TcpService {
     }
     this.counters.sorryConnections++;
     const up = net.connect({ host: s.host, port: s.port, allowHalfOpen: true, noDelay: true });
-    this.track(up);
+    this.sockets.add(up);
+    p.up = up;
+    up.on("close", () => this.sockets.delete(up));
     const timer = this.deadlines.add(this.cfg.connect_timeout, () =>
       up.destroy(new Error("connect timeout")),
     );
     up.once("error", () => {
+      p.up = undefined;
       this.deadlines.cancel(timer);
       this.counters.noServer++;
       p.client.destroy();
     });
     up.once("connect", () => {
+      p.up = undefined;
       this.deadlines.cancel(timer);
       up.removeAllListeners("error");
       this.startRelay(p.client, up, "", undefined, undefined, () => {});

@@ -49,13 +49,13 @@ export function splice(
   };
   client.on("error", fail);
   server.on("error", fail);
-  client.once("close", () => {
+  client.on("close", () => {
     // The client is gone entirely: nothing more can be delivered to it. Finish writing what
     // is already queued for the server, then close it.
     server.destroySoon();
     closed();
   });
-  server.once("close", () => {
+  server.on("close", () => {
     client.destroySoon();
     closed();
   });
