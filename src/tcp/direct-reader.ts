@@ -15,8 +15,20 @@ import type net from "node:net";
 
 const SIZE = 16 * 1024;
 
+/**
+ * Buffers of finished connections, reused by new ones: a new connection then costs no 16 kB
+ * allocation (and no external-memory accounting that would nudge V8's GC). Bounded, so an
+ * idle process keeps at most POOL_MAX * 16 kB.
+ */
+const pool: Buffer[] = [];
+const POOL_MAX = 256;
+
+function take(): Buffer {
+  return pool.pop() ?? Buffer.allocUnsafe(SIZE);
+}
+
 export class DirectReader {
-  private buf: Buffer = Buffer.allocUnsafe(SIZE);
+  private buf: Buffer = take();
   private dst: net.Socket | undefined;
   private src: net.Socket | undefined;
   /** Bytes read before the relay was attached (only possible if a caller reads early). */
@@ -46,12 +58,17 @@ export class DirectReader {
     }
     const ok = dst.write(chunk);
     // Still queued: the write holds these bytes, so read the next chunk into a new buffer.
-    if (dst.writableLength > 0) this.buf = Buffer.allocUnsafe(SIZE);
+    if (dst.writableLength > 0) this.buf = take();
     return ok;
   }
 
-  /** Stops reading the server (used when the client is gone). */
-  stop(): void {
-    this.src?.pause();
+  /**
+   * Returns the buffer for reuse. Only after both sockets closed: by then no read can land in
+   * it and every write that referenced it has completed or been cancelled.
+   */
+  release(): void {
+    if (pool.length < POOL_MAX) pool.push(this.buf);
+    this.dst = undefined;
+    this.src = undefined;
   }
 }

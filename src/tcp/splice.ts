@@ -41,6 +41,7 @@ export function splice(
   let open = 2;
   const closed = () => {
     if (--open > 0) return;
+    direct?.release();
     onDone({ fromClient: client.bytesRead, fromServer: server.bytesRead });
   };
   const fail = () => {
