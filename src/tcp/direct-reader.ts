@@ -30,7 +30,6 @@ function take(): Buffer {
 export class DirectReader {
   private buf: Buffer = take();
   private dst: net.Socket | undefined;
-  private src: net.Socket | undefined;
   /** Bytes read before the relay was attached (only possible if a caller reads early). */
   private early: Buffer[] = [];
 
@@ -42,7 +41,6 @@ export class DirectReader {
 
   /** Starts relaying `src` (created with `onread`) to `dst`. */
   attach(src: net.Socket, dst: net.Socket): void {
-    this.src = src;
     this.dst = dst;
     dst.on("drain", () => src.resume());
     for (const b of this.early) dst.write(b);
@@ -69,6 +67,5 @@ export class DirectReader {
   release(): void {
     if (pool.length < POOL_MAX) pool.push(this.buf);
     this.dst = undefined;
-    this.src = undefined;
   }
 }
