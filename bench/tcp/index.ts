@@ -8,9 +8,12 @@
  * worker process sharing the listening socket: the same number of data-plane threads) and, for
  * reference, with a single process. The load generator is bench/tcp/loadgen.c (one C thread,
  * epoll), compiled with cc, so it takes as little as possible of the shared cores and treats
- * both balancers alike; without a C compiler the Node generator (load.ts) is used. Targets
- * alternate within each of BENCH_TCP_ROUNDS rounds (default 3) of BENCH_TCP_MS each (default
- * 2000 ms) and the median is reported, so that other load on the machine hits both sides.
+ * both balancers alike; without a C compiler the Node generator (load.ts) is used.
+ *
+ * Noise: the machine is shared, so each row runs BENCH_TCP_ROUNDS rounds (default 7) in which
+ * haproxy and both keepcache setups are measured back to back for BENCH_TCP_MS each (default
+ * 1000 ms), in alternating order. The figures are medians over rounds; the ratio is the median
+ * of the per-round ratios (paired samples, so slow phases of the machine cancel out).
  * Runnable alone: `node dist/bench/tcp/index.js`.
  */
 import { execFileSync } from "node:child_process";
@@ -24,8 +27,8 @@ import { printTable, type Row } from "../lib/table.js";
 import { bulk, newConns, pingPong } from "./load.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const MS = Number(process.env.BENCH_TCP_MS ?? 2000);
-const ROUNDS = Number(process.env.BENCH_TCP_ROUNDS ?? 3);
+const MS = Number(process.env.BENCH_TCP_MS ?? 1000);
+const ROUNDS = Number(process.env.BENCH_TCP_ROUNDS ?? 7);
 const THREADS = 2;
 
 function haproxyConfig(listen: number, backend: number): string {
@@ -61,15 +64,15 @@ function buildLoadgen(dir: string): string | undefined {
   }
 }
 
-function measure(gen: string | undefined, load: Load, port: number): Promise<number> {
+function measure(gen: string | undefined, load: Load, port: number, ms = MS): Promise<number> {
   const n = { bulk: 4, pingpong: 50, conns: 20 }[load];
   if (gen === undefined) {
     const f = { bulk, pingpong: pingPong, conns: newConns }[load];
-    return f(port, MS, n);
+    return f(port, ms, n);
   }
-  const out = execFileSync(gen, [load, String(port), String(MS), String(n)], {
+  const out = execFileSync(gen, [load, String(port), String(ms), String(n)], {
     encoding: "utf8",
-    timeout: MS + 10_000,
+    timeout: ms + 10_000,
   });
   return Promise.resolve(Number(out.trim()));
 }
@@ -102,8 +105,15 @@ export async function run(): Promise<Row[]> {
     await start("haproxy", ["-f", cfg, "-db"], { port: l });
   }
   const rows: Row[] = [];
-  const row = (name: string, unit: string, hp: number, kc: number, target = true) => {
-    const ratio = kc / hp;
+  /** `ratio` is the median of the per-round ratios (each round measures both back to back). */
+  const row = (
+    name: string,
+    unit: string,
+    hp: number,
+    kc: number,
+    ratio: number,
+    target = true,
+  ) => {
     rows.push({
       name,
       anchor: `${hp.toFixed(0)} ${unit}`,
@@ -120,21 +130,28 @@ export async function run(): Promise<Row[]> {
   ];
   try {
     for (const [load, title, unit, hp, k2, k1] of loads) {
+      // Warm-up (JIT, connection tables), not counted.
+      for (const p of [hp, k2, k1]) await measure(gen, load, p, 300);
       const r: Record<"hp" | "k2" | "k1", number[]> = { hp: [], k2: [], k1: [] };
+      const q: Record<"k2" | "k1", number[]> = { k2: [], k1: [] };
       for (let i = 0; i < ROUNDS; i++) {
-        r.hp.push(await measure(gen, load, hp));
-        r.k2.push(await measure(gen, load, k2));
-        r.k1.push(await measure(gen, load, k1));
+        // Alternate the order so that drift in the machine's other load hits both sides.
+        const order = i % 2 === 0 ? (["hp", "k2", "k1"] as const) : (["k1", "k2", "hp"] as const);
+        const got = { hp: 0, k2: 0, k1: 0 };
+        for (const who of order) got[who] = await measure(gen, load, { hp, k2, k1 }[who]);
+        for (const who of order) r[who].push(got[who]);
+        q.k2.push(got.k2 / got.hp);
+        q.k1.push(got.k1 / got.hp);
       }
-      row(`${title} (workers ${THREADS})`, unit, median(r.hp), median(r.k2));
-      row(`${title} (1 process)`, unit, median(r.hp), median(r.k1), false);
+      row(`${title} (workers ${THREADS})`, unit, median(r.hp), median(r.k2), median(q.k2));
+      row(`${title} (1 process)`, unit, median(r.hp), median(r.k1), median(q.k1), false);
     }
   } finally {
     await stopAll();
   }
   const how = gen ? "C load generator" : "Node load generator";
   process.stdout.write(
-    `haproxy nbthread ${THREADS}; keepcache workers ${THREADS} and 1; ${how}; median of ${ROUNDS} x ${MS} ms\n`,
+    `haproxy nbthread ${THREADS}; keepcache workers ${THREADS} and 1; ${how}; medians of ${ROUNDS} paired rounds x ${MS} ms\n`,
   );
   return rows;
 }
