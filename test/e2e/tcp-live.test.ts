@@ -326,6 +326,36 @@ describe("tcp balancer: reload, live counters, workers, keepalived import", () =
     assert.deepEqual(after, { a: 40 });
   });
 
+  test("workers: a reload reaches every process; gaining persistence moves it to the primary", async () => {
+    const [a, b] = await backends("a", "b");
+    const port = await freePort();
+    const lb = await balancer(
+      { svc: service(port, [a.port]) },
+      { workers: 2, statsIntervalMs: 50 },
+    );
+    await lb.workersServing("svc");
+    const held = await Client.open(port);
+    assert.equal(await held.line(), "a");
+
+    const sum = await lb.reload({ svc: service(port, [b.port]) });
+    assert.deepEqual(sum.changed, ["svc"]);
+    await wait(50); // the reconfigure message reaches the worker
+    const t = tally(await Promise.all(Array.from({ length: 40 }, () => greet(port))));
+    assert.deepEqual(t, { b: 40 });
+
+    // Affinity must be kept in one place: the workers stop accepting, the primary serves all.
+    await lb.reload({ svc: service(port, [a.port, b.port], { persistence_timeout: 60 }) });
+    await wait(50);
+    const before = lb.services.get("svc")?.counters.connectionsTotal ?? 0;
+    const sticky = tally(await Promise.all(Array.from({ length: 20 }, () => greet(port))));
+    assert.equal(Object.keys(sticky).length, 1, JSON.stringify(sticky));
+    assert.equal((lb.services.get("svc")?.counters.connectionsTotal ?? 0) - before, 20);
+
+    held.sock.write("kept\n");
+    assert.equal(await held.line(), "kept");
+    held.end();
+  });
+
   test("seed keepalived.conf virtual_server blocks import and balance (weights, persistence)", async () => {
     const [r2, r3, r4] = await backends("r2", "r3", "r4");
     const vport = await freePort();
