@@ -6,6 +6,12 @@
  */
 export class AffinityTable {
   private readonly map = new Map<string, { server: string; expires: number }>();
+  private sweeper: NodeJS.Timeout | undefined;
+
+  /** The table for a persistence_timeout in seconds; undefined when it is 0 (no affinity). */
+  static forSeconds(seconds: number, maxEntries?: number): AffinityTable | undefined {
+    return seconds > 0 ? new AffinityTable(seconds * 1000, maxEntries) : undefined;
+  }
 
   constructor(
     private readonly timeoutMs: number,
@@ -35,6 +41,18 @@ export class AffinityTable {
       const oldest = this.map.keys().next().value as string;
       this.map.delete(oldest);
     }
+  }
+
+  /** Sweeps every 10 s in the background (unref'd: it never keeps the process alive). */
+  startSweeper(): void {
+    this.stopSweeper();
+    this.sweeper = setInterval(() => this.sweep(), 10_000);
+    this.sweeper.unref();
+  }
+
+  stopSweeper(): void {
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
   }
 
   /** Drops expired entries (oldest first; stops at the first live one, which is LRU order). */

@@ -25,24 +25,12 @@ import { bindListener, configureAccepted } from "./listener.js";
 import { AffinityTable } from "./persistence.js";
 import { proxyHeader } from "./proxy-protocol.js";
 import { eligible, pick, type Tiers, tiersOf, withFreeSlot } from "./route.js";
+import type { HealthReporter, TcpServiceOptions } from "./service-options.js";
 import type { RoutingSnapshot, ServerView, TcpServiceShape } from "./snapshot.js";
 import { splice } from "./splice.js";
 import { WaitQueue } from "./wait-queue.js";
 
-/** Passive health signals to the control plane (the data plane reports, never decides). */
-export interface HealthReporter {
-  reportFailure(serverId: string, reason: string): void;
-  reportSuccess(serverId: string): void;
-}
-
-export interface TcpServiceOptions {
-  /** Bound of the wait queue (clients beyond it are closed at once). */
-  maxQueue?: number;
-  /** Connect attempts per client, each on a different server (HAProxy `retries` + 1). */
-  maxAttempts?: number;
-  /** Bound of the persistence table. */
-  maxAffinity?: number;
-}
+export type { HealthReporter, TcpServiceOptions } from "./service-options.js";
 
 interface Pending {
   client: net.Socket;
@@ -69,7 +57,6 @@ export class TcpService {
   private readonly links = new LinkTable();
   private readonly deadlines = new Deadlines();
   private readonly maxAttempts: number;
-  private sweepTimer: NodeJS.Timeout | undefined;
   private readonly onConnection = (c: net.Socket) => this.accept(c);
   private readonly counterOf = (id: string) => this.countersFor(id);
 
@@ -84,7 +71,7 @@ export class TcpService {
     this.tiers = tiersOf(initial);
     this.algo = createAlgorithm(cfg.balance);
     this.maxAttempts = Math.max(1, opts.maxAttempts ?? 3);
-    this.affinity = this.newAffinity(cfg);
+    this.affinity = AffinityTable.forSeconds(cfg.persistence_timeout, opts.maxAffinity);
     this.queue = new WaitQueue(opts.maxQueue ?? 10_000, cfg.queue_timeout);
     for (const s of initial.servers) this.countersFor(s.id);
   }
@@ -120,8 +107,9 @@ export class TcpService {
     this.cfg = cfg;
     if (cfg.balance !== old.balance) this.algo = createAlgorithm(cfg.balance);
     if (cfg.persistence_timeout !== old.persistence_timeout) {
-      this.affinity = this.newAffinity(cfg);
-      this.startSweep();
+      this.affinity?.stopSweeper();
+      this.affinity = AffinityTable.forSeconds(cfg.persistence_timeout, this.opts.maxAffinity);
+      if (this.server) this.affinity?.startSweeper();
     }
     if (cfg.queue_timeout !== old.queue_timeout) {
       const prev = this.queue;
@@ -159,7 +147,7 @@ export class TcpService {
     server.on("connection", this.onConnection);
     server.on("error", () => {}); // accept errors (EMFILE) are retried by libuv
     this.server = server;
-    this.startSweep();
+    this.affinity?.startSweeper();
   }
 
   /**
@@ -167,7 +155,7 @@ export class TcpService {
    * destroyed too; with it (reload removed the service) they run to their natural end.
    */
   async close(opts: { drain?: boolean } = {}): Promise<void> {
-    clearInterval(this.sweepTimer);
+    this.affinity?.stopSweeper();
     const server = this.server;
     this.server = undefined;
     // net.Server.close() stops listening at once, but its callback waits for every accepted
@@ -179,21 +167,6 @@ export class TcpService {
     this.deadlines.clear();
     for (const s of this.sockets) s.destroy();
     await closed;
-  }
-
-  private newAffinity(cfg: TcpServiceShape): AffinityTable | undefined {
-    return cfg.persistence_timeout > 0
-      ? new AffinityTable(cfg.persistence_timeout * 1000, this.opts.maxAffinity)
-      : undefined;
-  }
-
-  private startSweep(): void {
-    clearInterval(this.sweepTimer);
-    this.sweepTimer = undefined;
-    const a = this.affinity;
-    if (!a || !this.server) return;
-    this.sweepTimer = setInterval(() => a.sweep(), 10_000);
-    this.sweepTimer.unref();
   }
 
   private accept(client: net.Socket): void {

@@ -1,22 +1,24 @@
 /**
  * TCP balancing through the product surfaces: the admin metrics and status (counters move,
- * bytes of open connections included, health shown), and `keepcache run -c keepalived.conf`
- * with a seed-style virtual_server: it balances, a SIGHUP with new real servers keeps the open
- * client connection, and SIGTERM stops it.
+ * bytes of open connections included, health shown); the seed keepalived.conf virtual_server
+ * blocks imported and balancing local backends (weights, persistence); and
+ * `keepcache run -c keepalived.conf`: it balances, a SIGHUP with new real servers keeps the
+ * open client connection, and SIGTERM stops it.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { AdminServer } from "../../src/admin/http.js";
 import { attachTcp } from "../../src/admin/sources/tcp.js";
+import { loadConfigOrKeepalived } from "../../src/cli/vrrp.js";
 import type { TcpServiceConfig } from "../../src/config/index.js";
 import { child } from "../../src/log.js";
 import { TcpBalancer } from "../../src/tcp/balancer.js";
 import { freePort } from "../helpers/ports.js";
-import { keepcacheBin, start, stopAll } from "../helpers/procs.js";
+import { keepcacheBin, repoRoot, start, stopAll } from "../helpers/procs.js";
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
@@ -108,7 +110,20 @@ function sample(text: string, name: string, labels: string): number | undefined 
   return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(" ") + 1));
 }
 
-describe("tcp balancing: metrics, status and keepcache run", () => {
+async function balancer(cfgs: Record<string, TcpServiceConfig>): Promise<TcpBalancer> {
+  const lb = new TcpBalancer(cfgs);
+  await lb.start();
+  cleanup.push(() => lb.stop());
+  return lb;
+}
+
+function tally(names: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const n of names) out[n] = (out[n] ?? 0) + 1;
+  return out;
+}
+
+describe("tcp balancing: metrics, status, keepalived import and keepcache run", () => {
   test("admin metrics and status follow connections, bytes and health", async () => {
     const a = await backend("a");
     const b = await backend("b");
@@ -233,5 +248,70 @@ describe("tcp balancing: metrics, status and keepcache run", () => {
 
     await proc.stop("SIGTERM");
     assert.equal(proc.child.exitCode, 0, proc.output());
+  });
+
+  test("seed keepalived.conf virtual_server blocks import and balance (weights, persistence)", async () => {
+    const [r2, r3, r4] = [await backend("r2"), await backend("r3"), await backend("r4")];
+    const vport = await freePort();
+    const seed = readFileSync(
+      join(repoRoot(), "test", "fixtures", "keepalived", "seed001-b-route1.conf"),
+      "utf8",
+    );
+    // The second virtual_server (wrr 8/2/2, TCP_CHECK, persistence_timeout 30) as written,
+    // pointed at local ports; checks probe the real server's own port.
+    const start = seed.indexOf("virtual_server 192.168.0.8 6379");
+    assert.ok(start > 0);
+    const block = (persistence: number) =>
+      seed
+        .slice(start)
+        .replace("virtual_server 192.168.0.8 6379", `virtual_server 127.0.0.1 ${vport}`)
+        .replace("persistence_timeout 30", `persistence_timeout ${persistence}`)
+        .replace("real_server 192.168.0.2 6379", `real_server 127.0.0.1 ${r2.port}`)
+        .replace("real_server 192.168.0.3 6379", `real_server 127.0.0.1 ${r3.port}`)
+        .replace("real_server 192.168.0.4 6379", `real_server 127.0.0.1 ${r4.port}`)
+        .replaceAll(/connect_port 6379\n/g, "");
+    const dir = mkdtempSync(join(tmpdir(), "kc-tcp-seed-"));
+    const load = (persistence: number) => {
+      const file = join(dir, `seed-${persistence}.conf`);
+      writeFileSync(file, block(persistence));
+      return loadConfigOrKeepalived(file);
+    };
+
+    const cfg = load(30);
+    assert.equal(cfg.tcp.length, 1);
+    const svc = cfg.tcp[0];
+    assert.equal(svc.balance, "wrr");
+    assert.equal(svc.persistence_timeout, 30);
+    assert.deepEqual(
+      svc.servers.map((s) => s.weight),
+      [8, 2, 2],
+    );
+    const lb = await balancer({ [svc.name]: svc });
+    // Persistence: every connection from 127.0.0.1 sticks to the first server chosen.
+    const sticky = tally(await Promise.all(Array.from({ length: 20 }, () => greet(vport))));
+    assert.equal(Object.keys(sticky).length, 1, JSON.stringify(sticky));
+
+    // Without persistence the same block spreads 8:2:2 (smooth wrr: exact per 12 picks).
+    const sum = await lb.reload({ [svc.name]: load(0).tcp[0] });
+    assert.deepEqual(sum.changed, [svc.name]);
+    const names: string[] = [];
+    for (let i = 0; i < 60; i++) names.push(await greet(vport));
+    assert.deepEqual(tally(names), { r2: 40, r3: 10, r4: 10 });
+
+    const seed0 = readFileSync(
+      join(repoRoot(), "test", "fixtures", "keepalived", "seed000-master.conf"),
+      "utf8",
+    );
+    const v0 = await freePort();
+    const text0 = seed0
+      .replace("virtual_server 192.168.100.100 11211", `virtual_server 127.0.0.1 ${v0}`)
+      .replace("real_server 192.168.100.10 11211", `real_server 127.0.0.1 ${r2.port}`)
+      .replace(/connect_port 11211.*\n/, "");
+    const f0 = join(dir, "seed000.conf");
+    writeFileSync(f0, text0);
+    const cfg0 = loadConfigOrKeepalived(f0);
+    assert.equal(cfg0.tcp.length, 1);
+    await balancer({ [cfg0.tcp[0].name]: cfg0.tcp[0] });
+    assert.equal(await greet(v0), "r2");
   });
 });
