@@ -100,6 +100,11 @@ export class TcpBalancer {
     return this.workers?.size ?? 0;
   }
 
+  /** Process ids of the worker processes. */
+  workerPids(): number[] {
+    return this.workers?.pids() ?? [];
+  }
+
   /** Listens on every service and starts probing; returns each service's bound address. */
   async start(): Promise<Map<string, Awaited<ReturnType<TcpService["listen"]>>>> {
     const out = new Map<string, Awaited<ReturnType<TcpService["listen"]>>>();

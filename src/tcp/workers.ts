@@ -68,6 +68,11 @@ export class WorkerPool {
     return this.workers.size;
   }
 
+  /** Process ids of the live workers (status pages, tests). */
+  pids(): number[] {
+    return [...this.workers].flatMap((w) => (w.child.pid === undefined ? [] : [w.child.pid]));
+  }
+
   /** Forks the workers and waits until each is ready. */
   async start(): Promise<void> {
     await Promise.all(Array.from({ length: this.count }, () => this.spawn()));
@@ -143,8 +148,7 @@ export class WorkerPool {
   }
 
   private spawn(): Promise<void> {
-    // Inherit loaders (tsx) and heap flags, not the test runner's or debugger's flags.
-    const execArgv = process.execArgv.filter((a) => !/^--(test|inspect|watch)/.test(a));
+    const execArgv = workerExecArgv(process.execArgv);
     const env = { ...process.env };
     if (this.opts.statsIntervalMs) env.KEEPCACHE_TCP_STATS_MS = String(this.opts.statsIntervalMs);
     const child = fork(workerEntry(), [], { execArgv, env, serialization: "json" });
@@ -195,6 +199,27 @@ export class WorkerPool {
       if (err && !this.stopping) this.opts.onError?.(err);
     });
   }
+}
+
+/** Flags that take the next argument as their value. */
+const WITH_VALUE = new Set(["--import", "--require", "-r", "--loader", "--experimental-loader"]);
+/** Flags kept as one argument (`--flag` or `--flag=value`). */
+const KEPT =
+  /^--(import|require|loader|experimental-loader|conditions|max-old-space-size|max-semi-space-size|stack-size|enable-source-maps|no-warnings|no-deprecation)(=|$)/;
+
+/**
+ * The node flags a worker inherits: module loaders (tsx in development) and memory settings.
+ * Everything else is dropped, with its value: the test runner's `--test-name-pattern X`,
+ * `--inspect`, `--watch`, `--cpu-prof` belong to the primary.
+ */
+export function workerExecArgv(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (WITH_VALUE.has(a) && i + 1 < argv.length) out.push(a, argv[++i]);
+    else if (KEPT.test(a)) out.push(a);
+  }
+  return out;
 }
 
 function zeroes<T extends object>(o: T): T {

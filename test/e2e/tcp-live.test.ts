@@ -307,6 +307,28 @@ describe("tcp balancer: reload, live counters, workers", () => {
     assert.deepEqual(after, { a: 40 });
   });
 
+  test("workers: a killed worker is forked again; totals never go back", async () => {
+    const [a] = await backends("a");
+    const port = await freePort();
+    const lb = await balancer(
+      { svc: service(port, [a.port]) },
+      { workers: 2, statsIntervalMs: 50 },
+    );
+    await lb.workersServing("svc");
+    for (let i = 0; i < 40; i++) assert.equal(await greet(port), "a");
+    await until(() => lb.liveCounters("svc")?.service.connectionsTotal === 40);
+    const [pid] = lb.workerPids();
+    process.kill(pid, "SIGKILL");
+    await until(() => !lb.workerPids().includes(pid));
+    // Meanwhile the primary serves alone, and the dead worker's reported totals are kept.
+    for (let i = 0; i < 10; i++) assert.equal(await greet(port), "a");
+    assert.ok((lb.liveCounters("svc")?.service.connectionsTotal ?? 0) >= 40);
+    await until(() => lb.workerPids().length === 1); // forked again after ~1 s
+    await lb.workersServing("svc");
+    for (let i = 0; i < 10; i++) assert.equal(await greet(port), "a");
+    await until(() => lb.liveCounters("svc")?.service.connectionsTotal === 60);
+  });
+
   test("workers: a reload reaches every process; gaining persistence moves it to the primary", async () => {
     const [a, b] = await backends("a", "b");
     const port = await freePort();
