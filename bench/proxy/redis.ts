@@ -2,7 +2,7 @@
  * `npm run bench -- proxy` (Redis part): keepcache's proxy, nutcracker 0.5.0 (same config,
  * `redis: true`) and a direct connection, one after the other in front of the same
  * redis-server, under redis-benchmark: 50 clients, SET and GET, with -P 1 and -P 16.
- * Rows compare keepcache with nutcracker (targets: throughput >= 1.0x, p99 <= nutcracker's);
+ * Each figure is the median of BENCH_ROUNDS interleaved rounds (rounds.ts). Rows compare keepcache with nutcracker (targets: throughput >= 1.0x, p99 <= nutcracker's);
  * the direct figure is shown in the row name for scale. redis-benchmark --csv gives rps and
  * p99 per test (redis 7.0).
  */
@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { freePorts } from "../../test/helpers/ports.js";
 import { keepcacheBin, start, startRedis, stopAll } from "../../test/helpers/procs.js";
 import type { Row } from "../lib/table.js";
+import { interleave, median } from "./rounds.js";
 
 /** Requests per run: sized so each row stays well under ~10 s on the project's 2 cores. */
 const N_PLAIN = Number(process.env.BENCH_REDIS_N ?? 100_000);
@@ -23,8 +24,11 @@ interface Figures {
   p99: number;
 }
 
-function benchmark(port: number, pipeline: number): Promise<Record<string, Figures>> {
-  const n = pipeline > 1 ? N_PIPELINED : N_PLAIN;
+function benchmark(
+  port: number,
+  pipeline: number,
+  n = pipeline > 1 ? N_PIPELINED : N_PLAIN,
+): Promise<Record<string, Figures>> {
   const args = ["-h", "127.0.0.1", "-p", String(port), "-t", "set,get", "-n", String(n)];
   args.push("-c", "50", "-P", String(pipeline), "--csv", "--precision", "3");
   return new Promise((resolve, reject) => {
@@ -54,6 +58,14 @@ function benchmark(port: number, pipeline: number): Promise<Record<string, Figur
   });
 }
 
+/** Median of each figure on its own. */
+function medianOf(rs: Record<string, Figures>[]): Record<string, Figures> {
+  const out: Record<string, Figures> = {};
+  for (const t of ["SET", "GET"])
+    out[t] = { rps: median(rs.map((r) => r[t].rps)), p99: median(rs.map((r) => r[t].p99)) };
+  return out;
+}
+
 const k = (rps: number) => `${(rps / 1000).toFixed(0)}k/s`;
 
 export async function run(): Promise<Row[]> {
@@ -76,11 +88,15 @@ export async function run(): Promise<Row[]> {
     await start("nutcracker", ["-c", join(dir, "nc.yml"), "-s", String(ncStats)], {
       port: ncPort,
     });
+    // Warm-up, not measured: both proxies get the same (keepcache's JIT compiles its hot path).
+    for (const port of [ncPort, kcPort]) await benchmark(port, 1, 20_000);
     const rows: Row[] = [];
     for (const pipeline of [1, 16]) {
       const direct = await benchmark(redisPort, pipeline);
-      const nc = await benchmark(ncPort, pipeline);
-      const kc = await benchmark(kcPort, pipeline);
+      const ports: Record<string, number> = { nc: ncPort, kc: kcPort };
+      const runs = await interleave(["nc", "kc"], (t) => benchmark(ports[t], pipeline));
+      const nc = medianOf(runs.get("nc") ?? []);
+      const kc = medianOf(runs.get("kc") ?? []);
       for (const t of ["SET", "GET"]) {
         const label = `redis-benchmark ${t} -c 50 -P ${pipeline}`;
         rows.push({

@@ -2,7 +2,9 @@
  * One pipelined connection to a backend server (twemproxy's server conn, nc_server.c). Requests
  * from every client are appended to one OutBuffer and written once per event-loop turn; replies
  * are framed by the driver and matched to the oldest request in flight (FIFO: memcached and
- * Redis answer in order). The FIFO is bounded; a full one refuses new requests.
+ * Redis answer in order), and the clients' replies completed by one read are written at the
+ * end of it (flush.ts). The FIFO is bounded; a full one refuses new requests. Plain TCP reads
+ * go into our own slab (read-slab.ts), bypassing the Readable stream.
  *
  * Timeouts: one timer per connection, armed for the oldest request's deadline (it is always the
  * earliest, all requests having the same timeout). On expiry the whole connection fails: the
@@ -13,7 +15,8 @@ import tls from "node:tls";
 import { OutBuffer } from "../util/out-buffer.js";
 import type { ReplyFramer } from "./driver.js";
 import { Fifo } from "./fifo.js";
-import { type Flushable, scheduleFlush } from "./flush.js";
+import { type Flushable, flushReplies, scheduleFlush } from "./flush.js";
+import { ReadSlab } from "./read-slab.js";
 import type { Request } from "./request.js";
 import type { BackendServer } from "./server.js";
 
@@ -84,17 +87,26 @@ export class BackendConn implements Flushable {
     if (tlsOpts !== undefined && ep.kind === "tcp") {
       sock = tls.connect({ ...tlsOpts, host: ep.host, port: ep.port });
       sock.once("secureConnect", () => this.onConnect());
+      sock.on("data", (chunk: Buffer) => this.onData(chunk));
     } else {
+      const slab = new ReadSlab();
+      // 'end', 'error' and 'close' are emitted as usual; only the data bypasses the stream.
+      const onread = {
+        buffer: () => slab.region(),
+        callback: (n: number) => {
+          this.onData(slab.claim(n));
+          return true;
+        },
+      };
       sock =
         ep.kind === "tcp"
-          ? net.connect({ host: ep.host, port: ep.port })
-          : net.connect({ path: ep.path });
+          ? net.connect({ host: ep.host, port: ep.port, onread })
+          : net.connect({ path: ep.path, onread });
       sock.once("connect", () => this.onConnect());
     }
     this.socket = sock;
     sock.setNoDelay(true);
     if (s.pool.config.tcpkeepalive) sock.setKeepAlive(true);
-    sock.on("data", (chunk: Buffer) => this.onData(chunk));
     sock.on("error", (err: NodeJS.ErrnoException) => {
       s.counters.server_err++;
       this.fail(describe(err));
@@ -116,6 +128,12 @@ export class BackendConn implements Flushable {
   }
 
   private onData(chunk: Buffer): void {
+    this.frame(chunk);
+    // The replies this read completed leave now, one write per client (flush.ts).
+    flushReplies();
+  }
+
+  private frame(chunk: Buffer): void {
     const framer = this.framer;
     const c = this.server.counters;
     framer.feed(chunk);

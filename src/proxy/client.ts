@@ -1,6 +1,6 @@
 /**
  * One client connection of a proxy pool: bytes in → driver ClientParser → Plans → pool.route();
- * replies leave in request order through the slot FIFO, batched into one write per turn.
+ * replies leave in request order through the slot FIFO, one write per backend read batch (flush.ts).
  *
  * Limits (issue 4 "Failures"): a client with too many requests outstanding stops being read
  * until replies drain (bounded slots); a client whose unread output passes `outputLimit` is
@@ -10,7 +10,7 @@ import type net from "node:net";
 import { OutBuffer } from "../util/out-buffer.js";
 import { type ClientParser, type ClientState, ParseResult } from "./driver.js";
 import { Fifo } from "./fifo.js";
-import { type Flushable, scheduleFlush } from "./flush.js";
+import { type Flushable, scheduleReply } from "./flush.js";
 import type { ProxyPool } from "./pool.js";
 import { Slot, type SlotOwner } from "./request.js";
 
@@ -65,7 +65,7 @@ export class ClientConn implements SlotOwner, Flushable {
     socket.on("end", () => {
       this.pool.counters.client_eof++;
       this.ending = true;
-      if (this.slots.length === 0) scheduleFlush(this);
+      if (this.slots.length === 0) scheduleReply(this);
     });
     socket.on("error", () => {
       this.pool.counters.client_err++;
@@ -103,7 +103,7 @@ export class ClientConn implements SlotOwner, Flushable {
       this.slots.push(slot);
       this.pool.route(this, slot, plan);
     }
-    if (this.out.pending > 0) scheduleFlush(this);
+    if (this.out.pending > 0) scheduleReply(this);
   }
 
   deliver(slot: Slot, buf: Buffer, start: number, end: number): void {
@@ -161,7 +161,7 @@ export class ClientConn implements SlotOwner, Flushable {
       this.overflow();
       return;
     }
-    scheduleFlush(this);
+    scheduleReply(this);
     if (this.readingPaused && this.slots.length < MAX_SLOTS / 2) this.maybeResume();
   }
 

@@ -13,7 +13,10 @@
  */
 import type { OutBuffer } from "../util/out-buffer.js";
 
-/** How a parsed request is to be served. Allocated per request; small and short-lived. */
+/**
+ * How a parsed request is to be served. Small and short-lived: the proxy consumes a plan before
+ * calling next() again, so a parser may hand out one reused object (the memcache text forward).
+ */
 export type Plan =
   /** The proxy answers itself (PING, version, an error); `close` after writing. */
   | { kind: "local"; reply: Buffer; close?: boolean }

@@ -30,6 +30,23 @@ export class TextClientParser implements ClientParser {
   close = false;
   private readonly p: TextRequestParser;
   private readonly req = new TextRequest();
+  /**
+   * The forward plan, reused for every keyed request (the proxy consumes a plan before asking
+   * for the next one, driver.ts): one fixed shape and no allocation on the hot path.
+   */
+  private readonly fwd: Extract<Plan, { kind: "forward" }> = {
+    kind: "forward",
+    buf: EMPTY,
+    keyStart: 0,
+    keyEnd: 0,
+    frameStart: 0,
+    frameEnd: 0,
+    rewrite: undefined,
+    expect: 0,
+    silent: false,
+    idempotent: false,
+    readOnly: false,
+  };
 
   constructor(maxRequestBytes: number) {
     this.p = new TextRequestParser({ maxValueBytes: maxRequestBytes, newerMetaFlags: true });
@@ -108,19 +125,38 @@ export class TextClientParser implements ClientParser {
 
   private forward(b: Buffer, r: TextRequest, kind: number, idempotent: boolean): Plan {
     const silent = r.noreply;
-    return {
-      kind: "forward",
-      buf: b,
-      keyStart: r.keyStart,
-      keyEnd: r.keyEnd,
-      frameStart: r.frameStart,
-      frameEnd: r.frameEnd,
-      ...(silent ? { rewrite: stripNoreply(b, r) } : {}),
-      expect: silent ? kind | Drop.All : kind,
+    return this.fill(
+      b,
+      r,
+      silent ? stripNoreply(b, r) : undefined,
+      silent ? kind | Drop.All : kind,
       silent,
       idempotent,
-      readOnly: kind === Kind.Multi,
-    };
+      kind === Kind.Multi,
+    );
+  }
+
+  private fill(
+    b: Buffer,
+    r: TextRequest,
+    rewrite: Buffer | undefined,
+    expect: number,
+    silent: boolean,
+    idempotent: boolean,
+    readOnly: boolean,
+  ): Plan {
+    const f = this.fwd;
+    f.buf = b;
+    f.keyStart = r.keyStart;
+    f.keyEnd = r.keyEnd;
+    f.frameStart = r.frameStart;
+    f.frameEnd = r.frameEnd;
+    f.rewrite = rewrite;
+    f.expect = expect;
+    f.silent = silent;
+    f.idempotent = idempotent;
+    f.readOnly = readOnly;
+    return f;
   }
 
   private meta(b: Buffer, r: TextRequest, drop: number, idempotent: boolean): Plan {
@@ -128,21 +164,15 @@ export class TextClientParser implements ClientParser {
     for (let i = 0; i < r.tokCount; i++)
       if (r.tokEnds[i] - r.tokStarts[i] === 1 && b[r.tokStarts[i]] === 0x71) q = i;
     const silent = q >= 0;
-    return {
-      kind: "forward",
-      buf: b,
-      keyStart: r.keyStart,
-      keyEnd: r.keyEnd,
-      frameStart: r.frameStart,
-      frameEnd: r.frameEnd,
-      ...(silent
-        ? { rewrite: cut(b, r.frameStart, r.tokStarts[q] - 1, r.tokEnds[q], r.frameEnd) }
-        : {}),
-      expect: silent ? Kind.Meta | drop : Kind.Meta,
+    return this.fill(
+      b,
+      r,
+      silent ? cut(b, r.frameStart, r.tokStarts[q] - 1, r.tokEnds[q], r.frameEnd) : undefined,
+      silent ? Kind.Meta | drop : Kind.Meta,
       silent,
       idempotent,
-      readOnly: r.cmd === Cmd.Mg,
-    };
+      r.cmd === Cmd.Mg,
+    );
   }
 
   /** One part per key: "<cmd> [<exptime>] <key>\r\n", merged back in key order. */
