@@ -16,7 +16,14 @@ if (files.length === 0) {
   console.error("run-tests: no test files matched");
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ["--test", "--test-reporter=spec", ...files], {
-  stdio: "inherit",
-});
+// --test-force-exit: a failed assertion can skip a test's cleanup and leave timers alive; the
+// file must still end, or one red test would hang the whole suite. --test-timeout bounds any
+// single test (the slowest real ones take well under a minute).
+const r = spawnSync(
+  process.execPath,
+  ["--test", "--test-reporter=spec", "--test-force-exit", "--test-timeout=180000", ...files],
+  {
+    stdio: "inherit",
+  },
+);
 process.exit(r.status ?? 1);
