@@ -98,11 +98,13 @@ class TcpPart {
   balancer: import("../tcp/index.js").TcpBalancer | undefined;
   readonly addresses = new Map<string, string>();
   private shape = "[]";
+  private workers: number | "auto" = 1;
   constructor(private readonly log: Logger) {}
   async apply(cfg: Config): Promise<void> {
-    const shape = JSON.stringify(cfg.tcp);
+    const shape = JSON.stringify([cfg.tcp, cfg.workers]);
     if (shape === this.shape) return;
-    if (this.balancer && cfg.tcp.length > 0) {
+    // A different worker count needs new processes: restart instead of reloading in place.
+    if (this.balancer && cfg.tcp.length > 0 && this.workers === cfg.workers) {
       // SIGHUP: unchanged listeners keep their sockets and connections; changed servers and
       // settings apply to new connections (TcpBalancer.reload).
       const sum = await this.balancer.reload(Object.fromEntries(cfg.tcp.map((s) => [s.name, s])));
@@ -116,7 +118,9 @@ class TcpPart {
     this.shape = shape;
     if (cfg.tcp.length === 0) return;
     const { TcpBalancer } = await import("../tcp/index.js");
+    this.workers = cfg.workers;
     const b = new TcpBalancer(Object.fromEntries(cfg.tcp.map((s) => [s.name, s])), {
+      workers: cfg.workers,
       onError: (err) => this.log.warn({ err }, "tcp balancer error"),
     });
     const addrs = await b.start();

@@ -12,7 +12,7 @@ import { type PoolConfig, poolSchema } from "./pool.js";
 import { type TcpServiceConfig, tcpSchema } from "./tcp.js";
 import { type VrrpConfig, vrrpSchema } from "./vrrp.js";
 
-export const RESERVED_KEYS = ["pools", "tcp", "vrrp", "admin", "log", "node"] as const;
+export const RESERVED_KEYS = ["pools", "tcp", "vrrp", "admin", "log", "node", "workers"] as const;
 
 export interface Config {
   pools: PoolConfig[];
@@ -22,6 +22,12 @@ export interface Config {
   log: LogConfig;
   /** The embedded cache node's section (issue 2), validated by its own module. */
   node: Record<string, unknown> | undefined;
+  /**
+   * Processes for the TCP balancer's data plane: a number (1 = the main process only) or
+   * "auto" (one per core). The main process keeps the control plane (health checks) and sends
+   * routing snapshots to the workers. Proxy pools run in the main process.
+   */
+  workers: number | "auto";
 }
 
 function endpointText(e: Endpoint): string {
@@ -104,6 +110,19 @@ export const configSchema = z
     admin: adminSchema.optional(),
     log: logSchema.optional(),
     node: z.record(z.string(), z.unknown()).optional(),
+    workers: z
+      .unknown()
+      .transform((v, ctx): number | "auto" => {
+        if (v === "auto" || (Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 64))
+          return v as number | "auto";
+        ctx.issues.push({
+          code: "custom",
+          input: v,
+          message: `must be "auto" or a whole number from 1 to 64 (got ${JSON.stringify(v)})`,
+        });
+        return z.NEVER;
+      })
+      .optional(),
   })
   .catchall(poolSchema)
   .transform((raw, ctx): Config => {
@@ -141,6 +160,7 @@ export const configSchema = z
       admin: raw.admin,
       log: raw.log ?? logSchema.parse({}),
       node: raw.node,
+      workers: raw.workers ?? 1,
     };
   });
 

@@ -175,6 +175,16 @@ describe("errors: all of them, with file, line, key path and what is allowed", (
     assert.match(errorsOf("")[0], /empty/);
   });
 
+  test("workers: auto or 1-64 (default 1), with the line and what is allowed", () => {
+    const pool = "p:\n  listen: 127.0.0.1:1\n  servers: ['127.0.0.1:2:1']\n";
+    assert.equal(parseConfig(pool, "t.yml").workers, 1);
+    assert.equal(parseConfig(`workers: auto\n${pool}`, "t.yml").workers, "auto");
+    assert.equal(parseConfig(`workers: 2\n${pool}`, "t.yml").workers, 2);
+    const msgs = errorsOf(`${pool}workers: many\n`);
+    assert.equal(msgs.length, 1, msgs.join("\n"));
+    assert.match(msgs[0], /^t\.yml:4: workers: must be "auto" or a whole number from 1 to 64/);
+  });
+
   test("native sections: replica sets, tcp, vrrp with references checked", () => {
     const cfg = parseConfig(
       [
