@@ -8,10 +8,12 @@
  */
 import type net from "node:net";
 import { OutBuffer } from "../util/out-buffer.js";
+import { adoptReads } from "./client-read.js";
 import { type ClientParser, type ClientState, ParseResult } from "./driver.js";
 import { Fifo } from "./fifo.js";
 import { type Flushable, scheduleReply } from "./flush.js";
 import type { ProxyPool } from "./pool.js";
+import { CLIENT_SLAB } from "./read-slab.js";
 import { Slot, type SlotOwner } from "./request.js";
 
 /** Outstanding requests per client before reading pauses. */
@@ -55,7 +57,9 @@ export class ClientConn implements SlotOwner, Flushable {
     );
     socket.setNoDelay(true);
     if (pool.config.tcpkeepalive) socket.setKeepAlive(true);
-    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    // Reads go into our own slab (client-read.ts); 'data' events where that is not possible.
+    if (!adoptReads(socket, CLIENT_SLAB, (chunk) => this.onData(chunk)))
+      socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("drain", () => {
       this.waitingDrain = false;
       this.maybeResume();
@@ -72,6 +76,8 @@ export class ClientConn implements SlotOwner, Flushable {
       this.destroy();
     });
     socket.on("close", () => this.destroy());
+    // The listener accepts paused (pauseOnConnect) so that reads can be adopted first.
+    socket.resume();
   }
 
   private onData(chunk: Buffer): void {

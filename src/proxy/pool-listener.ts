@@ -15,7 +15,7 @@ export async function openListener(
   // allowHalfOpen: a client's EOF must not end our side before its replies are written.
   const server = cfg.tls
     ? tls.createServer({ ...listenerTls(cfg.tls), allowHalfOpen: true }, onConnection)
-    : net.createServer({ allowHalfOpen: true }, onConnection);
+    : net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, onConnection);
   const l = cfg.listen;
   if (l.kind === "unix") {
     // A stale socket file from an earlier run would make listen fail (twemproxy unlinks too).

@@ -37,6 +37,18 @@ export function argInteger(req: ArgView, i: number): number {
 }
 
 /** Appends the key indexes of one spec; returns false when the spec does not fit argv. */
+/**
+ * Keys found so far by the keyPositions() call in progress (it is not re-entered). `out` is
+ * written by index and never shortened: `out.length = 0` makes V8 drop the backing store
+ * (a trimmed FixedArray), so every request would allocate a new one on its first push.
+ * Entries at and after `count` are stale; callers read only the count returned.
+ */
+let count = 0;
+
+function put(out: number[], k: number): void {
+  out[count++] = k;
+}
+
 function fromSpec(spec: RawKeySpec, req: ArgView, arity: number, out: number[]): boolean {
   const argc = req.argc;
   let first = 0;
@@ -82,14 +94,14 @@ function fromSpec(spec: RawKeySpec, req: ArgView, arity: number, out: number[]):
       if (arity < 0) continue;
       return false;
     }
-    out.push(i);
+    put(out, i);
   }
   return true;
 }
 
 /** SORT key [BY p] [LIMIT o c] [GET p ...] [ASC|DESC] [ALPHA] [STORE dst] (db.c sortGetKeys). */
 function sortKeys(req: ArgView, out: number[]): number {
-  out.push(1);
+  put(out, 1);
   let store = -1;
   for (let i = 2; i < req.argc; i++) {
     if (argIs(req, i, "LIMIT")) i += 2;
@@ -99,34 +111,34 @@ function sortKeys(req: ArgView, out: number[]): number {
       i += 1;
     }
   }
-  if (store >= 0) out.push(store);
-  return out.length;
+  if (store >= 0) put(out, store);
+  return count;
 }
 
 /** MIGRATE host port key|"" db timeout [COPY] [REPLACE] [AUTH..] [KEYS k...] (migrateGetKeys). */
 function migrateKeys(req: ArgView, out: number[]): number {
   if (req.argEnd[3] > req.argStart[3]) {
-    out.push(3);
+    put(out, 3);
     return 1;
   }
   for (let i = 6; i < req.argc; i++) {
     if (argIs(req, i, "AUTH")) i += 1;
     else if (argIs(req, i, "AUTH2")) i += 2;
     else if (argIs(req, i, "KEYS")) {
-      for (let k = i + 1; k < req.argc; k++) out.push(k);
-      return out.length;
+      for (let k = i + 1; k < req.argc; k++) put(out, k);
+      return count;
     }
   }
   return 0;
 }
 
 /**
- * Fills `out` with the indexes of req's key arguments (in spec order, duplicates kept) and
+ * Writes the indexes of req's key arguments into out[0..n) (in spec order, duplicates kept) and
  * returns how many, or KEYS_INVALID / KEYS_UNSUPPORTED. `cmd` may be a container id: its
  * subcommand is resolved from argv[1]. Keys flagged not_key (not real keys) are skipped.
  */
 export function keyPositions(cmd: number, req: ArgView, out: number[]): number {
-  out.length = 0;
+  count = 0;
   cmd = effectiveCommand(cmd, req);
   const c = COMMANDS[cmd];
   if (c === undefined) return KEYS_UNSUPPORTED;
@@ -138,13 +150,13 @@ export function keyPositions(cmd: number, req: ArgView, out: number[]): number {
   for (const spec of c.keySpecs) {
     if (spec.flags.includes("not_key")) continue;
     if (!fromSpec(spec, req, c.arity, out)) {
-      out.length = 0;
+      count = 0;
       return spec.bs.type === "unknown" || spec.fk.type === "unknown"
         ? KEYS_UNSUPPORTED
         : KEYS_INVALID;
     }
   }
-  return out.length;
+  return count;
 }
 
 /** Convenience (allocates): the key indexes, or "invalid" / "unsupported". */
@@ -153,5 +165,5 @@ export function keyIndexes(cmd: number, req: ArgView): number[] | "invalid" | "u
   const n = keyPositions(cmd, req, out);
   if (n === KEYS_INVALID) return "invalid";
   if (n === KEYS_UNSUPPORTED) return "unsupported";
-  return out;
+  return out.slice(0, n);
 }

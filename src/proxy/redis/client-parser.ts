@@ -26,6 +26,7 @@ import {
   bodyOffset,
   CROSS_SHARD,
   local,
+  newForwardPlan,
   planRequest,
   requestBody,
   sameShard,
@@ -61,6 +62,7 @@ export class RedisClientParser implements ClientParser {
   private readonly tx = new Transaction();
   private readonly conn: LocalConn = { id: nextClientId++, name: undefined };
   private readonly keys: number[] = [];
+  private readonly fwd = newForwardPlan();
 
   constructor(
     private readonly limits: DriverLimits,
@@ -120,7 +122,7 @@ export class RedisClientParser implements ClientParser {
       if (r.reset) this.tx.clear();
       return local(r.reply, r.close);
     }
-    return planRequest(req, st, this.keys);
+    return planRequest(req, st, this.keys, this.fwd);
   }
 
   /** Inside MULTI: queue (answering +QUEUED), refuse (marking the transaction), or finish. */

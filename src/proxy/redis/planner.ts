@@ -67,6 +67,27 @@ export function bodyOffset(req: RespRequest, k: number): number {
 /** Bytes wrap() puts before the request. */
 export const wrapOffset = (resp3: boolean): number => (resp3 ? HELLO3.length : 0);
 
+export type ForwardPlan = Extract<Plan, { kind: "forward" }>;
+
+/** A forward plan of the one shape every hot-path forward has (no rewrite, EXPECT_ONE). */
+export function newForwardPlan(): ForwardPlan {
+  return {
+    kind: "forward",
+    buf: EMPTY,
+    keyStart: 0,
+    keyEnd: 0,
+    frameStart: 0,
+    frameEnd: 0,
+    rewrite: undefined,
+    expect: EXPECT_ONE,
+    silent: false,
+    idempotent: false,
+    readOnly: false,
+  };
+}
+
+const EMPTY = Buffer.alloc(0);
+
 /**
  * A forward of the request itself to the server of argument `keyArg`, or with keyArg < 0 to
  * the server of the empty key (a fixed server: for requests any server answers alike, and for
@@ -74,24 +95,27 @@ export const wrapOffset = (resp3: boolean): number => (resp3 ? HELLO3.length : 0
  * (inline, or RESP3-wrapped) is handed out as its own buf with the key's offsets inside it, as
  * the core's retry re-hashes the key from the bytes it sent.
  */
-export function forward(req: RespRequest, keyArg: number, eff: number, state: ClientState): Plan {
+export function forward(
+  req: RespRequest,
+  keyArg: number,
+  eff: number,
+  state: ClientState,
+  into?: ForwardPlan,
+): Plan {
   const readOnly = isReadOnly(eff);
   if (!req.inline && !state.resp3) {
-    // The hot path: one object literal of a fixed shape (no spread), so it stays monomorphic.
-    return {
-      kind: "forward",
-      buf: req.buf,
-      keyStart: keyArg >= 0 ? req.argStart[keyArg] : 0,
-      keyEnd: keyArg >= 0 ? req.argEnd[keyArg] : 0,
-      frameStart: req.frameStart,
-      frameEnd: req.frameEnd,
-      rewrite: undefined,
-      expect: EXPECT_ONE,
-      silent: false,
-      // Only reads are safe to send twice; a retried INCR or LPUSH would apply twice.
-      idempotent: readOnly,
-      readOnly,
-    };
+    // The hot path: the client's reused plan (driver.ts: a plan is consumed before the next
+    // next() call), else one object literal of the same fixed shape.
+    const p = into ?? newForwardPlan();
+    p.buf = req.buf;
+    p.keyStart = keyArg >= 0 ? req.argStart[keyArg] : 0;
+    p.keyEnd = keyArg >= 0 ? req.argEnd[keyArg] : 0;
+    p.frameStart = req.frameStart;
+    p.frameEnd = req.frameEnd;
+    // Only reads are safe to send twice; a retried INCR or LPUSH would apply twice.
+    p.idempotent = readOnly;
+    p.readOnly = readOnly;
+    return p;
   }
   const rewrite = wrap(requestBody(req), state.resp3);
   const keyStart = keyArg >= 0 ? wrapOffset(state.resp3) + bodyOffset(req, keyArg) : 0;
@@ -162,24 +186,30 @@ function keyless(req: RespRequest, eff: number, state: ClientState): Plan {
 }
 
 /**
- * Plans a request. `keys` is scratch space for key indexes (reused per client, no allocation
- * on the hot path).
+ * Plans a request. `keys` is scratch space for key indexes and `into` a forward plan to fill
+ * (both reused per client: no allocation on the hot path).
  */
-export function planRequest(req: RespRequest, state: ClientState, keys: number[]): Plan {
+export function planRequest(
+  req: RespRequest,
+  state: ClientState,
+  keys: number[],
+  into?: ForwardPlan,
+): Plan {
   const cmd = req.cmd;
   const eff = cmd < 0 ? cmd : effectiveCommand(cmd, req);
   if (state.servers <= 1) {
     const why = cmd < 0 ? undefined : singleServerRefusal(cmd);
     if (why !== undefined) return local(notSupported(req, why));
     const n = cmd < 0 ? 0 : keyPositions(cmd, req, keys);
-    return forward(req, n > 0 ? keys[0] : -1, eff, state);
+    return forward(req, n > 0 ? keys[0] : -1, eff, state, into);
   }
   if (cmd < 0) return local(unknownCommand(req));
   if (hasFlag(eff, CmdFlag.pubsub)) return local(notSupported(req, keylessRefusal(eff)));
   const n = keyPositions(cmd, req, keys);
   if (n > 0) {
     if (isSplitCommand(cmd) && cmd !== Cmd.MSETNX) return split(req, cmd, eff, state);
-    if (n === 1 || sameShard(req, keys, n, state) >= 0) return forward(req, keys[0], eff, state);
+    if (n === 1 || sameShard(req, keys, n, state) >= 0)
+      return forward(req, keys[0], eff, state, into);
     return local(notSupported(req, CROSS_SHARD));
   }
   if (n === KEYS_UNSUPPORTED) {
