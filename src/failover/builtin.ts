@@ -11,6 +11,7 @@
  *    stays fenced until ROLE shows it following the new master.
  * Only a proxy that may decide (leader.ts) runs steps 2-4; the others observe (controller.ts).
  */
+import type { BackendServer } from "../proxy/server.js";
 import type { RedisSetController } from "./controller.js";
 import { electReplica, witnessesConfirm } from "./elect.js";
 import { parseInfo, type ReplicaFacts, replicaFacts } from "./info.js";
@@ -148,6 +149,12 @@ export class BuiltinFailover {
     });
     c.publish("manual failover: holding writes");
     try {
+      // Writes already on their way to the master must be answered first: an acknowledgement
+      // that arrives after the switch comes from a demoted server and is refused as unknown.
+      const drainUntil = Date.now() + CATCH_UP_MS;
+      while (m >= 0 && inflight(c.set.members[m]) > 0 && Date.now() < drainUntil) {
+        await new Promise((r) => setTimeout(r, 2));
+      }
       // Held writes cannot reach the master now; let the replicas apply what it has.
       const role = m >= 0 ? await c.links[m].call("ROLE").catch(() => undefined) : undefined;
       const target = Array.isArray(role) ? Number(role[1]) : 0;
@@ -169,4 +176,13 @@ export class BuiltinFailover {
       }
     }
   }
+}
+
+/** Requests sent to a member and not yet answered, over all its connections. */
+function inflight(member: BackendServer): number {
+  let n = 0;
+  member.forEachConn((conn) => {
+    n += conn.inflightCount;
+  });
+  return n;
 }

@@ -39,6 +39,8 @@ export class RedisSetController implements SetController {
   readonly fenced = new Set<number>();
   /** Writes held: the master failed or a manual failover is draining it. */
   holdWrites = false;
+  /** Bumped by every switch, so a ROLE round that straddles one is recognised as stale. */
+  private epoch = 0;
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
   private stopped = false;
@@ -125,7 +127,12 @@ export class RedisSetController implements SetController {
     this.ticking = true;
     try {
       const now = Date.now();
+      const epoch = this.epoch;
       const replies = await Promise.allSettled(this.links.map((l) => l.call("ROLE")));
+      // Roles read before a switch (or during a manual failover, which runs its own steps)
+      // describe the old topology: acting on them could switch straight back to the demoted
+      // master. Drop the round; the next one sees the new roles.
+      if (epoch !== this.epoch || this.builtin.draining) return;
       replies.forEach((r, i) => {
         const role = r.status === "fulfilled" ? parseRole(r.value) : undefined;
         this.roles[i] = role;
@@ -195,6 +202,7 @@ export class RedisSetController implements SetController {
   switchTo(to: number, role: "leader" | "observer", reason: string): void {
     const from = this.master;
     if (to === from) return;
+    this.epoch++;
     if (from >= 0) this.fenced.add(from);
     this.fenced.delete(to);
     this.master = to;

@@ -10,6 +10,7 @@
  * bytes were never sent), or replied -READONLY/-MASTERDOWN/-LOADING (not executed), or the
  * Plan says idempotent.
  */
+
 import { Request, Slot, type SlotOwner } from "../request.js";
 import { memcacheReplyClass, ReplyClass, redisReplyClass } from "./classify.js";
 import {
@@ -20,6 +21,7 @@ import {
   type Parked,
   type SetPort,
 } from "./port.js";
+import type { SetView } from "./view.js";
 
 /** Sends of one write after the first (rediscovery rounds). */
 const MAX_WRITE_RETRIES = 3;
@@ -188,7 +190,7 @@ export class SingleOp implements SlotOwner, Parked {
       this.park(buf, start, end);
       return;
     }
-    if (set.fenceAcks && set.view.writeTarget !== m && cls !== ReplyClass.RoleChange) {
+    if (set.fenceAcks && demoted(set.view, m) && cls !== ReplyClass.RoleChange) {
       // The member was demoted while this write was in flight: its acknowledgement means
       // nothing (the demoted master's data is discarded when it resyncs), so never pass it on.
       this.failure = `keepcache: ${set.members[m].label} was demoted while the write was in flight; its outcome is unknown`;
@@ -242,4 +244,17 @@ export class SingleOp implements SlotOwner, Parked {
     this.finished = true;
     failOuter(this.set.pool, this.outer, message);
   }
+}
+
+/**
+ * Whether member m lost the master role: the view names another write target, or none while m
+ * is no longer a healthy master. Writes held during a manual failover's drain (no write target,
+ * m still the healthy master) are not a demotion: their acknowledgements are real, and the
+ * failover waits for them and for the replicas to catch up before it switches.
+ */
+function demoted(view: SetView, m: number): boolean {
+  if (view.writeTarget === m) return false;
+  if (view.writeTarget !== -1) return true;
+  const mv = view.members[m];
+  return mv === undefined || mv.role !== "master" || mv.health !== "up";
 }
