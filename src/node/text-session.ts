@@ -56,6 +56,10 @@ export class TextSession extends ParsedSession<TextRequest> {
     this.parser.feed(chunk);
   }
 
+  retain(): void {
+    this.parser.retain();
+  }
+
   protected parse(req: TextRequest): ParseStatus {
     return this.parser.next(req);
   }

@@ -129,10 +129,18 @@ export class TextRequestParser {
 
   feed(chunk: Buffer): void {
     if (this.closed) return;
-    const moved = this.q.feed(chunk);
-    if (moved !== 0) {
-      this.scan -= moved;
-      this.pending?.shift(moved);
+    this.moved(this.q.feed(chunk));
+  }
+
+  /** Copies unconsumed input out of the last chunk fed, so its memory may be reused (ByteQueue.retain). */
+  retain(): void {
+    this.moved(this.q.retain());
+  }
+
+  private moved(d: number): void {
+    if (d !== 0) {
+      this.scan -= d;
+      this.pending?.shift(d);
     }
   }
 
