@@ -106,7 +106,7 @@ function binReq(op: number, key: string, extras: number, value: string, opaque: 
 const TEXT = [
   "get a b c\r\n",
   "set k 1 2 3\r\nabc\r\n",
-  "set big 0 0 100\r\n" + "x".repeat(100) + "\r\n",
+  `set big 0 0 100\r\n${"x".repeat(100)}\r\n`,
   "set bad 0 0 2\r\nabcd\r\n",
   "cas k 0 0 1 5 noreply\r\nx\r\n",
   "incr n 5\r\n",
