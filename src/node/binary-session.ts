@@ -46,6 +46,10 @@ export class BinarySession extends ParsedSession<BinaryRequest> {
     this.parser.feed(chunk);
   }
 
+  retain(): void {
+    this.parser.retain();
+  }
+
   protected parse(req: BinaryRequest): ParseStatus {
     return this.parser.next(req);
   }

@@ -12,6 +12,7 @@ import { OutBuffer } from "../util/out-buffer.js";
 import type { NodeContext } from "./context.js";
 import { HeldReplies } from "./replication/held-replies.js";
 import { RunResult, type Session } from "./session.js";
+import { adoptReads } from "./socket-reads.js";
 
 export class Connection {
   private session: Session | undefined;
@@ -22,12 +23,19 @@ export class Connection {
   /** Held replies at which the connection stops executing requests until some are released. */
   private static readonly HELD_LIMIT = 1024;
 
+  /**
+   * `socket` must not be reading yet (the listener accepts with pauseOnConnect). With `readBuf`
+   * its reads go straight into that shared buffer (socket-reads.ts) when this Node allows it.
+   */
   constructor(
     private readonly socket: Socket,
     private readonly ctx: NodeContext,
+    readBuf?: Buffer,
   ) {
     socket.setNoDelay(true);
-    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    if (readBuf === undefined || !adoptReads(socket, readBuf, (n) => this.onRead(readBuf, n))) {
+      socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    }
     socket.on("drain", () => {
       this.waitingDrain = false;
       this.socket.resume();
@@ -35,6 +43,13 @@ export class Connection {
     });
     socket.on("error", () => socket.destroy());
     socket.once("close", () => this.held?.dispose());
+    socket.resume();
+  }
+
+  /** A read into the shared buffer: whatever input is left over must be copied before return. */
+  private onRead(buf: Buffer, n: number): void {
+    this.onData(buf.subarray(0, n));
+    this.session?.retain();
   }
 
   private onData(chunk: Buffer): void {

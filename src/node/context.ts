@@ -15,7 +15,12 @@ export class NodeContext {
   readonly store: Store;
   readonly clock = new CoarseClock();
   readonly hlc: HybridLogicalClock;
-  readonly counters: NodeCounters = counters(nodeMetrics);
+  /**
+   * Bumped several times per request. counters() fills its object by computed keys, which
+   * leaves V8 holding 29 properties in dictionary mode (a hash lookup per `c.cmd_get++`); the
+   * spread copy gets a fast, fixed shape.
+   */
+  readonly counters: NodeCounters = { ...counters(nodeMetrics) };
   readonly startedAt = Math.floor(Date.now() / 1000);
   /** memcached's `verbosity` setting; kept so `stats settings` reports it. */
   verbosity: number;

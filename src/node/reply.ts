@@ -27,7 +27,6 @@ export function writeInt(out: OutBuffer, n: number): void {
 /** Writes `s` then CRLF. */
 export function line(out: OutBuffer, s: string): void {
   out.ensure(s.length + 2);
-  out.pos += out.buf.write(s, out.pos, "latin1");
-  out.buf[out.pos++] = 13;
-  out.buf[out.pos++] = 10;
+  out.ascii(s);
+  out.crlf();
 }

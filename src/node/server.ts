@@ -13,13 +13,19 @@ export class CacheNode {
   readonly ctx: NodeContext;
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
+  /**
+   * Every client's reads land here (socket-reads.ts); sessions copy out what they keep, so one
+   * buffer serves all connections. 64 KiB is the read size libuv asks Node for by default.
+   */
+  private readonly readBuf = Buffer.allocUnsafeSlow(64 * 1024);
 
   constructor(
     readonly options: NodeOptions,
     private readonly log: Logger,
   ) {
     this.ctx = new NodeContext(options, log);
-    this.server = net.createServer({ noDelay: true }, (s) => this.accept(s));
+    // pauseOnConnect: a Connection chooses how the socket reads before the first read happens.
+    this.server = net.createServer({ noDelay: true, pauseOnConnect: true }, (s) => this.accept(s));
     this.server.on("error", (err) => log.error({ err }, "listener error"));
   }
 
@@ -30,6 +36,7 @@ export class CacheNode {
       c.rejected_connections++;
       socket.end("SERVER_ERROR Too many open connections\r\n");
       socket.on("error", () => socket.destroy());
+      socket.resume(); // read (and drop) until the client's EOF, so the socket closes
       return;
     }
     c.total_connections++;
@@ -39,7 +46,7 @@ export class CacheNode {
       this.sockets.delete(socket);
       c.curr_connections--;
     });
-    new Connection(socket, this.ctx);
+    new Connection(socket, this.ctx, this.readBuf);
   }
 
   listen(): Promise<void> {

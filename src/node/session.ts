@@ -23,6 +23,8 @@ export enum RunResult {
 
 export interface Session {
   feed(chunk: Buffer): void;
+  /** Copies buffered input out of the last chunk fed, whose memory the caller will reuse. */
+  retain(): void;
   /** Executes buffered requests, writing replies to `out`, until input runs out or out passes `budget` bytes. */
   run(out: OutBuffer, budget: number): RunResult;
 }
@@ -39,6 +41,7 @@ export abstract class ParsedSession<R> implements Session {
   ) {}
 
   abstract feed(chunk: Buffer): void;
+  abstract retain(): void;
   protected abstract parse(req: R): ParseStatus;
   /** Answers a request the parser rejected; true when the connection must close. */
   protected abstract reject(req: R, out: OutBuffer): boolean;

@@ -35,14 +35,19 @@ const storeModes: Partial<Record<Cmd, StoreMode>> = {
   [Cmd.Cas]: StoreMode.Cas,
 };
 
-const storeReplies: Record<StoreResult, string> = {
-  [StoreResult.Stored]: "STORED",
-  [StoreResult.NotStored]: "NOT_STORED",
-  [StoreResult.Exists]: "EXISTS",
-  [StoreResult.NotFound]: "NOT_FOUND",
-  [StoreResult.TooLarge]: "SERVER_ERROR object too large for cache",
-  [StoreResult.NoMemory]: "SERVER_ERROR out of memory storing object",
+/** Reply lines with their CRLF, as bytes: hot replies are copied, never encoded per request. */
+const crlfLine = (s: string) => Buffer.from(`${s}\r\n`, "latin1");
+
+const storeReplies: Record<StoreResult, Buffer> = {
+  [StoreResult.Stored]: crlfLine("STORED"),
+  [StoreResult.NotStored]: crlfLine("NOT_STORED"),
+  [StoreResult.Exists]: crlfLine("EXISTS"),
+  [StoreResult.NotFound]: crlfLine("NOT_FOUND"),
+  [StoreResult.TooLarge]: crlfLine("SERVER_ERROR object too large for cache"),
+  [StoreResult.NoMemory]: crlfLine("SERVER_ERROR out of memory storing object"),
 };
+const VALUE_ = Buffer.from("VALUE ", "latin1");
+const END = crlfLine("END");
 
 export class TextSession extends ParsedSession<TextRequest> {
   private readonly parser: TextRequestParser;
@@ -54,6 +59,10 @@ export class TextSession extends ParsedSession<TextRequest> {
 
   feed(chunk: Buffer): void {
     this.parser.feed(chunk);
+  }
+
+  retain(): void {
+    this.parser.retain();
   }
 
   protected parse(req: TextRequest): ParseStatus {
@@ -189,7 +198,7 @@ export class TextSession extends ParsedSession<TextRequest> {
       }
       const vlen = store.valueLength(h);
       out.ensure(ke - ks + 64 + vlen);
-      out.ascii("VALUE ");
+      out.raw(VALUE_);
       out.bytes(buf, ks, ke);
       out.u8(0x20);
       out.decimal(store.flags(h));
@@ -204,7 +213,7 @@ export class TextSession extends ParsedSession<TextRequest> {
       out.bytes(store.valueBuffer(h), vs, vs + vlen);
       out.crlf();
     }
-    out.ascii("END\r\n");
+    out.raw(END);
   }
 
   private storeCmd(req: TextRequest, buf: Buffer, out: OutBuffer) {
@@ -237,7 +246,7 @@ export class TextSession extends ParsedSession<TextRequest> {
     }
     if (r === StoreResult.TooLarge) c.store_too_large++;
     else if (r === StoreResult.NoMemory) c.store_no_memory++;
-    if (!req.noreply) line(out, storeReplies[r]);
+    if (!req.noreply) out.raw(storeReplies[r]);
   }
 
   private incrDecr(req: TextRequest, buf: Buffer, out: OutBuffer) {

@@ -10,6 +10,11 @@
 import assert from "node:assert";
 
 const CHUNK = 64 * 1024;
+/**
+ * Up to this many bytes a plain loop beats Buffer#write / TypedArray#set, which cross into C++
+ * or allocate a view per call (keys, short values and reply words are this small).
+ */
+const SMALL = 32;
 
 export class OutBuffer {
   buf: Buffer = Buffer.allocUnsafeSlow(CHUNK);
@@ -34,26 +39,57 @@ export class OutBuffer {
   }
 
   ascii(s: string): void {
-    this.ensure(s.length);
-    this.pos += this.buf.write(s, this.pos, "latin1");
+    const n = s.length;
+    this.ensure(n);
+    if (n > SMALL) {
+      this.pos += this.buf.write(s, this.pos, "latin1");
+      return;
+    }
+    const b = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < n; i++) b[p++] = s.charCodeAt(i);
+    this.pos = p;
   }
 
-  bytes(src: Buffer, from: number, to: number): void {
+  bytes(src: Uint8Array, from: number, to: number): void {
     const n = to - from;
     this.ensure(n);
-    src.copy(this.buf, this.pos, from, to);
-    this.pos += n;
+    const b = this.buf;
+    let p = this.pos;
+    if (n > SMALL) {
+      b.set(src.subarray(from, to), p);
+      this.pos = p + n;
+      return;
+    }
+    for (let i = from; i < to; i++) b[p++] = src[i];
+    this.pos = p;
+  }
+
+  /** Writes all of `src` (precomputed reply lines). */
+  raw(src: Uint8Array): void {
+    this.bytes(src, 0, src.length);
   }
 
   /** Writes a non-negative integer below 2^53 in decimal. */
   decimal(n: number): void {
     assert(n >= 0 && Number.isSafeInteger(n));
     this.ensure(16);
+    const b = this.buf;
     if (n < 10) {
-      this.buf[this.pos++] = 48 + n;
+      b[this.pos++] = 48 + n;
       return;
     }
-    this.pos += this.buf.write(String(n), this.pos, "latin1");
+    let len = 2;
+    for (let t = n; t >= 100; t = Math.floor(t / 10)) len++;
+    let p = this.pos + len;
+    this.pos = p;
+    // Math.floor, not `| 0`: n may exceed 2^31.
+    while (n >= 10) {
+      const q = Math.floor(n / 10);
+      b[--p] = 48 + (n - q * 10);
+      n = q;
+    }
+    b[--p] = 48 + n;
   }
 
   crlf(): void {

@@ -142,6 +142,12 @@ export class BinaryRequestParser {
     if (!this.closed) this.q.feed(chunk);
   }
 
+  /** Copies unconsumed input out of the last chunk fed, so its memory may be reused (ByteQueue.retain). */
+  retain(): void {
+    // No offsets are kept between frames (next() restarts at q.start), so none need shifting.
+    this.q.retain();
+  }
+
   next(req: BinaryRequest): ParseStatus {
     const q = this.q;
     if (this.closed) return ParseStatus.NeedMore;

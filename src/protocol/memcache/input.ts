@@ -51,6 +51,24 @@ export class ByteQueue {
     return moved;
   }
 
+  /**
+   * Copies the unconsumed bytes into an owned buffer when they still live in the last chunk fed,
+   * for a caller about to reuse that chunk's memory (a socket reading into one fixed buffer).
+   * Returns how far they moved left, as feed() does; 0 when nothing had to move.
+   */
+  retain(): number {
+    if (this.owned || this.start === this.end) return 0;
+    const pending = this.end - this.start;
+    const next = Buffer.allocUnsafe(Math.max(pending * 2, 4096));
+    this.buf.copy(next, 0, this.start, this.end);
+    const moved = this.start;
+    this.buf = next;
+    this.owned = true;
+    this.start = 0;
+    this.end = pending;
+    return moved;
+  }
+
   /** Marks everything before `to` as consumed. */
   consume(to: number): void {
     // A drained owned buffer is released by the next feed(), which adopts the new chunk.

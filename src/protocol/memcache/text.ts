@@ -64,25 +64,45 @@ const NAMES: [string, Cmd][] = [
   ["mn", Cmd.Mn],
   ["me", Cmd.Me],
 ];
-/** Index: length * 128 + first byte → candidate names. */
-const TABLE = new Map<number, { name: Uint8Array; cmd: Cmd }[]>();
+interface Name {
+  name: Uint8Array;
+  cmd: Cmd;
+}
+/** Index: length * 256 + first byte → candidate names (a dense array: no hashing per line). */
+const LONGEST = 11;
+const TABLE: (Name[] | undefined)[] = new Array((LONGEST + 1) * 256).fill(undefined);
 for (const [name, cmd] of NAMES) {
-  const k = name.length * 128 + name.charCodeAt(0);
-  const list = TABLE.get(k) ?? [];
+  assert(name.length <= LONGEST);
+  const k = name.length * 256 + name.charCodeAt(0);
+  const list = TABLE[k] ?? [];
   list.push({ name: Buffer.from(name, "latin1"), cmd });
-  TABLE.set(k, list);
+  TABLE[k] = list;
 }
 
 function lookup(b: Buffer, s: number, e: number): Cmd {
   const len = e - s;
-  if (len > 11) return Cmd.Unknown;
-  const list = TABLE.get(len * 128 + b[s]);
+  if (len > LONGEST) return Cmd.Unknown;
+  const list = TABLE[len * 256 + b[s]];
   if (list === undefined) return Cmd.Unknown;
-  outer: for (const { name, cmd } of list) {
+  outer: for (let j = 0; j < list.length; j++) {
+    const name = list[j].name;
     for (let i = 1; i < len; i++) if (b[s + i] !== name[i]) continue outer;
-    return cmd;
+    return list[j].cmd;
   }
   return Cmd.Unknown;
+}
+
+/**
+ * Buffer#indexOf crosses into C++; for the short lines that are most requests a loop is
+ * cheaper. Longer searches fall back to indexOf. Returns -1 when there is no "\n" in [from, end).
+ */
+const SHORT_SCAN = 64;
+function findNewline(b: Buffer, from: number, end: number): number {
+  const stop = Math.min(end, from + SHORT_SCAN);
+  for (let i = from; i < stop; i++) if (b[i] === 10) return i;
+  if (stop === end) return -1;
+  const nl = b.indexOf(10, stop);
+  return nl < 0 || nl >= end ? -1 : nl;
 }
 
 /** memcached lets a line past 2048 bytes grow only if it starts "get " or "gets ". */
@@ -129,10 +149,18 @@ export class TextRequestParser {
 
   feed(chunk: Buffer): void {
     if (this.closed) return;
-    const moved = this.q.feed(chunk);
-    if (moved !== 0) {
-      this.scan -= moved;
-      this.pending?.shift(moved);
+    this.moved(this.q.feed(chunk));
+  }
+
+  /** Copies unconsumed input out of the last chunk fed, so its memory may be reused (ByteQueue.retain). */
+  retain(): void {
+    this.moved(this.q.retain());
+  }
+
+  private moved(d: number): void {
+    if (d !== 0) {
+      this.scan -= d;
+      this.pending?.shift(d);
     }
   }
 
@@ -157,8 +185,7 @@ export class TextRequestParser {
     const b = q.buf;
     const start = q.start;
     if (this.scan < start) this.scan = start;
-    let nl = this.scan < q.end ? b.indexOf(10, this.scan) : -1;
-    if (nl >= q.end) nl = -1;
+    const nl = findNewline(b, this.scan, q.end);
     const lineLen = (nl < 0 ? q.end : nl) - start;
     if (lineLen > this.maxLine && (lineLen > this.maxGetLine || !isGetPrefix(b, start, q.end))) {
       // memcached 1.6.18 closes such a connection without a reply; we say why first.

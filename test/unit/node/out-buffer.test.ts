@@ -1,0 +1,73 @@
+/**
+ * OutBuffer's hand-written writers (digit loop, byte loops for short copies) must write exactly
+ * what Buffer#write / String(n) would, on both sides of the short-copy threshold and across
+ * chunk boundaries.
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import fc from "fast-check";
+import { OutBuffer } from "../../../src/util/out-buffer.js";
+
+function drain(o: OutBuffer): string {
+  return o.take()?.toString("latin1") ?? "";
+}
+
+describe("OutBuffer writers", () => {
+  test("decimal: edge values", () => {
+    const o = new OutBuffer();
+    const vals = [0, 9, 10, 99, 100, 2 ** 31 - 1, 2 ** 31, 2 ** 32, 2 ** 32 - 1];
+    vals.push(Number.MAX_SAFE_INTEGER, 10 ** 15, 10 ** 15 - 1);
+    for (const v of vals) o.decimal(v);
+    assert.equal(drain(o), vals.map(String).join(""));
+  });
+
+  test("property: decimal writes String(n) for every safe non-negative integer", () => {
+    const o = new OutBuffer();
+    fc.assert(
+      fc.property(fc.maxSafeNat(), (n) => {
+        o.decimal(n);
+        assert.equal(drain(o), String(n));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  test("property: ascii, bytes and raw of any length write their bytes in order", () => {
+    const o = new OutBuffer();
+    const piece = fc.oneof(
+      fc.string({ unit: fc.integer({ min: 0, max: 255 }).map((c) => String.fromCharCode(c)) }),
+      fc.uint8Array({ maxLength: 100 }),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 12 }), fc.nat(8), (pieces, off) => {
+        let want = "";
+        for (const p of pieces) {
+          if (typeof p === "string") {
+            o.ascii(p);
+            want += p;
+          } else {
+            const src = Buffer.concat([Buffer.alloc(off, 0x21), p]);
+            if (off % 2 === 0) o.bytes(src, off, src.length);
+            else o.raw(p);
+            want += Buffer.from(p).toString("latin1");
+          }
+        }
+        assert.equal(drain(o), want);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  test("writes that cross into a new chunk keep the pending bytes", () => {
+    const o = new OutBuffer();
+    const big = Buffer.alloc(40_000, 0x61);
+    o.bytes(big, 0, big.length);
+    o.ascii("VALUE ");
+    o.bytes(big, 0, big.length); // past 64 KiB: a new chunk with the pending bytes copied
+    o.decimal(12345);
+    const out = drain(o);
+    assert.equal(out.length, 80_000 + 6 + 5);
+    assert.equal(out.slice(40_000, 40_006), "VALUE ");
+    assert.equal(out.slice(-5), "12345");
+  });
+});

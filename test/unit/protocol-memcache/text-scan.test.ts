@@ -1,0 +1,66 @@
+/**
+ * The text parser looks for "\n" with a loop over the first 64 bytes and Buffer#indexOf past
+ * them, resuming where the last search stopped. Lines on both sides of that boundary, and
+ * arriving in pieces that end on either side of it, must parse the same.
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import fc from "fast-check";
+import { Cmd, ParseStatus } from "../../../src/protocol/memcache/text.js";
+import { assertSplitInvariant } from "../../helpers/split.js";
+import { textTarget } from "./text-helpers.js";
+
+function getLine(keyLen: number, keys: number): string {
+  const ks: string[] = [];
+  for (let i = 0; i < keys; i++) ks.push(String.fromCharCode(97 + i).repeat(keyLen));
+  return `get ${ks.join(" ")}\r\n`;
+}
+
+describe("text parser: newline search around the short-scan boundary", () => {
+  test("get lines of 50 to 140 bytes, whole, byte by byte and split everywhere", () => {
+    for (let len = 44; len <= 136; len += 3) {
+      const line = getLine(len, 1);
+      const input = Buffer.from(`${line}${getLine(3, 2)}version\r\n`, "latin1");
+      const r = assertSplitInvariant(textTarget(), input);
+      assert.deepEqual(
+        r.map((x) => [x.s, x.cmd, x.keys.length]),
+        [
+          [ParseStatus.Ok, Cmd.Get, 1],
+          [ParseStatus.Ok, Cmd.Get, 2],
+          [ParseStatus.Ok, Cmd.Version, 0],
+        ],
+      );
+      assert.equal(r[0].keys[0].length, len);
+    }
+  });
+
+  test("property: random get lines in random pieces parse as when fed whole", () => {
+    const arb = fc.tuple(
+      fc.array(fc.tuple(fc.integer({ min: 1, max: 120 }), fc.integer({ min: 1, max: 4 })), {
+        minLength: 1,
+        maxLength: 5,
+      }),
+      fc.array(fc.nat(), { maxLength: 6 }),
+    );
+    fc.assert(
+      fc.property(arb, ([lines, cuts]) => {
+        const input = Buffer.from(lines.map(([l, k]) => getLine(l, k)).join(""), "latin1");
+        const whole = textTarget()();
+        whole.feed(input);
+        const want = whole.drain();
+        assert.equal(want.length, lines.length);
+        const t = textTarget()();
+        const got = [];
+        let prev = 0;
+        const points = [...new Set(cuts.map((c) => c % (input.length + 1)))].sort((a, b) => a - b);
+        for (const at of [...points, input.length]) {
+          t.feed(input.subarray(prev, at));
+          prev = at;
+          got.push(...t.drain());
+        }
+        assert.deepEqual(got, want);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
