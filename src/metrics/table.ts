@@ -26,7 +26,9 @@ export type Counters<T extends MetricTable> = { [K in keyof T]: number };
 export function counters<T extends MetricTable>(table: T): Counters<T> {
   const out: Record<string, number> = {};
   for (const k of Object.keys(table)) out[k] = 0;
-  return out as Counters<T>;
+  // Adding many computed keys leaves `out` in V8's dictionary mode, where every `c.x++` is a
+  // hash lookup; a spread copy gets a fixed, fast layout (measured on the node's get path).
+  return { ...out } as Counters<T>;
 }
 
 /** The embedded cache node (`keepcache node`); names follow memcached's `stats` (protocol.txt "General-purpose statistics"). */

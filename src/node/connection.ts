@@ -9,10 +9,10 @@
  */
 import type { Socket } from "node:net";
 import { OutBuffer } from "../util/out-buffer.js";
+import { adoptReads } from "../util/socket-reads.js";
 import type { NodeContext } from "./context.js";
 import { HeldReplies } from "./replication/held-replies.js";
 import { RunResult, type Session } from "./session.js";
-import { adoptReads } from "./socket-reads.js";
 
 export class Connection {
   private session: Session | undefined;

@@ -10,7 +10,7 @@ import { after, describe, test } from "node:test";
 import pino from "pino";
 import { nodeDefaults } from "../../../src/node/options.js";
 import { CacheNode } from "../../../src/node/server.js";
-import { adoptReads, readHooks } from "../../../src/node/socket-reads.js";
+import { adoptReads, readHooks } from "../../../src/util/socket-reads.js";
 
 const DEADLINE_MS = 5000;
 

@@ -1,5 +1,5 @@
 /**
- * retain(): a socket that reads every chunk into one reused buffer (src/node/socket-reads.ts)
+ * retain(): a socket that reads every chunk into one reused buffer (src/util/socket-reads.ts)
  * calls retain() after parsing, then overwrites the buffer with the next read. The parsers must
  * give exactly the results they give with fresh chunks, however the input is split.
  */

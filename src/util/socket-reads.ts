@@ -1,5 +1,6 @@
 /**
- * Reads of accepted client sockets into one buffer the node owns, instead of Node allocating a
+ * Reads of accepted client sockets into buffers we own (the node's one shared buffer, the
+ * proxy's bump-allocated slabs), instead of Node allocating a
  * 64 KiB buffer per read (malloc, shrink-realloc, a new ArrayBuffer and Buffer), pushing it
  * through the Readable stream and emitting 'data'. Under memcaslap-style load (one small
  * request per read) that machinery costs more CPU than executing the request.
@@ -18,10 +19,13 @@
  * The caller then falls back to 'data' events: behaviour is the same either way, only the cost
  * differs. test/unit/node/socket-reads.test.ts checks the hooks exist on the Node we ship for.
  *
- * The buffer is reused for every read of every adopted socket: bytes a reader keeps past its
- * callback must be copied out before it returns (ByteQueue.retain does that for the parsers).
+ * With a fixed buffer (the node), it is reused for every read of every adopted socket: bytes a
+ * reader keeps past its callback must be copied out before it returns (ByteQueue.retain does
+ * that for the parsers). With `nextBuffer` (the proxy's ReadSlab), each read may land in a new
+ * region. TLS sockets are refused: their handle delivers ciphertext to the TLS layer.
  */
 import net from "node:net";
+import tls from "node:tls";
 
 interface Hooks {
   buffer: symbol;
@@ -60,12 +64,20 @@ interface StreamHandle {
 /**
  * Makes the not-yet-reading `sock` (accepted with `pauseOnConnect`) read into `buf` and report
  * each read as `onRead(n)`: the bytes are buf[0, n) and are overwritten by the next read of any
- * socket sharing `buf`. The caller resumes the socket afterwards. False, with nothing changed,
- * when the socket cannot be adopted; the caller then reads it through 'data' events.
+ * socket sharing `buf`. With `nextBuffer`, Node asks it for the buffer of every later read
+ * (kBufferGen), and onRead's bytes are at the start of the buffer it last returned. The caller
+ * resumes the socket afterwards. False, with nothing changed, when the socket cannot be
+ * adopted; the caller then reads it through 'data' events.
  */
-export function adoptReads(sock: net.Socket, buf: Buffer, onRead: (n: number) => void): boolean {
+export function adoptReads(
+  sock: net.Socket,
+  buf: Buffer,
+  onRead: (n: number) => void,
+  nextBuffer?: () => Buffer,
+): boolean {
   const h = readHooks();
   if (h === null) return false;
+  if (sock instanceof tls.TLSSocket) return false;
   const handle = (sock as unknown as { _handle?: StreamHandle | null })._handle;
   if (handle === null || handle === undefined || typeof handle.useUserBuffer !== "function") {
     return false;
@@ -76,6 +88,7 @@ export function adoptReads(sock: net.Socket, buf: Buffer, onRead: (n: number) =>
   const f = sock as unknown as Record<symbol, unknown>;
   if (f[h.buffer] !== null || f[h.gen] !== null || f[h.cb] !== null) return false;
   f[h.buffer] = buf;
+  if (nextBuffer !== undefined) f[h.gen] = nextBuffer;
   // onStreamRead treats anything but `false` as "keep reading"; backpressure uses pause().
   f[h.cb] = (n: number): undefined => {
     onRead(n);
