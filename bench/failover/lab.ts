@@ -44,15 +44,16 @@ export class RedisLab {
     const all = await freePorts(n + ns + 1);
     const lab = new RedisLab(all.slice(0, n), all.slice(n, n + ns));
     const listen = all[n + ns];
-    // Redis 7 waits repl-diskless-sync-delay (5 s) for more replicas before a full sync; every
-    // member may become a master here, so none waits.
-    const fast = ["--repl-diskless-sync-delay", "0"];
-    lab.procs.push(await startRedis(lab.ports[0], fast));
+    // Redis' default replication settings, as deployed. (With repl-diskless-sync-delay 0 two
+    // replicas starting together could report their link up yet never receive the stream:
+    // a failover then loses every write, which measures the lab, not the failover.)
+    lab.procs.push(await startRedis(lab.ports[0]));
     for (let i = 1; i < n; i++)
       lab.procs.push(
-        await startRedis(lab.ports[i], [...fast, "--replicaof", "127.0.0.1", String(lab.ports[0])]),
+        await startRedis(lab.ports[i], ["--replicaof", "127.0.0.1", String(lab.ports[0])]),
       );
-    await lab.waitReplicasOnline(5000);
+    await lab.waitReplicasOnline(15_000);
+    await lab.waitReplicated(5_000);
     if (ns > 0) {
       const dir = mkdtempSync(join(tmpdir(), "kc-sentinel-"));
       for (const p of lab.sentinelPorts) {
@@ -126,6 +127,20 @@ export class RedisLab {
       await sleep(50);
     }
     throw new Error(`replicas of ${masterPort} not online within ${timeoutMs} ms`);
+  }
+
+  /** Writes a probe key on the master and waits until every replica has it. */
+  async waitReplicated(timeoutMs: number, masterPort = this.ports[0]): Promise<void> {
+    const key = `lab:probe:${Date.now()}`;
+    await this.direct(masterPort, "SET", key, "1");
+    const deadline = Date.now() + timeoutMs;
+    const replicas = this.ports.filter((p, i) => p !== masterPort && this.procs[i] !== undefined);
+    for (const p of replicas) {
+      while ((await this.direct(p, "EXISTS", key).catch(() => "")) !== ":1\r\n") {
+        if (Date.now() > deadline) throw new Error(`replica ${p} did not replicate ${key}`);
+        await sleep(20);
+      }
+    }
   }
 
   /** kill -9 member i; returns the time of the kill. */
