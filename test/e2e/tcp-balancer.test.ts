@@ -4,33 +4,7 @@ import { after, describe, test } from "node:test";
 import { TcpBalancer } from "../../src/tcp/balancer.js";
 import type { TcpServiceShape } from "../../src/tcp/snapshot.js";
 import { freePort } from "../helpers/ports.js";
-
-/** A backend that greets each connection with its name, then echoes (half-close aware). */
-class Backend {
-  accepted = 0;
-  server: net.Server | undefined;
-  readonly sockets = new Set<net.Socket>();
-  constructor(
-    readonly name: string,
-    readonly port: number,
-  ) {}
-  async start(): Promise<void> {
-    this.server = net.createServer({ allowHalfOpen: true }, (s) => {
-      this.accepted++;
-      this.sockets.add(s);
-      s.on("close", () => this.sockets.delete(s));
-      s.on("error", () => {});
-      s.write(`${this.name}\n`);
-      s.pipe(s);
-    });
-    await new Promise<void>((r) => this.server?.listen(this.port, "127.0.0.1", r));
-  }
-  async stop(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
-    this.server = undefined;
-  }
-}
+import { Backend, until, wait } from "../helpers/tcp-backends.js";
 
 function service(
   port: number,
@@ -87,15 +61,6 @@ function greet(port: number, keep = false): Promise<{ name: string; sock: net.So
       reject(new Error("closed without greeting"));
     });
   });
-}
-
-const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(cond: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await wait(10);
-  }
 }
 
 const cleanup: (() => Promise<void>)[] = [];

@@ -8,42 +8,7 @@ import { after, describe, test } from "node:test";
 import { TcpBalancer, type TcpBalancerOptions } from "../../src/tcp/balancer.js";
 import type { TcpServiceShape } from "../../src/tcp/snapshot.js";
 import { freePort } from "../helpers/ports.js";
-
-/** Greets each connection with its name, then echoes (half-close aware). */
-class Backend {
-  accepted = 0;
-  private server: net.Server | undefined;
-  private readonly sockets = new Set<net.Socket>();
-  constructor(
-    readonly name: string,
-    readonly port: number,
-  ) {}
-  async start(): Promise<void> {
-    this.server = net.createServer({ allowHalfOpen: true }, (s) => {
-      this.accepted++;
-      this.sockets.add(s);
-      s.on("close", () => this.sockets.delete(s));
-      s.on("error", () => {});
-      s.write(`${this.name}\n`);
-      s.pipe(s);
-    });
-    await new Promise<void>((r) => this.server?.listen(this.port, "127.0.0.1", r));
-  }
-  async stop(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
-    this.server = undefined;
-  }
-}
-
-const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await wait(10);
-  }
-}
+import { Backend, tally, until, wait } from "../helpers/tcp-backends.js";
 
 /** A client: its greeting line (the backend's name), and request/response after it. */
 class Client {
@@ -146,12 +111,6 @@ async function balancer(
   await lb.start();
   cleanup.push(() => lb.stop());
   return lb;
-}
-
-function tally(names: string[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const n of names) out[n] = (out[n] ?? 0) + 1;
-  return out;
 }
 
 describe("tcp balancer: reload, live counters, workers", () => {

@@ -19,15 +19,7 @@ import { child } from "../../src/log.js";
 import { TcpBalancer } from "../../src/tcp/balancer.js";
 import { freePort } from "../helpers/ports.js";
 import { keepcacheBin, repoRoot, start, stopAll } from "../helpers/procs.js";
-
-const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await wait(20);
-  }
-}
+import { tally, until, wait } from "../helpers/tcp-backends.js";
 
 const cleanup: (() => Promise<void>)[] = [];
 after(async () => {
@@ -115,12 +107,6 @@ async function balancer(cfgs: Record<string, TcpServiceConfig>): Promise<TcpBala
   await lb.start();
   cleanup.push(() => lb.stop());
   return lb;
-}
-
-function tally(names: string[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const n of names) out[n] = (out[n] ?? 0) + 1;
-  return out;
 }
 
 describe("tcp balancing: metrics, status, keepalived import and keepcache run", () => {
