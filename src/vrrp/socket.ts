@@ -8,7 +8,7 @@
  * instance's interface (SO_BINDTODEVICE) so adverts for the same VRID on another link are never
  * seen, joins 224.0.0.18 there, and does not loop our own multicast back.
  *
- * IPv6 (ff02::12) is not implemented: a raw IPv6 socket does not deliver the IP header, so the
+ * IPv6 (ff02::12) is left out for now: a raw IPv6 socket does not deliver the IP header, so the
  * hop limit would need IPV6_RECVHOPLIMIT ancillary data, which the addon cannot read.
  */
 import { readFileSync } from "node:fs";

@@ -4,7 +4,7 @@ import { after, describe, test } from "node:test";
 import { TcpBalancer } from "../../src/tcp/balancer.js";
 import type { TcpServiceShape } from "../../src/tcp/snapshot.js";
 import { freePort } from "../helpers/ports.js";
-import { Backend, until, wait } from "../helpers/tcp-backends.js";
+import { startBackends, until, wait } from "../helpers/tcp-backends.js";
 
 function service(
   port: number,
@@ -68,16 +68,7 @@ after(async () => {
   for (const f of cleanup.reverse()) await f();
 });
 
-async function backends(...names: string[]): Promise<Backend[]> {
-  const out: Backend[] = [];
-  for (const n of names) {
-    const b = new Backend(n, await freePort());
-    await b.start();
-    cleanup.push(() => b.stop());
-    out.push(b);
-  }
-  return out;
-}
+const backends = (...names: string[]) => startBackends(cleanup, ...names);
 
 async function balancer(cfg: TcpServiceShape): Promise<TcpBalancer> {
   const lb = new TcpBalancer({ svc: cfg });

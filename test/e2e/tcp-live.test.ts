@@ -8,7 +8,7 @@ import { after, describe, test } from "node:test";
 import { TcpBalancer, type TcpBalancerOptions } from "../../src/tcp/balancer.js";
 import type { TcpServiceShape } from "../../src/tcp/snapshot.js";
 import { freePort } from "../helpers/ports.js";
-import { Backend, tally, until, wait } from "../helpers/tcp-backends.js";
+import { startBackends, tally, until, wait } from "../helpers/tcp-backends.js";
 
 /** A client: its greeting line (the backend's name), and request/response after it. */
 class Client {
@@ -92,16 +92,7 @@ after(async () => {
   for (const f of cleanup.reverse()) await f();
 });
 
-async function backends(...names: string[]): Promise<Backend[]> {
-  const out: Backend[] = [];
-  for (const n of names) {
-    const b = new Backend(n, await freePort());
-    await b.start();
-    cleanup.push(() => b.stop());
-    out.push(b);
-  }
-  return out;
-}
+const backends = (...names: string[]) => startBackends(cleanup, ...names);
 
 async function balancer(
   cfgs: Record<string, TcpServiceShape>,

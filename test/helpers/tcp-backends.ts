@@ -1,5 +1,6 @@
 /** Small pieces the TCP balancer tests share: named echo backends and polling helpers. */
 import net from "node:net";
+import { freePort } from "./ports.js";
 
 /** Greets each connection with its name, then echoes (half-close aware). */
 export class Backend {
@@ -43,5 +44,20 @@ export async function until(cond: () => boolean | Promise<boolean>, ms = 5000): 
 export function tally(names: string[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const n of names) out[n] = (out[n] ?? 0) + 1;
+  return out;
+}
+
+/** Starts one named backend per name on free ports; each is stopped by the `cleanup` list. */
+export async function startBackends(
+  cleanup: (() => Promise<void>)[],
+  ...names: string[]
+): Promise<Backend[]> {
+  const out: Backend[] = [];
+  for (const n of names) {
+    const b = new Backend(n, await freePort());
+    await b.start();
+    cleanup.push(() => b.stop());
+    out.push(b);
+  }
   return out;
 }
