@@ -4,6 +4,7 @@
  * nc_server.c (server_failure: eject after `server_failure_limit` consecutive failures, back
  * after `server_retry_timeout`), and active health transitions from the shared prober.
  */
+
 import type net from "node:net";
 import type tls from "node:tls";
 import type { PoolConfig } from "../config/index.js";
@@ -12,6 +13,7 @@ import type { Logger } from "../log.js";
 import { counters, type ProxyPoolCounters, proxyPoolMetrics } from "../metrics/table.js";
 import { ClientConn } from "./client.js";
 import type { Plan, ProtocolDriver, ReplyFramer } from "./driver.js";
+import { countFailure, markEjected } from "./eject.js";
 import { type HealthWatch, probeId, watchHealth } from "./pool-health.js";
 import { openListener } from "./pool-listener.js";
 import { ReplicaSet } from "./replicaset/set.js";
@@ -136,7 +138,7 @@ export class ProxyPool {
         "health check transition",
       );
       s.healthDown = down;
-      if (down && this.config.auto_eject_hosts) this.markEjected(s);
+      if (down && this.config.auto_eject_hosts) markEjected(this, s);
       this.rebuild();
     });
   }
@@ -341,29 +343,7 @@ export class ProxyPool {
   /** One failure of `s` (a connection failed or timed out): nc_server.c server_failure. */
   serverFailed(s: BackendServer, reason: string): void {
     this.deps.prober?.reportFailure(probeId(this, s), reason);
-    if (!this.config.auto_eject_hosts || s.ejectedUntil !== 0) return;
-    s.failures++;
-    if (s.failures < this.config.server_failure_limit) return;
-    this.deps.log.warn(
-      { pool: this.name, server: s.label, reason, retryMs: this.config.server_retry_timeout },
-      "ejecting server",
-    );
-    this.markEjected(s);
-    s.ejectedUntil = Date.now() + this.config.server_retry_timeout;
-    s.ejectTimer = setTimeout(() => {
-      s.ejectTimer = undefined;
-      s.ejectedUntil = 0;
-      this.deps.log.info({ pool: this.name, server: s.label }, "server back in the pool");
-      this.rebuild();
-    }, this.config.server_retry_timeout);
-    s.ejectTimer.unref();
-    this.rebuild();
-  }
-
-  private markEjected(s: BackendServer): void {
-    s.failures = 0;
-    s.counters.server_ejected_at = Date.now() * 1000;
-    this.counters.server_ejects++;
+    countFailure(this, this.deps.log, s, reason);
   }
 
   // ---- listener ----

@@ -1,0 +1,39 @@
+/**
+ * twemproxy's passive ejection (nc_server.c server_failure, server_ok): with auto_eject_hosts,
+ * `server_failure_limit` consecutive failures take a server out of the routing table for
+ * `server_retry_timeout` ms, after which it is put back without a check, as twemproxy does
+ * (keepcache's active health checks, pool-health.ts, add the check twemproxy lacks). Both
+ * directions are a table rebuild and swap.
+ */
+import type { Logger } from "../log.js";
+import type { ProxyPool } from "./pool.js";
+import type { BackendServer } from "./server.js";
+
+/** Counts one failure of `s`; ejects it at the limit and schedules its return. */
+export function countFailure(pool: ProxyPool, log: Logger, s: BackendServer, reason: string): void {
+  const cfg = pool.config;
+  if (!cfg.auto_eject_hosts || s.ejectedUntil !== 0) return;
+  s.failures++;
+  if (s.failures < cfg.server_failure_limit) return;
+  log.warn(
+    { pool: pool.name, server: s.label, reason, retryMs: cfg.server_retry_timeout },
+    "ejecting server",
+  );
+  markEjected(pool, s);
+  s.ejectedUntil = Date.now() + cfg.server_retry_timeout;
+  s.ejectTimer = setTimeout(() => {
+    s.ejectTimer = undefined;
+    s.ejectedUntil = 0;
+    log.info({ pool: pool.name, server: s.label }, "server back in the pool");
+    pool.rebuild();
+  }, cfg.server_retry_timeout);
+  s.ejectTimer.unref();
+  pool.rebuild();
+}
+
+/** The stats side of an ejection (twemproxy server_ejected_at in µs, pool server_ejects). */
+export function markEjected(pool: ProxyPool, s: BackendServer): void {
+  s.failures = 0;
+  s.counters.server_ejected_at = Date.now() * 1000;
+  pool.counters.server_ejects++;
+}
