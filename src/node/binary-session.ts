@@ -7,7 +7,6 @@ import {
   BinaryRequest,
   BinaryRequestParser,
   Opcode as Op,
-  type ParseStatus,
   binaryStatus as S,
 } from "../protocol/memcache/binary.js";
 import { normalizeExptime } from "../store/expiry.js";
@@ -35,23 +34,12 @@ const modes: Record<number, StoreMode> = {
 const u64 = Buffer.alloc(8);
 
 export class BinarySession extends ParsedSession<BinaryRequest> {
-  private readonly parser: BinaryRequestParser;
-
   constructor(ctx: NodeContext) {
-    super(ctx, new BinaryRequest());
-    this.parser = new BinaryRequestParser({ maxValueBytes: ctx.options.maxItemSize });
-  }
-
-  feed(chunk: Buffer): void {
-    this.parser.feed(chunk);
-  }
-
-  retain(): void {
-    this.parser.retain();
-  }
-
-  protected parse(req: BinaryRequest): ParseStatus {
-    return this.parser.next(req);
+    super(
+      ctx,
+      new BinaryRequest(),
+      new BinaryRequestParser({ maxValueBytes: ctx.options.maxItemSize }),
+    );
   }
 
   protected reject(req: BinaryRequest, out: OutBuffer): boolean {

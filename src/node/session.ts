@@ -29,6 +29,15 @@ export interface Session {
   run(out: OutBuffer, budget: number): RunResult;
 }
 
+/** What ParsedSession needs of a protocol's request parser (text.ts, binary.ts). */
+export interface RequestParser<R> {
+  feed(chunk: Buffer): void;
+  retain(): void;
+  next(req: R): ParseStatus;
+  /** The buffer the request's offsets point into. */
+  readonly buffer: Buffer;
+}
+
 /**
  * The request loop both memcached protocols share: parse, execute, stop at the output budget,
  * and hand a sync-replication hold to the connection. Subclasses supply the parser and the
@@ -38,11 +47,17 @@ export abstract class ParsedSession<R> implements Session {
   constructor(
     protected readonly ctx: NodeContext,
     protected readonly req: R,
+    protected readonly parser: RequestParser<R>,
   ) {}
 
-  abstract feed(chunk: Buffer): void;
-  abstract retain(): void;
-  protected abstract parse(req: R): ParseStatus;
+  feed(chunk: Buffer): void {
+    this.parser.feed(chunk);
+  }
+
+  retain(): void {
+    this.parser.retain();
+  }
+
   /** Answers a request the parser rejected; true when the connection must close. */
   protected abstract reject(req: R, out: OutBuffer): boolean;
   /** Executes one parsed request; true when the connection must close afterwards. */
@@ -53,7 +68,7 @@ export abstract class ParsedSession<R> implements Session {
     const ctx = this.ctx;
     for (;;) {
       if (out.pending >= budget) return RunResult.Full;
-      const st = this.parse(req);
+      const st = this.parser.next(req);
       if (st === ParseStatus.NeedMore) return RunResult.NeedInput;
       if (st === ParseStatus.Error) {
         ctx.counters.protocol_errors++;

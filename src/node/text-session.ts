@@ -1,9 +1,3 @@
-/**
- * The text protocol session: classic ASCII commands (protocol.txt "Commands") executed over the
- * store, with meta commands delegated to meta-exec.ts. Replies match memcached 1.6 byte for
- * byte; test/e2e/node-vs-memcached.test.ts holds the two side by side.
- */
-import type { ParseStatus } from "../protocol/memcache/input.js";
 import { TextRequestParser } from "../protocol/memcache/text.js";
 import { Cmd, TextRequest } from "../protocol/memcache/text-request.js";
 import { normalizeExptime } from "../store/expiry.js";
@@ -50,23 +44,12 @@ const VALUE_ = Buffer.from("VALUE ", "latin1");
 const END = crlfLine("END");
 
 export class TextSession extends ParsedSession<TextRequest> {
-  private readonly parser: TextRequestParser;
-
   constructor(ctx: NodeContext) {
-    super(ctx, new TextRequest());
-    this.parser = new TextRequestParser({ maxValueBytes: ctx.options.maxItemSize });
-  }
-
-  feed(chunk: Buffer): void {
-    this.parser.feed(chunk);
-  }
-
-  retain(): void {
-    this.parser.retain();
-  }
-
-  protected parse(req: TextRequest): ParseStatus {
-    return this.parser.next(req);
+    super(
+      ctx,
+      new TextRequest(),
+      new TextRequestParser({ maxValueBytes: ctx.options.maxItemSize }),
+    );
   }
 
   protected reject(req: TextRequest, out: OutBuffer): boolean {
