@@ -181,8 +181,7 @@ export class BinarySession extends ParsedSession<BinaryRequest> {
         return;
       }
     }
-    const v = ctx.nextVersion();
-    const r = ctx.store.store(
+    const r = ctx.storeItem(
       mode,
       buf,
       req.keyStart,
@@ -194,15 +193,8 @@ export class BinarySession extends ParsedSession<BinaryRequest> {
       normalizeExptime(req.exptime, now),
       req.casHi,
       req.casLo,
-      v.hi,
-      v.lo,
-      now,
     );
-    if (mode === StoreMode.Cas) {
-      if (r === StoreResult.Stored) c.cas_hits++;
-      else if (r === StoreResult.Exists) c.cas_badval++;
-      else if (r === StoreResult.NotFound) c.cas_misses++;
-    }
+    const v = ctx.ver;
     switch (r) {
       case StoreResult.Stored:
         if (!req.quiet) respond(out, req, S.NoError, 0, false, 0, v.hi, v.lo);
@@ -214,11 +206,9 @@ export class BinarySession extends ParsedSession<BinaryRequest> {
         binaryError(out, req, S.KeyNotFound);
         return;
       case StoreResult.TooLarge:
-        c.store_too_large++;
         binaryError(out, req, S.ValueTooLarge);
         return;
       case StoreResult.NoMemory:
-        c.store_no_memory++;
         binaryError(out, req, S.OutOfMemory);
         return;
       default: {

@@ -4,6 +4,7 @@
 import type { Logger } from "../log.js";
 import { counters, type NodeCounters, nodeMetrics } from "../metrics/table.js";
 import { Store } from "../store/store.js";
+import { StoreMode, StoreResult } from "../store/types.js";
 import { BinarySession } from "./binary-session.js";
 import { CoarseClock, HybridLogicalClock, type Version } from "./clock.js";
 import type { NodeOptions } from "./options.js";
@@ -67,6 +68,52 @@ export class NodeContext {
   /** Stamps a new write: the version is also the item's CAS value. */
   nextVersion(): Version {
     return this.hlc.tick(this.ver);
+  }
+
+  /**
+   * A storage command as every protocol runs it: stamps a new version (left in `this.ver`, the
+   * item's CAS), stores, and counts the outcome as memcached's stats do (cas_*, store_*).
+   * `exptimeAbs` is already normalized.
+   */
+  storeItem(
+    mode: StoreMode,
+    key: Uint8Array,
+    ks: number,
+    ke: number,
+    val: Buffer,
+    vs: number,
+    ve: number,
+    flags: number,
+    exptimeAbs: number,
+    casHi: number,
+    casLo: number,
+  ): StoreResult {
+    const v = this.nextVersion();
+    const c = this.counters;
+    const r = this.store.store(
+      mode,
+      key,
+      ks,
+      ke,
+      val,
+      vs,
+      ve,
+      flags,
+      exptimeAbs,
+      casHi,
+      casLo,
+      v.hi,
+      v.lo,
+      this.now(),
+    );
+    if (mode === StoreMode.Cas) {
+      if (r === StoreResult.Stored) c.cas_hits++;
+      else if (r === StoreResult.Exists) c.cas_badval++;
+      else if (r === StoreResult.NotFound) c.cas_misses++;
+    }
+    if (r === StoreResult.TooLarge) c.store_too_large++;
+    else if (r === StoreResult.NoMemory) c.store_no_memory++;
+    return r;
   }
 
   /**

@@ -85,8 +85,7 @@ function metaSet(ctx: NodeContext, req: TextRequest, buf: Buffer, out: OutBuffer
       }
     }
   }
-  const v = ctx.nextVersion();
-  const r = store.store(
+  const r = ctx.storeItem(
     mode,
     k.buf,
     k.s,
@@ -98,9 +97,6 @@ function metaSet(ctx: NodeContext, req: TextRequest, buf: Buffer, out: OutBuffer
     exp,
     req.casHi,
     req.casLo,
-    v.hi,
-    v.lo,
-    now,
   );
   let h = NO_ITEM;
   if (r === StoreResult.Stored) {

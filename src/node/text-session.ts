@@ -204,9 +204,8 @@ export class TextSession extends ParsedSession<TextRequest> {
     const c = ctx.counters;
     const now = ctx.now();
     const mode = storeModes[req.cmd]!;
-    const v = ctx.nextVersion();
     c.cmd_set++;
-    const r = ctx.store.store(
+    const r = ctx.storeItem(
       mode,
       buf,
       req.keyStart,
@@ -218,17 +217,7 @@ export class TextSession extends ParsedSession<TextRequest> {
       normalizeExptime(req.exptime, now),
       req.casHi,
       req.casLo,
-      v.hi,
-      v.lo,
-      now,
     );
-    if (mode === StoreMode.Cas) {
-      if (r === StoreResult.Stored) c.cas_hits++;
-      else if (r === StoreResult.Exists) c.cas_badval++;
-      else if (r === StoreResult.NotFound) c.cas_misses++;
-    }
-    if (r === StoreResult.TooLarge) c.store_too_large++;
-    else if (r === StoreResult.NoMemory) c.store_no_memory++;
     if (!req.noreply) out.raw(storeReplies[r]);
   }
 
