@@ -11,7 +11,7 @@
  *    stays fenced until ROLE shows it following the new master.
  * Only a proxy that may decide (leader.ts) runs steps 2-4; the others observe (controller.ts).
  */
-import type { BackendServer } from "../proxy/server.js";
+import { queueGauges } from "../proxy/stats.js";
 import type { RedisSetController } from "./controller.js";
 import { electReplica, witnessesConfirm } from "./elect.js";
 import { parseInfo, type ReplicaFacts, replicaFacts } from "./info.js";
@@ -152,7 +152,7 @@ export class BuiltinFailover {
       // Writes already on their way to the master must be answered first: an acknowledgement
       // that arrives after the switch comes from a demoted server and is refused as unknown.
       const drainUntil = Date.now() + CATCH_UP_MS;
-      while (m >= 0 && inflight(c.set.members[m]) > 0 && Date.now() < drainUntil) {
+      while (m >= 0 && queueGauges(c.set.members[m]).out_queue > 0 && Date.now() < drainUntil) {
         await new Promise((r) => setTimeout(r, 2));
       }
       // Held writes cannot reach the master now; let the replicas apply what it has.
@@ -176,13 +176,4 @@ export class BuiltinFailover {
       }
     }
   }
-}
-
-/** Requests sent to a member and not yet answered, over all its connections. */
-function inflight(member: BackendServer): number {
-  let n = 0;
-  member.forEachConn((conn) => {
-    n += conn.inflightCount;
-  });
-  return n;
 }

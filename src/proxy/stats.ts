@@ -59,9 +59,16 @@ export function statsDocument(src: StatsSource): Record<string, unknown> {
   return doc;
 }
 
-/** One server object: its counters, and queue gauges read from its connections now. */
-function serverStats(s: BackendServer): Record<string, number> {
-  const sc = { ...(s.counters as unknown as Record<string, number>) };
+/**
+ * twemproxy's queue gauges for one server, read from its connections now: in_queue counts
+ * connections with requests waiting to be written (and their bytes), out_queue the requests
+ * sent and not yet answered.
+ */
+export function queueGauges(s: BackendServer): {
+  in_queue: number;
+  in_queue_bytes: number;
+  out_queue: number;
+} {
   let inQ = 0;
   let inQBytes = 0;
   let outQ = 0;
@@ -70,9 +77,15 @@ function serverStats(s: BackendServer): Record<string, number> {
     inQBytes += c.out.pending;
     if (c.out.pending > 0) inQ++;
   });
-  sc.in_queue = inQ;
-  sc.in_queue_bytes = inQBytes;
-  sc.out_queue = outQ;
+  return { in_queue: inQ, in_queue_bytes: inQBytes, out_queue: outQ };
+}
+
+/** One server object: its counters, and queue gauges read from its connections now. */
+function serverStats(s: BackendServer): Record<string, number> {
+  const sc: Record<string, number> = {
+    ...(s.counters as unknown as Record<string, number>),
+    ...queueGauges(s),
+  };
   sc.out_queue_bytes = 0;
   const so: Record<string, number> = {};
   for (const [k, nc] of SERVER_FIELDS) so[nc] = sc[k];

@@ -8,7 +8,9 @@
  *     light poll of the servers' state (the data plane is not touched for them).
  * Pools and servers that come and go with a SIGHUP reload are picked up by the same poll.
  */
+
 import { proxyPoolMetrics, proxyServerMetrics } from "../../metrics/table.js";
+import { queueGauges } from "../../proxy/stats.js";
 import type { AdminServer } from "../http.js";
 import type { Health } from "../status.js";
 import { findPool, serverActions } from "./proxy-actions.js";
@@ -45,15 +47,7 @@ function addressText(a: unknown): string | undefined {
 
 /** Queue gauges are read from the connections at scrape time (as the stats port does). */
 function serverSample(s: BackendServer): Record<string, number> {
-  let inQ = 0;
-  let inQBytes = 0;
-  let outQ = 0;
-  s.forEachConn((c) => {
-    outQ += c.inflightCount;
-    inQBytes += c.out.pending;
-    if (c.out.pending > 0) inQ++;
-  });
-  return { ...s.counters, in_queue: inQ, in_queue_bytes: inQBytes, out_queue: outQ };
+  return { ...s.counters, ...queueGauges(s) };
 }
 
 /**
