@@ -15,10 +15,15 @@ export const Kind = {
   Meta: 3,
   /** Lines until END or an error line (stats cachedump, stats detail dump). */
   Lines: 4,
-  /** One binary response packet. */
+  /** One binary response packet (Kind values from here on are binary). */
   Binary: 5,
   /** Binary Stat: packets until the one with an empty key and body (or an error status). */
   BinaryStats: 6,
+  /**
+   * `lru_crawler metadump`: "key=..." lines until any other line (END, or BUSY / BADCLASS /
+   * an error: protocol.txt "lru_crawler metadump", proto_text.c process_lru_crawler_command).
+   */
+  Dump: 7,
 } as const;
 
 export const Drop = {

@@ -82,7 +82,9 @@ export class MemcacheFramer implements ReplyFramer {
   next(expect: number): boolean {
     if (this.broken) return false;
     const kind = expect & KIND_MASK;
-    return kind >= Kind.Binary ? this.nextBinary(expect, kind) : this.nextText(expect, kind);
+    return kind === Kind.Binary || kind === Kind.BinaryStats
+      ? this.nextBinary(expect, kind)
+      : this.nextText(expect, kind);
   }
 
   private nextText(expect: number, kind: number): boolean {
@@ -127,6 +129,8 @@ export class MemcacheFramer implements ReplyFramer {
           this.dataEnd = nl + 1 + n + 2;
           continue;
         }
+      } else if (kind === Kind.Dump) {
+        if (startsWith(b, p, le, "key=")) continue;
       } else if (kind === Kind.Lines) {
         if (!(le - p === 3 && startsWith(b, p, le, "END")) && !isErrorLine(b, p, le)) continue;
       }

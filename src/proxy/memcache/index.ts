@@ -15,15 +15,20 @@ const EMPTY = Buffer.alloc(0);
 /** Defers the text/binary choice to the first byte received. */
 class DetectingParser implements ClientParser {
   private inner: ClientParser | undefined;
-  constructor(private readonly limits: DriverLimits) {}
+  constructor(
+    private readonly limits: DriverLimits,
+    private readonly state: ClientState,
+  ) {}
   get plan(): Plan | undefined {
     return this.inner?.plan;
   }
   get errorReply(): Buffer | undefined {
     return this.inner?.errorReply;
   }
+  /** Binary clients: 1; text clients: 0, or the text parser's choice for its last plan. */
   get channel(): number {
-    return this.inner instanceof BinaryClientParser ? 1 : 0;
+    const inner = this.inner;
+    return inner instanceof BinaryClientParser ? 1 : (inner?.channel ?? 0);
   }
   get close(): boolean {
     return this.inner?.close ?? false;
@@ -33,7 +38,7 @@ class DetectingParser implements ClientParser {
     this.inner ??=
       chunk[0] === 0x80
         ? new BinaryClientParser(this.limits.maxRequestBytes)
-        : new TextClientParser(this.limits.maxRequestBytes);
+        : new TextClientParser(this.limits.maxRequestBytes, this.state);
     this.inner.feed(chunk);
   }
   next(): ParseResult {
@@ -46,8 +51,8 @@ class DetectingParser implements ClientParser {
 
 export const memcacheDriver: ProtocolDriver = {
   name: "memcache",
-  newClientParser(limits: DriverLimits, _state: ClientState): ClientParser {
-    return new DetectingParser(limits);
+  newClientParser(limits: DriverLimits, state: ClientState): ClientParser {
+    return new DetectingParser(limits, state);
   },
   newReplyFramer() {
     return new MemcacheFramer();

@@ -5,7 +5,6 @@
 import { writeBinaryHeader } from "../../protocol/memcache/binary-const.js";
 import type { OutBuffer } from "../../util/out-buffer.js";
 import type { Merger } from "../driver.js";
-import { isErrorLine } from "./framer.js";
 import { aggregateStats, parseBinaryStats, parseTextStats } from "./stats-merge.js";
 
 const END = Buffer.from("END\r\n");
@@ -30,33 +29,15 @@ abstract class Parts implements Merger {
   abstract write(out: OutBuffer): void;
 }
 
-/**
- * get/gets/gat/gats split per key: every part's VALUE blocks, in key order, then one END. A part
- * that failed, or a backend error line, fails the whole request.
- */
-export class TextGetMerger extends Parts {
-  write(out: OutBuffer): void {
-    if (this.error === undefined)
-      for (const r of this.replies) {
-        if (r !== undefined && isErrorLine(r, 0, r.length)) {
-          this.error = r;
-          break;
-        }
-      }
-    if (this.error !== undefined) {
-      out.bytes(this.error, 0, this.error.length);
-      return;
-    }
-    for (const r of this.replies) {
-      if (r === undefined) continue;
-      // Each reply ends with "END\r\n"; the blocks before it are copied as they are.
-      out.bytes(r, 0, r.length - END.length);
-    }
-    out.bytes(END, 0, END.length);
-  }
+function isOk(r: Buffer): boolean {
+  return r.length === 4 && r[0] === 0x4f && r[1] === 0x4b && r[2] === 13 && r[3] === 10;
 }
 
-/** flush_all / verbosity: OK when every server said OK, else the first error; nothing if silent. */
+/**
+ * flush_all / verbosity / lru_crawler enable|disable|sleep|tocrawl|crawl: OK when every server
+ * said OK, else the first other reply (an error, or lru_crawler's BUSY / BADCLASS /
+ * NOTSTARTED); nothing if silent.
+ */
 export class TextAllOkMerger extends Parts {
   constructor(
     n: number,
@@ -69,13 +50,45 @@ export class TextAllOkMerger extends Parts {
     let reply = this.error;
     if (reply === undefined)
       for (const r of this.replies)
-        if (r !== undefined && isErrorLine(r, 0, r.length)) {
+        if (r !== undefined && !isOk(r)) {
           reply = r;
           break;
         }
     reply ??= this.replies.find((r) => r !== undefined) ?? serverError("keepcache: no reply");
     out.bytes(reply, 0, reply.length);
   }
+}
+
+/**
+ * `lru_crawler metadump`: every server's "key=..." lines, one server after the other, then one
+ * END (protocol.txt "lru_crawler metadump"). A server that did not dump (BUSY, BADCLASS, an
+ * error line, a failure) makes its reply the answer, the first such in server order.
+ */
+export class TextDumpMerger extends Parts {
+  write(out: OutBuffer): void {
+    let bad = this.error;
+    for (const r of this.replies) if (bad === undefined && r !== undefined && !endsDump(r)) bad = r;
+    if (bad !== undefined) {
+      out.bytes(bad, 0, bad.length);
+      return;
+    }
+    for (const r of this.replies) if (r !== undefined) out.bytes(r, 0, r.length - END.length);
+    out.bytes(END, 0, END.length);
+  }
+}
+
+/** The reply's last line is END (the framer ends a dump at its first line not "key="). */
+function endsDump(r: Buffer): boolean {
+  const n = r.length;
+  return (
+    n >= 5 &&
+    (n === 5 || r[n - 6] === 10) &&
+    r[n - 5] === 0x45 &&
+    r[n - 4] === 0x4e &&
+    r[n - 3] === 0x44 &&
+    r[n - 2] === 13 &&
+    r[n - 1] === 10
+  );
 }
 
 /** `stats [group]`: STAT lines aggregated over every server; single-line replies as AllOk. */

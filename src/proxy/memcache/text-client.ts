@@ -4,31 +4,56 @@
  *   - keyed commands are forwarded to the key's server; `noreply` and meta `q` are stripped
  *     towards the backend (it then always answers, so the reply stream cannot desync) and the
  *     reply is dropped here by the Drop rule in the expect token;
- *   - multi-key get/gets/gat/gats are split per key and merged in key order;
- *   - flush_all and verbosity go to every server (OK when all OK); stats are aggregated;
- *   - version, mn and quit are answered by the proxy, in order with everything else.
+ *   - meta commands with a base64 key (flag b) are routed by the decoded key, as memcached
+ *     stores it (b64.ts);
+ *   - multi-key get/gets/gat/gats go out as one fragment per server and are merged back in
+ *     key order (multiget.ts);
+ *   - flush_all, verbosity and lru_crawler go to every server (OK when all OK; metadumps are
+ *     concatenated); stats are aggregated;
+ *   - version, mn and quit are answered by the proxy, in order with everything else; shutdown
+ *     is refused.
  */
 
 import { Cmd, ParseStatus, TextRequest, TextRequestParser } from "../../protocol/memcache/text.js";
+import { MetaFlag } from "../../protocol/memcache/text-request.js";
 import { VERSION } from "../../version.js";
-import { type ClientParser, ParseResult, type Plan } from "../driver.js";
+import { type ClientParser, type ClientState, ParseResult, type Plan } from "../driver.js";
+import { decodeBase64Into, MAX_DECODED_KEY } from "./b64.js";
 import { Drop, Kind } from "./expect.js";
-import { TextAllOkMerger, TextGetMerger, TextStatsMerger } from "./mergers.js";
+import { TextAllOkMerger, TextDumpMerger, TextStatsMerger } from "./mergers.js";
+import { planMultiGet } from "./multiget.js";
 
 const EMPTY = Buffer.alloc(0);
-const CRLF = Buffer.from("\r\n");
 const MN = Buffer.from("MN\r\n");
 export const VERSION_REPLY = Buffer.from(`VERSION 1.6.18-keepcache-${VERSION}\r\n`, "latin1");
 
-function unsupported(what: string): Buffer {
-  return Buffer.from(`SERVER_ERROR keepcache: ${what} is not supported through the proxy\r\n`);
-}
+/**
+ * memcached's own refusal is "ERROR: shutdown not enabled" (without -A); through a proxy the
+ * command would stop every backend of the pool, so it is never forwarded, and says why.
+ */
+export const SHUTDOWN_REPLY = Buffer.from(
+  "ERROR: shutdown not enabled through the proxy (it would stop every server of the pool)\r\n",
+);
+const ERROR = Buffer.from("ERROR\r\n");
+/**
+ * Backend connection class of `lru_crawler metadump`: memcached 1.6.18 refuses a metadump with
+ * "ERROR cannot pipeline other commands before metadump" while earlier replies are pending on
+ * the connection (proto_text.c, resp_has_stack), which shared proxy connections usually have.
+ * Channels 0 and 1 are text and binary clients (index.ts).
+ */
+export const DUMP_CHANNEL = 2;
+/** lru_crawler subcommands with a one-line reply (protocol.txt "LRU_Crawler"). */
+const CRAWLER_LINE = new Set(["crawl", "tocrawl", "sleep", "enable", "disable"]);
 
 export class TextClientParser implements ClientParser {
   plan: Plan | undefined;
   errorReply: Buffer | undefined;
   close = false;
+  /** Backend connection class for the plan just returned (DUMP_CHANNEL for metadumps). */
+  channel = 0;
   private readonly p: TextRequestParser;
+  /** The decoded key of a meta request with flag b (read by the pool before the next call). */
+  private readonly keyScratch = Buffer.alloc(MAX_DECODED_KEY);
   private readonly req = new TextRequest();
   /**
    * The forward plan, reused for every keyed request (the proxy consumes a plan before asking
@@ -48,7 +73,10 @@ export class TextClientParser implements ClientParser {
     readOnly: false,
   };
 
-  constructor(maxRequestBytes: number) {
+  constructor(
+    maxRequestBytes: number,
+    private readonly state?: ClientState,
+  ) {
     this.p = new TextRequestParser({ maxValueBytes: maxRequestBytes, newerMetaFlags: true });
   }
 
@@ -69,6 +97,7 @@ export class TextClientParser implements ClientParser {
       this.close = req.close;
       return ParseResult.Error;
     }
+    this.channel = 0;
     this.plan = this.planFor(this.p.buffer, req);
     return ParseResult.Plan;
   }
@@ -79,7 +108,7 @@ export class TextClientParser implements ClientParser {
       case Cmd.Gets:
       case Cmd.Gat:
       case Cmd.Gats:
-        return r.keyCount === 1 ? this.forward(b, r, Kind.Multi, true) : this.splitGet(b, r);
+        return r.keyCount === 1 ? this.forward(b, r, Kind.Multi, true) : this.multiGet(b, r);
       case Cmd.Set:
       case Cmd.Delete:
       case Cmd.Touch:
@@ -115,9 +144,9 @@ export class TextClientParser implements ClientParser {
       case Cmd.Quit:
         return { kind: "local", reply: EMPTY, close: true };
       case Cmd.Shutdown:
-        return { kind: "local", reply: unsupported("shutdown") };
+        return { kind: "local", reply: SHUTDOWN_REPLY };
       case Cmd.LruCrawler:
-        return { kind: "local", reply: unsupported("lru_crawler") };
+        return this.lruCrawler(b, r);
       default:
         return { kind: "local", reply: Buffer.from("ERROR\r\n") };
     }
@@ -144,7 +173,7 @@ export class TextClientParser implements ClientParser {
     silent: boolean,
     idempotent: boolean,
     readOnly: boolean,
-  ): Plan {
+  ): Extract<Plan, { kind: "forward" }> {
     const f = this.fwd;
     f.buf = b;
     f.keyStart = r.keyStart;
@@ -164,37 +193,76 @@ export class TextClientParser implements ClientParser {
     for (let i = 0; i < r.tokCount; i++)
       if (r.tokEnds[i] - r.tokStarts[i] === 1 && b[r.tokStarts[i]] === 0x71) q = i;
     const silent = q >= 0;
-    return this.fill(
-      b,
-      r,
-      silent ? cut(b, r.frameStart, r.tokStarts[q] - 1, r.tokEnds[q], r.frameEnd) : undefined,
-      silent ? Kind.Meta | drop : Kind.Meta,
-      silent,
-      idempotent,
-      r.cmd === Cmd.Mg,
-    );
+    const rewrite = silent
+      ? cut(b, r.frameStart, r.tokStarts[q] - 1, r.tokEnds[q], r.frameEnd)
+      : undefined;
+    const expect = silent ? Kind.Meta | drop : Kind.Meta;
+    if ((r.mflags & MetaFlag.b) === 0)
+      return this.fill(b, r, rewrite, expect, silent, idempotent, r.cmd === Cmd.Mg);
+    return this.base64Key(b, r, rewrite, expect, silent);
   }
 
-  /** One part per key: "<cmd> [<exptime>] <key>\r\n", merged back in key order. */
-  private splitGet(b: Buffer, r: TextRequest): Plan {
-    const prefix = r.keyStarts[0] - r.cmdStart;
-    const parts = [];
-    for (let i = 0; i < r.keyCount; i++) {
-      const ks = r.keyStarts[i];
-      const ke = r.keyEnds[i];
-      const req = Buffer.allocUnsafe(prefix + (ke - ks) + 2);
-      b.copy(req, 0, r.cmdStart, r.keyStarts[0]);
-      b.copy(req, prefix, ks, ke);
-      CRLF.copy(req, prefix + ke - ks);
-      parts.push({ keyBuf: req, keyStart: prefix, keyEnd: prefix + ke - ks, request: req });
+  /**
+   * Flag b: the pool hashes [keyStart, keyEnd) of `buf`, so `buf` becomes the decoded key and
+   * the frame is sent from `rewrite`. Not marked idempotent: a retry rehashes the key at its
+   * offset in the sent bytes, which is the base64 text, and could pick another server.
+   */
+  private base64Key(
+    b: Buffer,
+    r: TextRequest,
+    rewrite: Buffer | undefined,
+    expect: number,
+    silent: boolean,
+  ): Plan {
+    const n = decodeBase64Into(b, r.keyStart, r.keyEnd, this.keyScratch);
+    if (n < 0) return { kind: "local", reply: Buffer.from("CLIENT_ERROR error decoding key\r\n") };
+    const f = this.fill(
+      b,
+      r,
+      rewrite ?? Buffer.from(b.subarray(r.frameStart, r.frameEnd)),
+      expect,
+      silent,
+      false,
+      r.cmd === Cmd.Mg,
+    );
+    f.buf = this.keyScratch;
+    f.keyStart = 0;
+    f.keyEnd = n;
+    f.frameStart = 0;
+    f.frameEnd = f.rewrite?.length ?? 0;
+    return f;
+  }
+
+  /** One fragment per server (multiget.ts); the frame as it is when one server has every key. */
+  private multiGet(b: Buffer, r: TextRequest): Plan {
+    const state = this.state;
+    const split =
+      state !== undefined && state.servers > 1
+        ? planMultiGet(b, r, (buf, s, e) => state.shardOf(buf, s, e))
+        : undefined;
+    // Not idempotent: a retry would send every key to the new owner of the first one.
+    return split ?? this.fill(b, r, undefined, Kind.Multi, false, false, true);
+  }
+
+  /**
+   * lru_crawler: every server (protocol.txt "LRU_Crawler"). metadump dumps are concatenated on a
+   * connection of their own; the one-line subcommands answer OK when every server did.
+   * Anything else gets memcached 1.6.18's reply to an unknown subcommand, ERROR, and is not
+   * forwarded (a newer subcommand's reply shape, e.g. mgdump, is unknown to the framer).
+   */
+  private lruCrawler(b: Buffer, r: TextRequest): Plan {
+    const sub = b.toString("latin1", r.argStart, r.argEnd).trim().split(/ +/)[0] ?? "";
+    const request = Buffer.from(b.subarray(r.frameStart, r.frameEnd));
+    if (sub === "metadump") {
+      this.channel = DUMP_CHANNEL;
+      const merge = new TextDumpMerger(0);
+      return { kind: "broadcast", request, expect: Kind.Dump, merge, silent: false };
     }
-    return {
-      kind: "split",
-      parts,
-      expect: Kind.Multi,
-      merge: new TextGetMerger(parts.length),
-      silent: false,
-    };
+    if (CRAWLER_LINE.has(sub)) {
+      const merge = new TextAllOkMerger(0, false);
+      return { kind: "broadcast", request, expect: Kind.Line, merge, silent: false };
+    }
+    return { kind: "local", reply: ERROR };
   }
 
   private broadcast(

@@ -1,0 +1,149 @@
+/**
+ * Multi-key retrievals as one fragment per server (nc_memcache.c memcache_fragment): the plan
+ * groups keys by server, and the merger puts the fragments' replies back in the client's key
+ * order, checked against one simulated memcached holding every key.
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import fc from "fast-check";
+import { type ClientState, ParseResult, type Plan } from "../../../src/proxy/driver.js";
+import { memcacheDriver } from "../../../src/proxy/memcache/index.js";
+import { GAT_LINE_LIMIT } from "../../../src/proxy/memcache/multiget.js";
+import { buildTable } from "../../../src/proxy/router.js";
+import { OutBuffer } from "../../../src/util/out-buffer.js";
+
+const table = buildTable(
+  { hash: "md5", distribution: "ketama", hash_tag: undefined },
+  ["a:1", "b:1", "c:1", "d:1"].map((key) => ({ key, weight: 1, live: true })),
+  1,
+);
+const shardOf = (b: Buffer, s: number, e: number) => table.picker.pick(b, s, e);
+const state: ClientState = {
+  authenticated: false,
+  password: undefined,
+  resp3: false,
+  pinned: -1,
+  shardOf,
+  servers: 4,
+};
+
+function planOf(line: string): Plan {
+  const p = memcacheDriver.newClientParser({ maxRequestBytes: 1 << 20 }, state);
+  p.feed(Buffer.from(line, "latin1"));
+  assert.equal(p.next(), ParseResult.Plan, p.errorReply?.toString());
+  return p.plan as Plan;
+}
+
+/** What memcached answers to `get k1 k2 ...` from `store`: every hit occurrence, in order. */
+function memcachedGet(store: Map<string, string>, keys: string[]): string {
+  let out = "";
+  for (const k of keys) {
+    const v = store.get(k);
+    if (v !== undefined) out += `VALUE ${k} 5 ${v.length}\r\n${v}\r\n`;
+  }
+  return `${out}END\r\n`;
+}
+
+/** The proxy's reply to `get <keys>` when every server holds `store`'s keys it owns. */
+function throughProxy(store: Map<string, string>, keys: string[]): string {
+  const plan = planOf(`get ${keys.join(" ")}\r\n`);
+  if (plan.kind === "forward") {
+    const owner = shardOf(plan.buf, plan.keyStart, plan.keyEnd);
+    for (const k of keys) assert.equal(shardOf(Buffer.from(k), 0, k.length), owner);
+    return memcachedGet(store, keys);
+  }
+  assert.equal(plan.kind, "split");
+  if (plan.kind !== "split") return "";
+  const seen = new Set<number>();
+  plan.parts.forEach((part, i) => {
+    const line = part.request.toString("latin1");
+    assert.match(line, /^get [^\r\n]+\r\n$/);
+    const partKeys = line.slice(4, -2).split(" ");
+    const server = shardOf(part.keyBuf, part.keyStart, part.keyEnd);
+    assert.ok(!seen.has(server), "one fragment per server");
+    seen.add(server);
+    for (const k of partKeys) assert.equal(shardOf(Buffer.from(k), 0, k.length), server);
+    plan.merge.add(i, Buffer.from(memcachedGet(store, partKeys), "latin1"));
+  });
+  // Every key position is in exactly one fragment, in client order within it.
+  const all = plan.parts.flatMap((p) => p.request.toString("latin1").slice(4, -2).split(" "));
+  assert.deepEqual([...all].sort(), [...keys].sort());
+  const out = new OutBuffer();
+  plan.merge.write(out);
+  return out.take()?.toString("latin1") ?? "";
+}
+
+describe("memcache multi-get: one fragment per server", () => {
+  test("keys grouped per server, reply restored in key order (dups, misses)", () => {
+    const keys = Array.from({ length: 40 }, (_, i) => `k${i}`);
+    const store = new Map(keys.filter((_, i) => i % 3 !== 0).map((k) => [k, `v-${k}`]));
+    const ask = [...keys, "k5", "k5", "nope", "k0", "k7"].reverse();
+    const plan = planOf(`gets ${ask.join(" ")}\r\n`);
+    assert.equal(plan.kind, "split");
+    if (plan.kind === "split") assert.equal(plan.parts.length, 4, "40 keys reach all 4 servers");
+    assert.equal(throughProxy(store, ask), memcachedGet(store, ask));
+  });
+
+  test("one server holding every key: the client's frame is forwarded as it is", () => {
+    const k = "solo";
+    const same = [k];
+    for (let i = 0; same.length < 5 && i < 10_000; i++) {
+      const c = `s${i}`;
+      if (shardOf(Buffer.from(c), 0, c.length) === shardOf(Buffer.from(k), 0, k.length))
+        same.push(c);
+    }
+    const plan = planOf(`get ${same.join(" ")}\r\n`);
+    assert.equal(plan.kind, "forward");
+    if (plan.kind === "forward") assert.equal(plan.idempotent, false);
+  });
+
+  test("gat keeps its exptime in every fragment and stays within 2048 bytes", () => {
+    const keys = Array.from({ length: 80 }, (_, i) => `gk:${String(i).padStart(20, "0")}`);
+    const line = `gat 300 ${keys.join(" ")}\r\n`;
+    assert.ok(line.length <= GAT_LINE_LIMIT);
+    const plan = planOf(line);
+    assert.equal(plan.kind, "split");
+    if (plan.kind !== "split") return;
+    for (const p of plan.parts) {
+      assert.match(p.request.toString("latin1"), /^gat 300 gk:/);
+      assert.ok(p.request.length <= GAT_LINE_LIMIT);
+    }
+  });
+
+  test("a failed fragment or a backend error fails the whole request, by name", () => {
+    const keys = Array.from({ length: 20 }, (_, i) => `f${i}`);
+    const plan = planOf(`get ${keys.join(" ")}\r\n`);
+    assert.equal(plan.kind, "split");
+    if (plan.kind !== "split") return;
+    plan.merge.add(0, Buffer.from("END\r\n"));
+    plan.merge.fail(1, "keepcache: backend 127.0.0.1:1 timed out after 5 ms");
+    const out = new OutBuffer();
+    plan.merge.write(out);
+    assert.equal(
+      out.take()?.toString(),
+      "SERVER_ERROR keepcache: backend 127.0.0.1:1 timed out after 5 ms\r\n",
+    );
+    const again = planOf(`get ${keys.join(" ")}\r\n`);
+    if (again.kind !== "split") return;
+    again.merge.add(0, Buffer.from("SERVER_ERROR out of memory\r\n"));
+    for (let i = 1; i < again.parts.length; i++) again.merge.add(i, Buffer.from("END\r\n"));
+    again.merge.write(out);
+    assert.equal(out.take()?.toString(), "SERVER_ERROR out of memory\r\n");
+  });
+
+  test("merged replies equal one memcached's (property: keys, dups, misses)", () => {
+    const key = fc.stringMatching(/^[a-z0-9:]{1,12}$/);
+    fc.assert(
+      fc.property(
+        fc.array(key, { minLength: 2, maxLength: 60 }),
+        fc.array(key, { maxLength: 40 }),
+        (ask, held) => {
+          const store = new Map(held.map((k) => [k, `${k}=${k.length}`]));
+          for (let i = 0; i < ask.length; i += 3) store.set(ask[i], `hit ${i}`);
+          assert.equal(throughProxy(store, ask), memcachedGet(store, ask));
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
