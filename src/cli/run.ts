@@ -185,7 +185,8 @@ export async function main(argv: string[]): Promise<number> {
   try {
     // Before anything binds: a refused admin listener (no token off loopback) stops startup.
     admin = await startAdmin(args, cfg, proxy);
-    await proxy.start(cfg.pools);
+    // workers > 1: the pools' listeners are served by worker processes too (proxy/workers/).
+    await proxy.start(cfg.pools, cfg.workers);
     await tcp.apply(cfg);
     admin?.setTcp(cfg, tcpView);
     const sa = await stats.listen(args.statsPort, args.statsAddr);

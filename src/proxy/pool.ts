@@ -31,6 +31,8 @@ export interface PoolDeps {
   log: Logger;
   /** Process-wide connection counters (stats port total_connections / curr_connections). */
   global: { total_connections: number; curr_connections: number };
+  /** Called after every table swap (the primary pushes tables to worker processes). */
+  onTable?: (pool: ProxyPool) => void;
 }
 
 /** Taken out of routing through the admin API (drain, disable, weight 0). */
@@ -48,7 +50,8 @@ export class ProxyPool {
   maxRequestBytes = DEFAULT_MAX_REQUEST;
   serverTls: tls.ConnectionOptions | undefined;
   handshake: Array<{ request: Buffer; expect: number }> = [];
-  private listener: net.Server | undefined;
+  /** The listening socket (the primary also hands it to worker processes: workers/). */
+  listener: net.Server | undefined;
   private readonly clients = new Set<ClientConn>();
   private version = 0;
   private health: HealthWatch | undefined;
@@ -125,6 +128,7 @@ export class ProxyPool {
     if (this.servers.length === 1 && operatorOut(this.servers[0])) {
       this.table = { ...this.table, picker: { live: 0, pick: () => -1 } };
     }
+    this.deps.onTable?.(this);
   }
 
   private registerProbes(): void {
@@ -356,7 +360,7 @@ export class ProxyPool {
     return address;
   }
 
-  private accept(sock: net.Socket): void {
+  protected accept(sock: net.Socket): void {
     const limit = this.config.client_connections;
     if (limit > 0 && this.clients.size >= limit) {
       this.counters.rejected_connections++;

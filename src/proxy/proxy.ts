@@ -3,13 +3,19 @@
  * (its listener, its client connections, the connections of servers that stay) when its name
  * and listen address are unchanged and only swaps its config and routing table; pools that
  * are new are started, pools that are gone are stopped.
+ *
+ * With `workers: N` (N > 1) worker processes serve the pools' listeners too (workers/); the
+ * control plane stays here and every table swap, config and counter crosses IPC. With 1 (the
+ * default) nothing of that exists: no process, no hook on the data path.
  */
+import { availableParallelism } from "node:os";
 import type { Config, Endpoint, PoolConfig } from "../config/index.js";
 import { Prober } from "../health/prober.js";
 import type { Logger } from "../log.js";
 import { driverFor } from "./drivers.js";
 import { ProxyPool } from "./pool.js";
 import type { StatsSource } from "./stats.js";
+import type { ProxyWorkers } from "./workers/primary.js";
 
 function listenKey(e: Endpoint): string {
   return e.kind === "tcp" ? `${e.host}:${e.port}` : e.path;
@@ -30,6 +36,9 @@ export class ProxyService implements StatsSource {
   readonly global = { total_connections: 0, curr_connections: 0 };
   /** Bound addresses by pool name (port 0 in the config resolves here). */
   readonly addresses = new Map<string, unknown>();
+  /** Worker processes (`workers` > 1); undefined with one process. */
+  workers: ProxyWorkers | undefined;
+  private workerSetting: number | "auto" = 1;
 
   constructor(private readonly log: Logger) {
     this.prober = new Prober({ onError: (err) => log.warn({ err }, "health prober error") });
@@ -39,9 +48,26 @@ export class ProxyService implements StatsSource {
     return this.pools_.values();
   }
 
-  async start(pools: readonly PoolConfig[]): Promise<void> {
+  async start(pools: readonly PoolConfig[], workers: number | "auto" = 1): Promise<void> {
     for (const p of pools) await this.startPool(p);
     this.prober.start();
+    await this.setWorkers(workers);
+  }
+
+  /** Starts, or restarts with another count, the worker processes (none for 1). */
+  private async setWorkers(setting: number | "auto"): Promise<void> {
+    if (setting === this.workerSetting) return;
+    this.workerSetting = setting;
+    await this.workers?.stop();
+    this.workers = undefined;
+    const n = setting === "auto" ? availableParallelism() : setting;
+    if (n <= 1) return;
+    const { ProxyWorkers } = await import("./workers/primary.js");
+    const w = new ProxyWorkers(n - 1, { log: this.log, global: this.global });
+    this.workers = w;
+    for (const pool of this.pools_.values()) w.addPool(pool);
+    await w.start();
+    this.log.info({ workers: w.pids() }, "proxy worker processes started");
   }
 
   private async startPool(cfg: PoolConfig): Promise<void> {
@@ -50,10 +76,12 @@ export class ProxyService implements StatsSource {
       prober: this.prober,
       log: this.log,
       global: this.global,
+      onTable: (p) => this.workers?.table(p),
     });
     const addr = await pool.listen();
     this.addresses.set(cfg.name, addr);
     this.pools_.set(cfg.name, pool);
+    this.workers?.addPool(pool);
     this.log.info({ pool: cfg.name, listen: addr, servers: cfg.servers.length }, "pool listening");
   }
 
@@ -63,6 +91,7 @@ export class ProxyService implements StatsSource {
     for (const [name, pool] of [...this.pools_]) {
       const cfg = next.get(name);
       if (cfg === undefined || !sameListener(pool.config, cfg)) {
+        this.workers?.removePool(name);
         await pool.close();
         this.pools_.delete(name);
         this.log.info({ pool: name }, "pool stopped by reload");
@@ -72,12 +101,17 @@ export class ProxyService implements StatsSource {
       const pool = this.pools_.get(cfg.name);
       if (pool) {
         pool.apply(cfg);
+        this.workers?.reconfigure(pool);
         this.log.info({ pool: cfg.name }, "pool reconfigured");
       } else await this.startPool(cfg);
     }
+    // A different count needs new processes (they get every pool again when forked).
+    await this.setWorkers(config.workers);
   }
 
   async stop(): Promise<void> {
+    await this.workers?.stop();
+    this.workers = undefined;
     await Promise.all([...this.pools_.values()].map((p) => p.close()));
     this.pools_.clear();
     await this.prober.stop();

@@ -8,6 +8,10 @@
  * A replica set (issue 5) is listed as its MEMBERS, each under "<set>/<host>:<port>" with its
  * own counters (requests go to the members; the set itself carries none), so a tool that sums
  * a pool's servers still gets the pool's traffic, and a member's failures show by name.
+ *
+ * With worker processes (workers/), counters are totals over every process: workers' reports
+ * are added into the primary's counters objects (workers/merge.ts), and each stats request
+ * first asks the workers for fresh ones (bounded wait) and adds their current queue gauges.
  */
 import net from "node:net";
 import os from "node:os";
@@ -20,6 +24,13 @@ export interface StatsSource {
   pools(): Iterable<ProxyPool>;
   readonly startedAt: number;
   readonly global: { total_connections: number; curr_connections: number };
+  /** Worker processes' fresh counters and queue gauges (absent with one process). */
+  readonly workers?: StatsWorkers | undefined;
+}
+
+export interface StatsWorkers {
+  refresh(): Promise<void>;
+  queues(pool: string, server: string): ReturnType<typeof queueGauges>;
 }
 
 /** The `nc` names of a metric table, in declaration order. */
@@ -50,9 +61,11 @@ export function statsDocument(src: StatsSource): Record<string, unknown> {
       const members = s.replicaSet
         ? (s as BackendServer & { members: BackendServer[] }).members
         : [];
-      if (members.length === 0) p[s.name] = serverStats(s);
+      const w = src.workers;
+      const one = (x: BackendServer) => serverStats(x, w?.queues(pool.name, x.name));
+      if (members.length === 0) p[s.name] = one(s);
       // Named by BackendServer.name, which a set gives its members as "set/host:port".
-      for (const m of members) p[m.name] = serverStats(m);
+      for (const m of members) p[m.name] = one(m);
     }
     doc[pool.name] = p;
   }
@@ -81,11 +94,17 @@ export function queueGauges(s: BackendServer): {
 }
 
 /** One server object: its counters, and queue gauges read from its connections now. */
-function serverStats(s: BackendServer): Record<string, number> {
-  const sc: Record<string, number> = {
-    ...(s.counters as unknown as Record<string, number>),
-    ...queueGauges(s),
-  };
+function serverStats(
+  s: BackendServer,
+  remote: ReturnType<typeof queueGauges> | undefined,
+): Record<string, number> {
+  const q = queueGauges(s);
+  if (remote !== undefined) {
+    q.in_queue += remote.in_queue;
+    q.in_queue_bytes += remote.in_queue_bytes;
+    q.out_queue += remote.out_queue;
+  }
+  const sc: Record<string, number> = { ...(s.counters as unknown as Record<string, number>), ...q };
   sc.out_queue_bytes = 0;
   const so: Record<string, number> = {};
   for (const [k, nc] of SERVER_FIELDS) so[nc] = sc[k];
@@ -100,7 +119,12 @@ export class StatsServer {
   async listen(port: number, host: string): Promise<net.AddressInfo> {
     const srv = net.createServer((sock) => {
       sock.on("error", () => sock.destroy());
-      sock.end(`${JSON.stringify(statsDocument(this.src))}\n`);
+      const w = this.src.workers;
+      if (w === undefined) sock.end(`${JSON.stringify(statsDocument(this.src))}\n`);
+      else
+        void w.refresh().then(() => {
+          if (!sock.destroyed) sock.end(`${JSON.stringify(statsDocument(this.src))}\n`);
+        });
     });
     this.server = srv;
     await new Promise<void>((resolve, reject) => {

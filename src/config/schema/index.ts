@@ -23,9 +23,11 @@ export interface Config {
   /** The embedded cache node's section (issue 2), validated by its own module. */
   node: Record<string, unknown> | undefined;
   /**
-   * Processes for the TCP balancer's data plane: a number (1 = the main process only) or
-   * "auto" (one per core). The main process keeps the control plane (health checks) and sends
-   * routing snapshots to the workers. Proxy pools run in the main process.
+   * Data-plane processes for the proxy pools and the TCP balancer: a number (1 = the main
+   * process only) or "auto" (one per core). The main process serves too and keeps the control
+   * plane (config, health checks, ejection, replica-set failover, reload) and sends routing
+   * tables/snapshots to the workers; they share each TCP listener (unix-socket and TLS pools
+   * stay in the main process). A change on SIGHUP restarts the workers.
    */
   workers: number | "auto";
 }

@@ -1,0 +1,289 @@
+/**
+ * The primary's side of the proxy worker processes (`workers: N`, N > 1: N - 1 workers, the
+ * primary being the Nth data-plane process). The primary binds each pool's listening socket,
+ * serves it itself and sends the same socket to each worker, so the kernel spreads accepted
+ * connections over all processes (src/tcp/workers.ts does the same for `tcp:` services).
+ *
+ * The control plane stays here: config and reload, the health prober, ejection
+ * (eject.ts: failures reported by workers are counted like the primary's own), replica-set
+ * monitoring and failover. Every table swap is pushed to the workers (ProxyPool's onTable
+ * hook), which rebuild the picker from its plain data. Workers report counters every second
+ * and on demand (the stats port); merge.ts adds them into the primary's counters objects.
+ *
+ * Shared: TCP listeners without TLS. A unix-socket or TLS pool is served by the primary alone
+ * (a tls.Server cannot cross IPC: the child would get a plain net.Server for the same fd and
+ * the TLS context would have to be rebuilt there, certificate reloads included).
+ *
+ * A worker that dies is forked again after a second and gets every shared pool again.
+ */
+import { type ChildProcess, fork } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import type { Logger } from "../../log.js";
+import { workerExecArgv } from "../../tcp/workers.js";
+import type { ProxyPool } from "../pool.js";
+import type { ReplicaSet } from "../replicaset/set.js";
+import { type FromWorker, type ServerReport, type ToWorker, toWire } from "./ipc.js";
+import { type MergeTarget, serverByName, WorkerTotals } from "./merge.js";
+
+/** How long the stats port waits for fresh worker counters before answering with the last. */
+const REFRESH_WAIT_MS = 300;
+
+interface Worker {
+  child: ChildProcess;
+  totals: WorkerTotals;
+  /** "name#gen" of the pools it serves. */
+  serving: Set<string>;
+  /** Pending on-demand reports: seq → resolve. */
+  waiting: Map<number, () => void>;
+}
+
+interface Shared {
+  pool: ProxyPool;
+  gen: number;
+  /** The config object last sent: tables built during a reload's apply() wait for it. */
+  sent: ProxyPool["config"];
+}
+
+function workerEntry(): string {
+  const js = fileURLToPath(new URL("./worker-main.js", import.meta.url));
+  return existsSync(js) ? js : fileURLToPath(new URL("./worker-main.ts", import.meta.url));
+}
+
+/** Pools the workers can serve too. */
+export function shareable(pool: ProxyPool): boolean {
+  return pool.config.listen.kind === "tcp" && pool.config.tls === undefined;
+}
+
+export interface ProxyWorkersOptions {
+  log: Logger;
+  global: MergeTarget["global"];
+  /** How often workers report counters (ms). */
+  statsIntervalMs?: number;
+}
+
+export class ProxyWorkers {
+  private readonly workers = new Set<Worker>();
+  private readonly shared = new Map<string, Shared>();
+  private gens = 0;
+  private seq = 0;
+  private stopping = false;
+  private readonly target: MergeTarget;
+
+  constructor(
+    readonly count: number,
+    private readonly opts: ProxyWorkersOptions,
+  ) {
+    this.target = {
+      global: opts.global,
+      pool: (name, gen) => {
+        const s = this.shared.get(name);
+        return s?.gen === gen ? s.pool : undefined;
+      },
+    };
+  }
+
+  get size(): number {
+    return this.workers.size;
+  }
+
+  /** Process ids of the live workers. */
+  pids(): number[] {
+    return [...this.workers].flatMap((w) => (w.child.pid === undefined ? [] : [w.child.pid]));
+  }
+
+  /** Forks the workers and waits until each is ready. */
+  async start(): Promise<void> {
+    await Promise.all(Array.from({ length: this.count }, () => this.spawn()));
+  }
+
+  /** Resolves when every live worker serves the current gen of `name` (or after timeoutMs). */
+  async serving(name: string, timeoutMs = 5000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    const key = () => `${name}#${this.shared.get(name)?.gen}`;
+    while ([...this.workers].some((w) => !w.serving.has(key())) && Date.now() < end)
+      await new Promise((r) => setTimeout(r, 10));
+  }
+
+  /** A pool that listens now: the workers serve it too (when shareable). */
+  addPool(pool: ProxyPool): void {
+    if (!shareable(pool) || pool.listener === undefined) return;
+    const s: Shared = { pool, gen: ++this.gens, sent: pool.config };
+    this.shared.set(pool.name, s);
+    for (const w of this.workers) this.sendPool(w, s);
+  }
+
+  /** A reload kept the pool's listener and applied a new config. */
+  reconfigure(pool: ProxyPool): void {
+    const s = this.shared.get(pool.name);
+    if (s?.pool !== pool) return;
+    s.sent = pool.config;
+    const cfg = pool.config;
+    this.broadcast({ t: "config", name: pool.name, gen: s.gen, cfg, table: toWire(pool.table) });
+  }
+
+  /** ProxyPool onTable hook: the primary swapped a pool's table. */
+  table(pool: ProxyPool): void {
+    const s = this.shared.get(pool.name);
+    // During a reload's apply() the config is not sent yet; "config" carries the table then.
+    if (s?.pool !== pool || s.sent !== pool.config) return;
+    this.broadcast({ t: "table", name: pool.name, gen: s.gen, table: toWire(pool.table) });
+  }
+
+  removePool(name: string): void {
+    const s = this.shared.get(name);
+    if (s === undefined) return;
+    this.shared.delete(name);
+    this.broadcast({ t: "remove", name, gen: s.gen });
+  }
+
+  /** Asks every worker for its counters now; resolves when all answered or after a bound. */
+  async refresh(): Promise<void> {
+    const seq = ++this.seq;
+    const waits = [...this.workers].map(
+      (w) =>
+        new Promise<void>((resolve) => {
+          const t = setTimeout(() => {
+            w.waiting.delete(seq);
+            resolve();
+          }, REFRESH_WAIT_MS);
+          w.waiting.set(seq, () => {
+            clearTimeout(t);
+            resolve();
+          });
+          this.send(w, { t: "report", seq });
+        }),
+    );
+    await Promise.all(waits);
+  }
+
+  /** The workers' current queue gauges of one server (the stats port adds them). */
+  queues(pool: string, server: string): ServerReport["q"] {
+    const q = { in_queue: 0, in_queue_bytes: 0, out_queue: 0 };
+    for (const w of this.workers) {
+      const x = w.totals.queues(pool, server);
+      if (x === undefined) continue;
+      q.in_queue += x.in_queue;
+      q.in_queue_bytes += x.in_queue_bytes;
+      q.out_queue += x.out_queue;
+    }
+    return q;
+  }
+
+  /** Asks every worker to stop (closing its connections); kills those still alive after 2 s. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const exits = [...this.workers].map(
+      (w) =>
+        new Promise<void>((resolve) => {
+          if (w.child.exitCode !== null || w.child.signalCode !== null) return resolve();
+          const t = setTimeout(() => w.child.kill("SIGKILL"), 2000);
+          w.child.once("exit", () => {
+            clearTimeout(t);
+            resolve();
+          });
+          this.send(w, { t: "stop" });
+          // Closing the channel too: a worker whose "stop" is lost still exits on disconnect.
+          if (w.child.connected) w.child.disconnect();
+        }),
+    );
+    await Promise.all(exits);
+  }
+
+  private spawn(): Promise<void> {
+    const env = { ...process.env };
+    if (this.opts.statsIntervalMs) env.KEEPCACHE_PROXY_STATS_MS = String(this.opts.statsIntervalMs);
+    const child = fork(workerEntry(), [], {
+      execArgv: workerExecArgv(process.execArgv),
+      env,
+      serialization: "json",
+    });
+    const w: Worker = {
+      child,
+      totals: new WorkerTotals(this.target),
+      serving: new Set(),
+      waiting: new Map(),
+    };
+    this.workers.add(w);
+    return new Promise<void>((resolve) => {
+      child.on("message", (m: FromWorker) => {
+        if (m.t === "ready") {
+          for (const s of this.shared.values()) this.sendPool(w, s);
+          resolve();
+        } else this.onMessage(w, m);
+      });
+      child.on("error", (err) => this.opts.log.warn({ err }, "proxy worker error"));
+      child.once("exit", (code, signal) => {
+        this.workers.delete(w);
+        w.totals.retire();
+        for (const done of w.waiting.values()) done();
+        resolve();
+        if (this.stopping) return;
+        this.opts.log.error({ pid: child.pid, code, signal }, "proxy worker exited; forking again");
+        setTimeout(() => {
+          if (!this.stopping) void this.spawn();
+        }, 1000).unref();
+      });
+    });
+  }
+
+  private onMessage(w: Worker, m: FromWorker): void {
+    switch (m.t) {
+      case "serving":
+        w.serving.add(`${m.name}#${m.gen}`);
+        return;
+      case "counters":
+        w.totals.add(m.report);
+        if (m.seq !== 0) {
+          w.waiting.get(m.seq)?.();
+          w.waiting.delete(m.seq);
+        }
+        return;
+      case "failed": {
+        const pool = this.target.pool(m.pool, m.gen);
+        const s = pool && serverByName(pool, m.server);
+        if (!pool || !s) return;
+        this.opts.log.info(
+          { pool: m.pool, server: s.label, worker: w.child.pid, reason: m.reason },
+          "server failure reported by a worker",
+        );
+        pool.serverFailed(s, m.reason);
+        return;
+      }
+      case "member": {
+        const pool = this.target.pool(m.pool, m.gen);
+        const set = pool?.servers.find((s) => s.replicaSet && s.name === m.set) as
+          | ReplicaSet
+          | undefined;
+        if (set === undefined) return;
+        if (m.what === "failed" && m.member >= 0 && m.member < set.members.length)
+          set.memberFailed(m.member, m.reason);
+        else if (m.what === "rediscover") set.rediscover(m.reason);
+        return;
+      }
+      case "ready":
+        return;
+    }
+  }
+
+  private sendPool(w: Worker, s: Shared): void {
+    const p = s.pool;
+    if (p.listener === undefined) return;
+    const m: ToWorker = { t: "pool", gen: s.gen, cfg: p.config, table: toWire(p.table) };
+    if (!w.child.connected) return;
+    w.child.send(m, p.listener, (err) => {
+      if (err && !this.stopping) this.opts.log.warn({ err }, "proxy worker send failed");
+    });
+  }
+
+  private broadcast(m: ToWorker): void {
+    for (const w of this.workers) this.send(w, m);
+  }
+
+  private send(w: Worker, m: ToWorker): void {
+    if (!w.child.connected) return;
+    w.child.send(m, (err: Error | null) => {
+      if (err && !this.stopping) this.opts.log.warn({ err }, "proxy worker send failed");
+    });
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * Helpers of the proxy worker-process tests: start `keepcache run` (compiled CLI) with a
+ * config file, read its JSON log, find which process holds each accepted client connection
+ * (`ss -p`: the kernel's view, so "both processes served" is observed, not reported), and
+ * bounded polling.
+ */
+import { execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { keepcacheBin, type Proc, start } from "../helpers/procs.js";
+import { exchange } from "./proxy-harness.js";
+
+export async function until(
+  cond: () => Promise<boolean> | boolean,
+  what: string,
+  ms = 5000,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export async function runProxy(
+  file: string,
+  yaml: string,
+  listen: number,
+  stats: number,
+): Promise<Proc> {
+  writeFileSync(file, yaml);
+  const proc = await start(
+    process.execPath,
+    [keepcacheBin(), "run", "-c", file, "-s", String(stats)],
+    { port: listen, env: { ...process.env, KEEPCACHE_LOG_FORMAT: "json" } },
+  );
+  // The primary listens first; wait until the workers serve too.
+  await until(() => workerPids(proc).length > 0, "a worker serving", 8000);
+  return proc;
+}
+
+/** JSON log records with this message. */
+export function logRecords(proc: Proc, msg: string): Array<Record<string, unknown>> {
+  const out: Array<Record<string, unknown>> = [];
+  for (const line of proc.output().split("\n")) {
+    if (!line.includes(msg)) continue;
+    try {
+      const r = JSON.parse(line) as Record<string, unknown>;
+      if (r.msg === msg) out.push(r);
+    } catch {}
+  }
+  return out;
+}
+
+/** Pids of the worker processes that logged serving a pool (live or not). */
+export function workerPids(proc: Proc): number[] {
+  return [...new Set(logRecords(proc, "pool serving in worker").map((r) => Number(r.pid)))];
+}
+
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Established connections accepted on `port`, counted by the pid that holds each. */
+export function acceptedBy(port: number): Map<number, number> {
+  const text = execFileSync("ss", ["-Htnp", "state", "established", `( sport = :${port} )`], {
+    encoding: "latin1",
+  });
+  const out = new Map<number, number>();
+  for (const m of text.matchAll(/pid=(\d+)/g)) {
+    const pid = Number(m[1]);
+    out.set(pid, (out.get(pid) ?? 0) + 1);
+  }
+  return out;
+}
+
+/**
+ * Opens connections (each answered once by `open`, so the proxy has accepted it) in batches
+ * until at least `n` of them and connections held by two processes; bounded in count and time.
+ */
+export async function openSpread<C>(port: number, n: number, open: () => Promise<C>): Promise<C[]> {
+  const conns: C[] = [];
+  const deadline = Date.now() + 8000;
+  while (conns.length < 400 && Date.now() < deadline) {
+    conns.push(...(await Promise.all(Array.from({ length: 10 }, open))));
+    if (conns.length >= n && acceptedBy(port).size >= 2) return conns;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`connections never spread over 2 processes: ${[...acceptedBy(port)]}`);
+}
+
+export interface StatsDoc {
+  total_connections: number;
+  curr_connections: number;
+  [pool: string]: unknown;
+}
+
+/** One server's (or a pool's) numbers in a stats document. */
+export function numbers(doc: unknown, ...path: string[]): Record<string, number> {
+  let o = doc as Record<string, unknown>;
+  for (const p of path) o = o[p] as Record<string, unknown>;
+  return o as Record<string, number>;
+}
+
+export async function statsDoc(port: number): Promise<StatsDoc> {
+  return JSON.parse(await exchange(port, "", (s) => s.endsWith("}\n")));
+}
