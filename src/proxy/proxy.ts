@@ -14,6 +14,7 @@ import { Prober } from "../health/prober.js";
 import type { Logger } from "../log.js";
 import { driverFor } from "./drivers.js";
 import { ProxyPool } from "./pool.js";
+import { prepareTlsRefresh } from "./pool-listener.js";
 import type { StatsSource } from "./stats.js";
 import type { ProxyWorkers } from "./workers/primary.js";
 
@@ -21,11 +22,19 @@ function listenKey(e: Endpoint): string {
   return e.kind === "tcp" ? `${e.host}:${e.port}` : e.path;
 }
 
+/**
+ * TLS on or off, and whether client certificates are required (`ca`), are options of the
+ * listening server; a change of certificate files only is swapped in place (reload).
+ */
+function tlsShape(a: PoolConfig): string {
+  return a.tls === undefined ? "plain" : a.tls.ca === undefined ? "tls" : "mutual-tls";
+}
+
 function sameListener(a: PoolConfig, b: PoolConfig): boolean {
   return (
     listenKey(a.listen) === listenKey(b.listen) &&
     a.redis === b.redis &&
-    JSON.stringify(a.tls ?? null) === JSON.stringify(b.tls ?? null)
+    tlsShape(a) === tlsShape(b)
   );
 }
 
@@ -88,6 +97,14 @@ export class ProxyService implements StatsSource {
   /** Applies a validated config: keep, update, start and stop pools. */
   async reload(config: Config): Promise<void> {
     const next = new Map(config.pools.map((p) => [p.name, p]));
+    // Kept TLS listeners: certificate material re-read and checked first, so unreadable or bad
+    // files fail the reload before any pool changed; swapped in with the new configs below.
+    const rotations = new Map<string, () => void>();
+    for (const [name, pool] of this.pools_) {
+      const cfg = next.get(name);
+      if (cfg?.tls !== undefined && pool.listener !== undefined && sameListener(pool.config, cfg))
+        rotations.set(name, prepareTlsRefresh(pool.listener, cfg.tls));
+    }
     for (const [name, pool] of [...this.pools_]) {
       const cfg = next.get(name);
       if (cfg === undefined || !sameListener(pool.config, cfg)) {
@@ -100,6 +117,7 @@ export class ProxyService implements StatsSource {
     for (const cfg of config.pools) {
       const pool = this.pools_.get(cfg.name);
       if (pool) {
+        rotations.get(cfg.name)?.();
         pool.apply(cfg);
         this.workers?.reconfigure(pool);
         this.log.info({ pool: cfg.name }, "pool reconfigured");
