@@ -104,6 +104,8 @@ export interface ClientParser {
    * Backend connection class (optional, default 0): requests of clients on different channels
    * never share a backend connection. memcached fixes a connection's protocol at its first
    * byte (memcached.c try_read_command), so text and binary clients need separate ones.
+   * Read when a plan is routed, so a driver may set it per plan (memcache: `lru_crawler
+   * metadump` on a connection class of its own, memcache/text-client.ts DUMP_CHANNEL).
    */
   readonly channel?: number;
 }
