@@ -154,6 +154,48 @@ describe("proxy workers: control plane", () => {
     await stopProxy(proc);
   });
 
+  test("replica set: the primary's monitor decides, the worker follows its view", async () => {
+    const [listen, stats, a, b] = await freePorts(4);
+    const [, mb] = await Promise.all([startMemcached(a), startMemcached(b)]);
+    const yaml = [
+      "workers: 2",
+      "rs:",
+      `  listen: 127.0.0.1:${listen}`,
+      "  timeout: 500",
+      "  servers:",
+      "    - name: set1",
+      "      write: all",
+      "      read: round-robin",
+      "      members:",
+      `        - { address: "127.0.0.1:${a}" }`,
+      `        - { address: "127.0.0.1:${b}" }`,
+      "",
+    ].join("\n");
+    const proc = await runProxy(join(dir, "rs.yml"), yaml, listen, stats);
+    const conns = await openSpread(listen, 20, () => mcClient(listen));
+    await storeFromAll(conns, "sk", b);
+    const [worker] = workerPids(proc);
+    await mb.stop("SIGKILL");
+    // The worker logs the view it was sent: member b down, decided by the primary.
+    await until(
+      () =>
+        logRecords(proc, "replica set view").some(
+          (r) => r.pid === worker && JSON.stringify(r.members).includes(`${b}:unknown:down`),
+        ),
+      "the worker to follow the primary's view",
+    );
+    for (const [i, c] of conns.entries()) {
+      const v = `c${i}`;
+      assert.equal(await c.call(`set sk 0 0 ${v.length}\r\n${v}\r\n`), "STORED\r\n");
+      assert.equal(
+        await c.call("get sk\r\n", "END\r\n"),
+        `VALUE sk 0 ${v.length}\r\n${v}\r\nEND\r\n`,
+      );
+    }
+    for (const c of conns) c.close();
+    await stopProxy(proc);
+  });
+
   test("a SIGKILLed worker is forked again; service and totals go on", async () => {
     const [listen, stats, m1] = await freePorts(3);
     await startMemcached(m1);
