@@ -9,7 +9,6 @@
  * gen, so a late message about the old one is never applied to the new one.
  */
 import type { PoolConfig } from "../../config/index.js";
-import type { HistogramSnapshot } from "../../metrics/histogram.js";
 import type { RoutingTable, TableServer } from "../router.js";
 
 export interface WireTable {
@@ -92,5 +91,3 @@ export type FromWorker =
 export function histogramWire(h: { counts: Float64Array; sum: number; count: number }) {
   return { counts: Array.from(h.counts), sum: h.sum, count: h.count } satisfies WireHistogram;
 }
-
-export type { HistogramSnapshot };

@@ -23,6 +23,7 @@ import type { Logger } from "../../log.js";
 import { workerExecArgv } from "../../tcp/workers.js";
 import type { ProxyPool } from "../pool.js";
 import type { ReplicaSet } from "../replicaset/set.js";
+import type { BackendServer } from "../server.js";
 import { type FromWorker, type ServerReport, type ToWorker, toWire } from "./ipc.js";
 import { type MergeTarget, serverByName, WorkerTotals } from "./merge.js";
 
@@ -68,6 +69,8 @@ export class ProxyWorkers {
   private gens = 0;
   private seq = 0;
   private stopping = false;
+  /** When a worker's failure report was last logged, per server. */
+  private readonly logged = new WeakMap<BackendServer, number>();
   private readonly target: MergeTarget;
 
   constructor(
@@ -243,10 +246,15 @@ export class ProxyWorkers {
         const pool = this.target.pool(m.pool, m.gen);
         const s = pool && serverByName(pool, m.server);
         if (!pool || !s) return;
-        this.opts.log.info(
-          { pool: m.pool, server: s.label, worker: w.child.pid, reason: m.reason },
-          "server failure reported by a worker",
-        );
+        // One line per server and second at most: a dead backend under load fails often.
+        const now = Date.now();
+        if ((this.logged.get(s) ?? 0) + 1000 <= now) {
+          this.logged.set(s, now);
+          this.opts.log.info(
+            { pool: m.pool, server: s.label, worker: w.child.pid, reason: m.reason },
+            "server failure reported by a worker",
+          );
+        }
         pool.serverFailed(s, m.reason);
         return;
       }
