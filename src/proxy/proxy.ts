@@ -108,7 +108,7 @@ export class ProxyService implements StatsSource {
     for (const [name, pool] of [...this.pools_]) {
       const cfg = next.get(name);
       if (cfg === undefined || !sameListener(pool.config, cfg)) {
-        this.workers?.removePool(name);
+        await this.workers?.removePool(name);
         await pool.close();
         this.pools_.delete(name);
         this.log.info({ pool: name }, "pool stopped by reload");

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { RawClient } from "../helpers/line-client.js";
 import { freePorts } from "../helpers/ports.js";
-import { type Proc, startMemcached, stopAll } from "../helpers/procs.js";
+import { type Proc, startMemcached, startRedis, stopAll } from "../helpers/procs.js";
 import { exchange } from "./proxy-harness.js";
 import {
   acceptedBy,
@@ -151,6 +151,27 @@ describe("proxy workers: control plane", () => {
     const fresh = await openSpread(listen, 10, () => mcClient(listen));
     await storeFromAll(fresh, "rk", m2);
     for (const c of [...conns, ...fresh]) c.close();
+    await stopProxy(proc);
+  });
+
+  test("SIGHUP that restarts a pool on the same address: the workers free it first", async () => {
+    const [listen, stats, m1, r1] = await freePorts(4);
+    await Promise.all([startMemcached(m1), startRedis(r1)]);
+    const file = join(dir, "restart.yml");
+    const proc = await runProxy(file, conf(listen, [m1]), listen, stats);
+    const old = await openSpread(listen, 10, () => mcClient(listen));
+    writeFileSync(file, conf(listen, [r1], ["redis: true"]));
+    proc.child.kill("SIGHUP");
+    await until(() => logRecords(proc, "reload done").length > 0, "the reload");
+    assert.equal(logRecords(proc, "reload failed part-way").length, 0, proc.output().slice(-2000));
+    // The old pool's clients were closed in both processes; the new one is shared again.
+    await until(() => old.every((c) => c.closed), "old clients closed");
+    const fresh = await openSpread(listen, 10, async () => {
+      const c = await RawClient.connect(listen);
+      assert.equal(await c.call("*1\r\n$4\r\nPING\r\n"), "+PONG\r\n");
+      return c;
+    });
+    for (const c of fresh) c.close();
     await stopProxy(proc);
   });
 

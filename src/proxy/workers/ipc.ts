@@ -73,6 +73,8 @@ export type ToWorker =
 export type FromWorker =
   | { t: "ready" }
   | { t: "serving"; name: string; gen: number }
+  /** The worker closed its copy of the pool's listening socket ("remove" done). */
+  | { t: "removed"; name: string; gen: number }
   /** A passive failure of a server or replica-set member (nc_server.c server_failure). */
   | { t: "failed"; pool: string; gen: number; server: string; reason: string }
   /** A replica-set signal for the set's controller (memberFailed / rediscover). */

@@ -29,6 +29,8 @@ import { type MergeTarget, serverByName, WorkerTotals } from "./merge.js";
 
 /** How long the stats port waits for fresh worker counters before answering with the last. */
 const REFRESH_WAIT_MS = 300;
+/** How long a reload waits for workers to close a removed pool's listening socket. */
+const REMOVE_WAIT_MS = 2000;
 
 interface Worker {
   child: ChildProcess;
@@ -133,11 +135,19 @@ export class ProxyWorkers {
     this.broadcast({ t: "table", name: pool.name, gen: s.gen, table: toWire(pool.table) });
   }
 
-  removePool(name: string): void {
+  /**
+   * The workers stop serving the pool. Resolves once each closed its copy of the listening
+   * socket (bounded): a reload that starts a pool on the same address must find it free.
+   */
+  async removePool(name: string): Promise<void> {
     const s = this.shared.get(name);
     if (s === undefined) return;
     this.shared.delete(name);
+    const key = `${name}#${s.gen}`;
     this.broadcast({ t: "remove", name, gen: s.gen });
+    const end = Date.now() + REMOVE_WAIT_MS;
+    while ([...this.workers].some((w) => w.serving.has(key)) && Date.now() < end)
+      await new Promise((r) => setTimeout(r, 5));
   }
 
   /** Asks every worker for its counters now; resolves when all answered or after a bound. */
@@ -234,6 +244,9 @@ export class ProxyWorkers {
     switch (m.t) {
       case "serving":
         w.serving.add(`${m.name}#${m.gen}`);
+        return;
+      case "removed":
+        w.serving.delete(`${m.name}#${m.gen}`);
         return;
       case "counters":
         w.totals.add(m.report);

@@ -70,6 +70,7 @@ async function handle(m: ToWorker, server: net.Server | undefined): Promise<void
       if (p?.gen !== m.gen) return;
       pools.delete(m.name);
       await p.close();
+      send({ t: "removed", name: m.name, gen: m.gen });
       return;
     }
     case "report":
