@@ -6,13 +6,15 @@
  * end of it (flush.ts). The FIFO is bounded; a full one refuses new requests. Plain TCP reads
  * go into our own slab (read-slab.ts), bypassing the Readable stream.
  *
- * Timeouts: one timer per connection, armed for the oldest request's deadline (it is always the
- * earliest, all requests having the same timeout). On expiry the whole connection fails: the
- * stuck reply would otherwise be matched to a later request.
+ * Timeouts: one timer per connection, armed for the oldest request's deadline (its send time plus
+ * the pool's timeout: always the earliest, all requests having the same timeout). On expiry the
+ * whole connection fails: the stuck reply would otherwise be matched to a later request.
  */
 import net from "node:net";
 import tls from "node:tls";
+import { elapsedMs, monoMicros } from "../util/micros.js";
 import { OutBuffer } from "../util/out-buffer.js";
+import { type SocketWriter, socketWriter } from "../util/socket-writes.js";
 import type { ReplyFramer } from "./driver.js";
 import { Fifo } from "./fifo.js";
 import { type Flushable, flushReplies, scheduleFlush } from "./flush.js";
@@ -31,6 +33,8 @@ export class BackendConn implements Flushable {
   readonly out = new OutBuffer();
   private socket: net.Socket | undefined;
   private connected = false;
+  /** Set on connect: direct handle writes where possible (src/util/socket-writes.ts). */
+  private writer: SocketWriter | undefined;
   private framer: ReplyFramer;
   private timer: NodeJS.Timeout | undefined;
   /** Set once failed or closed: this object is dropped by the server afterwards. */
@@ -58,12 +62,9 @@ export class BackendConn implements Flushable {
     // valid after the write and lets the request be re-sent elsewhere without another copy.
     if (keepForRetry) req.retryBuf = out.buf.subarray(at, at + n);
     req.bytes = n;
-    req.sentAt = performance.now();
+    req.sentUs = monoMicros();
     const timeout = this.server.pool.timeoutMs;
-    if (timeout > 0) {
-      req.deadline = Date.now() + timeout;
-      if (this.timer === undefined) this.arm(timeout);
-    }
+    if (timeout > 0 && this.timer === undefined) this.arm(timeout);
     this.inflight.push(req);
     const c = this.server.counters;
     c.requests++;
@@ -72,9 +73,12 @@ export class BackendConn implements Flushable {
   }
 
   flush(): void {
-    if (!this.connected || this.socket === undefined) return;
+    const w = this.writer;
+    // While a write is pending, requests collect in `out` (bounded by the in-flight FIFO) and
+    // leave together when it completes.
+    if (!this.connected || w === undefined || w.busy) return;
     const data = this.out.take();
-    if (data !== null) this.socket.write(data);
+    if (data !== null) w.write(data);
   }
 
   /** Connects (once); requests queued meanwhile are written on connect. */
@@ -124,6 +128,7 @@ export class BackendConn implements Flushable {
     if (this.dead) return;
     this.connected = true;
     this.server.counters.server_connections++;
+    if (this.socket !== undefined) this.writer = socketWriter(this.socket, () => this.flush());
     this.flush();
   }
 
@@ -138,6 +143,8 @@ export class BackendConn implements Flushable {
     const c = this.server.counters;
     framer.feed(chunk);
     c.response_bytes += chunk.length;
+    // One clock reading for every reply of this read.
+    const now = monoMicros();
     for (;;) {
       const req = this.inflight.peek();
       if (req === undefined) {
@@ -150,7 +157,7 @@ export class BackendConn implements Flushable {
       }
       this.inflight.shift();
       c.responses++;
-      this.server.latency.observe(performance.now() - req.sentAt);
+      this.server.latency.observe(elapsedMs(req.sentUs, now));
       this.server.onReply();
       this.server.pool.settle(req, framer);
       if (this.dead) return;
@@ -171,7 +178,8 @@ export class BackendConn implements Flushable {
     if (this.dead) return;
     const head = this.inflight.peek();
     if (head === undefined) return;
-    const left = head.deadline - Date.now();
+    // Every request of a pool has the same timeout, so the oldest one's deadline is the nearest.
+    const left = this.server.pool.timeoutMs - elapsedMs(head.sentUs);
     if (left > 0) {
       this.arm(left);
       return;

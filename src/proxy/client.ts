@@ -8,6 +8,7 @@
  */
 import type net from "node:net";
 import { OutBuffer } from "../util/out-buffer.js";
+import { type SocketWriter, socketWriter } from "../util/socket-writes.js";
 import { adoptReads } from "./client-read.js";
 import { type ClientParser, type ClientState, ParseResult } from "./driver.js";
 import { Fifo } from "./fifo.js";
@@ -33,6 +34,7 @@ export class ClientConn implements SlotOwner, Flushable {
   private ending = false;
   private readingPaused = false;
   private waitingDrain = false;
+  private readonly writer: SocketWriter;
 
   constructor(
     readonly socket: net.Socket,
@@ -60,8 +62,10 @@ export class ClientConn implements SlotOwner, Flushable {
     // Reads go into our own slab (client-read.ts); 'data' events where that is not possible.
     if (!adoptReads(socket, CLIENT_SLAB, (chunk) => this.onData(chunk)))
       socket.on("data", (chunk: Buffer) => this.onData(chunk));
-    socket.on("drain", () => {
+    this.writer = socketWriter(socket, () => {
       this.waitingDrain = false;
+      // Replies that arrived while the write was pending wait in `out`.
+      this.flush();
       this.maybeResume();
     });
     // A client that half-closes after its requests (`printf 'stats\r\n' | nc`) still gets
@@ -173,18 +177,21 @@ export class ClientConn implements SlotOwner, Flushable {
 
   flush(): void {
     if (this.closed) return;
+    // A pending write: the bytes stay in `out` (bounded by outputLimit in afterHead) until
+    // the writer's onDrain flushes again.
+    if (this.writer.busy) return;
     const data = this.out.take();
     if (data !== null) {
-      if (!this.socket.write(data)) {
+      if (!this.writer.write(data)) {
         this.waitingDrain = true;
         this.pauseReading();
       }
-      if (this.socket.writableLength > this.pool.outputLimit) {
+      if (this.writer.queued > this.pool.outputLimit) {
         this.overflow();
         return;
       }
     }
-    if (this.ending && this.slots.length === 0) {
+    if (this.ending && this.slots.length === 0 && this.out.pending === 0) {
       this.socket.end();
       this.closed = true;
       this.pool.clientClosed(this);

@@ -35,8 +35,6 @@ export class Slot {
 }
 
 export class Request {
-  /** Absolute ms deadline (0: no timeout). */
-  deadline = 0;
   /** Bytes sent, for retry (set only for idempotent requests): a view into the backend buffer. */
   retryBuf: Buffer | undefined = undefined;
   keyStart = 0;
@@ -46,8 +44,11 @@ export class Request {
   /** From the Plan (forwards): a replica set may serve it from a replica / retry it elsewhere. */
   readOnly = false;
   idempotent = false;
-  /** performance.now() when queued, for the server's latency histogram (admin /metrics). */
-  sentAt = 0;
+  /**
+   * monoMicros() when queued: the server's latency histogram (admin /metrics), and the
+   * request's deadline (plus the pool's timeout).
+   */
+  sentUs = 0;
   constructor(
     /** null: the proxy's own request (handshake); its reply is dropped. */
     readonly slot: Slot | null,
