@@ -42,6 +42,8 @@ export interface SocketWriter {
 
 interface WriteReq {
   oncomplete: ((status: number) => void) | null;
+  /** The bytes of a pending write, kept reachable until it completes (libuv reads them). */
+  buffer: Buffer | null;
 }
 
 interface StreamWrapBinding {
@@ -100,8 +102,6 @@ function writeError(status: number): NodeJS.ErrnoException {
 /** One pending write at most; synchronous writes share one WriteWrap. */
 class DirectWriter implements SocketWriter {
   busy = false;
-  /** The bytes of the pending write: libuv reads them until it completes. */
-  private pendingBuf: Buffer | null = null;
   private req: WriteReq;
 
   constructor(
@@ -110,8 +110,14 @@ class DirectWriter implements SocketWriter {
     private readonly handle: StreamHandle,
     private readonly onDrain: () => void,
   ) {
-    this.req = new b.WriteWrap();
-    this.req.oncomplete = null;
+    this.req = this.newReq();
+  }
+
+  private newReq(): WriteReq {
+    const req = new this.b.WriteWrap();
+    req.oncomplete = null;
+    req.buffer = null;
+    return req;
   }
 
   get queued(): number {
@@ -136,16 +142,14 @@ class DirectWriter implements SocketWriter {
     // The kernel did not take everything: `req` is now libuv's pending write. It completes
     // through oncomplete; later synchronous writes need a WriteWrap of their own.
     this.busy = true;
-    this.pendingBuf = buf;
+    req.buffer = buf;
     req.oncomplete = (status: number) => this.completed(status);
-    this.req = new this.b.WriteWrap();
-    this.req.oncomplete = null;
+    this.req = this.newReq();
     return false;
   }
 
   private completed(status: number): void {
     this.busy = false;
-    this.pendingBuf = null;
     if (this.socket.destroyed) return;
     if (status < 0) {
       this.socket.destroy(writeError(status));
