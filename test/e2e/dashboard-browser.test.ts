@@ -5,7 +5,7 @@
  * reflect each change within 2 s without a reload. Screenshots go to docs/screenshots/.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -18,7 +18,7 @@ import type { PoolStatus, ServerStatus } from "../../src/admin/status.js";
 import { nodeDefaults } from "../../src/node/options.js";
 import { CacheNode } from "../../src/node/server.js";
 import { RawClient } from "../helpers/line-client.js";
-import { repoRoot } from "../helpers/procs.js";
+import { screenshotPath } from "../helpers/screenshots.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 
@@ -282,7 +282,5 @@ describe("dashboard in headless Chromium", () => {
 });
 
 function shot(name: string): string {
-  const dir = join(repoRoot(), "docs", "screenshots");
-  mkdirSync(dir, { recursive: true });
-  return join(dir, name);
+  return screenshotPath(name);
 }

@@ -6,7 +6,7 @@
  * same over redis-server. The screenshot docs/screenshots/up-dashboard.png is taken here.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -14,7 +14,8 @@ import { type BrowserContext, chromium } from "playwright-core";
 import type { StatusDocument } from "../../src/admin/status.js";
 import { RawClient } from "../helpers/line-client.js";
 import { freePorts, waitForPort } from "../helpers/ports.js";
-import { keepcacheBin, type Proc, repoRoot, start, stopAll } from "../helpers/procs.js";
+import { keepcacheBin, type Proc, start, stopAll } from "../helpers/procs.js";
+import { screenshotPath } from "../helpers/screenshots.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 
@@ -183,9 +184,7 @@ describe("keepcache up (keepcache nodes)", () => {
       .locator('[data-pool="demo"] tr[data-server="node-b"]', { hasText: "master" })
       .waitFor();
     await page.locator("#toast:not(.show)").waitFor({ timeout: 4000 });
-    const dir = join(repoRoot(), "docs", "screenshots");
-    mkdirSync(dir, { recursive: true });
-    await page.screenshot({ path: join(dir, "up-dashboard.png"), fullPage: true });
+    await page.screenshot({ path: screenshotPath("up-dashboard.png"), fullPage: true });
 
     // The page's start button brings node-a back (it rejoins as the standby).
     await page.locator('[data-node="node-a"] button', { hasText: "start" }).click();
