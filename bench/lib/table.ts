@@ -6,6 +6,8 @@ export interface Row {
   ratio: number;
   target: string;
   pass: boolean;
+  /** Shown for information, not judged against a target ("info" instead of ok/MISS). */
+  info?: boolean;
 }
 
 export function printTable(title: string, anchorName: string, rows: Row[]): string {
@@ -16,7 +18,7 @@ export function printTable(title: string, anchorName: string, rows: Row[]): stri
     r.keepcache,
     r.ratio.toFixed(2),
     r.target,
-    r.pass ? "ok" : "MISS",
+    r.info ? "info" : r.pass ? "ok" : "MISS",
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
