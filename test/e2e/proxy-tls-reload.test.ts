@@ -5,45 +5,14 @@
  * certificate (compared by fingerprint); bad files are refused and the last good one stays.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { X509Certificate } from "node:crypto";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import tls from "node:tls";
+import { selfSignedCert } from "../helpers/certs.js";
 import { freePorts } from "../helpers/ports.js";
 import { keepcacheBin, type Proc, start, startMemcached, stopAll } from "../helpers/procs.js";
-
-/** A self-signed EC pair (fast to make) for 127.0.0.1. */
-function makeCert(dir: string, name: string): { cert: string; key: string; fp: string } {
-  const cert = join(dir, `${name}.pem`);
-  const key = join(dir, `${name}.key`);
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-days",
-      "1",
-      "-keyout",
-      key,
-      "-out",
-      cert,
-      "-subj",
-      `/CN=${name}`,
-      "-addext",
-      "subjectAltName=IP:127.0.0.1",
-    ],
-    { stdio: "ignore", timeout: 20_000 },
-  );
-  return { cert, key, fp: new X509Certificate(readFileSync(cert)).fingerprint256 };
-}
 
 /** A TLS client that reads line replies; the server's certificate is checked by fingerprint. */
 class TlsLineClient {
@@ -101,8 +70,8 @@ describe("proxy TLS certificate reload", () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "kc-tls-reload-"));
-    a = makeCert(dir, "first");
-    b = makeCert(dir, "second");
+    a = selfSignedCert(dir, "first");
+    b = selfSignedCert(dir, "second");
     assert.notEqual(a.fp, b.fp);
     copyFileSync(a.cert, live().cert);
     copyFileSync(a.key, live().key);

@@ -3,7 +3,6 @@
  * openssl at test time), and the twemproxy-compatible stats port's JSON shape.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
@@ -11,6 +10,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import tls from "node:tls";
 import { StatsServer } from "../../src/proxy/stats.js";
+import { selfSignedCert } from "../helpers/certs.js";
 import { freePorts } from "../helpers/ports.js";
 import { startMemcached, stopAll } from "../helpers/procs.js";
 import { exchange, type RunningProxy, startProxy } from "./proxy-harness.js";
@@ -50,29 +50,7 @@ describe("proxy TLS and stats port", () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "kc-tls-"));
-    cert = join(dir, "cert.pem");
-    key = join(dir, "key.pem");
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "1",
-        "-keyout",
-        key,
-        "-out",
-        cert,
-        "-subj",
-        "/CN=127.0.0.1",
-        "-addext",
-        "subjectAltName=IP:127.0.0.1",
-      ],
-      { stdio: "ignore", timeout: 20_000 },
-    );
+    ({ cert, key } = selfSignedCert(dir));
     ports = await freePorts(5);
     await startMemcached(ports[0]);
     // A TLS-terminating forwarder in front of memcached: the pool's TLS backend.

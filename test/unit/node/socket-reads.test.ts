@@ -11,16 +11,7 @@ import pino from "pino";
 import { nodeDefaults } from "../../../src/node/options.js";
 import { CacheNode } from "../../../src/node/server.js";
 import { adoptReads, readHooks } from "../../../src/util/socket-reads.js";
-
-const DEADLINE_MS = 5000;
-
-function within<T>(p: Promise<T>, what: string): Promise<T> {
-  let t: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    t = setTimeout(() => reject(new Error(`timed out: ${what}`)), DEADLINE_MS);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(t));
-}
+import { within } from "../../helpers/deadline.js";
 
 function connect(port: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {

@@ -7,7 +7,6 @@
  * micros.ts (the allocation-free request clock) is checked here too.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
@@ -16,16 +15,8 @@ import { after, describe, test } from "node:test";
 import tls from "node:tls";
 import { elapsedMs, monoMicros } from "../../../src/util/micros.js";
 import { directWrites, socketWriter } from "../../../src/util/socket-writes.js";
-
-const DEADLINE_MS = 10_000;
-
-function within<T>(p: Promise<T>, what: string): Promise<T> {
-  let t: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    t = setTimeout(() => reject(new Error(`timed out: ${what}`)), DEADLINE_MS);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(t));
-}
+import { selfSignedCert } from "../../helpers/certs.js";
+import { within } from "../../helpers/deadline.js";
 
 /** A connected pair over loopback: [client side, accepted side]. */
 async function pair(servers: net.Server[]): Promise<[net.Socket, net.Socket]> {
@@ -63,6 +54,7 @@ function receive(s: net.Socket, n: number): Promise<Buffer> {
       s.resume();
     }),
     `${n} bytes`,
+    10_000,
   );
 }
 
@@ -165,22 +157,13 @@ describe("socket-writes: the socket.write() fallback (TLS)", () => {
   });
 
   test("a TLS socket writes through socket.write, with the same contract", async () => {
-    execFileSync(
-      "openssl",
-      [
-        ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"],
-        ...["-nodes", "-subj", "/CN=localhost", "-days", "1"],
-        ...["-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")],
-      ],
-      { stdio: "ignore" },
-    );
+    const { cert, key } = selfSignedCert(dir);
     let accepted!: (s: tls.TLSSocket) => void;
     const got = new Promise<tls.TLSSocket>((r) => {
       accepted = r;
     });
-    const server = tls.createServer(
-      { key: readFileSync(join(dir, "key.pem")), cert: readFileSync(join(dir, "cert.pem")) },
-      (s) => accepted(s),
+    const server = tls.createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (s) =>
+      accepted(s),
     );
     servers.push(server);
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
