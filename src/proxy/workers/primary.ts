@@ -31,6 +31,8 @@ import { type MergeTarget, serverByName, WorkerTotals } from "./merge.js";
 const REFRESH_WAIT_MS = 300;
 /** How long a reload waits for workers to close a removed pool's listening socket. */
 const REMOVE_WAIT_MS = 2000;
+/** A worker not ready by then is killed (and forked again): startup never waits forever. */
+const READY_WAIT_MS = 15_000;
 
 interface Worker {
   child: ChildProcess;
@@ -39,6 +41,12 @@ interface Worker {
   serving: Set<string>;
   /** Pending on-demand reports: seq → resolve. */
   waiting: Map<number, () => void>;
+  /**
+   * It said "ready": its message listener exists. Nothing is sent before that (a message that
+   * arrives before the child's listener is attached is dropped by Node); "ready" then sends
+   * every shared pool with its current config and table, so nothing missed is lost.
+   */
+  ready: boolean;
 }
 
 interface Shared {
@@ -153,20 +161,22 @@ export class ProxyWorkers {
   /** Asks every worker for its counters now; resolves when all answered or after a bound. */
   async refresh(): Promise<void> {
     const seq = ++this.seq;
-    const waits = [...this.workers].map(
-      (w) =>
-        new Promise<void>((resolve) => {
-          const t = setTimeout(() => {
-            w.waiting.delete(seq);
-            resolve();
-          }, REFRESH_WAIT_MS);
-          w.waiting.set(seq, () => {
-            clearTimeout(t);
-            resolve();
-          });
-          this.send(w, { t: "report", seq });
-        }),
-    );
+    const waits = [...this.workers]
+      .filter((w) => w.ready)
+      .map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            const t = setTimeout(() => {
+              w.waiting.delete(seq);
+              resolve();
+            }, REFRESH_WAIT_MS);
+            w.waiting.set(seq, () => {
+              clearTimeout(t);
+              resolve();
+            });
+            this.send(w, { t: "report", seq });
+          }),
+      );
     await Promise.all(waits);
   }
 
@@ -216,17 +226,25 @@ export class ProxyWorkers {
       totals: new WorkerTotals(this.target),
       serving: new Set(),
       waiting: new Map(),
+      ready: false,
     };
     this.workers.add(w);
     return new Promise<void>((resolve) => {
+      const slow = setTimeout(() => {
+        this.opts.log.error({ pid: child.pid }, "proxy worker not ready in time; killing it");
+        child.kill("SIGKILL");
+      }, READY_WAIT_MS);
       child.on("message", (m: FromWorker) => {
         if (m.t === "ready") {
+          clearTimeout(slow);
+          w.ready = true;
           for (const s of this.shared.values()) this.sendPool(w, s);
           resolve();
         } else this.onMessage(w, m);
       });
       child.on("error", (err) => this.opts.log.warn({ err }, "proxy worker error"));
       child.once("exit", (code, signal) => {
+        clearTimeout(slow);
         this.workers.delete(w);
         w.totals.retire();
         for (const done of w.waiting.values()) done();
@@ -291,7 +309,7 @@ export class ProxyWorkers {
     const p = s.pool;
     if (p.listener === undefined) return;
     const m: ToWorker = { t: "pool", gen: s.gen, cfg: p.config, table: toWire(p.table) };
-    if (!w.child.connected) return;
+    if (!w.ready || !w.child.connected) return;
     w.child.send(m, p.listener, (err) => {
       if (err && !this.stopping) this.opts.log.warn({ err }, "proxy worker send failed");
     });
@@ -302,7 +320,7 @@ export class ProxyWorkers {
   }
 
   private send(w: Worker, m: ToWorker): void {
-    if (!w.child.connected) return;
+    if (!w.ready || !w.child.connected) return;
     w.child.send(m, (err: Error | null) => {
       if (err && !this.stopping) this.opts.log.warn({ err }, "proxy worker send failed");
     });

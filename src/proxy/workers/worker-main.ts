@@ -8,6 +8,7 @@
 import type net from "node:net";
 import { child } from "../../log.js";
 import { driverFor } from "../drivers.js";
+import { HeldListener } from "./handoff.js";
 import type { FromWorker, ToWorker, WorkerReport } from "./ipc.js";
 import { tameSets, WorkerProxyPool } from "./worker-pool.js";
 
@@ -35,21 +36,24 @@ async function shutdown(code: number): Promise<never> {
 /** Messages are handled one at a time: a pool's "config" must not overtake its "pool". */
 let chain = Promise.resolve();
 
-async function handle(m: ToWorker, server: net.Server | undefined): Promise<void> {
+async function handle(m: ToWorker, held: HeldListener | undefined): Promise<void> {
   switch (m.t) {
     case "pool": {
-      if (server === undefined) return;
+      if (held === undefined) return;
       const old = pools.get(m.cfg.name);
       if (old) await old.close();
-      const pool = new WorkerProxyPool(
-        m.cfg,
-        { driver: await driverFor(m.cfg), prober: undefined, log, global },
-        m.gen,
-      );
+      let pool: WorkerProxyPool;
+      try {
+        const driver = await driverFor(m.cfg);
+        pool = new WorkerProxyPool(m.cfg, { driver, prober: undefined, log, global }, m.gen);
+      } catch (err) {
+        held.discard();
+        throw err;
+      }
       pool.send = send;
       tameSets(pool);
       pool.setTable(m.table);
-      pool.adopt(server);
+      pool.adopt(held);
       pools.set(m.cfg.name, pool);
       log.info({ pool: m.cfg.name, gen: m.gen }, "pool serving in worker");
       send({ t: "serving", name: m.cfg.name, gen: m.gen });
@@ -83,8 +87,10 @@ async function handle(m: ToWorker, server: net.Server | undefined): Promise<void
 }
 
 process.on("message", (m: ToWorker, server?: net.Server) => {
+  // Claimed now, not in the chain: the received listener already accepts (handoff.ts).
+  const held = server === undefined ? undefined : new HeldListener(server);
   chain = chain
-    .then(() => handle(m, server))
+    .then(() => handle(m, held))
     .catch((err: unknown) => log.error({ err, message: m.t }, "worker message failed"));
 });
 process.on("disconnect", () => void shutdown(0));

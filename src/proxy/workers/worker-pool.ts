@@ -6,7 +6,6 @@
  * must count every process's failures in one place, or N processes would need N times as
  * many failures to eject, and could disagree on where a key goes).
  */
-import type net from "node:net";
 import type { PoolConfig } from "../../config/index.js";
 import { type PoolDeps, ProxyPool } from "../pool.js";
 import type { SetController } from "../replicaset/set.js";
@@ -14,6 +13,7 @@ import { ReplicaSet } from "../replicaset/set.js";
 import { buildTable } from "../router.js";
 import type { BackendServer } from "../server.js";
 import { queueGauges } from "../stats.js";
+import type { HeldListener } from "./handoff.js";
 import {
   type FromWorker,
   histogramWire,
@@ -76,16 +76,13 @@ export class WorkerProxyPool extends ProxyPool {
     this.send?.({ t: "failed", pool: this.name, gen: this.gen, server: s.name, reason });
   }
 
-  /** Serves the primary's listening socket (received over IPC, built with default options). */
-  adopt(server: net.Server): void {
-    // What openListener gives the primary's own server (pool-listener.ts): the fields that
-    // net.Server's onconnection reads for each accepted socket (lib/net.js).
-    const s = server as net.Server & { allowHalfOpen: boolean; pauseOnConnect: boolean };
-    s.allowHalfOpen = true;
-    s.pauseOnConnect = true;
-    server.on("connection", (sock: net.Socket) => this.accept(sock));
-    server.on("error", () => {}); // accept errors (EMFILE) are retried by libuv
-    this.listener = server;
+  /**
+   * Serves the primary's listening socket (received over IPC and claimed at once, handoff.ts):
+   * the connections accepted while this pool was being built first.
+   */
+  adopt(held: HeldListener): void {
+    this.listener = held.server;
+    held.release((sock) => this.accept(sock));
     if (this.config.preconnect) for (const x of this.servers) x.preconnect();
   }
 
