@@ -44,6 +44,13 @@ export type Plan =
       readOnly: boolean;
       /** Driver data handed back to ClientParser.failReply (binary: opcode and opaque). */
       tag?: number;
+      /**
+       * The bytes to hash when they are not the key as it stands in the frame (meta flag b:
+       * the decoded key, protocol.txt "Meta Get"); [keyStart, keyEnd) still locate the key in
+       * the frame. Valid until the next call into the parser: the pool keeps a copy for a retry,
+       * so a retry picks the new owner of the same bytes.
+       */
+      hashKey?: Buffer;
     }
   /** Every server of the pool gets `request`; the replies are merged (flush_all, stats). */
   | {
@@ -61,12 +68,25 @@ export type Plan =
    */
   | {
       kind: "split";
-      parts: Array<{ keyBuf: Buffer; keyStart: number; keyEnd: number; request: Buffer }>;
+      parts: SplitPart[];
       expect: number;
       merge: Merger;
       silent: boolean;
       tag?: number;
     };
+
+/** One sub-request of a split: routed by bytes [keyStart, keyEnd) of keyBuf. */
+export interface SplitPart {
+  keyBuf: Buffer;
+  keyStart: number;
+  keyEnd: number;
+  request: Buffer;
+}
+
+/** The pool's current key → server mapping (RoutingTable.picker). */
+export interface KeyPicker {
+  pick(buf: Buffer, start: number, end: number): number;
+}
 
 /** Collects the replies of a broadcast or split and writes the client's one reply. */
 export interface Merger {
@@ -76,6 +96,16 @@ export interface Merger {
   fail(index: number, reason: string): void;
   /** Writes the merged reply once every part has reported. */
   write(out: OutBuffer): void;
+  /**
+   * Optional: the retry of a split part whose keys may now belong to several servers (issue 4
+   * "Failures": a failed request is retried once on the server that owns the key now). Part
+   * `index` failed without a reply; the merger regroups its keys by `picker` (the current
+   * table), takes the groups as new parts numbered `first`, `first + 1`, ... (the failed part
+   * then owns no key and is never reported), and returns them; their replies are merged in
+   * the client's key order. Undefined when the part cannot be re-planned. A merger without
+   * replan gets the pool's per-request retry (a part whose keyBuf is its request).
+   */
+  replan?(index: number, picker: KeyPicker): { first: number; parts: SplitPart[] } | undefined;
 }
 
 export enum ParseResult {

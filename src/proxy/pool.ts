@@ -2,7 +2,9 @@
  * A proxy pool (twemproxy server_pool): its listener, its backend servers, the current
  * RoutingTable (router.ts) and the control plane that swaps it: passive ejection exactly as
  * nc_server.c (server_failure: eject after `server_failure_limit` consecutive failures, back
- * after `server_retry_timeout`), and active health transitions from the shared prober.
+ * after `server_retry_timeout`), and active health transitions from the shared prober. The
+ * data plane that routes requests by the table (route, settle, failRequest) is the base
+ * class, dispatch.ts.
  */
 
 import type net from "node:net";
@@ -10,15 +12,14 @@ import type tls from "node:tls";
 import type { PoolConfig } from "../config/index.js";
 import type { Prober } from "../health/prober.js";
 import type { Logger } from "../log.js";
-import { counters, type ProxyPoolCounters, proxyPoolMetrics } from "../metrics/table.js";
 import { ClientConn } from "./client.js";
-import type { Plan, ProtocolDriver, ReplyFramer } from "./driver.js";
+import { PoolDataPlane } from "./dispatch.js";
+import type { ProtocolDriver } from "./driver.js";
 import { countFailure, markEjected } from "./eject.js";
 import { type HealthWatch, probeId, watchHealth } from "./pool-health.js";
 import { openListener } from "./pool-listener.js";
 import { ReplicaSet } from "./replicaset/set.js";
-import { Request, type Slot } from "./request.js";
-import { buildTable, type RoutingTable, statsName } from "./router.js";
+import { buildTable, statsName } from "./router.js";
 import { BackendServer, endpointOf } from "./server.js";
 import { backendTls } from "./tls.js";
 
@@ -40,11 +41,7 @@ function operatorOut(s: BackendServer): boolean {
   return s.adminState !== "enabled" || s.weightOverride === 0;
 }
 
-export class ProxyPool {
-  readonly counters: ProxyPoolCounters = counters(proxyPoolMetrics);
-  servers: BackendServer[] = [];
-  table!: RoutingTable;
-  config!: PoolConfig;
+export class ProxyPool extends PoolDataPlane {
   timeoutMs = 0;
   outputLimit = DEFAULT_OUTPUT_LIMIT;
   maxRequestBytes = DEFAULT_MAX_REQUEST;
@@ -61,12 +58,9 @@ export class ProxyPool {
     config: PoolConfig,
     private readonly deps: PoolDeps,
   ) {
+    super(deps.log);
     this.driver = deps.driver;
     this.apply(config);
-  }
-
-  get name(): string {
-    return this.config.name;
   }
 
   /** Adopts a (new) config: servers with the same stats name and address keep their connections. */
@@ -145,201 +139,6 @@ export class ProxyPool {
       if (down && this.config.auto_eject_hosts) markEjected(this, s);
       this.rebuild();
     });
-  }
-
-  // ---- data plane ----
-
-  route(client: ClientConn, slot: Slot, plan: Plan): void {
-    switch (plan.kind) {
-      case "local":
-        slot.close = plan.close === true;
-        client.complete(slot, plan.reply);
-        return;
-      case "forward": {
-        slot.silent = plan.silent;
-        slot.tag = plan.tag ?? 0;
-        const idx = this.table.picker.pick(plan.buf, plan.keyStart, plan.keyEnd);
-        if (idx < 0) {
-          this.noServer(client, slot);
-          return;
-        }
-        const req = new Request(slot, -1, plan.expect, plan.silent);
-        const retry = plan.idempotent && this.config.auto_eject_hosts;
-        // The key keeps its offset relative to the frame in a rewrite (driver contract).
-        req.keyStart = plan.keyStart - plan.frameStart;
-        req.keyEnd = plan.keyEnd - plan.frameStart;
-        req.readOnly = plan.readOnly;
-        req.idempotent = plan.idempotent;
-        const ok =
-          plan.rewrite !== undefined
-            ? this.servers[idx].send(
-                req,
-                client.id,
-                client.channel,
-                plan.rewrite,
-                0,
-                plan.rewrite.length,
-                retry,
-              )
-            : this.servers[idx].send(
-                req,
-                client.id,
-                client.channel,
-                plan.buf,
-                plan.frameStart,
-                plan.frameEnd,
-                retry,
-              );
-        if (!ok) this.refuse(slot, this.servers[idx]);
-        return;
-      }
-      case "broadcast": {
-        slot.silent = plan.silent;
-        slot.tag = plan.tag ?? 0;
-        slot.merger = plan.merge;
-        const live = this.servers.filter((_, i) => this.table.servers[i].live);
-        if (live.length === 0) {
-          this.noServer(client, slot);
-          return;
-        }
-        slot.pending = live.length;
-        live.forEach((s, i) => {
-          const req = new Request(slot, i, plan.expect, plan.silent);
-          if (!s.send(req, client.id, client.channel, plan.request, 0, plan.request.length, false))
-            this.failRequest(req, s, "has too many requests in flight", false);
-        });
-        return;
-      }
-      case "split": {
-        slot.silent = plan.silent;
-        slot.tag = plan.tag ?? 0;
-        slot.merger = plan.merge;
-        slot.pending = plan.parts.length;
-        this.counters.fragments += plan.parts.length;
-        const retry = this.config.auto_eject_hosts;
-        for (let i = 0; i < plan.parts.length; i++) {
-          const p = plan.parts[i];
-          const idx = this.table.picker.pick(p.keyBuf, p.keyStart, p.keyEnd);
-          const req = new Request(slot, i, plan.expect, plan.silent);
-          if (idx < 0) {
-            this.counters.forward_error++;
-            this.partFailed(req, `keepcache: no live server in pool ${this.name}`);
-            continue;
-          }
-          const canRetry = retry && p.keyBuf === p.request;
-          req.keyStart = p.keyStart;
-          req.keyEnd = p.keyEnd;
-          if (
-            !this.servers[idx].send(
-              req,
-              client.id,
-              client.channel,
-              p.request,
-              0,
-              p.request.length,
-              canRetry,
-            )
-          )
-            this.failRequest(req, this.servers[idx], "has too many requests in flight", false);
-        }
-        return;
-      }
-    }
-  }
-
-  private noServer(client: ClientConn, slot: Slot): void {
-    this.counters.forward_error++;
-    client.complete(slot, client.failReply(slot, `keepcache: no live server in pool ${this.name}`));
-  }
-
-  private refuse(slot: Slot, s: BackendServer): void {
-    this.counters.forward_error++;
-    slot.owner.complete(
-      slot,
-      slot.owner.failReply(slot, `keepcache: backend ${s.label} has too many requests in flight`),
-    );
-  }
-
-  /** A reply for `req` is framed in `framer`. */
-  settle(req: Request, framer: ReplyFramer): void {
-    const slot = req.slot;
-    if (slot === null) {
-      if (framer.isError)
-        this.deps.log.warn(
-          {
-            pool: this.name,
-            reply: framer.buf.toString(
-              "latin1",
-              framer.start,
-              Math.min(framer.end, framer.start + 200),
-            ),
-          },
-          "backend rejected the connection handshake",
-        );
-      return;
-    }
-    const owner = slot.owner;
-    if (req.part >= 0) {
-      if (!owner.closed && slot.merger !== null)
-        slot.merger.add(req.part, Buffer.from(framer.buf.subarray(framer.start, framer.end)));
-      if (--slot.pending === 0) owner.complete(slot, null);
-      return;
-    }
-    if (req.silent && framer.droppable) {
-      if (framer.isError) this.counters.silent_errors_dropped++;
-      owner.complete(slot, null);
-      return;
-    }
-    owner.deliver(slot, framer.buf, framer.start, framer.end);
-  }
-
-  private partFailed(req: Request, message: string): void {
-    const slot = req.slot;
-    if (slot === null) return;
-    slot.merger?.fail(req.part, message);
-    if (--slot.pending === 0) slot.owner.complete(slot, null);
-  }
-
-  /**
-   * `req` could not be served by `server`. With auto_eject_hosts an idempotent request is sent
-   * once more, to the server that owns its key in the current table (after an ejection: another).
-   */
-  failRequest(req: Request, server: BackendServer, reason: string, retryable: boolean): void {
-    const slot = req.slot;
-    if (slot === null) return;
-    if (retryable && req.retryBuf !== undefined && !req.retried && !slot.owner.closed) {
-      const idx = this.table.picker.pick(req.retryBuf, req.keyStart, req.keyEnd);
-      const target = idx >= 0 ? this.servers[idx] : undefined;
-      if (target !== undefined && target !== server) {
-        const again = new Request(slot, req.part, req.expect, req.silent);
-        again.retried = true;
-        again.keyStart = req.keyStart;
-        again.keyEnd = req.keyEnd;
-        if (
-          target.send(
-            again,
-            slot.owner.id,
-            slot.owner.channel,
-            req.retryBuf,
-            0,
-            req.retryBuf.length,
-            false,
-          )
-        ) {
-          this.counters.retries++;
-          return;
-        }
-      }
-    }
-    const message = `keepcache: backend ${server.label} ${reason}`;
-    this.counters.forward_error++;
-    if (req.part >= 0) {
-      this.partFailed(req, message);
-      return;
-    }
-    const reply = slot.owner.failReply(slot, message);
-    if (reply.length === 0) this.counters.silent_errors_dropped++;
-    slot.owner.complete(slot, reply);
   }
 
   // ---- control plane ----

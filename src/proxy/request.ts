@@ -37,6 +37,11 @@ export class Slot {
 export class Request {
   /** Bytes sent, for retry (set only for idempotent requests): a view into the backend buffer. */
   retryBuf: Buffer | undefined = undefined;
+  /**
+   * A copy of the bytes a retry hashes when they are not in retryBuf (Plan.hashKey: a meta
+   * key with flag b, decoded); keyStart/keyEnd then index it instead of retryBuf.
+   */
+  hashKey: Buffer | undefined = undefined;
   keyStart = 0;
   keyEnd = 0;
   retried = false;

@@ -52,7 +52,7 @@ export class TextClientParser implements ClientParser {
   /** Backend connection class for the plan just returned (DUMP_CHANNEL for metadumps). */
   channel = 0;
   private readonly p: TextRequestParser;
-  /** The decoded key of a meta request with flag b (read by the pool before the next call). */
+  /** The decoded key of a meta request with flag b (the plan's hashKey, read before next()). */
   private readonly keyScratch = Buffer.alloc(MAX_DECODED_KEY);
   private readonly req = new TextRequest();
   /**
@@ -71,6 +71,7 @@ export class TextClientParser implements ClientParser {
     silent: false,
     idempotent: false,
     readOnly: false,
+    hashKey: undefined,
   };
 
   constructor(
@@ -185,6 +186,7 @@ export class TextClientParser implements ClientParser {
     f.silent = silent;
     f.idempotent = idempotent;
     f.readOnly = readOnly;
+    f.hashKey = undefined;
     return f;
   }
 
@@ -199,13 +201,13 @@ export class TextClientParser implements ClientParser {
     const expect = silent ? Kind.Meta | drop : Kind.Meta;
     if ((r.mflags & MetaFlag.b) === 0)
       return this.fill(b, r, rewrite, expect, silent, idempotent, r.cmd === Cmd.Mg);
-    return this.base64Key(b, r, rewrite, expect, silent);
+    return this.base64Key(b, r, rewrite, expect, silent, idempotent);
   }
 
   /**
-   * Flag b: the pool hashes [keyStart, keyEnd) of `buf`, so `buf` becomes the decoded key and
-   * the frame is sent from `rewrite`. Not marked idempotent: a retry rehashes the key at its
-   * offset in the sent bytes, which is the base64 text, and could pick another server.
+   * Flag b: the frame goes out as the client sent it (the backend decodes the key itself) and
+   * the plan's hashKey is the decoded key, what memcached stores and the pool hashes, on the
+   * first pick and on a retry alike; so these are as idempotent as their raw-key forms.
    */
   private base64Key(
     b: Buffer,
@@ -213,23 +215,12 @@ export class TextClientParser implements ClientParser {
     rewrite: Buffer | undefined,
     expect: number,
     silent: boolean,
+    idempotent: boolean,
   ): Plan {
     const n = decodeBase64Into(b, r.keyStart, r.keyEnd, this.keyScratch);
     if (n < 0) return { kind: "local", reply: Buffer.from("CLIENT_ERROR error decoding key\r\n") };
-    const f = this.fill(
-      b,
-      r,
-      rewrite ?? Buffer.from(b.subarray(r.frameStart, r.frameEnd)),
-      expect,
-      silent,
-      false,
-      r.cmd === Cmd.Mg,
-    );
-    f.buf = this.keyScratch;
-    f.keyStart = 0;
-    f.keyEnd = n;
-    f.frameStart = 0;
-    f.frameEnd = f.rewrite?.length ?? 0;
+    const f = this.fill(b, r, rewrite, expect, silent, idempotent, r.cmd === Cmd.Mg);
+    f.hashKey = this.keyScratch.subarray(0, n);
     return f;
   }
 

@@ -1,0 +1,279 @@
+/**
+ * A pool's data plane (twemproxy nc_request.c / nc_response.c): each Plan is routed by the
+ * current RoutingTable (router.ts) to backend servers, replies are settled into the client's
+ * slots, and failed requests are retried once or failed by name. ProxyPool (pool.ts) extends
+ * this class with the lifecycle and the control plane that swaps `table`; route, settle and
+ * failRequest stay methods of the pool's own prototype chain, so their call sites (client.ts,
+ * backend.ts, server.ts) see the same receivers as before the split and pay no extra call.
+ *
+ * Retries (issue 4 "Failures": a failed request is retried once on the server that owns the
+ * key now, with auto_eject_hosts): a forward or a one-key part is re-sent from the bytes its
+ * connection kept (Request.retryBuf), re-hashing its key (Request.hashKey when the hashed bytes
+ * are not in the frame, meta flag b). A split part of several keys is re-planned by its merger
+ * (driver.ts Merger.replan): after an ejection its keys may belong to several servers, as
+ * twemproxy's rehash moves each key on its own. A request is retried at most once.
+ */
+import type { PoolConfig } from "../config/index.js";
+import type { Logger } from "../log.js";
+import { counters, type ProxyPoolCounters, proxyPoolMetrics } from "../metrics/table.js";
+import type { ClientConn } from "./client.js";
+import type { Plan, ReplyFramer, SplitPart } from "./driver.js";
+import { Request, type Slot } from "./request.js";
+import type { RoutingTable } from "./router.js";
+import type { BackendServer } from "./server.js";
+
+export abstract class PoolDataPlane {
+  readonly counters: ProxyPoolCounters = counters(proxyPoolMetrics);
+  servers: BackendServer[] = [];
+  table!: RoutingTable;
+  config!: PoolConfig;
+
+  constructor(protected readonly log: Logger) {}
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  route(client: ClientConn, slot: Slot, plan: Plan): void {
+    switch (plan.kind) {
+      case "local":
+        slot.close = plan.close === true;
+        client.complete(slot, plan.reply);
+        return;
+      case "forward": {
+        slot.silent = plan.silent;
+        slot.tag = plan.tag ?? 0;
+        const hk = plan.hashKey;
+        const idx =
+          hk === undefined
+            ? this.table.picker.pick(plan.buf, plan.keyStart, plan.keyEnd)
+            : this.table.picker.pick(hk, 0, hk.length);
+        if (idx < 0) {
+          this.noServer(client, slot);
+          return;
+        }
+        const req = new Request(slot, -1, plan.expect, plan.silent);
+        const retry = plan.idempotent && this.config.auto_eject_hosts;
+        if (hk !== undefined && retry) {
+          // The parser's scratch is reused by its next request: a retry needs its own copy.
+          req.hashKey = Buffer.from(hk);
+          req.keyEnd = hk.length;
+        } else {
+          // The key keeps its offset relative to the frame in a rewrite (driver contract).
+          req.keyStart = plan.keyStart - plan.frameStart;
+          req.keyEnd = plan.keyEnd - plan.frameStart;
+        }
+        req.readOnly = plan.readOnly;
+        req.idempotent = plan.idempotent;
+        const ok =
+          plan.rewrite !== undefined
+            ? this.servers[idx].send(
+                req,
+                client.id,
+                client.channel,
+                plan.rewrite,
+                0,
+                plan.rewrite.length,
+                retry,
+              )
+            : this.servers[idx].send(
+                req,
+                client.id,
+                client.channel,
+                plan.buf,
+                plan.frameStart,
+                plan.frameEnd,
+                retry,
+              );
+        if (!ok) this.refuse(slot, this.servers[idx]);
+        return;
+      }
+      case "broadcast": {
+        slot.silent = plan.silent;
+        slot.tag = plan.tag ?? 0;
+        slot.merger = plan.merge;
+        const live = this.servers.filter((_, i) => this.table.servers[i].live);
+        if (live.length === 0) {
+          this.noServer(client, slot);
+          return;
+        }
+        slot.pending = live.length;
+        live.forEach((s, i) => {
+          const req = new Request(slot, i, plan.expect, plan.silent);
+          if (!s.send(req, client.id, client.channel, plan.request, 0, plan.request.length, false))
+            this.failRequest(req, s, "has too many requests in flight", false);
+        });
+        return;
+      }
+      case "split": {
+        slot.silent = plan.silent;
+        slot.tag = plan.tag ?? 0;
+        slot.merger = plan.merge;
+        slot.pending = plan.parts.length;
+        this.counters.fragments += plan.parts.length;
+        const retry = this.config.auto_eject_hosts;
+        // A merger that re-plans a failed part rebuilds its bytes: none are kept for it.
+        const replan = retry && plan.merge.replan !== undefined;
+        for (let i = 0; i < plan.parts.length; i++) {
+          const p = plan.parts[i];
+          const req = new Request(slot, i, plan.expect, plan.silent);
+          req.idempotent = replan;
+          this.sendPart(req, p, retry && !replan && p.keyBuf === p.request, undefined, "");
+        }
+        return;
+      }
+    }
+  }
+
+  /**
+   * Routes split part `req` (its slot's pending count already includes it). A part whose
+   * owner is `failed` (a re-planned part whose key did not move) fails with `why`.
+   */
+  private sendPart(
+    req: Request,
+    p: SplitPart,
+    keep: boolean,
+    failed: BackendServer | undefined,
+    why: string,
+  ): boolean {
+    const idx = this.table.picker.pick(p.keyBuf, p.keyStart, p.keyEnd);
+    if (idx < 0 || this.servers[idx] === failed) {
+      this.counters.forward_error++;
+      this.partFailed(req, idx < 0 ? `keepcache: no live server in pool ${this.name}` : why);
+      return false;
+    }
+    const s = this.servers[idx];
+    const owner = (req.slot as Slot).owner;
+    req.keyStart = p.keyStart;
+    req.keyEnd = p.keyEnd;
+    if (!s.send(req, owner.id, owner.channel, p.request, 0, p.request.length, keep)) {
+      this.failRequest(req, s, "has too many requests in flight", false);
+      return false;
+    }
+    return true;
+  }
+
+  private noServer(client: ClientConn, slot: Slot): void {
+    this.counters.forward_error++;
+    client.complete(slot, client.failReply(slot, `keepcache: no live server in pool ${this.name}`));
+  }
+
+  private refuse(slot: Slot, s: BackendServer): void {
+    this.counters.forward_error++;
+    slot.owner.complete(
+      slot,
+      slot.owner.failReply(slot, `keepcache: backend ${s.label} has too many requests in flight`),
+    );
+  }
+
+  /** A reply for `req` is framed in `framer`. */
+  settle(req: Request, framer: ReplyFramer): void {
+    const slot = req.slot;
+    if (slot === null) {
+      if (framer.isError)
+        this.log.warn(
+          {
+            pool: this.name,
+            reply: framer.buf.toString(
+              "latin1",
+              framer.start,
+              Math.min(framer.end, framer.start + 200),
+            ),
+          },
+          "backend rejected the connection handshake",
+        );
+      return;
+    }
+    const owner = slot.owner;
+    if (req.part >= 0) {
+      if (!owner.closed && slot.merger !== null)
+        slot.merger.add(req.part, Buffer.from(framer.buf.subarray(framer.start, framer.end)));
+      if (--slot.pending === 0) owner.complete(slot, null);
+      return;
+    }
+    if (req.silent && framer.droppable) {
+      if (framer.isError) this.counters.silent_errors_dropped++;
+      owner.complete(slot, null);
+      return;
+    }
+    owner.deliver(slot, framer.buf, framer.start, framer.end);
+  }
+
+  private partFailed(req: Request, message: string): void {
+    const slot = req.slot;
+    if (slot === null) return;
+    slot.merger?.fail(req.part, message);
+    if (--slot.pending === 0) slot.owner.complete(slot, null);
+  }
+
+  /**
+   * `req` could not be served by `server`. With auto_eject_hosts an idempotent request is sent
+   * once more, to the server that owns its key in the current table (after an ejection: another).
+   */
+  failRequest(req: Request, server: BackendServer, reason: string, retryable: boolean): void {
+    const slot = req.slot;
+    if (slot === null) return;
+    if (retryable && !req.retried && !slot.owner.closed) {
+      if (req.retryBuf !== undefined) {
+        if (this.resend(req, req.retryBuf, server)) return;
+      } else if (req.part >= 0 && req.idempotent && this.replanPart(req, slot, server, reason))
+        return;
+    }
+    const message = `keepcache: backend ${server.label} ${reason}`;
+    this.counters.forward_error++;
+    if (req.part >= 0) {
+      this.partFailed(req, message);
+      return;
+    }
+    const reply = slot.owner.failReply(slot, message);
+    if (reply.length === 0) this.counters.silent_errors_dropped++;
+    slot.owner.complete(slot, reply);
+  }
+
+  /** The retry of a forward or a one-key part from its sent bytes; false when not sent. */
+  private resend(req: Request, bytes: Buffer, server: BackendServer): boolean {
+    const slot = req.slot as Slot;
+    const idx = this.table.picker.pick(req.hashKey ?? bytes, req.keyStart, req.keyEnd);
+    const target = idx >= 0 ? this.servers[idx] : undefined;
+    if (target === undefined || target === server) return false;
+    const again = new Request(slot, req.part, req.expect, req.silent);
+    again.retried = true;
+    again.hashKey = req.hashKey;
+    again.keyStart = req.keyStart;
+    again.keyEnd = req.keyEnd;
+    again.readOnly = req.readOnly;
+    again.idempotent = req.idempotent;
+    if (!target.send(again, slot.owner.id, slot.owner.channel, bytes, 0, bytes.length, false))
+      return false;
+    this.counters.retries++;
+    return true;
+  }
+
+  /**
+   * The retry of a split part: its merger regroups its keys under the current table and each
+   * group is sent as a part of its own (never again to `server`). False when the merger cannot
+   * re-plan it; the part then fails as it is.
+   */
+  private replanPart(req: Request, slot: Slot, server: BackendServer, reason: string): boolean {
+    const merger = slot.merger;
+    if (merger === null || merger.replan === undefined) return false;
+    const plan = merger.replan(req.part, this.table.picker);
+    if (plan === undefined) return false;
+    const n = plan.parts.length;
+    // The failed part keeps its count until every new part is routed, so no part failing on
+    // the way can complete the slot early.
+    slot.pending += n;
+    this.counters.fragments += n;
+    const why = `keepcache: backend ${server.label} ${reason}`;
+    let sent = 0;
+    for (let k = 0; k < n; k++) {
+      const again = new Request(slot, plan.first + k, req.expect, req.silent);
+      again.retried = true;
+      again.idempotent = true;
+      if (this.sendPart(again, plan.parts[k], false, server, why)) sent++;
+    }
+    if (sent > 0) this.counters.retries++;
+    if (--slot.pending === 0) slot.owner.complete(slot, null);
+    return true;
+  }
+}
