@@ -34,6 +34,7 @@ export class RunAdmin {
   private readonly setEvents: ReplicaSetEventsAttachment;
   private undoTcp: (() => void) | undefined;
   private undoVrrp: (() => void) | undefined;
+  private tcp: TcpView | undefined;
 
   constructor(opts: RunAdminOptions, proxy: ProxyService) {
     this.server = new AdminServer({
@@ -42,6 +43,13 @@ export class RunAdmin {
       log: opts.log,
       source: opts.source,
     });
+    // Read at each snapshot: a reload with another worker count, or a worker forked again
+    // after it died, shows its new pid.
+    this.server.status.setProcesses(() => ({
+      pid: process.pid,
+      proxyWorkers: proxy.workers?.pids() ?? [],
+      tcpWorkers: this.tcp?.balancer?.workerPids?.() ?? [],
+    }));
     // Replica sets (issue 5): member roles and health from each set's view, the manual
     // failover action, and the sets' failover counts.
     this.proxy = attachProxy(this.server, proxy, {
@@ -55,6 +63,7 @@ export class RunAdmin {
 
   /** (Re-)registers the TCP services after they were started or reloaded. */
   setTcp(cfg: Config, tcp: TcpView): void {
+    this.tcp = tcp;
     this.undoTcp?.();
     this.undoTcp = undefined;
     if (tcp.balancer !== undefined && cfg.tcp.length > 0) {

@@ -99,6 +99,17 @@ export interface TcpServiceStatus {
   }[];
 }
 
+/**
+ * The processes serving this config (`keepcache run` with `workers: N`): this one, the proxy
+ * pools' worker processes (src/proxy/workers/) and the TCP balancer's (src/tcp/workers.ts).
+ * Their counters are already summed into the pools' and services' figures.
+ */
+export interface ProcessesStatus {
+  pid: number;
+  proxyWorkers: number[];
+  tcpWorkers: number[];
+}
+
 export interface StatusKinds {
   pool: PoolStatus;
   node: NodeStatus;
@@ -132,6 +143,8 @@ export interface StatusDocument {
   actions: ActionCapabilities;
   /** Sequence number of the newest event (clients fetch /api/v1/events?after=N). */
   lastEventSeq: number;
+  /** Present when a process source is set (keepcache run). */
+  processes?: ProcessesStatus;
 }
 
 /** kind -> names that have a handler ("*" = every name of that kind). */
@@ -142,6 +155,12 @@ const PLURAL = { pool: "pools", node: "nodes", vrrp: "vrrp", tcp: "tcp" } as con
 export class StatusHub {
   private readonly providers = new Map<string, StatusProvider>();
   private readonly started = Date.now();
+  private processes: (() => ProcessesStatus) | undefined;
+
+  /** Who reports the processes (pids are known without I/O: cheap like any snapshot). */
+  setProcesses(source: (() => ProcessesStatus) | undefined): void {
+    this.processes = source;
+  }
 
   /** Adds a provider; kind+name must be unique. Returns the undo. */
   register<K extends StatusKind>(p: StatusProvider<K>): () => void {
@@ -168,6 +187,7 @@ export class StatusHub {
       actions: extra.actions,
       lastEventSeq: extra.lastEventSeq,
     };
+    if (this.processes !== undefined) doc.processes = this.processes();
     for (const p of this.providers.values()) {
       const list = doc[PLURAL[p.kind]] as unknown[];
       try {

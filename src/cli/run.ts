@@ -13,7 +13,7 @@ import type { RunAdmin } from "../admin/run-admin.js";
 import type { Config } from "../config/index.js";
 import { ConfigErrors, ConfigReadError } from "../config/load.js";
 import { UsageError } from "../errors.js";
-import { child, type Logger } from "../log.js";
+import { child, type Logger, logger } from "../log.js";
 import { ProxyService } from "../proxy/proxy.js";
 import { StatsServer } from "../proxy/stats.js";
 import { parseIntFlag } from "./size.js";
@@ -161,6 +161,22 @@ async function startAdmin(
   );
 }
 
+/**
+ * The level of every logger of this process and of the proxy's worker processes (which take
+ * the primary's level at fork): -v/-vv, else KEEPCACHE_LOG_LEVEL (the operator's override of
+ * the file), else the config's `log.level` (default info).
+ */
+export function logLevel(verbosity: number, cfg: Config | undefined, env = process.env): string {
+  if (verbosity > 0) return verbosity > 1 ? "trace" : "debug";
+  return env.KEEPCACHE_LOG_LEVEL ?? cfg?.log.level ?? "info";
+}
+
+/** Sets the root's level (children made from now on inherit it) and `log`'s, made before. */
+function applyLevel(level: string, log: Logger): void {
+  logger().level = level;
+  log.level = level;
+}
+
 export async function main(argv: string[]): Promise<number> {
   if (argv.includes("-h") || argv.includes("--help")) {
     process.stdout.write(`${runUsage}\n`);
@@ -168,9 +184,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   const args = parseRunArgs(argv);
   const log = child("run");
-  if (args.verbosity > 0) log.level = args.verbosity > 1 ? "trace" : "debug";
+  applyLevel(logLevel(args.verbosity, undefined), log);
   const cfg = await load(args.file, log);
   if (cfg === undefined) return 2;
+  applyLevel(logLevel(args.verbosity, cfg), log);
   const proxy = new ProxyService(child("proxy"));
   const tcp = new TcpPart(log);
   const stats = new StatsServer(proxy);

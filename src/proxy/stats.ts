@@ -28,9 +28,16 @@ export interface StatsSource {
   readonly workers?: StatsWorkers | undefined;
 }
 
+export interface QueueGauges {
+  in_queue: number;
+  in_queue_bytes: number;
+  out_queue: number;
+}
+
 export interface StatsWorkers {
   refresh(): Promise<void>;
-  queues(pool: string, server: string): ReturnType<typeof queueGauges>;
+  /** The worker processes' last reported queue gauges of a pool's server, summed. */
+  queues(pool: string, server: string): QueueGauges;
 }
 
 /** The `nc` names of a metric table, in declaration order. */
@@ -61,8 +68,7 @@ export function statsDocument(src: StatsSource): Record<string, unknown> {
       const members = s.replicaSet
         ? (s as BackendServer & { members: BackendServer[] }).members
         : [];
-      const w = src.workers;
-      const one = (x: BackendServer) => serverStats(x, w?.queues(pool.name, x.name));
+      const one = (x: BackendServer) => serverStats(x, src.workers);
       if (members.length === 0) p[s.name] = one(s);
       // Named by BackendServer.name, which a set gives its members as "set/host:port".
       for (const m of members) p[m.name] = one(m);
@@ -73,15 +79,12 @@ export function statsDocument(src: StatsSource): Record<string, unknown> {
 }
 
 /**
- * twemproxy's queue gauges for one server, read from its connections now: in_queue counts
- * connections with requests waiting to be written (and their bytes), out_queue the requests
- * sent and not yet answered.
+ * twemproxy's queue gauges for one server in THIS process, read from its connections now:
+ * in_queue counts connections with requests waiting to be written (and their bytes), out_queue
+ * the requests sent and not yet answered. A worker reports these (workers/worker-pool.ts);
+ * everything that shows a server's queues reads serverQueues() below.
  */
-export function queueGauges(s: BackendServer): {
-  in_queue: number;
-  in_queue_bytes: number;
-  out_queue: number;
-} {
+export function queueGauges(s: BackendServer): QueueGauges {
   let inQ = 0;
   let inQBytes = 0;
   let outQ = 0;
@@ -93,17 +96,24 @@ export function queueGauges(s: BackendServer): {
   return { in_queue: inQ, in_queue_bytes: inQBytes, out_queue: outQ };
 }
 
-/** One server object: its counters, and queue gauges read from its connections now. */
-function serverStats(
-  s: BackendServer,
-  remote: ReturnType<typeof queueGauges> | undefined,
-): Record<string, number> {
+/**
+ * The one reader of a server's queue gauges as the stats port, /metrics and the dashboard
+ * show them: totals over every process (this one's connections now, plus each worker's last
+ * report, refreshed before a stats port answer and every second otherwise).
+ */
+export function serverQueues(s: BackendServer, workers: StatsWorkers | undefined): QueueGauges {
   const q = queueGauges(s);
-  if (remote !== undefined) {
-    q.in_queue += remote.in_queue;
-    q.in_queue_bytes += remote.in_queue_bytes;
-    q.out_queue += remote.out_queue;
-  }
+  if (workers === undefined) return q;
+  const r = workers.queues(s.pool.name, s.name);
+  q.in_queue += r.in_queue;
+  q.in_queue_bytes += r.in_queue_bytes;
+  q.out_queue += r.out_queue;
+  return q;
+}
+
+/** One server object: its counters, and its queue gauges over every process. */
+function serverStats(s: BackendServer, workers: StatsWorkers | undefined): Record<string, number> {
+  const q = serverQueues(s, workers);
   const sc: Record<string, number> = { ...(s.counters as unknown as Record<string, number>), ...q };
   sc.out_queue_bytes = 0;
   const so: Record<string, number> = {};

@@ -241,6 +241,12 @@ describe("dashboard in headless Chromium", () => {
         servers: [{ name: "m1", address: "10.0.0.5:8066", health: "up", weight: 2, active: 4 }],
       }),
     });
+    // keepcache run with workers: the processes tile lists every pid.
+    other.status.setProcesses(() => ({
+      pid: 4100,
+      proxyWorkers: [4101, 4102],
+      tcpWorkers: [4103],
+    }));
     other.actions.register({
       kind: "server",
       name: "sessions",
@@ -261,6 +267,12 @@ describe("dashboard in headless Chromium", () => {
       await p2.locator('[data-vrrp="VI_1"] .pill', { hasText: "MASTER" }).waitFor();
       await p2.locator('[data-tcp="mycat"]', { hasText: "10.0.0.5:8066" }).waitFor();
       await p2.locator('.tile:has-text("Servers up") .v', { hasText: "3 / 4" }).waitFor();
+      const procs = p2.locator(".tile.procs .v");
+      await procs.waitFor();
+      assert.match(
+        (await procs.textContent()) ?? "",
+        /^4\s*main 4100 · proxy workers 4101, 4102 · tcp workers 4103$/,
+      );
       await p2.locator('tr[data-server="r1b"] button', { hasText: "drain" }).click();
       await p2.locator('tr[data-server="r1b"][data-health="draining"]').waitFor({ timeout: 2000 });
       assert.equal(drained, "r1b");

@@ -67,6 +67,13 @@ function renderTiles(d) {
   h += tile("Ops / s", num(ops));
   d.vrrp.forEach(function (v) { if (!v.error) h += tile("VRRP " + v.name, esc(v.state), v.state === "FAULT" ? "bad" : v.state === "MASTER" ? "good" : ""); });
   if (d.tcp.length) h += tile("TCP services", d.tcp.length);
+  var pr = d.processes;
+  if (pr && pr.proxyWorkers.length + pr.tcpWorkers.length > 0) {
+    var pids = function (l) { return l.map(function (x) { return esc(x); }).join(", "); };
+    h += tile("Processes", (1 + pr.proxyWorkers.length + pr.tcpWorkers.length) + '<div class="pids">main ' + esc(pr.pid) +
+      (pr.proxyWorkers.length ? " · proxy workers " + pids(pr.proxyWorkers) : "") +
+      (pr.tcpWorkers.length ? " · tcp workers " + pids(pr.tcpWorkers) : "") + "</div>", "procs");
+  }
   h += tile("Uptime", dur(d.uptimeSec));
   $("tiles").innerHTML = h;
 }

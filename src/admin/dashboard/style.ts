@@ -28,6 +28,7 @@ main{padding:16px 20px 40px;max-width:1400px;margin:0 auto}
 .tile .k{color:var(--mute);font-size:12px;text-transform:uppercase;letter-spacing:.5px}
 .tile .v{font-size:24px;font-weight:650;font-variant-numeric:tabular-nums}
 .tile.bad .v{color:var(--down)}.tile.good .v{color:var(--up)}
+.tile .pids{font-size:11px;font-weight:400;color:var(--mute);overflow-wrap:anywhere}
 section{margin-bottom:22px}
 h2{font-size:13px;text-transform:uppercase;letter-spacing:.8px;color:var(--mute);margin:0 0 8px}
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(300px,1fr));gap:12px}

@@ -53,11 +53,11 @@ export function serverActions(
         case "drain":
           s.adminState = "draining";
           pool.rebuild();
-          return result(`${who} draining (${inflight(s)} requests in flight)`, pool, before);
+          return result(`${who} draining (${inflight(s, hooks)} requests in flight)`, pool, before);
         case "disable": {
           s.adminState = "disabled";
           pool.rebuild();
-          const n = inflight(s);
+          const n = inflight(s, hooks);
           s.forEachConn((c) => c.close("was disabled by the operator"));
           return result(`${who} disabled (${n} requests in flight failed)`, pool, before);
         }

@@ -4,6 +4,8 @@
  * serves with its live figures. Until replica sets land in the proxy, the other members'
  * health comes from a hook (`keepcache up` probes them); issue 5's providers replace this.
  */
+
+import { type StatsWorkers, serverQueues } from "../../proxy/stats.js";
 import { formatListen } from "../listen.js";
 import { RateMeter } from "../rate.js";
 import type { Health, PoolStatus, ServerStatus, ShardStatus } from "../status.js";
@@ -32,6 +34,8 @@ export interface ProxyStatusHooks {
    * up` fails one named server over between member processes until replica sets land).
    */
   shard?(pool: string, shard: ShardStatus): ShardStatus;
+  /** The proxy's worker processes now (in-flight counts are totals over every process). */
+  workers?(): StatsWorkers | undefined;
 }
 
 /** Per-server figures that need memory between snapshots. */
@@ -62,25 +66,23 @@ export function serverHealth(s: BackendServer): Health {
   return "up";
 }
 
-function detailOf(s: BackendServer, h: Health): string | undefined {
+function detailOf(s: BackendServer, h: Health, hooks: ProxyStatusHooks): string | undefined {
   if (h === "ejected") {
     return `ejected until ${new Date(s.ejectedUntil).toTimeString().slice(0, 8)}`;
   }
   if (h === "down") return "health check failing";
-  if (h === "draining") return `${inflight(s)} requests in flight`;
+  if (h === "draining") return `${inflight(s, hooks)} requests in flight`;
   if (s.failures > 0) return `${s.failures} consecutive failures`;
   return undefined;
 }
 
-export function inflight(s: BackendServer): number {
-  let n = 0;
-  s.forEachConn((c) => {
-    n += c.inflightCount;
-  });
-  return n;
+/** Requests sent to `s` and not answered yet, in every process (stats.ts serverQueues). */
+export function inflight(s: BackendServer, hooks: ProxyStatusHooks): number {
+  return serverQueues(s, hooks.workers?.()).out_queue;
 }
 
 function served(
+  hooks: ProxyStatusHooks,
   s: BackendServer,
   t: ServerTrack,
   now: number,
@@ -101,7 +103,7 @@ function served(
     errors: c.server_err + c.server_timedout,
     ejections: t.ejections,
   };
-  const d = detailOf(s, health);
+  const d = detailOf(s, health, hooks);
   if (d !== undefined) out.detail = d;
   return out;
 }
@@ -131,7 +133,7 @@ export function poolStatus(
     const s = pool.servers[i];
     if (s === undefined) return;
     if (cfg.kind === "server") {
-      const st = served(s, tracks.get(s), now, s.name, "server");
+      const st = served(hooks, s, tracks.get(s), now, s.name, "server");
       ops += st.opsPerSec;
       const shard = { name: s.name, members: [st] };
       shards.push(hooks.shard?.(pool.name, shard) ?? shard);
@@ -145,6 +147,7 @@ export function poolStatus(
         const info = hooks.member?.(pool.name, cfg.name, m.label, true) ?? {};
         const name = info.name ?? m.label;
         const st = served(
+          hooks,
           m,
           tracks.get(m),
           now,
@@ -165,7 +168,14 @@ export function poolStatus(
       const isServed = address === s.label;
       const info = hooks.member?.(pool.name, cfg.name, address, isServed) ?? {};
       if (isServed) {
-        const st = served(s, tracks.get(s), now, info.name ?? address, info.role ?? "master");
+        const st = served(
+          hooks,
+          s,
+          tracks.get(s),
+          now,
+          info.name ?? address,
+          info.role ?? "master",
+        );
         ops += st.opsPerSec;
         return st;
       }

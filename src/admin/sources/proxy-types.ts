@@ -4,6 +4,7 @@
  */
 import type { ProxyPool } from "../../proxy/pool.js";
 import type { BackendServer } from "../../proxy/server.js";
+import type { StatsWorkers } from "../../proxy/stats.js";
 
 export type { BackendServer, ProxyPool };
 export type ProxyPoolLike = ProxyPool;
@@ -12,4 +13,6 @@ export type ProxyPoolLike = ProxyPool;
 export interface ProxyLike {
   pools(): Iterable<ProxyPool>;
   readonly addresses?: ReadonlyMap<string, unknown>;
+  /** Worker processes (`workers: N`): their queue gauges are added to the servers'. */
+  readonly workers?: StatsWorkers | undefined;
 }

@@ -10,7 +10,7 @@
  */
 
 import { proxyPoolMetrics, proxyServerMetrics } from "../../metrics/table.js";
-import { queueGauges } from "../../proxy/stats.js";
+import { type StatsWorkers, serverQueues } from "../../proxy/stats.js";
 import type { AdminServer } from "../http.js";
 import type { Health } from "../status.js";
 import { findPool, serverActions } from "./proxy-actions.js";
@@ -45,9 +45,9 @@ function addressText(a: unknown): string | undefined {
   return undefined;
 }
 
-/** Queue gauges are read from the connections at scrape time (as the stats port does). */
-function serverSample(s: BackendServer): Record<string, number> {
-  return { ...s.counters, ...queueGauges(s) };
+/** Queue gauges at scrape time, over every process, by the stats port's own reader. */
+function serverSample(s: BackendServer, workers: StatsWorkers | undefined): Record<string, number> {
+  return { ...s.counters, ...serverQueues(s, workers) };
 }
 
 /**
@@ -79,6 +79,7 @@ export function attachProxy(
   });
   const hooks: ProxyStatusHooks = {
     listen: (name) => addressText(proxy.addresses?.get(name)),
+    workers: () => proxy.workers,
     failovers: (name) => failovers.get(name) ?? 0,
     ...opts,
   };
@@ -163,7 +164,7 @@ export function attachProxy(
             admin.metrics.registerSource(
               proxyServerMetrics,
               { subsystem: "proxy_server", labels },
-              () => serverSample(s),
+              () => serverSample(s, proxy.workers),
             ),
             admin.metrics.registerHistogram(
               {

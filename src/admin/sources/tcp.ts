@@ -23,6 +23,8 @@ export interface TcpBalancerLike {
   readonly services: ReadonlyMap<string, TcpServiceLike>;
   /** Counters across worker processes, open connections' bytes included (when offered). */
   liveCounters?(name: string): { service: object; servers: Record<string, object> } | undefined;
+  /** Process ids of its worker processes (the admin status's `processes`). */
+  workerPids?(): number[];
 }
 
 function idOf(host: string, port: number): string {

@@ -24,7 +24,8 @@ import { workerExecArgv } from "../../tcp/workers.js";
 import type { ProxyPool } from "../pool.js";
 import type { ReplicaSet } from "../replicaset/set.js";
 import type { BackendServer } from "../server.js";
-import { type FromWorker, type ServerReport, type ToWorker, toWire } from "./ipc.js";
+import type { QueueGauges } from "../stats.js";
+import { type FromWorker, type ToWorker, toWire } from "./ipc.js";
 import { type MergeTarget, serverByName, WorkerTotals } from "./merge.js";
 
 /** How long the stats port waits for fresh worker counters before answering with the last. */
@@ -181,7 +182,7 @@ export class ProxyWorkers {
   }
 
   /** The workers' current queue gauges of one server (the stats port adds them). */
-  queues(pool: string, server: string): ServerReport["q"] {
+  queues(pool: string, server: string): QueueGauges {
     const q = { in_queue: 0, in_queue_bytes: 0, out_queue: 0 };
     for (const w of this.workers) {
       const x = w.totals.queues(pool, server);
@@ -214,7 +215,8 @@ export class ProxyWorkers {
   }
 
   private spawn(): Promise<void> {
-    const env = { ...process.env };
+    // The primary's level (-v, the config's `log:`), not only an inherited KEEPCACHE_LOG_LEVEL.
+    const env: NodeJS.ProcessEnv = { ...process.env, KEEPCACHE_LOG_LEVEL: this.opts.log.level };
     if (this.opts.statsIntervalMs) env.KEEPCACHE_PROXY_STATS_MS = String(this.opts.statsIntervalMs);
     const child = fork(workerEntry(), [], {
       execArgv: workerExecArgv(process.execArgv),

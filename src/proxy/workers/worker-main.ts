@@ -98,4 +98,5 @@ process.on("disconnect", () => void shutdown(0));
 const stats = setInterval(() => report(0), STATS_MS);
 stats.unref();
 
+log.debug({ level: log.level }, "proxy worker started");
 send({ t: "ready" });

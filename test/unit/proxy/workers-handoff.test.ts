@@ -48,7 +48,7 @@ describe("HeldListener", () => {
     const { server, port } = await listening();
     const held = new HeldListener(server);
     const early = await Promise.all([client(port), client(port), client(port)]);
-    early.forEach((s, i) => s.write(`early${i}\n`));
+    for (const [i, s] of early.entries()) s.write(`early${i}\n`);
     await until(() => held.held === 3, "3 held sockets");
     const order: number[] = [];
     const accepted: net.Socket[] = [];
