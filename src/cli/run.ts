@@ -168,7 +168,7 @@ async function startAdmin(
  */
 export function logLevel(verbosity: number, cfg: Config | undefined, env = process.env): string {
   if (verbosity > 0) return verbosity > 1 ? "trace" : "debug";
-  return env.KEEPCACHE_LOG_LEVEL ?? cfg?.log.level ?? "info";
+  return env.KEEPCACHE_LOG_LEVEL || cfg?.log.level || "info";
 }
 
 /** Sets the root's level (children made from now on inherit it) and `log`'s, made before. */
