@@ -14,13 +14,12 @@
  * (a tls.Server cannot cross IPC: the child would get a plain net.Server for the same fd and
  * the TLS context would have to be rebuilt there, certificate reloads included).
  *
- * A worker that dies is forked again after a second and gets every shared pool again.
+ * Forking, the ready handshake, re-forking and stopping are ForkedWorkers
+ * (src/workers/forked.ts). A worker that dies is forked again after a second and gets every
+ * shared pool again.
  */
-import { type ChildProcess, fork } from "node:child_process";
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import type { Logger } from "../../log.js";
-import { workerExecArgv } from "../../tcp/workers.js";
+import { type Forked, ForkedWorkers, moduleBeside } from "../../workers/forked.js";
 import type { ProxyPool } from "../pool.js";
 import type { ReplicaSet } from "../replicaset/set.js";
 import type { BackendServer } from "../server.js";
@@ -32,34 +31,22 @@ import { type MergeTarget, serverByName, WorkerTotals } from "./merge.js";
 const REFRESH_WAIT_MS = 300;
 /** How long a reload waits for workers to close a removed pool's listening socket. */
 const REMOVE_WAIT_MS = 2000;
-/** A worker not ready by then is killed (and forked again): startup never waits forever. */
-const READY_WAIT_MS = 15_000;
-
-interface Worker {
-  child: ChildProcess;
+/** What the primary keeps per worker process. */
+interface WorkerState {
   totals: WorkerTotals;
   /** "name#gen" of the pools it serves. */
   serving: Set<string>;
   /** Pending on-demand reports: seq → resolve. */
   waiting: Map<number, () => void>;
-  /**
-   * It said "ready": its message listener exists. Nothing is sent before that (a message that
-   * arrives before the child's listener is attached is dropped by Node); "ready" then sends
-   * every shared pool with its current config and table, so nothing missed is lost.
-   */
-  ready: boolean;
 }
+
+type Worker = Forked<WorkerState>;
 
 interface Shared {
   pool: ProxyPool;
   gen: number;
   /** The config object last sent: tables built during a reload's apply() wait for it. */
   sent: ProxyPool["config"];
-}
-
-function workerEntry(): string {
-  const js = fileURLToPath(new URL("./worker-main.js", import.meta.url));
-  return existsSync(js) ? js : fileURLToPath(new URL("./worker-main.ts", import.meta.url));
 }
 
 /** Pools the workers can serve too. */
@@ -75,11 +62,10 @@ export interface ProxyWorkersOptions {
 }
 
 export class ProxyWorkers {
-  private readonly workers = new Set<Worker>();
+  private readonly procs: ForkedWorkers<WorkerState, ToWorker, FromWorker>;
   private readonly shared = new Map<string, Shared>();
   private gens = 0;
   private seq = 0;
-  private stopping = false;
   /** When a worker's failure report was last logged, per server. */
   private readonly logged = new WeakMap<BackendServer, number>();
   private readonly target: MergeTarget;
@@ -95,28 +81,56 @@ export class ProxyWorkers {
         return s?.gen === gen ? s.pool : undefined;
       },
     };
+    const { log } = opts;
+    this.procs = new ForkedWorkers<WorkerState, ToWorker, FromWorker>(
+      { entry: moduleBeside(import.meta.url, "worker-main"), count, stopMessage: { t: "stop" } },
+      {
+        init: () => ({
+          totals: new WorkerTotals(this.target),
+          serving: new Set(),
+          waiting: new Map(),
+        }),
+        env: () => {
+          // The primary's level (-v, `log:`), not only an inherited KEEPCACHE_LOG_LEVEL.
+          const env: NodeJS.ProcessEnv = { ...process.env, KEEPCACHE_LOG_LEVEL: log.level };
+          if (opts.statsIntervalMs) env.KEEPCACHE_PROXY_STATS_MS = String(opts.statsIntervalMs);
+          return env;
+        },
+        // Every shared pool with its current config and table: nothing missed before is lost.
+        ready: (w) => {
+          for (const s of this.shared.values()) this.sendPool(w, s);
+        },
+        message: (w, m) => this.onMessage(w, m),
+        exited: (w, code, signal, expected) => {
+          w.state.totals.retire();
+          for (const done of w.state.waiting.values()) done();
+          if (!expected)
+            log.error({ pid: w.child.pid, code, signal }, "proxy worker exited; forking again");
+        },
+        slow: (w) => log.error({ pid: w.child.pid }, "proxy worker not ready in time; killing it"),
+        error: (err) => log.warn({ err }, "proxy worker error"),
+      },
+    );
   }
 
   get size(): number {
-    return this.workers.size;
+    return this.procs.size;
   }
 
   /** Process ids of the live workers. */
   pids(): number[] {
-    return [...this.workers].flatMap((w) => (w.child.pid === undefined ? [] : [w.child.pid]));
+    return this.procs.pids();
   }
 
   /** Forks the workers and waits until each is ready. */
-  async start(): Promise<void> {
-    await Promise.all(Array.from({ length: this.count }, () => this.spawn()));
+  start(): Promise<void> {
+    return this.procs.start();
   }
 
   /** Resolves when every live worker serves the current gen of `name` (or after timeoutMs). */
-  async serving(name: string, timeoutMs = 5000): Promise<void> {
-    const end = Date.now() + timeoutMs;
+  serving(name: string, timeoutMs = 5000): Promise<void> {
     const key = () => `${name}#${this.shared.get(name)?.gen}`;
-    while ([...this.workers].some((w) => !w.serving.has(key())) && Date.now() < end)
-      await new Promise((r) => setTimeout(r, 10));
+    return this.procs.until((w) => w.state.serving.has(key()), timeoutMs);
   }
 
   /** A pool that listens now: the workers serve it too (when shareable). */
@@ -124,7 +138,7 @@ export class ProxyWorkers {
     if (!shareable(pool) || pool.listener === undefined) return;
     const s: Shared = { pool, gen: ++this.gens, sent: pool.config };
     this.shared.set(pool.name, s);
-    for (const w of this.workers) this.sendPool(w, s);
+    for (const w of this.procs) this.sendPool(w, s);
   }
 
   /** A reload kept the pool's listener and applied a new config. */
@@ -133,7 +147,13 @@ export class ProxyWorkers {
     if (s?.pool !== pool) return;
     s.sent = pool.config;
     const cfg = pool.config;
-    this.broadcast({ t: "config", name: pool.name, gen: s.gen, cfg, table: toWire(pool.table) });
+    this.procs.broadcast({
+      t: "config",
+      name: pool.name,
+      gen: s.gen,
+      cfg,
+      table: toWire(pool.table),
+    });
   }
 
   /** ProxyPool onTable hook: the primary swapped a pool's table. */
@@ -141,7 +161,7 @@ export class ProxyWorkers {
     const s = this.shared.get(pool.name);
     // During a reload's apply() the config is not sent yet; "config" carries the table then.
     if (s?.pool !== pool || s.sent !== pool.config) return;
-    this.broadcast({ t: "table", name: pool.name, gen: s.gen, table: toWire(pool.table) });
+    this.procs.broadcast({ t: "table", name: pool.name, gen: s.gen, table: toWire(pool.table) });
   }
 
   /**
@@ -153,29 +173,27 @@ export class ProxyWorkers {
     if (s === undefined) return;
     this.shared.delete(name);
     const key = `${name}#${s.gen}`;
-    this.broadcast({ t: "remove", name, gen: s.gen });
-    const end = Date.now() + REMOVE_WAIT_MS;
-    while ([...this.workers].some((w) => w.serving.has(key)) && Date.now() < end)
-      await new Promise((r) => setTimeout(r, 5));
+    this.procs.broadcast({ t: "remove", name, gen: s.gen });
+    await this.procs.until((w) => !w.state.serving.has(key), REMOVE_WAIT_MS, 5);
   }
 
   /** Asks every worker for its counters now; resolves when all answered or after a bound. */
   async refresh(): Promise<void> {
     const seq = ++this.seq;
-    const waits = [...this.workers]
+    const waits = [...this.procs]
       .filter((w) => w.ready)
       .map(
         (w) =>
           new Promise<void>((resolve) => {
             const t = setTimeout(() => {
-              w.waiting.delete(seq);
+              w.state.waiting.delete(seq);
               resolve();
             }, REFRESH_WAIT_MS);
-            w.waiting.set(seq, () => {
+            w.state.waiting.set(seq, () => {
               clearTimeout(t);
               resolve();
             });
-            this.send(w, { t: "report", seq });
+            this.procs.send(w, { t: "report", seq });
           }),
       );
     await Promise.all(waits);
@@ -184,8 +202,8 @@ export class ProxyWorkers {
   /** The workers' current queue gauges of one server (the stats port adds them). */
   queues(pool: string, server: string): QueueGauges {
     const q = { in_queue: 0, in_queue_bytes: 0, out_queue: 0 };
-    for (const w of this.workers) {
-      const x = w.totals.queues(pool, server);
+    for (const w of this.procs) {
+      const x = w.state.totals.queues(pool, server);
       if (x === undefined) continue;
       q.in_queue += x.in_queue;
       q.in_queue_bytes += x.in_queue_bytes;
@@ -195,84 +213,23 @@ export class ProxyWorkers {
   }
 
   /** Asks every worker to stop (closing its connections); kills those still alive after 2 s. */
-  async stop(): Promise<void> {
-    this.stopping = true;
-    const exits = [...this.workers].map(
-      (w) =>
-        new Promise<void>((resolve) => {
-          if (w.child.exitCode !== null || w.child.signalCode !== null) return resolve();
-          const t = setTimeout(() => w.child.kill("SIGKILL"), 2000);
-          w.child.once("exit", () => {
-            clearTimeout(t);
-            resolve();
-          });
-          this.send(w, { t: "stop" });
-          // Closing the channel too: a worker whose "stop" is lost still exits on disconnect.
-          if (w.child.connected) w.child.disconnect();
-        }),
-    );
-    await Promise.all(exits);
-  }
-
-  private spawn(): Promise<void> {
-    // The primary's level (-v, the config's `log:`), not only an inherited KEEPCACHE_LOG_LEVEL.
-    const env: NodeJS.ProcessEnv = { ...process.env, KEEPCACHE_LOG_LEVEL: this.opts.log.level };
-    if (this.opts.statsIntervalMs) env.KEEPCACHE_PROXY_STATS_MS = String(this.opts.statsIntervalMs);
-    const child = fork(workerEntry(), [], {
-      execArgv: workerExecArgv(process.execArgv),
-      env,
-      serialization: "json",
-    });
-    const w: Worker = {
-      child,
-      totals: new WorkerTotals(this.target),
-      serving: new Set(),
-      waiting: new Map(),
-      ready: false,
-    };
-    this.workers.add(w);
-    return new Promise<void>((resolve) => {
-      const slow = setTimeout(() => {
-        this.opts.log.error({ pid: child.pid }, "proxy worker not ready in time; killing it");
-        child.kill("SIGKILL");
-      }, READY_WAIT_MS);
-      child.on("message", (m: FromWorker) => {
-        if (m.t === "ready") {
-          clearTimeout(slow);
-          w.ready = true;
-          for (const s of this.shared.values()) this.sendPool(w, s);
-          resolve();
-        } else this.onMessage(w, m);
-      });
-      child.on("error", (err) => this.opts.log.warn({ err }, "proxy worker error"));
-      child.once("exit", (code, signal) => {
-        clearTimeout(slow);
-        this.workers.delete(w);
-        w.totals.retire();
-        for (const done of w.waiting.values()) done();
-        resolve();
-        if (this.stopping) return;
-        this.opts.log.error({ pid: child.pid, code, signal }, "proxy worker exited; forking again");
-        setTimeout(() => {
-          if (!this.stopping) void this.spawn();
-        }, 1000).unref();
-      });
-    });
+  stop(): Promise<void> {
+    return this.procs.stop();
   }
 
   private onMessage(w: Worker, m: FromWorker): void {
     switch (m.t) {
       case "serving":
-        w.serving.add(`${m.name}#${m.gen}`);
+        w.state.serving.add(`${m.name}#${m.gen}`);
         return;
       case "removed":
-        w.serving.delete(`${m.name}#${m.gen}`);
+        w.state.serving.delete(`${m.name}#${m.gen}`);
         return;
       case "counters":
-        w.totals.add(m.report);
+        w.state.totals.add(m.report);
         if (m.seq !== 0) {
-          w.waiting.get(m.seq)?.();
-          w.waiting.delete(m.seq);
+          w.state.waiting.get(m.seq)?.();
+          w.state.waiting.delete(m.seq);
         }
         return;
       case "failed": {
@@ -302,7 +259,7 @@ export class ProxyWorkers {
         else if (m.what === "rediscover") set.rediscover(m.reason);
         return;
       }
-      case "ready":
+      case "ready": // taken by ForkedWorkers
         return;
     }
   }
@@ -311,20 +268,6 @@ export class ProxyWorkers {
     const p = s.pool;
     if (p.listener === undefined) return;
     const m: ToWorker = { t: "pool", gen: s.gen, cfg: p.config, table: toWire(p.table) };
-    if (!w.ready || !w.child.connected) return;
-    w.child.send(m, p.listener, (err) => {
-      if (err && !this.stopping) this.opts.log.warn({ err }, "proxy worker send failed");
-    });
-  }
-
-  private broadcast(m: ToWorker): void {
-    for (const w of this.workers) this.send(w, m);
-  }
-
-  private send(w: Worker, m: ToWorker): void {
-    if (!w.ready || !w.child.connected) return;
-    w.child.send(m, (err: Error | null) => {
-      if (err && !this.stopping) this.opts.log.warn({ err }, "proxy worker send failed");
-    });
+    this.procs.send(w, m, p.listener);
   }
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { workerExecArgv } from "../../../src/tcp/workers.js";
+import { workerExecArgv } from "../../../src/workers/exec-argv.js";
 
 test("workers inherit loaders and memory flags, never test-runner or debugger flags", () => {
   assert.deepEqual(
