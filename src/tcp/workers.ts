@@ -49,63 +49,29 @@ function addInto<T extends object>(a: T, b: T, gauges: boolean): void {
   for (const [k, v] of Object.entries(b)) if (gauges || !GAUGES.has(k)) x[k] = (x[k] ?? 0) + v;
 }
 
-export class WorkerPool {
-  private readonly procs: ForkedWorkers<WorkerState, ToWorker, FromWorker>;
+export class WorkerPool extends ForkedWorkers<WorkerState, ToWorker, FromWorker> {
   private readonly shared = new Map<string, Shared>();
   private readonly retired = new Map<string, LiveCounters>();
 
-  constructor(count: number, opts: WorkerPoolOptions) {
-    this.procs = new ForkedWorkers<WorkerState, ToWorker, FromWorker>(
-      { entry: moduleBeside(import.meta.url, "worker-main"), count, stopMessage: { t: "stop" } },
-      {
-        init: () => ({ last: {}, serving: new Set() }),
-        env: () => {
-          const env = { ...process.env };
-          if (opts.statsIntervalMs) env.KEEPCACHE_TCP_STATS_MS = String(opts.statsIntervalMs);
-          return env;
-        },
-        // Every service with its current config and snapshot: nothing missed before is lost.
-        ready: (w) => {
-          for (const [name, s] of this.shared) this.sendService(w, name, s);
-        },
-        message: (w, m) => {
-          if (m.t === "serving") w.state.serving.add(m.name);
-          else if (m.t === "counters") w.state.last = m.services;
-          else if (m.t === "health") opts.onHealth(m.id, m.ok, m.reason);
-        },
-        exited: (w, code, signal, expected) => {
-          for (const [name, c] of Object.entries(w.state.last)) this.retire(name, c);
-          if (!expected)
-            opts.onError?.(new Error(`tcp worker exited (code ${code}, signal ${signal})`));
-        },
-        slow: (w) => opts.onError?.(new Error(`tcp worker ${w.child.pid} not ready; killing it`)),
-        error: (err) => opts.onError?.(err),
-      },
-    );
-  }
-
-  get size(): number {
-    return this.procs.size;
-  }
-
-  /** Process ids of the live workers (status pages, tests). */
-  pids(): number[] {
-    return this.procs.pids();
-  }
-
-  /** Forks the workers and waits until each is ready. */
-  start(): Promise<void> {
-    return this.procs.start();
+  constructor(
+    count: number,
+    private readonly opts: WorkerPoolOptions,
+  ) {
+    super({
+      entry: moduleBeside(import.meta.url, "worker-main"),
+      count,
+      stopMessage: { t: "stop" },
+    });
   }
 
   /** Resolves when every worker serves `name` (tests; the primary serves it meanwhile). */
   serving(name: string, timeoutMs = 5000): Promise<void> {
-    return this.procs.until((w) => w.state.serving.has(name), timeoutMs);
+    return this.until((w) => w.state.serving.has(name), timeoutMs);
   }
 
   addService(name: string, s: Shared): void {
     this.shared.set(name, s);
-    for (const w of this.procs) this.sendService(w, name, s);
+    for (const w of this.live()) this.sendService(w, name, s);
   }
 
   reconfigure(name: string, cfg: TcpServiceShape, snap: RoutingSnapshot): void {
@@ -113,19 +79,19 @@ export class WorkerPool {
     if (!s) return;
     s.cfg = cfg;
     s.snap = snap;
-    this.procs.broadcast({ t: "reconfigure", name, cfg, snap });
+    this.broadcast({ t: "reconfigure", name, cfg, snap });
   }
 
   snapshot(name: string, snap: RoutingSnapshot): void {
     const s = this.shared.get(name);
     if (!s) return;
     s.snap = snap;
-    this.procs.broadcast({ t: "snapshot", name, snap });
+    this.broadcast({ t: "snapshot", name, snap });
   }
 
   removeService(name: string, drain: boolean): void {
     if (!this.shared.delete(name)) return;
-    this.procs.broadcast({ t: "remove", name, drain });
+    this.broadcast({ t: "remove", name, drain });
   }
 
   /** Sum of the workers' last reports (and of dead workers' totals) for one service. */
@@ -140,16 +106,51 @@ export class WorkerPool {
     };
     const r = this.retired.get(name);
     if (r) add(r, false);
-    for (const w of this.procs) {
+    for (const w of this.live()) {
       const c = w.state.last[name];
       if (c) add(c, true);
     }
     return out;
   }
 
-  /** Asks every worker to stop (closing its connections); kills those still alive after 2 s. */
-  stop(): Promise<void> {
-    return this.procs.stop();
+  protected init(): WorkerState {
+    return { last: {}, serving: new Set() };
+  }
+
+  protected override forkEnv(): NodeJS.ProcessEnv {
+    const env = { ...process.env };
+    if (this.opts.statsIntervalMs) env.KEEPCACHE_TCP_STATS_MS = String(this.opts.statsIntervalMs);
+    return env;
+  }
+
+  /** Every service with its current config and snapshot: nothing missed before is lost. */
+  protected onReady(w: Worker): void {
+    for (const [name, s] of this.shared) this.sendService(w, name, s);
+  }
+
+  protected onMessage(w: Worker, m: FromWorker): void {
+    if (m.t === "serving") w.state.serving.add(m.name);
+    else if (m.t === "counters") w.state.last = m.services;
+    else if (m.t === "health") this.opts.onHealth(m.id, m.ok, m.reason);
+  }
+
+  protected onExit(
+    w: Worker,
+    code: number | null,
+    signal: NodeJS.Signals | null,
+    expected: boolean,
+  ) {
+    for (const [name, c] of Object.entries(w.state.last)) this.retire(name, c);
+    if (!expected)
+      this.opts.onError?.(new Error(`tcp worker exited (code ${code}, signal ${signal})`));
+  }
+
+  protected onSlow(w: Worker): void {
+    this.onError(new Error(`tcp worker ${w.child.pid} not ready in time; killing it`));
+  }
+
+  protected onError(err: unknown): void {
+    this.opts.onError?.(err);
   }
 
   private retire(name: string, c: LiveCounters): void {
@@ -161,7 +162,7 @@ export class WorkerPool {
   }
 
   private sendService(w: Worker, name: string, s: Shared): void {
-    this.procs.send(w, { t: "service", name, cfg: s.cfg, snap: s.snap, opts: s.opts }, s.server);
+    this.send(w, { t: "service", name, cfg: s.cfg, snap: s.snap, opts: s.opts }, s.server);
   }
 }
 

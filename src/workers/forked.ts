@@ -3,13 +3,13 @@
  * balancer's WorkerPool, the proxy's ProxyWorkers): fork N copies of an entry module, wait for
  * each to say "ready", fork again a second after an unexpected exit, and stop them all without
  * leaving one behind. What is sent on ready and what the messages mean stay with the owner
- * (the hooks); this file only knows the two messages every worker protocol shares: the
+ * (the subclass); this file only knows the two messages every worker protocol shares: the
  * worker's `{ t: "ready" }` and the primary's stop message.
  *
  * Hardening, each for a failure seen in practice:
  * - Nothing is sent before the worker said ready. Node drops a message that arrives before the
  *   child attached its 'message' listener (the IPC channel has no queue for it), so an early
- *   "service"/"pool" would be lost; `ready()` is where the owner sends the current state.
+ *   "service"/"pool" would be lost; `onReady()` is where the owner sends the current state.
  * - A worker not ready within `readyWaitMs` is killed (and, being an unexpected exit, forked
  *   again): startup never waits forever on a child stuck loading its modules.
  * - Stop sends the stop message and disconnects the channel: a worker whose stop message is
@@ -25,26 +25,6 @@ export interface Forked<S> {
   readonly child: ChildProcess;
   ready: boolean;
   readonly state: S;
-}
-
-export interface ForkedHooks<S, FromW> {
-  /** The owner's per-worker state (counters, serving sets), made at each fork. */
-  init(child: ChildProcess): S;
-  /** The environment of the next fork (read at each fork, so later changes apply). */
-  env?(): NodeJS.ProcessEnv;
-  /** It said ready: send it the current state. */
-  ready(w: Forked<S>): void;
-  /** Every other message. */
-  message(w: Forked<S>, m: FromW): void;
-  /**
-   * It exited (already out of the set). `expected` is false for a death outside stop(): the
-   * owner logs it; it is forked again after `respawnDelayMs`.
-   */
-  exited(w: Forked<S>, code: number | null, signal: NodeJS.Signals | null, expected: boolean): void;
-  /** Not ready within readyWaitMs: it is being killed. */
-  slow?(w: Forked<S>): void;
-  /** A process error or a failed send (sends failing during stop are not reported). */
-  error?(err: unknown): void;
 }
 
 export interface ForkedOptions<ToW> {
@@ -74,14 +54,42 @@ export function moduleBeside(base: string, name: string): string {
   return existsSync(js) ? js : fileURLToPath(new URL(`./${name}.ts`, base));
 }
 
-export class ForkedWorkers<S, ToW, FromW extends { t: string }> {
+/**
+ * The base of an owner of forked workers. The subclass says what a worker's state is
+ * (`init`), what it gets on ready (`onReady`), what its messages mean (`onMessage`) and what
+ * its death leaves behind (`onExit`); this class forks, gates, re-forks and stops.
+ */
+export abstract class ForkedWorkers<S, ToW, FromW extends { t: string }> {
   private readonly workers = new Set<Forked<S>>();
   private stopping_ = false;
 
-  constructor(
-    private readonly opts: ForkedOptions<ToW>,
-    private readonly hooks: ForkedHooks<S, FromW>,
-  ) {}
+  constructor(protected readonly forkOptions: ForkedOptions<ToW>) {}
+
+  /** The owner's per-worker state (counters, serving sets), made at each fork. */
+  protected abstract init(child: ChildProcess): S;
+  /** It said ready: send it the current state. */
+  protected abstract onReady(w: Forked<S>): void;
+  /** Every other message. */
+  protected abstract onMessage(w: Forked<S>, m: FromW): void;
+  /**
+   * It exited (already out of the set). `expected` is false for a death outside stop(): the
+   * owner logs it; it is forked again after `respawnDelayMs`.
+   */
+  protected abstract onExit(
+    w: Forked<S>,
+    code: number | null,
+    signal: NodeJS.Signals | null,
+    expected: boolean,
+  ): void;
+  /** Not ready within readyWaitMs: it is being killed. */
+  protected abstract onSlow(w: Forked<S>): void;
+  /** A process error or a failed send (sends failing during stop are not reported). */
+  protected abstract onError(err: unknown): void;
+
+  /** The environment of the next fork (read at each fork, so later changes apply). */
+  protected forkEnv(): NodeJS.ProcessEnv {
+    return process.env;
+  }
 
   get size(): number {
     return this.workers.size;
@@ -92,11 +100,6 @@ export class ForkedWorkers<S, ToW, FromW extends { t: string }> {
     return this.stopping_;
   }
 
-  /** The live workers, ready or not. */
-  [Symbol.iterator](): IterableIterator<Forked<S>> {
-    return this.workers.values();
-  }
-
   /** Process ids of the live workers (status pages, tests). */
   pids(): number[] {
     return [...this.workers].flatMap((w) => (w.child.pid === undefined ? [] : [w.child.pid]));
@@ -104,32 +107,13 @@ export class ForkedWorkers<S, ToW, FromW extends { t: string }> {
 
   /** Forks the workers; resolves when each is ready (or died/was killed on the way). */
   async start(): Promise<void> {
-    await Promise.all(Array.from({ length: this.opts.count }, () => this.spawn()));
-  }
-
-  /** Polls until `done` holds for every live worker, or timeoutMs passed. */
-  async until(done: (w: Forked<S>) => boolean, timeoutMs: number, stepMs = 10): Promise<void> {
-    const end = Date.now() + timeoutMs;
-    while ([...this.workers].some((w) => !done(w)) && Date.now() < end)
-      await new Promise((r) => setTimeout(r, stepMs));
-  }
-
-  /** Sends to one worker if it is ready and its channel open (else the message is moot). */
-  send(w: Forked<S>, m: ToW, handle?: SendHandle): void {
-    if (!w.ready || !w.child.connected) return;
-    w.child.send(m as object, handle, (err: Error | null) => {
-      if (err && !this.stopping_) this.hooks.error?.(err);
-    });
-  }
-
-  broadcast(m: ToW): void {
-    for (const w of this.workers) this.send(w, m);
+    await Promise.all(Array.from({ length: this.forkOptions.count }, () => this.spawn()));
   }
 
   /** Asks every worker to stop (closing its connections); kills those alive after stopWaitMs. */
   async stop(): Promise<void> {
     this.stopping_ = true;
-    const wait = this.opts.stopWaitMs ?? STOP_WAIT_MS;
+    const wait = this.forkOptions.stopWaitMs ?? STOP_WAIT_MS;
     const exits = [...this.workers].map(
       (w) =>
         new Promise<void>((resolve) => {
@@ -140,7 +124,7 @@ export class ForkedWorkers<S, ToW, FromW extends { t: string }> {
             clearTimeout(t);
             resolve();
           });
-          this.send(w, this.opts.stopMessage);
+          this.send(w, this.forkOptions.stopMessage);
           // Closing the channel too: a worker whose stop message is lost exits on disconnect.
           if (child.connected) child.disconnect();
         }),
@@ -148,39 +132,64 @@ export class ForkedWorkers<S, ToW, FromW extends { t: string }> {
     await Promise.all(exits);
   }
 
+  /** The live workers, ready or not. */
+  protected live(): IterableIterator<Forked<S>> {
+    return this.workers.values();
+  }
+
+  /** Polls until `done` holds for every live worker, or timeoutMs passed. */
+  protected async until(done: (w: Forked<S>) => boolean, timeoutMs: number, stepMs = 10) {
+    const end = Date.now() + timeoutMs;
+    while ([...this.workers].some((w) => !done(w)) && Date.now() < end)
+      await new Promise((r) => setTimeout(r, stepMs));
+  }
+
+  /** Sends to one worker if it is ready and its channel open (else the message is moot). */
+  protected send(w: Forked<S>, m: ToW, handle?: SendHandle): void {
+    if (!w.ready || !w.child.connected) return;
+    w.child.send(m as object, handle, (err: Error | null) => {
+      if (err && !this.stopping_) this.onError(err);
+    });
+  }
+
+  protected broadcast(m: ToW): void {
+    for (const w of this.workers) this.send(w, m);
+  }
+
   private spawn(): Promise<void> {
-    const child = fork(this.opts.entry, [], {
+    const o = this.forkOptions;
+    const child = fork(o.entry, [], {
       execArgv: workerExecArgv(process.execArgv),
-      env: this.hooks.env?.() ?? process.env,
+      env: this.forkEnv(),
       serialization: "json",
     });
-    const w: Forked<S> = { child, ready: false, state: this.hooks.init(child) };
+    const w: Forked<S> = { child, ready: false, state: this.init(child) };
     this.workers.add(w);
     return new Promise<void>((resolve) => {
       const slow = setTimeout(() => {
-        this.hooks.slow?.(w);
+        this.onSlow(w);
         child.kill("SIGKILL");
-      }, this.opts.readyWaitMs ?? READY_WAIT_MS);
+      }, o.readyWaitMs ?? READY_WAIT_MS);
       child.on("message", (m: FromW) => {
-        if (m.t !== "ready") return this.hooks.message(w, m);
+        if (m.t !== "ready") return this.onMessage(w, m);
         if (w.ready) return;
         clearTimeout(slow);
         w.ready = true;
-        this.hooks.ready(w);
+        this.onReady(w);
         resolve();
       });
-      child.on("error", (err) => this.hooks.error?.(err));
+      child.on("error", (err) => this.onError(err));
       child.once("exit", (code, signal) => {
         clearTimeout(slow);
         this.workers.delete(w);
         w.ready = false;
         resolve();
         const expected = this.stopping_;
-        this.hooks.exited(w, code, signal, expected);
+        this.onExit(w, code, signal, expected);
         if (expected) return;
         setTimeout(() => {
           if (!this.stopping_) void this.spawn();
-        }, this.opts.respawnDelayMs ?? RESPAWN_DELAY_MS).unref();
+        }, o.respawnDelayMs ?? RESPAWN_DELAY_MS).unref();
       });
     });
   }

@@ -61,8 +61,7 @@ export interface ProxyWorkersOptions {
   statsIntervalMs?: number;
 }
 
-export class ProxyWorkers {
-  private readonly procs: ForkedWorkers<WorkerState, ToWorker, FromWorker>;
+export class ProxyWorkers extends ForkedWorkers<WorkerState, ToWorker, FromWorker> {
   private readonly shared = new Map<string, Shared>();
   private gens = 0;
   private seq = 0;
@@ -74,6 +73,11 @@ export class ProxyWorkers {
     readonly count: number,
     private readonly opts: ProxyWorkersOptions,
   ) {
+    super({
+      entry: moduleBeside(import.meta.url, "worker-main"),
+      count,
+      stopMessage: { t: "stop" },
+    });
     this.target = {
       global: opts.global,
       pool: (name, gen) => {
@@ -81,56 +85,12 @@ export class ProxyWorkers {
         return s?.gen === gen ? s.pool : undefined;
       },
     };
-    const { log } = opts;
-    this.procs = new ForkedWorkers<WorkerState, ToWorker, FromWorker>(
-      { entry: moduleBeside(import.meta.url, "worker-main"), count, stopMessage: { t: "stop" } },
-      {
-        init: () => ({
-          totals: new WorkerTotals(this.target),
-          serving: new Set(),
-          waiting: new Map(),
-        }),
-        env: () => {
-          // The primary's level (-v, `log:`), not only an inherited KEEPCACHE_LOG_LEVEL.
-          const env: NodeJS.ProcessEnv = { ...process.env, KEEPCACHE_LOG_LEVEL: log.level };
-          if (opts.statsIntervalMs) env.KEEPCACHE_PROXY_STATS_MS = String(opts.statsIntervalMs);
-          return env;
-        },
-        // Every shared pool with its current config and table: nothing missed before is lost.
-        ready: (w) => {
-          for (const s of this.shared.values()) this.sendPool(w, s);
-        },
-        message: (w, m) => this.onMessage(w, m),
-        exited: (w, code, signal, expected) => {
-          w.state.totals.retire();
-          for (const done of w.state.waiting.values()) done();
-          if (!expected)
-            log.error({ pid: w.child.pid, code, signal }, "proxy worker exited; forking again");
-        },
-        slow: (w) => log.error({ pid: w.child.pid }, "proxy worker not ready in time; killing it"),
-        error: (err) => log.warn({ err }, "proxy worker error"),
-      },
-    );
-  }
-
-  get size(): number {
-    return this.procs.size;
-  }
-
-  /** Process ids of the live workers. */
-  pids(): number[] {
-    return this.procs.pids();
-  }
-
-  /** Forks the workers and waits until each is ready. */
-  start(): Promise<void> {
-    return this.procs.start();
   }
 
   /** Resolves when every live worker serves the current gen of `name` (or after timeoutMs). */
   serving(name: string, timeoutMs = 5000): Promise<void> {
     const key = () => `${name}#${this.shared.get(name)?.gen}`;
-    return this.procs.until((w) => w.state.serving.has(key()), timeoutMs);
+    return this.until((w) => w.state.serving.has(key()), timeoutMs);
   }
 
   /** A pool that listens now: the workers serve it too (when shareable). */
@@ -138,7 +98,7 @@ export class ProxyWorkers {
     if (!shareable(pool) || pool.listener === undefined) return;
     const s: Shared = { pool, gen: ++this.gens, sent: pool.config };
     this.shared.set(pool.name, s);
-    for (const w of this.procs) this.sendPool(w, s);
+    for (const w of this.live()) this.sendPool(w, s);
   }
 
   /** A reload kept the pool's listener and applied a new config. */
@@ -147,7 +107,7 @@ export class ProxyWorkers {
     if (s?.pool !== pool) return;
     s.sent = pool.config;
     const cfg = pool.config;
-    this.procs.broadcast({
+    this.broadcast({
       t: "config",
       name: pool.name,
       gen: s.gen,
@@ -161,7 +121,7 @@ export class ProxyWorkers {
     const s = this.shared.get(pool.name);
     // During a reload's apply() the config is not sent yet; "config" carries the table then.
     if (s?.pool !== pool || s.sent !== pool.config) return;
-    this.procs.broadcast({ t: "table", name: pool.name, gen: s.gen, table: toWire(pool.table) });
+    this.broadcast({ t: "table", name: pool.name, gen: s.gen, table: toWire(pool.table) });
   }
 
   /**
@@ -173,14 +133,14 @@ export class ProxyWorkers {
     if (s === undefined) return;
     this.shared.delete(name);
     const key = `${name}#${s.gen}`;
-    this.procs.broadcast({ t: "remove", name, gen: s.gen });
-    await this.procs.until((w) => !w.state.serving.has(key), REMOVE_WAIT_MS, 5);
+    this.broadcast({ t: "remove", name, gen: s.gen });
+    await this.until((w) => !w.state.serving.has(key), REMOVE_WAIT_MS, 5);
   }
 
   /** Asks every worker for its counters now; resolves when all answered or after a bound. */
   async refresh(): Promise<void> {
     const seq = ++this.seq;
-    const waits = [...this.procs]
+    const waits = [...this.live()]
       .filter((w) => w.ready)
       .map(
         (w) =>
@@ -193,7 +153,7 @@ export class ProxyWorkers {
               clearTimeout(t);
               resolve();
             });
-            this.procs.send(w, { t: "report", seq });
+            this.send(w, { t: "report", seq });
           }),
       );
     await Promise.all(waits);
@@ -202,7 +162,7 @@ export class ProxyWorkers {
   /** The workers' current queue gauges of one server (the stats port adds them). */
   queues(pool: string, server: string): QueueGauges {
     const q = { in_queue: 0, in_queue_bytes: 0, out_queue: 0 };
-    for (const w of this.procs) {
+    for (const w of this.live()) {
       const x = w.state.totals.queues(pool, server);
       if (x === undefined) continue;
       q.in_queue += x.in_queue;
@@ -212,12 +172,43 @@ export class ProxyWorkers {
     return q;
   }
 
-  /** Asks every worker to stop (closing its connections); kills those still alive after 2 s. */
-  stop(): Promise<void> {
-    return this.procs.stop();
+  protected init(): WorkerState {
+    return { totals: new WorkerTotals(this.target), serving: new Set(), waiting: new Map() };
   }
 
-  private onMessage(w: Worker, m: FromWorker): void {
+  protected override forkEnv(): NodeJS.ProcessEnv {
+    // The primary's level (-v, `log:`), not only an inherited KEEPCACHE_LOG_LEVEL.
+    const env: NodeJS.ProcessEnv = { ...process.env, KEEPCACHE_LOG_LEVEL: this.opts.log.level };
+    if (this.opts.statsIntervalMs) env.KEEPCACHE_PROXY_STATS_MS = String(this.opts.statsIntervalMs);
+    return env;
+  }
+
+  /** Every shared pool with its current config and table: nothing missed before is lost. */
+  protected onReady(w: Worker): void {
+    for (const s of this.shared.values()) this.sendPool(w, s);
+  }
+
+  protected onExit(
+    w: Worker,
+    code: number | null,
+    signal: NodeJS.Signals | null,
+    expected: boolean,
+  ) {
+    w.state.totals.retire();
+    for (const done of w.state.waiting.values()) done();
+    if (!expected)
+      this.opts.log.error({ pid: w.child.pid, code, signal }, "proxy worker exited; forking again");
+  }
+
+  protected onSlow(w: Worker): void {
+    this.opts.log.error({ pid: w.child.pid }, "proxy worker not ready in time; killing it");
+  }
+
+  protected onError(err: unknown): void {
+    this.opts.log.warn({ err }, "proxy worker error");
+  }
+
+  protected onMessage(w: Worker, m: FromWorker): void {
     switch (m.t) {
       case "serving":
         w.state.serving.add(`${m.name}#${m.gen}`);
@@ -268,6 +259,6 @@ export class ProxyWorkers {
     const p = s.pool;
     if (p.listener === undefined) return;
     const m: ToWorker = { t: "pool", gen: s.gen, cfg: p.config, table: toWire(p.table) };
-    this.procs.send(w, m, p.listener);
+    this.send(w, m, p.listener);
   }
 }
