@@ -4,46 +4,23 @@
  * the errors are logged and the old config keeps serving), the stats port, clean SIGTERM.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { Redis } from "ioredis";
+import { startRun, suiteDir, until } from "../helpers/keepcache-run.js";
 import { RawClient } from "../helpers/line-client.js";
 import { freePorts } from "../helpers/ports.js";
-import {
-  keepcacheBin,
-  repoRoot,
-  start,
-  startMemcached,
-  startRedis,
-  stopAll,
-} from "../helpers/procs.js";
+import { repoRoot, startMemcached, startRedis } from "../helpers/procs.js";
 import { exchange } from "./proxy-harness.js";
 
-const dir = mkdtempSync(join(tmpdir(), "kc-run-"));
-
-async function until(cond: () => Promise<boolean>, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const dir = suiteDir("kc-run-");
 
 function runProxy(file: string, listen: number, stats: number) {
-  return start(process.execPath, [keepcacheBin(), "run", "-c", file, "-s", String(stats)], {
-    port: listen,
-    env: { ...process.env, KEEPCACHE_LOG_FORMAT: "json" },
-  });
+  return startRun(file, undefined, { listen, stats });
 }
 
 describe("keepcache run", () => {
-  after(async () => {
-    await stopAll();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
   test("seed 004's nutcracker.yml runs unchanged but for its addresses (redis pool)", async () => {
     const [listen, stats, r1, r2] = await freePorts(4);
     await Promise.all([startRedis(r1), startRedis(r2)]);

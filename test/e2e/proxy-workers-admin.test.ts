@@ -6,30 +6,30 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import type { StatusDocument } from "../../src/admin/status.js";
-import { RawClient } from "../helpers/line-client.js";
+import { startRun, suiteDir, until } from "../helpers/keepcache-run.js";
 import { freePorts, waitForPort } from "../helpers/ports.js";
-import { keepcacheBin, type Proc, start, stopAll } from "../helpers/procs.js";
 import { parsePrometheusText, sampleValue } from "../unit/admin/prom-text.js";
 import {
   acceptedBy,
-  alive,
   logRecords,
+  mcClient,
   numbers,
   openSpread,
   statsDoc,
-  until,
+  stopProxy,
 } from "./proxy-workers-helpers.js";
 
-const dir = mkdtempSync(join(tmpdir(), "kc-pwa-"));
 /** A backend that accepts and never answers: every request sent to it stays in flight. */
 const holes: net.Server[] = [];
 const sockets: net.Socket[] = [];
+const dir = suiteDir("kc-pwa-", async () => {
+  for (const s of sockets) s.destroy();
+  await Promise.all(holes.map((h) => new Promise((r) => h.close(r))));
+});
 
 async function blackHole(port: number): Promise<void> {
   const srv = net.createServer((s) => {
@@ -57,16 +57,10 @@ function conf(listen: number, backend: number, admin: number, extra: string[] = 
 
 async function runWith(name: string, yaml: string, args: string[], ports: number[]) {
   const [listen, stats, admin] = ports;
-  const file = join(dir, name);
-  writeFileSync(file, yaml);
   // The level must come from -v or the file, not from an inherited override.
-  const env: NodeJS.ProcessEnv = { ...process.env, KEEPCACHE_LOG_FORMAT: "json" };
+  const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.KEEPCACHE_LOG_LEVEL;
-  const proc = await start(
-    process.execPath,
-    [keepcacheBin(), "run", "-c", file, "-s", String(stats), ...args],
-    { port: listen, env },
-  );
+  const proc = await startRun(join(dir, name), yaml, { listen, stats, args, env });
   await waitForPort(admin, "127.0.0.1", 8000);
   return proc;
 }
@@ -87,20 +81,7 @@ function childrenOf(pid: number): number[] {
     .filter((n) => n > 0);
 }
 
-async function stopProxy(proc: Proc, workers: number[]): Promise<void> {
-  await proc.stop("SIGTERM");
-  assert.equal(proc.child.exitCode, 0, proc.output().slice(-3000));
-  await until(() => workers.every((p) => !alive(p)), "workers to exit with the primary", 3000);
-}
-
 describe("proxy workers: admin status, queue totals, log level", () => {
-  after(async () => {
-    await stopAll();
-    for (const s of sockets) s.destroy();
-    await Promise.all(holes.map((h) => new Promise((r) => h.close(r))));
-    rmSync(dir, { recursive: true, force: true });
-  });
-
   test("-v: status lists the worker; in-flight totals over both processes everywhere", async () => {
     const ports = await freePorts(4);
     const [listen, stats, admin, backend] = ports;
@@ -121,11 +102,7 @@ describe("proxy workers: admin status, queue totals, log level", () => {
       "the worker's debug record",
     );
 
-    const conns = await openSpread(listen, 10, async () => {
-      const c = await RawClient.connect(listen);
-      assert.match(await c.call("version\r\n"), /^VERSION /);
-      return c;
-    });
+    const conns = await openSpread(listen, 10, () => mcClient(listen));
     assert.equal(acceptedBy(listen).size, 2);
     for (const [i, c] of conns.entries()) c.write(`get k${i}\r\n`);
     const n = conns.length;
@@ -166,11 +143,7 @@ describe("proxy workers: admin status, queue totals, log level", () => {
       return workers.length === 1;
     }, "the admin status to list one proxy worker");
     // Serving for sure: a connection held by the worker was answered.
-    const conns = await openSpread(listen, 4, async () => {
-      const c = await RawClient.connect(listen);
-      assert.match(await c.call("version\r\n"), /^VERSION /);
-      return c;
-    });
+    const conns = await openSpread(listen, 4, () => mcClient(listen));
     assert.ok(acceptedBy(listen).has(workers[0]));
     for (const c of conns) c.close();
     await stopProxy(proc, workers);

@@ -7,62 +7,44 @@
  * SIGKILLed worker is forked again while service and counters go on.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
+import { suiteDir, until } from "../helpers/keepcache-run.js";
 import { RawClient } from "../helpers/line-client.js";
 import { freePorts } from "../helpers/ports.js";
-import { type Proc, startMemcached, startRedis, stopAll } from "../helpers/procs.js";
+import { startMemcached, startRedis } from "../helpers/procs.js";
 import { exchange } from "./proxy-harness.js";
 import {
   acceptedBy,
   alive,
   logRecords,
+  mcClient,
+  mcConf,
   openSpread,
   runProxy,
   statsDoc,
-  until,
+  stopProxy,
   workerPids,
 } from "./proxy-workers-helpers.js";
 
-const dir = mkdtempSync(join(tmpdir(), "kc-pwc-"));
-
-function conf(
-  listen: number,
-  servers: number[],
-  extra: string[] = [],
-  workers = 2,
-  timeout = 500,
-): string {
-  return [
-    `workers: ${workers}`,
-    "alpha:",
-    `  listen: 127.0.0.1:${listen}`,
-    "  hash: fnv1a_64",
-    "  distribution: ketama",
-    `  timeout: ${timeout}`,
-    ...extra.map((l) => `  ${l}`),
-    "  servers:",
-    ...servers.map((p) => `    - 127.0.0.1:${p}:1`),
-    "",
-  ].join("\n");
-}
-
-async function mcClient(port: number): Promise<RawClient> {
-  const c = await RawClient.connect(port);
-  assert.match(await c.call("version\r\n"), /^VERSION /);
-  return c;
-}
+const dir = suiteDir("kc-pwc-");
 
 function direct(port: number, key: string): Promise<string> {
   return exchange(port, `get ${key}\r\n`, (s) => s.endsWith("END\r\n"));
 }
 
-/** A key the pool puts on `port` (written through the proxy, read back directly). */
+/**
+ * A key the pool puts on `port` (written through the proxy, read back directly). The counter
+ * comes first: ketama looks up the low 32 bits of fnv1a_64, and FNV-1a's multiply only carries
+ * differences upward, so keys that differ in their last characters (`key0`..`key199`) hash
+ * into a few narrow ranges, which for about one port pair in ten all fall on one server's
+ * arcs. Characters after the counter spread them over the ring (66+ of 200 keys per server
+ * over 3000 random port pairs).
+ */
 async function keyOn(c: RawClient, port: number, stats: number): Promise<string> {
   for (let i = 0; i < 200; i++) {
-    const k = `key${i}`;
+    const k = `${i}:key-on`;
     assert.equal(await c.call(`set ${k} 0 0 1\r\nx\r\n`), "STORED\r\n");
     if ((await direct(port, k)) !== "END\r\n") return k;
   }
@@ -82,19 +64,7 @@ async function storeFromAll(conns: RawClient[], key: string, target: number): Pr
   }
 }
 
-async function stopProxy(proc: Proc): Promise<void> {
-  const workers = workerPids(proc);
-  await proc.stop("SIGTERM");
-  assert.equal(proc.child.exitCode, 0, proc.output().slice(-3000));
-  await until(() => workers.every((p) => !alive(p)), "workers to exit with the primary", 3000);
-}
-
 describe("proxy workers: control plane", () => {
-  after(async () => {
-    await stopAll();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
   test("a failure seen by the worker ejects in the primary; all route around it, then back", async () => {
     const [listen, stats, m1, m2] = await freePorts(4);
     const [, b] = await Promise.all([startMemcached(m1), startMemcached(m2)]);
@@ -108,7 +78,7 @@ describe("proxy workers: control plane", () => {
       join(dir, "eject.yml"),
       // A generous timeout: under a loaded CI machine a slow reply must not eject m2 before the
       // test kills it (server_failure_limit 1); the kill itself fails the connection at once.
-      conf(listen, [m1, m2], extra, 2, 3000),
+      mcConf(listen, [m1, m2], { extra, timeout: 3000 }),
       listen,
       stats,
     );
@@ -143,17 +113,17 @@ describe("proxy workers: control plane", () => {
     const [listen, stats, m1, m2] = await freePorts(4);
     await Promise.all([startMemcached(m1), startMemcached(m2)]);
     const file = join(dir, "reload.yml");
-    const proc = await runProxy(file, conf(listen, [m1]), listen, stats);
+    const proc = await runProxy(file, mcConf(listen, [m1]), listen, stats);
     const conns = await openSpread(listen, 20, () => mcClient(listen));
     await storeFromAll(conns, "rk", m1);
 
-    writeFileSync(file, conf(listen, [m2]));
+    writeFileSync(file, mcConf(listen, [m2]));
     proc.child.kill("SIGHUP");
     await storeFromAll(conns, "rk", m2);
     assert.equal(acceptedBy(listen).size, 2, "connections kept in both processes");
 
     const before = workerPids(proc);
-    writeFileSync(file, conf(listen, [m2], [], 3));
+    writeFileSync(file, mcConf(listen, [m2], { workers: 3 }));
     proc.child.kill("SIGHUP");
     await until(() => workerPids(proc).length === before.length + 2, "two new workers");
     await until(() => before.every((p) => !alive(p)), "the old worker to exit");
@@ -167,9 +137,9 @@ describe("proxy workers: control plane", () => {
     const [listen, stats, m1, r1] = await freePorts(4);
     await Promise.all([startMemcached(m1), startRedis(r1)]);
     const file = join(dir, "restart.yml");
-    const proc = await runProxy(file, conf(listen, [m1]), listen, stats);
+    const proc = await runProxy(file, mcConf(listen, [m1]), listen, stats);
     const old = await openSpread(listen, 10, () => mcClient(listen));
-    writeFileSync(file, conf(listen, [r1], ["redis: true"]));
+    writeFileSync(file, mcConf(listen, [r1], { extra: ["redis: true"] }));
     proc.child.kill("SIGHUP");
     await until(() => logRecords(proc, "reload done").length > 0, "the reload");
     assert.equal(logRecords(proc, "reload failed part-way").length, 0, proc.output().slice(-2000));
@@ -229,7 +199,7 @@ describe("proxy workers: control plane", () => {
   test("a SIGKILLed worker is forked again; service and totals go on", async () => {
     const [listen, stats, m1] = await freePorts(3);
     await startMemcached(m1);
-    const proc = await runProxy(join(dir, "kill.yml"), conf(listen, [m1]), listen, stats);
+    const proc = await runProxy(join(dir, "kill.yml"), mcConf(listen, [m1]), listen, stats);
     const conns = await openSpread(listen, 10, () => mcClient(listen));
     await storeFromAll(conns, "kk", m1);
     const served = (s: Awaited<ReturnType<typeof statsDoc>>) =>

@@ -1,41 +1,64 @@
 /**
- * Helpers of the proxy worker-process tests: start `keepcache run` (compiled CLI) with a
- * config file, read its JSON log, find which process holds each accepted client connection
- * (`ss -p`: the kernel's view, so "both processes served" is observed, not reported), and
- * bounded polling.
+ * Helpers of the proxy worker-process tests: a one-pool config, start `keepcache run`
+ * (compiled CLI) and wait for its worker, stop it and check no worker outlives it, read its
+ * JSON log, find which process holds each accepted client connection (`ss -p`: the kernel's
+ * view, so "both processes served" is observed, not reported).
  */
+import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
-import { keepcacheBin, type Proc, start } from "../helpers/procs.js";
+import { startRun, until } from "../helpers/keepcache-run.js";
+import { RawClient } from "../helpers/line-client.js";
+import type { Proc } from "../helpers/procs.js";
 import { exchange } from "./proxy-harness.js";
 
-export async function until(
-  cond: () => Promise<boolean> | boolean,
-  what: string,
-  ms = 5000,
-): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+export interface PoolOptions {
+  /** Pool lines (without indent) before `servers:`. */
+  extra?: string[];
+  workers?: number;
+  timeout?: number;
 }
 
+/** `workers: N` and one memcached pool `alpha` (ketama, fnv1a_64) over `servers`. */
+export function mcConf(listen: number, servers: number[], o: PoolOptions = {}): string {
+  return [
+    `workers: ${o.workers ?? 2}`,
+    "alpha:",
+    `  listen: 127.0.0.1:${listen}`,
+    "  hash: fnv1a_64",
+    "  distribution: ketama",
+    `  timeout: ${o.timeout ?? 500}`,
+    ...(o.extra ?? []).map((l) => `  ${l}`),
+    "  servers:",
+    ...servers.map((p) => `    - 127.0.0.1:${p}:1`),
+    "",
+  ].join("\n");
+}
+
+/** A text-protocol client that the proxy has accepted (it answered `version`). */
+export async function mcClient(port: number): Promise<RawClient> {
+  const c = await RawClient.connect(port);
+  assert.match(await c.call("version\r\n"), /^VERSION /);
+  return c;
+}
+
+/** Starts `keepcache run` on `yaml` and waits until a worker serves too. */
 export async function runProxy(
   file: string,
   yaml: string,
   listen: number,
   stats: number,
 ): Promise<Proc> {
-  writeFileSync(file, yaml);
-  const proc = await start(
-    process.execPath,
-    [keepcacheBin(), "run", "-c", file, "-s", String(stats)],
-    { port: listen, env: { ...process.env, KEEPCACHE_LOG_FORMAT: "json" } },
-  );
+  const proc = await startRun(file, yaml, { listen, stats });
   // The primary listens first; wait until the workers serve too.
   await until(() => workerPids(proc).length > 0, "a worker serving", 8000);
   return proc;
+}
+
+/** SIGTERM: the primary exits 0 and takes its workers (default: those that logged) along. */
+export async function stopProxy(proc: Proc, workers = workerPids(proc)): Promise<void> {
+  await proc.stop("SIGTERM");
+  assert.equal(proc.child.exitCode, 0, proc.output().slice(-3000));
+  await until(() => workers.every((p) => !alive(p)), "workers to exit with the primary", 3000);
 }
 
 /** JSON log records with this message. */

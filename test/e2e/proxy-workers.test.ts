@@ -7,65 +7,30 @@
  * again, and stopping the primary leaves no worker behind.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { Redis } from "ioredis";
-import { RawClient } from "../helpers/line-client.js";
+import { suiteDir } from "../helpers/keepcache-run.js";
 import { freePorts } from "../helpers/ports.js";
-import { type Proc, startMemcached, startRedis, stopAll } from "../helpers/procs.js";
+import { startMemcached, startRedis } from "../helpers/procs.js";
 import {
   acceptedBy,
-  alive,
+  mcClient,
+  mcConf,
   numbers,
   openSpread,
   runProxy,
   statsDoc,
-  until,
-  workerPids,
+  stopProxy,
 } from "./proxy-workers-helpers.js";
 
-const dir = mkdtempSync(join(tmpdir(), "kc-pw-"));
-
-function mcPool(listen: number, servers: number[], extra = "", workers = 2): string {
-  return [
-    `workers: ${workers}`,
-    "alpha:",
-    `  listen: 127.0.0.1:${listen}`,
-    "  hash: fnv1a_64",
-    "  distribution: ketama",
-    "  timeout: 500",
-    ...extra.split("\n").filter((l) => l !== ""),
-    "  servers:",
-    ...servers.map((p) => `    - 127.0.0.1:${p}:1`),
-    "",
-  ].join("\n");
-}
-
-async function mcClient(port: number): Promise<RawClient> {
-  const c = await RawClient.connect(port);
-  assert.match(await c.call("version\r\n"), /^VERSION /);
-  return c;
-}
-
-async function stopProxy(proc: Proc): Promise<void> {
-  const workers = workerPids(proc);
-  await proc.stop("SIGTERM");
-  assert.equal(proc.child.exitCode, 0, proc.output().slice(-3000));
-  await until(() => workers.every((p) => !alive(p)), "workers to exit with the primary", 3000);
-}
+const dir = suiteDir("kc-pw-");
 
 describe("proxy pools with workers: 2", () => {
-  after(async () => {
-    await stopAll();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
   test("memcached: 40+ clients over 2 processes, correct answers, stats port sums both", async () => {
     const [listen, stats, m1, m2] = await freePorts(4);
     await Promise.all([startMemcached(m1), startMemcached(m2)]);
-    const proc = await runProxy(join(dir, "mc.yml"), mcPool(listen, [m1, m2]), listen, stats);
+    const proc = await runProxy(join(dir, "mc.yml"), mcConf(listen, [m1, m2]), listen, stats);
     // The CLI helper's readiness probe connected once already.
     const before = (await statsDoc(stats)).total_connections;
     const conns = await openSpread(listen, 40, () => mcClient(listen));
