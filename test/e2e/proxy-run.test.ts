@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { Redis } from "ioredis";
-import { startRun, suiteDir, until } from "../helpers/keepcache-run.js";
+import { reloadWith, startRun, suiteDir, until } from "../helpers/keepcache-run.js";
 import { RawClient } from "../helpers/line-client.js";
 import { freePorts } from "../helpers/ports.js";
 import { repoRoot, startMemcached, startRedis } from "../helpers/procs.js";
@@ -67,16 +67,14 @@ describe("keepcache run", () => {
     const c = await RawClient.connect(listen);
     assert.equal(await c.call("set rk 0 0 2\r\nm1\r\n"), "STORED\r\n");
 
-    writeFileSync(file, conf(m2));
-    proc.child.kill("SIGHUP");
+    reloadWith(proc, file, conf(m2));
     // Same connection, now served by the second memcached.
     await until(async () => (await c.call("get rk\r\n", "END\r\n")) === "END\r\n", "reload");
     assert.equal(await c.call("set rk 0 0 2\r\nm2\r\n"), "STORED\r\n");
     const direct = await exchange(m2, "get rk\r\n", (s) => s.endsWith("END\r\n"));
     assert.equal(direct, "VALUE rk 0 2\r\nm2\r\nEND\r\n");
 
-    writeFileSync(file, conf(m1, "  hash: no_such_hash\n"));
-    proc.child.kill("SIGHUP");
+    reloadWith(proc, file, conf(m1, "  hash: no_such_hash\n"));
     await until(async () => proc.output().includes("reload rejected"), "rejection");
     assert.match(proc.output(), /reload\.yml:3/);
     assert.equal(await c.call("get rk\r\n", "END\r\n"), "VALUE rk 0 2\r\nm2\r\nEND\r\n");

@@ -7,10 +7,9 @@
  * SIGKILLed worker is forked again while service and counters go on.
  */
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { suiteDir, until } from "../helpers/keepcache-run.js";
+import { reloadWith, suiteDir, until } from "../helpers/keepcache-run.js";
 import { RawClient } from "../helpers/line-client.js";
 import { freePorts } from "../helpers/ports.js";
 import { startMemcached, startRedis } from "../helpers/procs.js";
@@ -117,14 +116,12 @@ describe("proxy workers: control plane", () => {
     const conns = await openSpread(listen, 20, () => mcClient(listen));
     await storeFromAll(conns, "rk", m1);
 
-    writeFileSync(file, mcConf(listen, [m2]));
-    proc.child.kill("SIGHUP");
+    reloadWith(proc, file, mcConf(listen, [m2]));
     await storeFromAll(conns, "rk", m2);
     assert.equal(acceptedBy(listen).size, 2, "connections kept in both processes");
 
     const before = workerPids(proc);
-    writeFileSync(file, mcConf(listen, [m2], { workers: 3 }));
-    proc.child.kill("SIGHUP");
+    reloadWith(proc, file, mcConf(listen, [m2], { workers: 3 }));
     await until(() => workerPids(proc).length === before.length + 2, "two new workers");
     await until(() => before.every((p) => !alive(p)), "the old worker to exit");
     const fresh = await openSpread(listen, 10, () => mcClient(listen));
@@ -139,8 +136,7 @@ describe("proxy workers: control plane", () => {
     const file = join(dir, "restart.yml");
     const proc = await runProxy(file, mcConf(listen, [m1]), listen, stats);
     const old = await openSpread(listen, 10, () => mcClient(listen));
-    writeFileSync(file, mcConf(listen, [r1], { extra: ["redis: true"] }));
-    proc.child.kill("SIGHUP");
+    reloadWith(proc, file, mcConf(listen, [r1], { extra: ["redis: true"] }));
     await until(() => logRecords(proc, "reload done").length > 0, "the reload");
     assert.equal(logRecords(proc, "reload failed part-way").length, 0, proc.output().slice(-2000));
     // The old pool's clients were closed in both processes; the new one is shared again.

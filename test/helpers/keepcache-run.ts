@@ -56,3 +56,9 @@ export function startRun(file: string, yaml: string | undefined, o: RunOptions):
   const args = [keepcacheBin(), "run", "-c", file, "-s", String(o.stats), ...(o.args ?? [])];
   return start(process.execPath, args, { port: o.listen, env });
 }
+
+/** Rewrites the config file and sends SIGHUP: a reload of the running `keepcache run`. */
+export function reloadWith(proc: Proc, file: string, yaml: string): void {
+  writeFileSync(file, yaml);
+  proc.child.kill("SIGHUP");
+}
