@@ -9,7 +9,7 @@ import net from "node:net";
 import { after, describe, test } from "node:test";
 import { RawClient } from "../helpers/line-client.js";
 import { freePorts } from "../helpers/ports.js";
-import { type Proc, startMemcached, stopAll } from "../helpers/procs.js";
+import { freeze, type Proc, startMemcached, stopAll } from "../helpers/procs.js";
 import { type RunningProxy, startProxy } from "./proxy-harness.js";
 
 async function setup(extra: string): Promise<{ px: RunningProxy; mc: Proc[]; ports: number[] }> {
@@ -74,7 +74,7 @@ describe("proxy failures", () => {
     assert.equal(await c.call(`set ${k0} 0 0 1\r\na\r\n`), "STORED\r\n");
     // The server hangs with the set in flight, then dies: the set fails there, the server is
     // ejected (limit 1) and the set is retried on the server that owns the key now.
-    mc[0].child.kill("SIGSTOP");
+    await freeze(mc[0].child);
     c.write(`set ${k0} 0 0 1\r\nz\r\n`);
     await new Promise((r) => setTimeout(r, 50));
     await mc[0].stop("SIGKILL");
@@ -99,7 +99,7 @@ describe("proxy failures", () => {
     const a = await RawClient.connect(px.port());
     const b = await RawClient.connect(px.port());
     assert.equal(await a.call(`set ${k0} 0 0 1\r\nx\r\n`), "STORED\r\n");
-    mc[0].child.kill("SIGSTOP");
+    await freeze(mc[0].child);
     stopped.push(mc[0]);
     const t0 = Date.now();
     a.write(`get ${k0}\r\n`);
@@ -133,7 +133,7 @@ describe("proxy failures", () => {
       assert.deepEqual(live(), want);
     };
     const v0 = pool.table.version;
-    mc[1].child.kill("SIGSTOP");
+    await freeze(mc[1].child);
     stopped.push(mc[1]);
     await waitFor([true, false]);
     // With server 1 out, every key goes to server 0.

@@ -14,7 +14,7 @@ import type { ProxyPool } from "../../src/proxy/pool.js";
 import { buildTable } from "../../src/proxy/router.js";
 import { RawClient } from "../helpers/line-client.js";
 import { freePorts } from "../helpers/ports.js";
-import { type Proc, startMemcached, stopAll } from "../helpers/procs.js";
+import { freeze, type Proc, startMemcached, stopAll } from "../helpers/procs.js";
 import { type RunningProxy, startProxy } from "./proxy-harness.js";
 
 interface Setup {
@@ -92,7 +92,7 @@ describe("proxy retry", () => {
     const retries = pool.counters.retries;
 
     stopped.push(mc[0]);
-    mc[0].child.kill("SIGSTOP");
+    await freeze(mc[0].child);
     c.write(getLine);
     await new Promise((r) => setTimeout(r, 50));
     await mc[0].stop("SIGKILL");
@@ -162,7 +162,7 @@ describe("proxy retry", () => {
     const b64 = b.toString("base64");
     const retries = pool.counters.retries;
     stopped.push(mc[0]);
-    mc[0].child.kill("SIGSTOP");
+    await freeze(mc[0].child);
     c.write(`mg ${b64} b v\r\n`);
     await new Promise((r) => setTimeout(r, 50));
     await mc[0].stop("SIGKILL");

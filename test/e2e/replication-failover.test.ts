@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { RawClient } from "../helpers/line-client.js";
-import { stopAll } from "../helpers/procs.js";
+import { freeze, stopAll } from "../helpers/procs.js";
 import { Cluster, call, eventually, getMany, stats, waitOnline } from "./replication-cluster.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -105,7 +105,7 @@ describe("replication: failures", () => {
     const c = await Cluster.start(2, () => ["--peer-timeout", "600ms"]);
     await waitOnline(c);
     const [a, b] = c.nodes;
-    b.proc.child.kill("SIGSTOP");
+    await freeze(b.proc.child);
     const keys: string[] = [];
     let cmds = "";
     for (let i = 0; i < 200; i++) {
@@ -140,7 +140,7 @@ describe("replication: failures", () => {
     ]);
     await waitOnline(c);
     const [a, b] = c.nodes;
-    b.proc.child.kill("SIGSTOP");
+    await freeze(b.proc.child);
     const keys: string[] = [];
     let cmds = "";
     const v = "z".repeat(100);

@@ -4,7 +4,7 @@
  * an `after` hook, so a failing test leaves no orphans.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -127,4 +127,27 @@ export function startRedis(port: number, extra: string[] = []): Promise<Proc> {
     ],
     { port },
   );
+}
+
+/**
+ * SIGSTOPs a process and waits until the kernel shows every thread of it stopped (state T in
+ * /proc/PID/task/TID/stat). kill() returns before the target has stopped: a request sent right
+ * after could still be answered by a thread running on the other core, which is exactly what
+ * the hung-backend tests must rule out.
+ */
+export async function freeze(child: ChildProcess, ms = 2000): Promise<void> {
+  child.kill("SIGSTOP");
+  const pid = child.pid;
+  if (pid === undefined) throw new Error("freeze: the process has no pid");
+  const end = Date.now() + ms;
+  const stopped = (tid: string) => {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "latin1");
+    // Field 3, after the parenthesized command name (which may contain spaces).
+    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("T");
+  };
+  for (;;) {
+    if (readdirSync(`/proc/${pid}/task`).every(stopped)) return;
+    if (Date.now() > end) throw new Error(`freeze: pid ${pid} not stopped after ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
 }
