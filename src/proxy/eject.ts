@@ -12,7 +12,8 @@ import type { BackendServer } from "./server.js";
 /** Counts one failure of `s`; ejects it at the limit and schedules its return. */
 export function countFailure(pool: ProxyPool, log: Logger, s: BackendServer, reason: string): void {
   const cfg = pool.config;
-  if (!cfg.auto_eject_hosts || s.ejectedUntil !== 0) return;
+  // Already out of the table (passively, or by a failed health check): nothing to count.
+  if (!cfg.auto_eject_hosts || s.ejectedUntil !== 0 || s.healthDown) return;
   s.failures++;
   if (s.failures < cfg.server_failure_limit) return;
   log.warn(

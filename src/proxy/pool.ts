@@ -135,8 +135,11 @@ export class ProxyPool extends PoolDataPlane {
         { pool: this.name, server: s.label, state: down ? "down" : "up", reason },
         "health check transition",
       );
+      // One ejection per outage: a server the passive counter already took out is not counted
+      // again when its health check fails too (and countFailure skips a health-ejected one).
+      if (down && !s.healthDown && s.ejectedUntil === 0 && this.config.auto_eject_hosts)
+        markEjected(this, s);
       s.healthDown = down;
-      if (down && this.config.auto_eject_hosts) markEjected(this, s);
       this.rebuild();
     });
   }

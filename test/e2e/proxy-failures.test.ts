@@ -146,6 +146,30 @@ describe("proxy failures", () => {
     c.close();
   });
 
+  test("a server whose requests and health checks both fail is ejected once", async () => {
+    const { px, mc } = await setup(
+      "  timeout: 5000\n  auto_eject_hosts: true\n  server_failure_limit: 1\n  server_retry_timeout: 30000\n  health: { interval: 50, timeout: 50, rise: 1, fall: 1 }",
+    );
+    running.push(px);
+    const pool = [...px.proxy.pools()][0];
+    const k0 = keyOn(px, 0, "o");
+    const c = await RawClient.connect(px.port());
+    assert.equal(await c.call(`set ${k0} 0 0 1\r\na\r\n`), "STORED\r\n");
+    // A request in flight on the hung server while its health check times out; then the
+    // server dies, failing that request too: two signals, one outage, one ejection.
+    await freeze(mc[0].child);
+    stopped.push(mc[0]);
+    c.write(`get ${k0}\r\n`);
+    for (let i = 0; i < 100 && !pool.servers[0].healthDown; i++)
+      await new Promise((r) => setTimeout(r, 20));
+    assert.equal(pool.servers[0].healthDown, true, "the health check saw the server hang");
+    await mc[0].stop("SIGKILL");
+    // The get is retried on the other server (where the key does not exist).
+    assert.equal(await c.readUntil("END\r\n", 5000), "END\r\n");
+    assert.equal(pool.counters.server_ejects, 1);
+    c.close();
+  });
+
   test("client_connections and max_request_bytes are enforced", async () => {
     const { px } = await setup("  client_connections: 1\n  max_request_bytes: 1024");
     running.push(px);
