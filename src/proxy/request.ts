@@ -19,22 +19,52 @@ export interface SlotOwner {
   failReply(slot: Slot, message: string): Buffer;
 }
 
-/** A client's place in its ordered reply stream. */
+/** Slot and Request flags, packed into one small integer (one field instead of several). */
+const DONE = 1;
+const CLOSE = 2;
+const SILENT = 4;
+const RETRIED = 8;
+const READ_ONLY = 16;
+const IDEMPOTENT = 32;
+
+/**
+ * A client's place in its ordered reply stream. One is allocated per request, so its booleans
+ * share one field (accessors keep the call sites plain): fewer bytes per request means fewer
+ * young-generation scavenges, whose pauses reach the p99 of pipelined load.
+ */
 export class Slot {
-  done = false;
+  private bits = 0;
   /** The reply when it completed before reaching the head (a copy), or a local reply. */
   reply: Buffer | null = null;
   /** Broadcast/split: the merger writes the reply once `pending` reaches 0. */
   merger: Merger | null = null;
   pending = 0;
-  /** Close the client after this reply (quit, protocol error). */
-  close = false;
-  silent = false;
   tag = 0;
   constructor(readonly owner: SlotOwner) {}
+
+  get done(): boolean {
+    return (this.bits & DONE) !== 0;
+  }
+  set done(v: boolean) {
+    this.bits = v ? this.bits | DONE : this.bits & ~DONE;
+  }
+  /** Close the client after this reply (quit, protocol error). */
+  get close(): boolean {
+    return (this.bits & CLOSE) !== 0;
+  }
+  set close(v: boolean) {
+    this.bits = v ? this.bits | CLOSE : this.bits & ~CLOSE;
+  }
+  get silent(): boolean {
+    return (this.bits & SILENT) !== 0;
+  }
+  set silent(v: boolean) {
+    this.bits = v ? this.bits | SILENT : this.bits & ~SILENT;
+  }
 }
 
 export class Request {
+  private bits: number;
   /** Bytes sent, for retry (set only for idempotent requests): a view into the backend buffer. */
   retryBuf: Buffer | undefined = undefined;
   /**
@@ -44,11 +74,7 @@ export class Request {
   hashKey: Buffer | undefined = undefined;
   keyStart = 0;
   keyEnd = 0;
-  retried = false;
   bytes = 0;
-  /** From the Plan (forwards): a replica set may serve it from a replica / retry it elsewhere. */
-  readOnly = false;
-  idempotent = false;
   /**
    * monoMicros() when queued: the server's latency histogram (admin /metrics), and the
    * request's deadline (plus the pool's timeout).
@@ -60,6 +86,31 @@ export class Request {
     /** Part index of a broadcast/split, -1 for a forward. */
     readonly part: number,
     readonly expect: number,
-    readonly silent: boolean,
-  ) {}
+    silent: boolean,
+  ) {
+    this.bits = silent ? SILENT : 0;
+  }
+
+  get silent(): boolean {
+    return (this.bits & SILENT) !== 0;
+  }
+  get retried(): boolean {
+    return (this.bits & RETRIED) !== 0;
+  }
+  set retried(v: boolean) {
+    this.bits = v ? this.bits | RETRIED : this.bits & ~RETRIED;
+  }
+  /** From the Plan (forwards): a replica set may serve it from a replica / retry it elsewhere. */
+  get readOnly(): boolean {
+    return (this.bits & READ_ONLY) !== 0;
+  }
+  set readOnly(v: boolean) {
+    this.bits = v ? this.bits | READ_ONLY : this.bits & ~READ_ONLY;
+  }
+  get idempotent(): boolean {
+    return (this.bits & IDEMPOTENT) !== 0;
+  }
+  set idempotent(v: boolean) {
+    this.bits = v ? this.bits | IDEMPOTENT : this.bits & ~IDEMPOTENT;
+  }
 }
