@@ -3,9 +3,9 @@
  * prints a one-line summary, or every problem on its own line (exit 2), like `nutcracker -t`
  * but naming the line and key of each problem.
  */
-import { parseArgs } from "node:util";
 import { ConfigErrors, ConfigReadError, loadConfig } from "../config/load.js";
 import { UsageError } from "../errors.js";
+import { parseFlags } from "./flags.js";
 
 const USAGE = "usage: keepcache check -c FILE";
 
@@ -21,19 +21,11 @@ const stdio: CheckIo = {
 };
 
 export async function main(argv: string[], io: CheckIo = stdio): Promise<number> {
-  let values: { config?: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        config: { type: "string", short: "c" },
-        help: { type: "boolean", short: "h" },
-      },
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n${USAGE}`);
-  }
+  const values = parseFlags(
+    argv,
+    { config: { type: "string", short: "c" }, help: { type: "boolean", short: "h" } },
+    USAGE,
+  );
   if (values.help) {
     io.out(`${USAGE}\n`);
     return 0;

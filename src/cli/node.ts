@@ -2,7 +2,6 @@
  * `keepcache node`: a memcached-compatible cache node. The flags are memcached's own, so an
  * init script written for memcached works after renaming the binary.
  */
-import { parseArgs } from "node:util";
 import { type AdminListen, assertSafeListen, parseAdminListen } from "../admin/listen.js";
 import { UsageError } from "../errors.js";
 import { child } from "../log.js";
@@ -15,6 +14,7 @@ import {
   type ReplicationOptions,
   replicationDefaults,
 } from "../node/replication/options.js";
+import { parseFlags, verboseLevel } from "./flags.js";
 import { parseDurationMs, parseIntFlag, parseSize } from "./size.js";
 
 export const nodeUsage = `usage: keepcache node [options]
@@ -42,17 +42,34 @@ replication (N-way master-master; enabled by -x or --replication-port):
   --peer-timeout DUR        a silent peer link is dropped after this (default 3s)
   -h, --help                show this help`;
 
+const NODE_FLAGS = {
+  port: { type: "string", short: "p" },
+  listen: { type: "string", short: "l" },
+  "memory-limit": { type: "string", short: "m" },
+  "max-item-size": { type: "string", short: "I" },
+  "conn-limit": { type: "string", short: "c" },
+  verbose: { type: "boolean", short: "v", multiple: true },
+  admin: { type: "string" },
+  peer: { type: "string", short: "x", multiple: true },
+  "replication-port": { type: "string" },
+  "node-id": { type: "string" },
+  "sync-replication": { type: "string" },
+  "sync-timeout": { type: "string" },
+  "replication-secret": { type: "string" },
+  "insecure-replication": { type: "boolean" },
+  "replication-backlog": { type: "string" },
+  "tombstone-ttl": { type: "string" },
+  "peer-timeout": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** `--sync-replication` alone means 1 (parseArgs has no optional-value flags). */
+function bareSyncFlag(argv: string[]): string[] {
+  return argv.map((a) => (a === "--sync-replication" ? "--sync-replication=1" : a));
+}
+
 export function parseNodeArgs(argv: string[]): NodeOptions & { admin?: AdminListen } {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(argv);
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n\n${nodeUsage}`);
-  }
-  const v = parsed.values;
-  if (parsed.positionals.length > 0) {
-    throw new UsageError(`unexpected argument '${parsed.positionals[0]}'\n\n${nodeUsage}`);
-  }
+  const v = parseFlags(bareSyncFlag(argv), NODE_FLAGS, nodeUsage);
   const o: NodeOptions & { admin?: AdminListen } = { ...nodeDefaults };
   if (v.port !== undefined) o.port = parseIntFlag("-p/--port", v.port, 0, 65535);
   if (v.listen !== undefined) {
@@ -83,7 +100,7 @@ export function parseNodeArgs(argv: string[]): NodeOptions & { admin?: AdminList
   return o;
 }
 
-type Values = ReturnType<typeof parse>["values"];
+type Values = ReturnType<typeof parseFlags<typeof NODE_FLAGS>>;
 
 function parseReplication(v: Values, o: NodeOptions): ReplicationOptions | undefined {
   const peers: PeerAddress[] = [];
@@ -142,39 +159,6 @@ function parseReplication(v: Values, o: NodeOptions): ReplicationOptions | undef
   return r;
 }
 
-/** `--sync-replication` alone means 1 (parseArgs has no optional-value flags). */
-function bareSyncFlag(argv: string[]): string[] {
-  return argv.map((a) => (a === "--sync-replication" ? "--sync-replication=1" : a));
-}
-
-function parse(argv: string[]) {
-  return parseArgs({
-    args: bareSyncFlag(argv),
-    strict: true,
-    allowPositionals: true,
-    options: {
-      port: { type: "string", short: "p" },
-      listen: { type: "string", short: "l" },
-      "memory-limit": { type: "string", short: "m" },
-      "max-item-size": { type: "string", short: "I" },
-      "conn-limit": { type: "string", short: "c" },
-      verbose: { type: "boolean", short: "v", multiple: true },
-      admin: { type: "string" },
-      peer: { type: "string", short: "x", multiple: true },
-      "replication-port": { type: "string" },
-      "node-id": { type: "string" },
-      "sync-replication": { type: "string" },
-      "sync-timeout": { type: "string" },
-      "replication-secret": { type: "string" },
-      "insecure-replication": { type: "boolean" },
-      "replication-backlog": { type: "string" },
-      "tombstone-ttl": { type: "string" },
-      "peer-timeout": { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-}
-
 export async function main(argv: string[]): Promise<number> {
   if (argv.includes("-h") || argv.includes("--help")) {
     process.stdout.write(`${nodeUsage}\n`);
@@ -182,7 +166,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const opts = parseNodeArgs(argv);
   const log = child("node");
-  if (opts.verbosity > 0) log.level = opts.verbosity > 1 ? "trace" : "debug";
+  log.level = verboseLevel(opts.verbosity) ?? log.level;
   const { CacheNode } = await import("../node/server.js");
   const node = new CacheNode(opts, log);
   // Handlers first: a signal that arrives while the listener starts must still stop cleanly.

@@ -7,7 +7,6 @@
  * Signals: SIGHUP re-reads and validates FILE; an invalid file is logged and the running config
  * stays; a valid one is swapped in without dropping client connections. SIGTERM/SIGINT stop.
  */
-import { parseArgs } from "node:util";
 import { type AdminListen, parseAdminListen } from "../admin/listen.js";
 import type { RunAdmin } from "../admin/run-admin.js";
 import type { Config } from "../config/index.js";
@@ -16,6 +15,7 @@ import { UsageError } from "../errors.js";
 import { child, type Logger, logger } from "../log.js";
 import { ProxyService } from "../proxy/proxy.js";
 import { StatsServer } from "../proxy/stats.js";
+import { parseFlags, verboseLevel } from "./flags.js";
 import { parseIntFlag } from "./size.js";
 import { loadConfigOrKeepalived } from "./vrrp.js";
 
@@ -37,15 +37,17 @@ interface RunArgs {
   admin: AdminListen | undefined;
 }
 
+const RUN_FLAGS = {
+  "conf-file": { type: "string", short: "c" },
+  "stats-port": { type: "string", short: "s" },
+  "stats-addr": { type: "string", short: "a" },
+  admin: { type: "string" },
+  verbose: { type: "boolean", short: "v", multiple: true },
+  help: { type: "boolean", short: "h" },
+} as const;
+
 function parseRunArgs(argv: string[]): RunArgs {
-  let v: ReturnType<typeof parse>["values"];
-  try {
-    const p = parse(argv);
-    if (p.positionals.length > 0) throw new Error(`unexpected argument '${p.positionals[0]}'`);
-    v = p.values;
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n\n${runUsage}`);
-  }
+  const v = parseFlags(argv, RUN_FLAGS, runUsage);
   if (!v["conf-file"]) throw new UsageError(`missing -c FILE\n\n${runUsage}`);
   return {
     file: v["conf-file"],
@@ -57,22 +59,6 @@ function parseRunArgs(argv: string[]): RunArgs {
     verbosity: v.verbose?.length ?? 0,
     admin: v.admin === undefined ? undefined : parseAdminListen("--admin", v.admin),
   };
-}
-
-function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: true,
-    options: {
-      "conf-file": { type: "string", short: "c" },
-      "stats-port": { type: "string", short: "s" },
-      "stats-addr": { type: "string", short: "a" },
-      admin: { type: "string" },
-      verbose: { type: "boolean", short: "v", multiple: true },
-      help: { type: "boolean", short: "h" },
-    },
-  });
 }
 
 /** Loads FILE; on failure logs every problem and returns undefined. */
@@ -167,7 +153,8 @@ async function startAdmin(
  * the file), else the config's `log.level` (default info).
  */
 export function logLevel(verbosity: number, cfg: Config | undefined, env = process.env): string {
-  if (verbosity > 0) return verbosity > 1 ? "trace" : "debug";
+  const v = verboseLevel(verbosity);
+  if (v !== undefined) return v;
   return env.KEEPCACHE_LOG_LEVEL || cfg?.log.level || "info";
 }
 

@@ -11,10 +11,10 @@
  */
 import { existsSync } from "node:fs";
 import { delimiter, join } from "node:path";
-import { parseArgs } from "node:util";
 import { type AdminListen, DEFAULT_ADMIN_LISTEN, parseAdminListen } from "../admin/listen.js";
 import { UsageError } from "../errors.js";
 import { child } from "../log.js";
+import { parseFlags } from "./flags.js";
 import { parseIntFlag } from "./size.js";
 import { watchParent } from "./up-procs.js";
 
@@ -36,36 +36,22 @@ export interface UpArgs {
   verbose: boolean;
 }
 
+const UP_FLAGS = {
+  port: { type: "string" },
+  admin: { type: "string" },
+  redis: { type: "boolean" },
+  verbose: { type: "boolean", short: "v" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
 function parseUpArgs(argv: string[]): UpArgs {
-  let v: ReturnType<typeof parse>["values"];
-  try {
-    const p = parse(argv);
-    if (p.positionals.length > 0) throw new Error(`unexpected argument '${p.positionals[0]}'`);
-    v = p.values;
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n\n${upUsage}`);
-  }
+  const v = parseFlags(argv, UP_FLAGS, upUsage);
   return {
     port: v.port === undefined ? 22121 : parseIntFlag("--port", v.port, 1, 65535),
     admin: v.admin === undefined ? DEFAULT_ADMIN_LISTEN : parseAdminListen("--admin", v.admin),
     redis: v.redis === true,
     verbose: v.verbose === true,
   };
-}
-
-function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: true,
-    options: {
-      port: { type: "string" },
-      admin: { type: "string" },
-      redis: { type: "boolean" },
-      verbose: { type: "boolean", short: "v" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
 }
 
 export function onPath(cmd: string): string | undefined {

@@ -5,13 +5,13 @@
  * `keepcache import`; unmapped lines are logged).
  */
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { stringify } from "yaml";
 import { type Config, ConfigReadError, parseConfig } from "../config/index.js";
 import { importKeepalived } from "../config/keepalived/index.js";
 import { KeepcacheError, UsageError } from "../errors.js";
 import { child, type Logger } from "../log.js";
 import type { VrrpRuntime } from "../vrrp/runtime.js";
+import { parseFlags, verboseLevel } from "./flags.js";
 import { fsInclude } from "./import.js";
 
 const USAGE = `usage: keepcache vrrp -c FILE [-v]
@@ -42,29 +42,21 @@ export function loadConfigOrKeepalived(file: string, log?: Logger): Config {
   return parseConfig(stringify(native, { lineWidth: 0 }), `${file} (imported)`);
 }
 
+const VRRP_FLAGS = {
+  config: { type: "string", short: "c" },
+  verbose: { type: "boolean", short: "v", multiple: true },
+  help: { type: "boolean", short: "h" },
+} as const;
+
 export async function main(argv: string[]): Promise<number> {
-  let values: { config?: string; verbose?: boolean[]; help?: boolean };
-  try {
-    values = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        config: { type: "string", short: "c" },
-        verbose: { type: "boolean", short: "v", multiple: true },
-        help: { type: "boolean", short: "h" },
-      },
-    }).values;
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n\n${USAGE}`);
-  }
+  const values = parseFlags(argv, VRRP_FLAGS, USAGE);
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
   if (!values.config) throw new UsageError(`-c FILE is required\n\n${USAGE}`);
   const log = child("vrrp");
-  const v = values.verbose?.length ?? 0;
-  if (v > 0) log.level = v > 1 ? "trace" : "debug";
+  log.level = verboseLevel(values.verbose?.length ?? 0) ?? log.level;
   const config = loadConfigOrKeepalived(values.config, log);
   if (!config.vrrp || config.vrrp.instances.length === 0) {
     throw new KeepcacheError("KC_CONFIG_INVALID", `${values.config}: no vrrp instances`);
