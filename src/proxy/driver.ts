@@ -76,6 +76,33 @@ export type Plan =
     };
 
 /** One sub-request of a split: routed by bytes [keyStart, keyEnd) of keyBuf. */
+export type ForwardPlan = Extract<Plan, { kind: "forward" }>;
+
+const NO_BYTES = Buffer.alloc(0);
+
+/**
+ * A forward plan with every field present, optional ones included: a parser reuses one for
+ * each keyed request (a plan is consumed before the next next() call), so every driver's
+ * forwards share one object shape and the router's reads of them stay monomorphic.
+ */
+export function newForwardPlan(expect = 0): ForwardPlan {
+  return {
+    kind: "forward",
+    buf: NO_BYTES,
+    keyStart: 0,
+    keyEnd: 0,
+    frameStart: 0,
+    frameEnd: 0,
+    rewrite: undefined,
+    expect,
+    silent: false,
+    idempotent: false,
+    readOnly: false,
+    tag: undefined,
+    hashKey: undefined,
+  };
+}
+
 export interface SplitPart {
   keyBuf: Buffer;
   keyStart: number;

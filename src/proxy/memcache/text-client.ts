@@ -17,7 +17,14 @@
 import { Cmd, ParseStatus, TextRequest, TextRequestParser } from "../../protocol/memcache/text.js";
 import { MetaFlag } from "../../protocol/memcache/text-request.js";
 import { VERSION } from "../../version.js";
-import { type ClientParser, type ClientState, ParseResult, type Plan } from "../driver.js";
+import {
+  type ClientParser,
+  type ClientState,
+  type ForwardPlan,
+  newForwardPlan,
+  ParseResult,
+  type Plan,
+} from "../driver.js";
 import { decodeBase64Into, MAX_DECODED_KEY } from "./b64.js";
 import { Drop, Kind } from "./expect.js";
 import { TextAllOkMerger, TextDumpMerger, TextStatsMerger } from "./mergers.js";
@@ -59,20 +66,7 @@ export class TextClientParser implements ClientParser {
    * The forward plan, reused for every keyed request (the proxy consumes a plan before asking
    * for the next one, driver.ts): one fixed shape and no allocation on the hot path.
    */
-  private readonly fwd: Extract<Plan, { kind: "forward" }> = {
-    kind: "forward",
-    buf: EMPTY,
-    keyStart: 0,
-    keyEnd: 0,
-    frameStart: 0,
-    frameEnd: 0,
-    rewrite: undefined,
-    expect: 0,
-    silent: false,
-    idempotent: false,
-    readOnly: false,
-    hashKey: undefined,
-  };
+  private readonly fwd = newForwardPlan();
 
   constructor(
     maxRequestBytes: number,
@@ -174,7 +168,7 @@ export class TextClientParser implements ClientParser {
     silent: boolean,
     idempotent: boolean,
     readOnly: boolean,
-  ): Extract<Plan, { kind: "forward" }> {
+  ): ForwardPlan {
     const f = this.fwd;
     f.buf = b;
     f.keyStart = r.keyStart;

@@ -26,7 +26,7 @@ import {
   bodyOffset,
   CROSS_SHARD,
   local,
-  newForwardPlan,
+  newRedisForward,
   planRequest,
   requestBody,
   sameShard,
@@ -62,7 +62,7 @@ export class RedisClientParser implements ClientParser {
   private readonly tx = new Transaction();
   private readonly conn: LocalConn = { id: nextClientId++, name: undefined };
   private readonly keys: number[] = [];
-  private readonly fwd = newForwardPlan();
+  private readonly fwd = newRedisForward();
 
   constructor(
     private readonly limits: DriverLimits,

@@ -16,7 +16,7 @@ import {
 } from "../../protocol/resp/key-positions.js";
 import { isSplitCommand, planSplit } from "../../protocol/resp/multikey.js";
 import type { RespRequest } from "../../protocol/resp/parser.js";
-import type { ClientState, Plan } from "../driver.js";
+import { type ClientState, type ForwardPlan, newForwardPlan, type Plan } from "../driver.js";
 import { BroadcastMerge, SplitMerge } from "./mergers.js";
 import {
   Keyless,
@@ -67,26 +67,8 @@ export function bodyOffset(req: RespRequest, k: number): number {
 /** Bytes wrap() puts before the request. */
 export const wrapOffset = (resp3: boolean): number => (resp3 ? HELLO3.length : 0);
 
-export type ForwardPlan = Extract<Plan, { kind: "forward" }>;
-
-/** A forward plan of the one shape every hot-path forward has (no rewrite, EXPECT_ONE). */
-export function newForwardPlan(): ForwardPlan {
-  return {
-    kind: "forward",
-    buf: EMPTY,
-    keyStart: 0,
-    keyEnd: 0,
-    frameStart: 0,
-    frameEnd: 0,
-    rewrite: undefined,
-    expect: EXPECT_ONE,
-    silent: false,
-    idempotent: false,
-    readOnly: false,
-  };
-}
-
-const EMPTY = Buffer.alloc(0);
+/** The reused hot-path forward: no rewrite, one reply. */
+export const newRedisForward = (): ForwardPlan => newForwardPlan(EXPECT_ONE);
 
 /**
  * A forward of the request itself to the server of argument `keyArg`, or with keyArg < 0 to
@@ -106,7 +88,7 @@ export function forward(
   if (!req.inline && !state.resp3) {
     // The hot path: the client's reused plan (driver.ts: a plan is consumed before the next
     // next() call), else one object literal of the same fixed shape.
-    const p = into ?? newForwardPlan();
+    const p = into ?? newRedisForward();
     p.buf = req.buf;
     p.keyStart = keyArg >= 0 ? req.argStart[keyArg] : 0;
     p.keyEnd = keyArg >= 0 ? req.argEnd[keyArg] : 0;
