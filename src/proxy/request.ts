@@ -27,6 +27,8 @@ const RETRIED = 8;
 const READ_ONLY = 16;
 const IDEMPOTENT = 32;
 
+const withBit = (bits: number, bit: number, on: boolean): number => (on ? bits | bit : bits & ~bit);
+
 /**
  * A client's place in its ordered reply stream. One is allocated per request, so its booleans
  * share one field (accessors keep the call sites plain): fewer bytes per request means fewer
@@ -46,20 +48,20 @@ export class Slot {
     return (this.bits & DONE) !== 0;
   }
   set done(v: boolean) {
-    this.bits = v ? this.bits | DONE : this.bits & ~DONE;
+    this.bits = withBit(this.bits, DONE, v);
   }
   /** Close the client after this reply (quit, protocol error). */
   get close(): boolean {
     return (this.bits & CLOSE) !== 0;
   }
   set close(v: boolean) {
-    this.bits = v ? this.bits | CLOSE : this.bits & ~CLOSE;
+    this.bits = withBit(this.bits, CLOSE, v);
   }
   get silent(): boolean {
     return (this.bits & SILENT) !== 0;
   }
   set silent(v: boolean) {
-    this.bits = v ? this.bits | SILENT : this.bits & ~SILENT;
+    this.bits = withBit(this.bits, SILENT, v);
   }
 }
 
@@ -98,19 +100,19 @@ export class Request {
     return (this.bits & RETRIED) !== 0;
   }
   set retried(v: boolean) {
-    this.bits = v ? this.bits | RETRIED : this.bits & ~RETRIED;
+    this.bits = withBit(this.bits, RETRIED, v);
   }
   /** From the Plan (forwards): a replica set may serve it from a replica / retry it elsewhere. */
   get readOnly(): boolean {
     return (this.bits & READ_ONLY) !== 0;
   }
   set readOnly(v: boolean) {
-    this.bits = v ? this.bits | READ_ONLY : this.bits & ~READ_ONLY;
+    this.bits = withBit(this.bits, READ_ONLY, v);
   }
   get idempotent(): boolean {
     return (this.bits & IDEMPOTENT) !== 0;
   }
   set idempotent(v: boolean) {
-    this.bits = v ? this.bits | IDEMPOTENT : this.bits & ~IDEMPOTENT;
+    this.bits = withBit(this.bits, IDEMPOTENT, v);
   }
 }
