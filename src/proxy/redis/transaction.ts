@@ -33,13 +33,8 @@ export class Transaction {
   private size = 0;
 
   begin(): void {
+    this.clear();
     this.open = true;
-    this.dirty = false;
-    this.shard = -1;
-    this.keyOffset = 0;
-    this.keyLength = 0;
-    this.parts = [];
-    this.size = 0;
   }
 
   clear(): void {
