@@ -4,35 +4,22 @@ import { after, describe, test } from "node:test";
 import { TcpBalancer } from "../../src/tcp/balancer.js";
 import type { TcpServiceShape } from "../../src/tcp/snapshot.js";
 import { freePort } from "../helpers/ports.js";
-import { startBackends, until, wait } from "../helpers/tcp-backends.js";
+import {
+  startBackends,
+  type TestServer,
+  tcpService,
+  until,
+  wait,
+} from "../helpers/tcp-backends.js";
 
-function service(
-  port: number,
-  servers: TcpServiceShape["servers"],
-  extra: Partial<TcpServiceShape> = {},
-): TcpServiceShape {
-  return {
-    listen: { kind: "tcp", host: "127.0.0.1", port },
-    balance: "wrr",
-    persistence_timeout: 0,
-    inhibit_on_failure: false,
-    maxconn: 0,
-    queue_timeout: 5000,
-    slowstart: 0,
-    proxy_protocol: "none",
-    connect_timeout: 1000,
-    backlog: 512,
+/** A service with a fast TCP check (rise/fall 2), as every test here wants. */
+const service = (port: number, servers: TestServer[], extra: Record<string, unknown> = {}) =>
+  tcpService(port, servers, {
     check: { type: "tcp", interval: 40, timeout: 200, rise: 2, fall: 2, path: "/", status: [200] },
-    servers,
     ...extra,
-  } as TcpServiceShape;
-}
+  });
 
-const srv = (port: number, weight = 1, backup = false) => ({
-  address: { kind: "tcp" as const, host: "127.0.0.1", port },
-  weight,
-  backup,
-});
+const srv = (port: number, weight = 1, backup = false): TestServer => ({ port, weight, backup });
 
 /** Connects, returns the greeting line (the backend's name), leaves the socket open if asked. */
 function greet(port: number, keep = false): Promise<{ name: string; sock: net.Socket }> {
@@ -118,8 +105,8 @@ describe("tcp balancer end to end", () => {
     const port = await freePort();
     const lb = await balancer(
       service(port, [srv(a.port), srv(bk.port, 1, true)], {
-        sorry_server: { kind: "tcp", host: "127.0.0.1", port: sorry.port },
-      } as Partial<TcpServiceShape>),
+        sorry_server: `127.0.0.1:${sorry.port}`,
+      }),
     );
     for (let i = 0; i < 5; i++) assert.equal((await greet(port)).name, "a");
     await a.stop();

@@ -8,7 +8,7 @@ import { after, describe, test } from "node:test";
 import { TcpBalancer, type TcpBalancerOptions } from "../../src/tcp/balancer.js";
 import type { TcpServiceShape } from "../../src/tcp/snapshot.js";
 import { freePort } from "../helpers/ports.js";
-import { startBackends, tally, until, wait } from "../helpers/tcp-backends.js";
+import { startBackends, tally, tcpService, until, wait } from "../helpers/tcp-backends.js";
 
 /** A client: its greeting line (the backend's name), and request/response after it. */
 class Client {
@@ -62,31 +62,6 @@ async function greet(port: number): Promise<string> {
   return name;
 }
 
-function service(
-  port: number,
-  servers: number[],
-  extra: Partial<TcpServiceShape> = {},
-): TcpServiceShape {
-  return {
-    listen: { kind: "tcp", host: "127.0.0.1", port },
-    balance: "wrr",
-    persistence_timeout: 0,
-    inhibit_on_failure: false,
-    maxconn: 0,
-    queue_timeout: 5000,
-    slowstart: 0,
-    proxy_protocol: "none",
-    connect_timeout: 1000,
-    backlog: 512,
-    servers: servers.map((p) => ({
-      address: { kind: "tcp" as const, host: "127.0.0.1", port: p },
-      weight: 1,
-      backup: false,
-    })),
-    ...extra,
-  } as TcpServiceShape;
-}
-
 const cleanup: (() => Promise<void>)[] = [];
 after(async () => {
   for (const f of cleanup.reverse()) await f();
@@ -108,11 +83,11 @@ describe("tcp balancer: reload, live counters, workers", () => {
   test("reload keeps the listener and open connections; new servers take new connections", async () => {
     const [a, b] = await backends("a", "b");
     const port = await freePort();
-    const lb = await balancer({ svc: service(port, [a.port]) });
+    const lb = await balancer({ svc: tcpService(port, [a.port]) });
     const held = await Client.open(port);
     assert.equal(await held.line(), "a");
 
-    const sum = await lb.reload({ svc: service(port, [b.port]) });
+    const sum = await lb.reload({ svc: tcpService(port, [b.port]) });
     assert.deepEqual(sum, { added: [], removed: [], changed: ["svc"], rebound: [] });
     held.sock.write("still here\n");
     assert.equal(await held.line(), "still here", "the open connection still relays");
@@ -122,8 +97,8 @@ describe("tcp balancer: reload, live counters, workers", () => {
     const port2 = await freePort();
     const port3 = await freePort();
     const sum2 = await lb.reload({
-      svc: service(port3, [b.port]),
-      other: service(port2, [a.port]),
+      svc: tcpService(port3, [b.port]),
+      other: tcpService(port2, [a.port]),
     });
     assert.deepEqual(sum2, { added: ["other"], removed: [], changed: [], rebound: ["svc"] });
     held.sock.write("after rebind\n");
@@ -132,7 +107,7 @@ describe("tcp balancer: reload, live counters, workers", () => {
     assert.equal(await greet(port2), "a");
     await assert.rejects(greet(port), "the old listen port is closed");
 
-    const sum3 = await lb.reload({ other: service(port2, [a.port]) });
+    const sum3 = await lb.reload({ other: tcpService(port2, [a.port]) });
     assert.deepEqual(sum3.removed, ["svc"]);
     held.sock.write("removed service\n");
     assert.equal(await held.line(), "removed service");
@@ -143,7 +118,7 @@ describe("tcp balancer: reload, live counters, workers", () => {
   test("byte counters move while a connection is open, and stay after it closes", async () => {
     const [a] = await backends("a");
     const port = await freePort();
-    const lb = await balancer({ svc: service(port, [a.port]) });
+    const lb = await balancer({ svc: tcpService(port, [a.port]) });
     const c = await Client.open(port);
     await c.line();
     const payload = `${"x".repeat(9999)}\n`;
@@ -184,7 +159,7 @@ describe("tcp balancer: reload, live counters, workers", () => {
     await new Promise<void>((r) => source.listen(sport, "127.0.0.1", r));
     cleanup.push(() => new Promise<void>((r) => source.close(() => r())));
     const port = await freePort();
-    await balancer({ svc: service(port, [sport]) });
+    await balancer({ svc: tcpService(port, [sport]) });
 
     const c = net.connect(port, "127.0.0.1");
     let got = 0;
@@ -217,7 +192,7 @@ describe("tcp balancer: reload, live counters, workers", () => {
   test("workers: weights hold across processes, counters aggregate, down servers get nothing", async () => {
     const [a, b] = await backends("a", "b");
     const port = await freePort();
-    const cfg = service(port, [a.port, b.port], {
+    const cfg = tcpService(port, [a.port, b.port], {
       check: {
         type: "tcp",
         interval: 40,
@@ -227,7 +202,7 @@ describe("tcp balancer: reload, live counters, workers", () => {
         path: "/",
         status: [200],
       },
-    } as Partial<TcpServiceShape>);
+    });
     (cfg.servers[0] as { weight: number }).weight = 3;
     const lb = await balancer({ svc: cfg }, { workers: 2, statsIntervalMs: 50 });
     assert.equal(lb.workerCount, 1);
@@ -261,7 +236,7 @@ describe("tcp balancer: reload, live counters, workers", () => {
     const [a] = await backends("a");
     const port = await freePort();
     const lb = await balancer(
-      { svc: service(port, [a.port]) },
+      { svc: tcpService(port, [a.port]) },
       { workers: 2, statsIntervalMs: 50 },
     );
     await lb.workersServing("svc");
@@ -283,21 +258,21 @@ describe("tcp balancer: reload, live counters, workers", () => {
     const [a, b] = await backends("a", "b");
     const port = await freePort();
     const lb = await balancer(
-      { svc: service(port, [a.port]) },
+      { svc: tcpService(port, [a.port]) },
       { workers: 2, statsIntervalMs: 50 },
     );
     await lb.workersServing("svc");
     const held = await Client.open(port);
     assert.equal(await held.line(), "a");
 
-    const sum = await lb.reload({ svc: service(port, [b.port]) });
+    const sum = await lb.reload({ svc: tcpService(port, [b.port]) });
     assert.deepEqual(sum.changed, ["svc"]);
     await wait(50); // the reconfigure message reaches the worker
     const t = tally(await Promise.all(Array.from({ length: 40 }, () => greet(port))));
     assert.deepEqual(t, { b: 40 });
 
     // Affinity must be kept in one place: the workers stop accepting, the primary serves all.
-    await lb.reload({ svc: service(port, [a.port, b.port], { persistence_timeout: 60 }) });
+    await lb.reload({ svc: tcpService(port, [a.port, b.port], { persistence_timeout: 60 }) });
     await wait(50);
     const before = lb.services.get("svc")?.counters.connectionsTotal ?? 0;
     const sticky = tally(await Promise.all(Array.from({ length: 20 }, () => greet(port))));

@@ -19,7 +19,7 @@ import { child } from "../../src/log.js";
 import { TcpBalancer } from "../../src/tcp/balancer.js";
 import { freePort } from "../helpers/ports.js";
 import { keepcacheBin, repoRoot, start, stopAll } from "../helpers/procs.js";
-import { tally, until, wait } from "../helpers/tcp-backends.js";
+import { tally, tcpService, until, wait } from "../helpers/tcp-backends.js";
 
 const cleanup: (() => Promise<void>)[] = [];
 after(async () => {
@@ -114,33 +114,22 @@ describe("tcp balancing: metrics, status, keepalived import and keepcache run", 
     const a = await backend("a");
     const b = await backend("b");
     const port = await freePort();
-    const cfg = {
+    const cfg: TcpServiceConfig = {
       name: "web",
-      listen: { kind: "tcp", host: "127.0.0.1", port },
-      balance: "rr",
-      persistence_timeout: 0,
-      inhibit_on_failure: false,
-      maxconn: 0,
-      queue_timeout: 5000,
-      slowstart: 0,
-      proxy_protocol: "none",
-      connect_timeout: 1000,
-      backlog: 128,
-      check: {
-        type: "tcp",
-        interval: 40,
-        timeout: 300,
-        rise: 1,
-        fall: 1,
-        path: "/",
-        status: [200],
-      },
-      servers: [a.port, b.port].map((p) => ({
-        address: { kind: "tcp", host: "127.0.0.1", port: p },
-        weight: 1,
-        backup: false,
-      })),
-    } as TcpServiceConfig;
+      ...tcpService(port, [a.port, b.port], {
+        balance: "rr",
+        backlog: 128,
+        check: {
+          type: "tcp",
+          interval: 40,
+          timeout: 300,
+          rise: 1,
+          fall: 1,
+          path: "/",
+          status: [200],
+        },
+      }),
+    };
     const lb = new TcpBalancer({ web: cfg });
     await lb.start();
     cleanup.push(() => lb.stop());

@@ -1,5 +1,7 @@
 /** Small pieces the TCP balancer tests share: named echo backends and polling helpers. */
 import net from "node:net";
+import { tcpServiceSchema } from "../../src/config/schema/tcp.js";
+import type { TcpServiceShape } from "../../src/tcp/snapshot.js";
 import { freePort } from "./ports.js";
 
 /** Greets each connection with its name, then echoes (half-close aware). */
@@ -60,4 +62,29 @@ export async function startBackends(
     out.push(b);
   }
   return out;
+}
+
+/** A server of tcpService(): a port, or a port with keepalived's weight / backup flag. */
+export type TestServer = number | { port: number; weight?: number; backup?: boolean };
+
+/**
+ * One `tcp:` service as the config loader builds it: YAML-form fields through the real schema,
+ * so the defaults and checks are the product's own. Connect timeout 1 s unless `extra` says
+ * otherwise (tests want a dead server noticed quickly); `extra` fields are in YAML form too.
+ */
+export function tcpService(
+  port: number,
+  servers: readonly TestServer[],
+  extra: Record<string, unknown> = {},
+): TcpServiceShape {
+  return tcpServiceSchema.parse({
+    listen: `127.0.0.1:${port}`,
+    connect_timeout: 1000,
+    servers: servers.map((s) =>
+      typeof s === "number"
+        ? { address: `127.0.0.1:${s}` }
+        : { address: `127.0.0.1:${s.port}`, weight: s.weight, backup: s.backup },
+    ),
+    ...extra,
+  });
 }
