@@ -7,6 +7,7 @@ import { freePort } from "../helpers/ports.js";
 import {
   startBackends,
   type TestServer,
+  tcpCheck,
   tcpService,
   until,
   wait,
@@ -15,7 +16,7 @@ import {
 /** A service with a fast TCP check (rise/fall 2), as every test here wants. */
 const service = (port: number, servers: TestServer[], extra: Record<string, unknown> = {}) =>
   tcpService(port, servers, {
-    check: { type: "tcp", interval: 40, timeout: 200, rise: 2, fall: 2, path: "/", status: [200] },
+    check: tcpCheck(2, 200),
     ...extra,
   });
 

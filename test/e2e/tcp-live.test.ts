@@ -8,7 +8,14 @@ import { after, describe, test } from "node:test";
 import { TcpBalancer, type TcpBalancerOptions } from "../../src/tcp/balancer.js";
 import type { TcpServiceShape } from "../../src/tcp/snapshot.js";
 import { freePort } from "../helpers/ports.js";
-import { startBackends, tally, tcpService, until, wait } from "../helpers/tcp-backends.js";
+import {
+  startBackends,
+  tally,
+  tcpCheck,
+  tcpService,
+  until,
+  wait,
+} from "../helpers/tcp-backends.js";
 
 /** A client: its greeting line (the backend's name), and request/response after it. */
 class Client {
@@ -193,15 +200,7 @@ describe("tcp balancer: reload, live counters, workers", () => {
     const [a, b] = await backends("a", "b");
     const port = await freePort();
     const cfg = tcpService(port, [a.port, b.port], {
-      check: {
-        type: "tcp",
-        interval: 40,
-        timeout: 300,
-        rise: 1,
-        fall: 1,
-        path: "/",
-        status: [200],
-      },
+      check: tcpCheck(1, 300),
     });
     (cfg.servers[0] as { weight: number }).weight = 3;
     const lb = await balancer({ svc: cfg }, { workers: 2, statsIntervalMs: 50 });

@@ -19,7 +19,7 @@ import { child } from "../../src/log.js";
 import { TcpBalancer } from "../../src/tcp/balancer.js";
 import { freePort } from "../helpers/ports.js";
 import { keepcacheBin, repoRoot, start, stopAll } from "../helpers/procs.js";
-import { tally, tcpService, until, wait } from "../helpers/tcp-backends.js";
+import { tally, tcpCheck, tcpService, until, wait } from "../helpers/tcp-backends.js";
 
 const cleanup: (() => Promise<void>)[] = [];
 after(async () => {
@@ -119,15 +119,7 @@ describe("tcp balancing: metrics, status, keepalived import and keepcache run", 
       ...tcpService(port, [a.port, b.port], {
         balance: "rr",
         backlog: 128,
-        check: {
-          type: "tcp",
-          interval: 40,
-          timeout: 300,
-          rise: 1,
-          fall: 1,
-          path: "/",
-          status: [200],
-        },
+        check: tcpCheck(1, 300),
       }),
     };
     const lb = new TcpBalancer({ web: cfg });

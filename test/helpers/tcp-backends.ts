@@ -88,3 +88,14 @@ export function tcpService(
     ...extra,
   });
 }
+
+/** A fast TCP connect check (40 ms interval) that decides after `n` results in a row. */
+export const tcpCheck = (n: number, timeout: number) => ({
+  type: "tcp",
+  interval: 40,
+  timeout,
+  rise: n,
+  fall: n,
+  path: "/",
+  status: [200],
+});
