@@ -9,11 +9,25 @@ import type { Logger } from "../log.js";
 import type { ProxyPool } from "./pool.js";
 import type { BackendServer } from "./server.js";
 
+/** Out of the table already: passively ejected, or down by its health check. */
+function out(s: BackendServer): boolean {
+  return s.ejectedUntil !== 0 || s.healthDown;
+}
+
+/**
+ * The active health checker's verdict. With auto_eject_hosts a server going down counts as an
+ * ejection (twemproxy's stats), once per outage: not again if the passive counter already took
+ * it out, and countFailure does not count one the checker took out.
+ */
+export function setHealthDown(pool: ProxyPool, s: BackendServer, down: boolean): void {
+  if (down && !out(s) && pool.config.auto_eject_hosts) markEjected(pool, s);
+  s.healthDown = down;
+}
+
 /** Counts one failure of `s`; ejects it at the limit and schedules its return. */
 export function countFailure(pool: ProxyPool, log: Logger, s: BackendServer, reason: string): void {
   const cfg = pool.config;
-  // Already out of the table (passively, or by a failed health check): nothing to count.
-  if (!cfg.auto_eject_hosts || s.ejectedUntil !== 0 || s.healthDown) return;
+  if (!cfg.auto_eject_hosts || out(s)) return;
   s.failures++;
   if (s.failures < cfg.server_failure_limit) return;
   log.warn(
@@ -33,7 +47,7 @@ export function countFailure(pool: ProxyPool, log: Logger, s: BackendServer, rea
 }
 
 /** The stats side of an ejection (twemproxy server_ejected_at in µs, pool server_ejects). */
-export function markEjected(pool: ProxyPool, s: BackendServer): void {
+function markEjected(pool: ProxyPool, s: BackendServer): void {
   s.failures = 0;
   s.counters.server_ejected_at = Date.now() * 1000;
   pool.counters.server_ejects++;

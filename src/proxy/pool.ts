@@ -15,7 +15,7 @@ import type { Logger } from "../log.js";
 import { ClientConn } from "./client.js";
 import { PoolDataPlane } from "./dispatch.js";
 import type { ProtocolDriver } from "./driver.js";
-import { countFailure, markEjected } from "./eject.js";
+import { countFailure, setHealthDown } from "./eject.js";
 import { type HealthWatch, probeId, watchHealth } from "./pool-health.js";
 import { openListener } from "./pool-listener.js";
 import { ReplicaSet } from "./replicaset/set.js";
@@ -135,11 +135,7 @@ export class ProxyPool extends PoolDataPlane {
         { pool: this.name, server: s.label, state: down ? "down" : "up", reason },
         "health check transition",
       );
-      // One ejection per outage: a server the passive counter already took out is not counted
-      // again when its health check fails too (and countFailure skips a health-ejected one).
-      if (down && !s.healthDown && s.ejectedUntil === 0 && this.config.auto_eject_hosts)
-        markEjected(this, s);
-      s.healthDown = down;
+      setHealthDown(this, s, down);
       this.rebuild();
     });
   }
