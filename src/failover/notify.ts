@@ -7,8 +7,8 @@
  * runs without a shell and is killed after 60 s (sentinelRunPendingScripts,
  * SENTINEL_SCRIPT_MAX_RUNTIME).
  */
-import { execFile } from "node:child_process";
 import type { Logger } from "../log.js";
+import { spawnScript } from "../scripts/run.js";
 
 export const SCRIPT_MAX_RUNTIME_MS = 60_000;
 
@@ -35,7 +35,11 @@ export function reconfigArgs(t: Transition): string[] {
 export function runNotify(script: string | undefined, t: Transition, log: Logger): void {
   if (script === undefined) return;
   const args = reconfigArgs(t);
-  execFile(script, args, { timeout: SCRIPT_MAX_RUNTIME_MS }, (err) => {
-    if (err) log.warn({ script, args, err: err.message }, "failover notify script failed");
-  });
+  const warn = (err: string) => log.warn({ script, args, err }, "failover notify script failed");
+  spawnScript([script, ...args], { timeoutMs: SCRIPT_MAX_RUNTIME_MS }).then(
+    (r) => {
+      if (r.code !== 0) warn(r.timedOut ? "timed out, killed" : `exit ${r.code ?? r.signal}`);
+    },
+    (e: Error) => warn(e.message),
+  );
 }

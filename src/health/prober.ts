@@ -8,8 +8,9 @@
  * one finished (or timed out). Passive signals from the data path (a failed request or connect)
  * count like failed checks, so real traffic can take a server down before the next probe.
  */
+
+import { runScript } from "../scripts/run.js";
 import { runCheck } from "./checks/index.js";
-import { runScript } from "./script-runner.js";
 import type { CheckResult, CheckTarget, HealthCheckConfig } from "./types.js";
 
 export type HealthState = "up" | "down";
@@ -250,7 +251,8 @@ export class Prober {
       KEEPCACHE_ADDRESS: `${rec.spec.target.host}:${rec.spec.target.port}`,
       KEEPCACHE_STATE: rec.state,
     };
-    const p = runScript(command, signal, {
+    const p = runScript(command, {
+      signal,
       env,
       ...(rec.spec.scriptUser !== undefined ? { user: rec.spec.scriptUser } : {}),
     })

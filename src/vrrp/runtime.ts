@@ -5,19 +5,14 @@
  * takeover) and removes the VIPs; `forceBackup()` is the admin API's drain; `status()` feeds
  * the dashboard.
  */
-import { readFileSync } from "node:fs";
 import type { VrrpConfig, VrrpInstanceConfig } from "../config/index.js";
 import { KeepcacheError } from "../errors.js";
 import type { Logger } from "../log.js";
+import { scriptSecurityProblem } from "../scripts/security.js";
+import { lookupUser, type UserIds } from "../scripts/users.js";
 import { type Clock, RealClock, type TimerHandle } from "./clock.js";
 import { scriptConfig } from "./from-config.js";
 import { Router, type RouterStatus } from "./router.js";
-import {
-  checkScriptSecurity,
-  lookupUser,
-  needsShell,
-  scriptExecutable,
-} from "./script-security.js";
 import { primaryIpv4 } from "./socket.js";
 import type { Action } from "./state.js";
 import { SyncGroup } from "./sync.js";
@@ -78,13 +73,9 @@ function shellWord(s: string): string {
   return /^[\w.:@%+=,/-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
 }
 
-function userIds(name: string | undefined): { uid: number; gid: number } | undefined {
+function userIds(name: string | undefined): UserIds | undefined {
   if (name === undefined) return undefined;
-  let passwd = "";
-  try {
-    passwd = readFileSync("/etc/passwd", "utf8");
-  } catch {}
-  const ids = lookupUser(name, passwd);
+  const ids = lookupUser(name);
   if (!ids)
     throw new KeepcacheError("KC_CONFIG_INVALID", `vrrp script user '${name}' does not exist`);
   return ids;
@@ -93,19 +84,17 @@ function userIds(name: string | undefined): { uid: number; gid: number } | undef
 /** enable_script_security: every script and notify command must be safe to run as root. */
 function securityProblems(config: VrrpConfig, env: TrackerEnv): string[] {
   const problems: string[] = [];
-  const check = (what: string, command: string, uid: number) => {
-    const exe = scriptExecutable(command, (p) => env.exists(p));
-    const paths = [needsShell(command) ? "/bin/bash" : undefined, exe].filter(
-      (x): x is string => !!x,
-    );
-    if (paths.length === 0) problems.push(`${what}: cannot find the executable of "${command}"`);
-    for (const p of paths) {
-      const v = checkScriptSecurity(p, (x) => env.stat(x), uid);
-      if (!v.ok) problems.push(`${what}: ${v.path} ${v.why}`);
-    }
+  const check = (what: string, command: string, runAs?: UserIds) => {
+    const why = scriptSecurityProblem(command, {
+      stat: (p) => env.stat(p),
+      exists: (p) => env.exists(p),
+      shell: true,
+      ...(runAs ? { runAs } : {}),
+    });
+    if (why) problems.push(`${what}: ${why}`);
   };
   for (const [name, s] of Object.entries(config.scripts))
-    check(`vrrp_script ${name}`, s.script, userIds(s.user)?.uid ?? 0);
+    check(`vrrp_script ${name}`, s.script, userIds(s.user));
   const notifies = [...config.instances, ...config.sync_groups];
   for (const n of notifies) {
     for (const key of [
@@ -116,7 +105,7 @@ function securityProblems(config: VrrpConfig, env: TrackerEnv): string[] {
       "notify",
     ] as const) {
       const cmd = n[key];
-      if (cmd) check(`${n.name} ${key}`, cmd, 0);
+      if (cmd) check(`${n.name} ${key}`, cmd);
     }
   }
   return problems;

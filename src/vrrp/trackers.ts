@@ -6,10 +6,11 @@
  *   non-zero value forces FAULT.
  * I/O (exec, files, link state) is injected; realEnv() gives the production one.
  */
-import { spawn } from "node:child_process";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { commandArgv } from "../scripts/command.js";
+import { realFs, spawnScript } from "../scripts/run.js";
+import { scriptSecurityProblem } from "../scripts/security.js";
 import type { Clock, TimerHandle } from "./clock.js";
-import { checkScriptSecurity, needsShell, scriptExecutable } from "./script-security.js";
 
 export interface ExecResult {
   code: number | null;
@@ -130,16 +131,14 @@ export class ScriptTracker implements Tracker {
   }
 
   /** enable_script_security: returns why the script may not run, or undefined. */
-  insecure(runAsUid = this.cfg.uid ?? 0): string | undefined {
-    const shell = needsShell(this.cfg.script);
-    const exe = scriptExecutable(this.cfg.script, (p) => this.env.exists(p));
-    const paths = [shell ? shellPath(this.env) : undefined, exe].filter((x): x is string => !!x);
-    if (paths.length === 0) return `cannot find the executable of "${this.cfg.script}"`;
-    for (const p of paths) {
-      const v = checkScriptSecurity(p, (x) => this.env.stat(x), runAsUid);
-      if (!v.ok) return `${v.path}: ${v.why}`;
-    }
-    return undefined;
+  insecure(): string | undefined {
+    const { uid, gid } = this.cfg;
+    return scriptSecurityProblem(this.cfg.script, {
+      stat: (p) => this.env.stat(p),
+      exists: (p) => this.env.exists(p),
+      shell: true,
+      ...(uid !== undefined ? { runAs: { uid, gid: gid ?? uid } } : {}),
+    });
   }
 }
 
@@ -199,43 +198,17 @@ export class TrackerSet {
   }
 }
 
-function shellPath(env: TrackerEnv): string {
-  // `</dev/tcp/host/port` checks (seed 004) need bash; Debian's /bin/sh is dash.
-  return env.exists("/bin/bash") ? "/bin/bash" : "/bin/sh";
-}
-
 /** Production I/O: spawn with a kill on timeout, /sys/class/net operstate, plain files. */
 export function realEnv(): TrackerEnv {
   const env: TrackerEnv = {
     exec(command, opts) {
-      return new Promise((resolve) => {
-        const shell = needsShell(command);
-        const argv = shell ? [shellPath(env), "-c", command] : command.trim().split(/\s+/);
-        const child = spawn(argv[0], argv.slice(1), {
-          stdio: "ignore",
-          uid: opts.uid,
-          gid: opts.gid,
-          detached: true,
-        });
-        let timedOut = false;
-        const t = setTimeout(() => {
-          timedOut = true;
-          // Kill the whole process group: a shell's children must not outlive the check.
-          try {
-            if (child.pid) process.kill(-child.pid, "SIGKILL");
-          } catch {
-            child.kill("SIGKILL");
-          }
-        }, opts.timeoutMs);
-        child.on("error", () => {
-          clearTimeout(t);
-          resolve({ code: null, timedOut });
-        });
-        child.on("close", (code) => {
-          clearTimeout(t);
-          resolve({ code, timedOut });
-        });
-      });
+      // Shell syntax is allowed: keepalived users write `</dev/tcp/host/port` checks.
+      const argv = commandArgv(command, { shell: true, exists: realFs.exists });
+      const ids = opts.uid !== undefined ? { uid: opts.uid, gid: opts.gid ?? opts.uid } : undefined;
+      return spawnScript(argv, { ids, timeoutMs: opts.timeoutMs }).then(
+        (r) => ({ code: r.code ?? null, timedOut: r.timedOut }),
+        () => ({ code: null, timedOut: false }),
+      );
     },
     readFile(path) {
       try {
@@ -249,15 +222,8 @@ export function realEnv(): TrackerEnv {
       // "unknown" is what loopback and some virtual links report while working.
       return s === "up" || s === "unknown";
     },
-    stat(path) {
-      try {
-        const s = statSync(path);
-        return { uid: s.uid, gid: s.gid, mode: s.mode };
-      } catch {
-        return undefined;
-      }
-    },
-    exists: (p) => existsSync(p),
+    stat: realFs.stat,
+    exists: realFs.exists,
   };
   return env;
 }

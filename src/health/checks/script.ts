@@ -3,7 +3,7 @@
  * weight = code - 2 (keepalived.conf(5), "misc_dynamic"); without it any non-zero exit is down.
  * The prober's timeout (misc_timeout) aborts the signal, which kills the script's process group.
  */
-import { runScript } from "../script-runner.js";
+import { runScript } from "../../scripts/run.js";
 import type { CheckFn } from "../types.js";
 import { fail, pass, stopwatch } from "./result.js";
 
@@ -18,7 +18,8 @@ export interface ScriptCheckOptions {
 export const scriptCheck: CheckFn<ScriptCheckOptions> = async (_target, o, signal) => {
   const elapsed = stopwatch();
   try {
-    const r = await runScript(o.command, signal, {
+    const r = await runScript(o.command, {
+      signal,
       ...(o.user !== undefined ? { user: o.user } : {}),
       secure: !o.insecure,
     });

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { needsShell } from "../../../src/scripts/command.js";
+import { checkScriptSecurity } from "../../../src/scripts/security.js";
+import { userFromPasswd } from "../../../src/scripts/users.js";
 import { FakeClock } from "../../../src/vrrp/clock.js";
-import { checkScriptSecurity, lookupUser, needsShell } from "../../../src/vrrp/script-security.js";
 import {
   type ExecResult,
   FileTracker,
@@ -155,19 +157,26 @@ describe("trackers", () => {
       "/etc/keepalived/ww.sh": { uid: 0, gid: 0, mode: 0o757 },
       "/etc/keepalived/gw.sh": { uid: 0, gid: 50, mode: 0o775 },
       "/etc/keepalived/user.sh": { uid: 1000, gid: 0, mode: 0o755 },
-      "/tmp": { uid: 0, gid: 0, mode: 0o1777 },
+      "/tmp": { uid: 0, gid: 0, mode: 0o41777 },
       "/tmp/x.sh": { uid: 0, gid: 0, mode: 0o755 },
+      "/srv": { uid: 0, gid: 0, mode: 0o40777 },
+      "/srv/x.sh": { uid: 0, gid: 0, mode: 0o755 },
     };
     const stat = (p: string) => tree[p];
     assert.deepEqual(checkScriptSecurity("/etc/keepalived/ok.sh", stat), { ok: true });
     assert.equal(checkScriptSecurity("/etc/keepalived/ww.sh", stat).ok, false);
     assert.equal(checkScriptSecurity("/etc/keepalived/gw.sh", stat).ok, false);
     assert.equal(checkScriptSecurity("/etc/keepalived/user.sh", stat).ok, false);
-    assert.equal(checkScriptSecurity("/etc/keepalived/user.sh", stat, 1000).ok, true);
-    assert.deepEqual(checkScriptSecurity("/tmp/x.sh", stat), {
+    assert.equal(
+      checkScriptSecurity("/etc/keepalived/user.sh", stat, { uid: 1000, gid: 1000 }).ok,
+      true,
+    );
+    // keepalived's rule: a root-owned sticky directory (/tmp) may be world-writable.
+    assert.deepEqual(checkScriptSecurity("/tmp/x.sh", stat), { ok: true });
+    assert.deepEqual(checkScriptSecurity("/srv/x.sh", stat), {
       ok: false,
-      path: "/tmp",
-      why: "world-writable",
+      path: "/srv",
+      why: "writable by everyone",
     });
     assert.equal(checkScriptSecurity("relative.sh", stat).ok, false);
     const env = fakeEnv({ stat });
@@ -180,13 +189,13 @@ describe("trackers", () => {
       undefined,
     );
     assert.match(
-      new ScriptTracker(script({ script: "/tmp/x.sh arg" }), env, new FakeClock()).insecure() ?? "",
-      /\/tmp/,
+      new ScriptTracker(script({ script: "/srv/x.sh arg" }), env, new FakeClock()).insecure() ?? "",
+      /\/srv/,
     );
     assert.equal(needsShell("</dev/tcp/127.0.0.1/63790"), true);
     assert.equal(needsShell("/usr/bin/killall -0 haproxy"), false);
     assert.deepEqual(
-      lookupUser(
+      userFromPasswd(
         "nobody",
         "root:x:0:0::/root:/bin/bash\nnobody:x:65534:65534::/:/usr/sbin/nologin\n",
       ),
