@@ -7,11 +7,32 @@ import type { ClassCounters } from "./core.js";
 import { H_META, H_NEXT, H_TIME, H_VLEN, HEADER_BYTES, META_KEYLEN_MASK } from "./layout.js";
 import type { LruLists } from "./lru.js";
 import type { SlabArena } from "./slabs.js";
-import type { Store } from "./store.js";
 import type { HashTable } from "./table.js";
 import { type Handle, NO_ITEM, type SlabClassStats, type StoreStats } from "./types.js";
 
-export function buildStats(store: Store, arena: SlabArena, table: HashTable): StoreStats {
+/** The store's running counters, as `stats` reports them. */
+export interface StoreCounters {
+  currItems: number;
+  totalItems: number;
+  bytes: number;
+  evictions: number;
+  expiredUnfetched: number;
+  evictedUnfetched: number;
+  reclaimed: number;
+  tombstones: number;
+  getExpired: number;
+  getFlushed: number;
+  slabsMoved: number;
+  outOfMemory: number;
+}
+
+/** What buildStats reads from the store (an interface, so this file does not import store.ts). */
+export interface CountersSource {
+  readonly memoryLimitBytes: number;
+  counters(): StoreCounters;
+}
+
+export function buildStats(store: CountersSource, arena: SlabArena, table: HashTable): StoreStats {
   const c = store.counters();
   return {
     ...c,

@@ -1,5 +1,5 @@
 import { H_EXPTIME, H_FLAGS, H_META, H_VERHI, H_VERLO, H_VLEN } from "./layout.js";
-import { buildSlabStats, buildStats, sizeHistogram } from "./report.js";
+import { buildSlabStats, buildStats, type StoreCounters, sizeHistogram } from "./report.js";
 import { StoreBase } from "./store-base.js";
 import {
   type Handle,
@@ -193,20 +193,7 @@ export class Store extends StoreBase {
   }
 
   /** Counters for report.ts. */
-  counters(): {
-    currItems: number;
-    totalItems: number;
-    bytes: number;
-    evictions: number;
-    expiredUnfetched: number;
-    evictedUnfetched: number;
-    reclaimed: number;
-    tombstones: number;
-    getExpired: number;
-    getFlushed: number;
-    slabsMoved: number;
-    outOfMemory: number;
-  } {
+  counters(): StoreCounters {
     return {
       currItems: this.currItems,
       totalItems: this.totalItems,

@@ -43,8 +43,6 @@ export function hashByName(name: string): HashFn {
   return fn;
 }
 
-export { distributionByName } from "../distribution/index.js";
-export type { Distribution, DistributionServer, Picker } from "../distribution/types.js";
 export type { HashFn } from "./types.js";
 export {
   hashCrc16,
