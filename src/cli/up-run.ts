@@ -7,16 +7,24 @@
 import { tmpdir } from "node:os";
 import { ActionError } from "../admin/actions.js";
 import { AdminServer } from "../admin/http.js";
+import type { AdminListen } from "../admin/listen.js";
 import { attachProxy } from "../admin/sources/proxy.js";
 import { attachReplicaSetEvents } from "../admin/sources/replicaset.js";
 import { poolActionHandlers, replicaSetMemberHook, setFailovers } from "../failover/admin.js";
 import { child, type Logger } from "../log.js";
 import { ProxyService } from "../proxy/proxy.js";
-import type { UpArgs } from "./up.js";
-import { onPath } from "./up.js";
+import { findOnPath } from "../scripts/path.js";
 import { keepcacheProbe, MemberView, redisProbe } from "./up-nodes.js";
 import { upPoolConfig, upSet } from "./up-pool.js";
 import { Child, freePort } from "./up-procs.js";
+
+/** `keepcache up`'s flags, parsed by up.ts. */
+export interface UpArgs {
+  port: number;
+  admin: AdminListen;
+  redis: boolean;
+  verbose: boolean;
+}
 
 const POOL = "demo";
 const MEMORY_MB = 64;
@@ -90,10 +98,10 @@ async function redisMembers(redis: string, log: Logger, onExit: OnExit): Promise
 }
 
 function tryIt(port: number, redis: boolean): string {
-  if (redis && onPath("redis-cli")) {
+  if (redis && findOnPath("redis-cli")) {
     return `redis-cli -p ${port} set hello world && redis-cli -p ${port} get hello`;
   }
-  if (!redis && onPath("nc")) {
+  if (!redis && findOnPath("nc")) {
     return `printf 'set hello 0 0 5\\r\\nworld\\r\\nget hello\\r\\n' | nc -q 1 127.0.0.1 ${port}`;
   }
   const req = redis

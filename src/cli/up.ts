@@ -9,14 +9,14 @@
  * Ctrl-C (SIGINT) or SIGTERM stops everything and waits for every child; children also stop
  * by themselves if this process dies (up-procs.ts), so no process is left behind.
  */
-import { existsSync } from "node:fs";
-import { delimiter, join } from "node:path";
-import { type AdminListen, DEFAULT_ADMIN_LISTEN, parseAdminListen } from "../admin/listen.js";
+import { DEFAULT_ADMIN_LISTEN, parseAdminListen } from "../admin/listen.js";
 import { UsageError } from "../errors.js";
 import { child } from "../log.js";
+import { findOnPath } from "../scripts/path.js";
 import { parseFlags } from "./flags.js";
 import { parseIntFlag } from "./size.js";
 import { watchParent } from "./up-procs.js";
+import type { UpArgs } from "./up-run.js";
 
 export const upUsage = `usage: keepcache up [options]
 
@@ -28,13 +28,6 @@ them that fails over, and the dashboard. Ctrl-C stops everything.
   --redis             two redis-server processes (master + replica, from PATH) instead
   -v, --verbose       log more
   -h, --help          show this help`;
-
-export interface UpArgs {
-  port: number;
-  admin: AdminListen;
-  redis: boolean;
-  verbose: boolean;
-}
 
 const UP_FLAGS = {
   port: { type: "string" },
@@ -52,13 +45,6 @@ function parseUpArgs(argv: string[]): UpArgs {
     redis: v.redis === true,
     verbose: v.verbose === true,
   };
-}
-
-export function onPath(cmd: string): string | undefined {
-  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
-    if (dir !== "" && existsSync(join(dir, cmd))) return join(dir, cmd);
-  }
-  return undefined;
 }
 
 /** `keepcache up --child-of PID -- node ...`: a node that stops when its parent goes. */
@@ -84,7 +70,7 @@ export async function main(argv: string[]): Promise<number> {
   const args = parseUpArgs(argv);
   const log = child("up");
   if (args.verbose) log.level = "debug";
-  const redis = args.redis ? onPath("redis-server") : undefined;
+  const redis = args.redis ? findOnPath("redis-server") : undefined;
   if (args.redis && redis === undefined) {
     process.stderr.write(
       "keepcache up --redis: redis-server is not on PATH.\n" +

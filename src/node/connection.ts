@@ -10,9 +10,11 @@
 import type { Socket } from "node:net";
 import { OutBuffer } from "../util/out-buffer.js";
 import { adoptReads } from "../util/socket-reads.js";
+import { BinarySession } from "./binary-session.js";
 import type { NodeContext } from "./context.js";
 import { HeldReplies } from "./replication/held-replies.js";
 import { RunResult, type Session } from "./session.js";
+import { TextSession } from "./text-session.js";
 
 export class Connection {
   private session: Session | undefined;
@@ -58,7 +60,7 @@ export class Connection {
     if (this.session === undefined) {
       // memcached picks the protocol from the first byte of a connection
       // (protocol-binary.txt "Magic Byte"): 0x80 is a binary request, anything else is text.
-      this.session = this.ctx.newSession(chunk[0] === 0x80 ? "binary" : "text");
+      this.session = chunk[0] === 0x80 ? new BinarySession(this.ctx) : new TextSession(this.ctx);
     }
     this.session.feed(chunk);
     this.pump();

@@ -5,12 +5,9 @@ import type { Logger } from "../log.js";
 import { counters, type NodeCounters, nodeMetrics } from "../metrics/table.js";
 import { Store } from "../store/store.js";
 import { StoreMode, StoreResult } from "../store/types.js";
-import { BinarySession } from "./binary-session.js";
 import { CoarseClock, HybridLogicalClock, type Version } from "./clock.js";
 import type { NodeOptions } from "./options.js";
 import { Replication } from "./replication/replication.js";
-import type { Session } from "./session.js";
-import { TextSession } from "./text-session.js";
 
 export class NodeContext {
   readonly store: Store;
@@ -59,10 +56,6 @@ export class NodeContext {
       this.store = new Store(storeOptions);
     }
     this.verbosity = options.verbosity;
-  }
-
-  newSession(kind: "text" | "binary"): Session {
-    return kind === "binary" ? new BinarySession(this) : new TextSession(this);
   }
 
   /** Stamps a new write: the version is also the item's CAS value. */

@@ -15,6 +15,10 @@
  * Memory stays bounded: a dialer too slow for the ring is cut off and full-syncs on return.
  */
 import type { Socket } from "node:net";
+import type { Logger } from "../../log.js";
+import type { ReplicationCounters } from "../../metrics/table.js";
+import type { BacklogRing } from "./backlog.js";
+import type { LocalIdentity } from "./channel.js";
 import { Channel } from "./channel.js";
 import {
   decodeSync,
@@ -29,7 +33,8 @@ import {
   recordFrameLength,
   writeRecord,
 } from "./frame.js";
-import type { Replication } from "./replication.js";
+import type { ReplicationOptions } from "./options.js";
+import type { ReplicatedStore } from "./replicated-store.js";
 
 const READ_BYTES = 1024 * 1024;
 const SNAP_CHUNK = 256 * 1024;
@@ -38,6 +43,21 @@ const SNAP_ITEMS_PER_STEP = 2048;
 const HIGH_WATER = 8 * 1024 * 1024;
 
 export type FeedMode = "handshake" | "full_sync" | "streaming" | "closed";
+
+/** What a feeder uses of the node's replication (replication.ts implements it). */
+export interface FeederHost {
+  readonly identity: LocalIdentity;
+  readonly maxFrameBytes: number;
+  readonly opts: ReplicationOptions;
+  readonly counters: ReplicationCounters;
+  readonly log: Logger;
+  readonly backlog: BacklogRing;
+  readonly store: ReplicatedStore;
+  now(): number;
+  attachFeeder(f: Feeder, h: Hello, remoteAddress: string): void;
+  feederClosed(f: Feeder, reason: string, authFailed: boolean): void;
+  onAck(f: Feeder, seq: number): void;
+}
 
 export class Feeder {
   readonly ch: Channel;
@@ -53,7 +73,7 @@ export class Feeder {
   private snapStarted = 0;
 
   constructor(
-    private readonly repl: Replication,
+    private readonly repl: FeederHost,
     socket: Socket,
   ) {
     this.ch = new Channel(socket, repl.identity, repl.maxFrameBytes, repl.opts.peerTimeoutMs, {

@@ -5,6 +5,9 @@
  * a reconnect to the same incarnation asks for only the missing records (PSYNC).
  */
 import net from "node:net";
+import type { Logger } from "../../log.js";
+import type { ReplicationCounters } from "../../metrics/table.js";
+import type { LocalIdentity } from "./channel.js";
 import { Channel } from "./channel.js";
 import {
   decodeSync,
@@ -18,8 +21,7 @@ import {
   RUN_ID_BYTES,
   readRecord,
 } from "./frame.js";
-import type { PeerAddress } from "./options.js";
-import type { Replication } from "./replication.js";
+import type { PeerAddress, ReplicationOptions } from "./options.js";
 
 export type LinkState =
   | "connecting"
@@ -36,6 +38,17 @@ export type SyncKind = "none" | "full" | "partial";
 const BACKOFF_MIN_MS = 50;
 const BACKOFF_MAX_MS = 2000;
 const NO_RUN = Buffer.alloc(RUN_ID_BYTES);
+
+/** What a pull link uses of the node's replication (replication.ts implements it). */
+export interface PullLinkHost {
+  readonly identity: LocalIdentity;
+  readonly maxFrameBytes: number;
+  readonly opts: ReplicationOptions;
+  readonly counters: ReplicationCounters;
+  readonly log: Logger;
+  apply(r: Record): void;
+  peerIdentified(link: PullLink, h: Hello): void;
+}
 
 export class PullLink {
   state: LinkState = "connecting";
@@ -57,7 +70,7 @@ export class PullLink {
   private fullStarted = 0;
 
   constructor(
-    private readonly repl: Replication,
+    private readonly repl: PullLinkHost,
     readonly address: PeerAddress,
   ) {}
 

@@ -18,7 +18,7 @@ import type { HybridLogicalClock, Version } from "../clock.js";
 import { newRunId } from "./auth.js";
 import { BacklogRing } from "./backlog.js";
 import type { LocalIdentity } from "./channel.js";
-import { Feeder } from "./feeder.js";
+import { Feeder, type FeederHost } from "./feeder.js";
 import {
   FrameType,
   type Hello,
@@ -29,7 +29,7 @@ import {
 } from "./frame.js";
 import type { AckSource } from "./held-replies.js";
 import { type PeerAddress, peerKey, type ReplicationOptions } from "./options.js";
-import { PullLink } from "./pull-link.js";
+import { PullLink, type PullLinkHost } from "./pull-link.js";
 import { ApplyResult, ReplicatedStore } from "./replicated-store.js";
 
 /** What replication needs from the node around it. */
@@ -53,7 +53,7 @@ export class Peer {
   ) {}
 }
 
-export class Replication implements AckSource {
+export class Replication implements AckSource, FeederHost, PullLinkHost {
   readonly counters: ReplicationCounters = counters(replicationMetrics);
   readonly store: ReplicatedStore;
   readonly backlog: BacklogRing;
