@@ -12,18 +12,14 @@
  */
 import http from "node:http";
 import type { Socket } from "node:net";
+import { formatEndpoint } from "../config/schema/common.js";
 import type { Logger } from "../log.js";
 import { VERSION } from "../version.js";
 import { ActionRegistry } from "./actions.js";
 import { handleRequest } from "./api.js";
 import { dashboardHtml } from "./dashboard/page.js";
 import { EventRing } from "./events.js";
-import {
-  type AdminListen,
-  assertSafeListen,
-  DEFAULT_ADMIN_LISTEN,
-  formatListen,
-} from "./listen.js";
+import { type AdminListen, assertSafeListen, DEFAULT_ADMIN_LISTEN } from "./listen.js";
 import { MetricsRegistry } from "./registry.js";
 import { StatusStream } from "./sse.js";
 import { type StatusDocument, StatusHub } from "./status.js";
@@ -126,7 +122,7 @@ export class AdminServer {
   /** http://host:port/ of the bound listener (unix sockets: the path). */
   url(): string {
     const a = this.address();
-    return a.kind === "unix" ? a.path : `http://${formatListen(a)}/`;
+    return a.kind === "unix" ? a.path : `http://${formatEndpoint(a)}/`;
   }
 
   /** Ends SSE streams, closes idle and active connections, stops listening. */

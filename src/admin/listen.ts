@@ -5,6 +5,7 @@
  */
 import net from "node:net";
 import type { Endpoint } from "../config/schema/common.js";
+import { formatEndpoint } from "../config/schema/common.js";
 import { ConfigError, UsageError } from "../errors.js";
 
 export type AdminListen = Endpoint;
@@ -47,11 +48,6 @@ export function isLocalListen(l: AdminListen): boolean {
   return l.kind === "unix" || isLoopbackHost(l.host);
 }
 
-export function formatListen(l: AdminListen): string {
-  if (l.kind === "unix") return l.path;
-  return l.host.includes(":") ? `[${l.host}]:${l.port}` : `${l.host}:${l.port}`;
-}
-
 /**
  * Refuses a network-reachable listener without a token. `source` names where the setting
  * came from (a config file or "--admin") so the message points at what to change.
@@ -62,6 +58,6 @@ export function assertSafeListen(l: AdminListen, token: string | undefined, sour
     source,
     undefined,
     "admin.listen",
-    `${formatListen(l)} is reachable from the network, and the admin API can drain servers and move the VIP; set admin.token (clients then send 'Authorization: Bearer <token>') or listen on 127.0.0.1`,
+    `${formatEndpoint(l)} is reachable from the network, and the admin API can drain servers and move the VIP; set admin.token (clients then send 'Authorization: Bearer <token>') or listen on 127.0.0.1`,
   );
 }

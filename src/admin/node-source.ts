@@ -3,6 +3,7 @@
  * figures as Prometheus sources (labelled {node}), and a "node" status provider for the
  * dashboard. Used by `keepcache node --admin` and, later, `keepcache up`.
  */
+import { formatHostPort } from "../config/schema/common.js";
 import { nodeMetrics, replicationMetrics, storeMetrics } from "../metrics/table.js";
 import type { NodeContext } from "../node/context.js";
 import type { Replication } from "../node/replication/replication.js";
@@ -66,7 +67,7 @@ export function attachNode(
         const s = node.ctx.store.stats(node.ctx.now());
         if (node.listening || lastAddress === "") {
           const a = node.address();
-          lastAddress = `${a.host}:${a.port}`;
+          lastAddress = formatHostPort(a.host, a.port);
         }
         const lookups = c.get_hits + c.get_misses;
         const total =

@@ -7,6 +7,7 @@
  */
 import { ActionError, type ActionHandler } from "../admin/actions.js";
 import type { PoolStatus, ServerStatus, StatusProvider } from "../admin/status.js";
+import { formatEndpoint } from "../config/schema/common.js";
 import type { ProxyPool } from "../proxy/pool.js";
 import type { ProxyService } from "../proxy/proxy.js";
 import { ReplicaSet } from "../proxy/replicaset/set.js";
@@ -61,7 +62,7 @@ export function poolSnapshot(pool: ProxyPool): PoolStatus {
   return {
     name: pool.name,
     protocol: cfg.redis ? "redis" : "memcache",
-    listen: cfg.listen.kind === "tcp" ? `${cfg.listen.host}:${cfg.listen.port}` : cfg.listen.path,
+    listen: formatEndpoint(cfg.listen),
     distribution: cfg.distribution,
     hash: cfg.hash,
     clientConnections: pool.counters.client_connections,

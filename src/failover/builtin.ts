@@ -11,6 +11,7 @@
  *    stays fenced until ROLE shows it following the new master.
  * Only a proxy that may decide (leader.ts) runs steps 2-4; the others observe (controller.ts).
  */
+import { formatHostPort } from "../config/schema/common.js";
 import { queueGauges } from "../proxy/stats.js";
 import type { RedisSetController } from "./controller.js";
 import { electReplica, witnessesConfirm } from "./elect.js";
@@ -65,7 +66,7 @@ export class BuiltinFailover {
       if (now - (this.repointedAt.get(i) ?? 0) < REPOINT_EVERY) return;
       this.repointedAt.set(i, now);
       c.log.warn(
-        { set: c.set.name, member: c.set.members[i].label, master: `${host}:${port}` },
+        { set: c.set.name, member: c.set.members[i].label, master: formatHostPort(host, port) },
         "repointing member to the master",
       );
       c.links[i].call("REPLICAOF", host, String(port)).catch(() => {});

@@ -9,6 +9,7 @@
  * count like failed checks, so real traffic can take a server down before the next probe.
  */
 
+import { formatHostPort } from "../config/schema/common.js";
 import { runScript } from "../scripts/run.js";
 import { runCheck } from "./checks/index.js";
 import type { CheckResult, CheckTarget, HealthCheckConfig } from "./types.js";
@@ -248,7 +249,7 @@ export class Prober {
     const env = {
       ...process.env,
       KEEPCACHE_TARGET: rec.spec.id,
-      KEEPCACHE_ADDRESS: `${rec.spec.target.host}:${rec.spec.target.port}`,
+      KEEPCACHE_ADDRESS: formatHostPort(rec.spec.target.host, rec.spec.target.port),
       KEEPCACHE_STATE: rec.state,
     };
     const p = runScript(command, {

@@ -2,6 +2,7 @@
  * Shared vocabulary of the health checks: what a check is pointed at, what it reports, and the
  * configuration shape (mirrors the `check:` mapping of the native config, issue 8).
  */
+import { formatHostPort } from "../config/schema/common.js";
 
 /** What a check probes: one backend address. `name` is used in details and notify scripts. */
 export interface CheckTarget {
@@ -62,5 +63,5 @@ export const DEFAULT_CHECK: HealthCheckConfig = {
 };
 
 export function targetLabel(t: CheckTarget): string {
-  return t.name ?? `${t.host}:${t.port}`;
+  return t.name ?? formatHostPort(t.host, t.port);
 }

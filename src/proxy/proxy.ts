@@ -9,7 +9,8 @@
  * default) nothing of that exists: no process, no hook on the data path.
  */
 import { availableParallelism } from "node:os";
-import type { Config, Endpoint, PoolConfig } from "../config/index.js";
+import type { Config, PoolConfig } from "../config/index.js";
+import { formatEndpoint } from "../config/schema/common.js";
 import { Prober } from "../health/prober.js";
 import type { Logger } from "../log.js";
 import { driverFor } from "./drivers.js";
@@ -17,10 +18,6 @@ import { ProxyPool } from "./pool.js";
 import { prepareTlsRefresh } from "./pool-listener.js";
 import type { StatsSource } from "./stats.js";
 import type { ProxyWorkers } from "./workers/primary.js";
-
-function listenKey(e: Endpoint): string {
-  return e.kind === "tcp" ? `${e.host}:${e.port}` : e.path;
-}
 
 /**
  * TLS on or off, and whether client certificates are required (`ca`), are options of the
@@ -32,7 +29,7 @@ function tlsShape(a: PoolConfig): string {
 
 function sameListener(a: PoolConfig, b: PoolConfig): boolean {
   return (
-    listenKey(a.listen) === listenKey(b.listen) &&
+    formatEndpoint(a.listen) === formatEndpoint(b.listen) &&
     a.redis === b.redis &&
     tlsShape(a) === tlsShape(b)
   );

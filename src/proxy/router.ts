@@ -26,6 +26,7 @@
  * The router never branches on protocol: drivers (driver.ts) own parsing and reply shapes.
  */
 import type { PoolConfig, ServerConfig } from "../config/index.js";
+import { formatEndpoint } from "../config/schema/common.js";
 import { buildRouter, type Picker } from "./distribution/index.js";
 import type { SetView } from "./replicaset/view.js";
 
@@ -65,5 +66,5 @@ export function buildTable(
 /** twemproxy's stats name for a server (nc_conf.c conf_add_server): its name, else host:port. */
 export function statsName(s: ServerConfig): string {
   if (s.name !== undefined) return s.name;
-  return s.address.kind === "tcp" ? `${s.address.host}:${s.address.port}` : s.address.path;
+  return formatEndpoint(s.address);
 }

@@ -4,6 +4,7 @@
  * server_failure / server_ok).
  */
 import type { Endpoint, PoolServer } from "../config/index.js";
+import { formatEndpoint } from "../config/schema/common.js";
 import { Histogram } from "../metrics/histogram.js";
 import { counters, type ProxyServerCounters, proxyServerMetrics } from "../metrics/table.js";
 import { BackendConn } from "./backend.js";
@@ -17,7 +18,7 @@ export const MAX_INFLIGHT_PER_CONN = 16384;
 export function endpointOf(s: PoolServer): { ep: Endpoint; label: string } {
   if (s.kind === "server") {
     const a = s.address;
-    return { ep: a, label: a.kind === "tcp" ? `${a.host}:${a.port}` : a.path };
+    return { ep: a, label: formatEndpoint(a) };
   }
   // A replica set (issue 5): the label lists its members and settings, so a reload that
   // changes any of them builds a new set (replicaset/set.ts).

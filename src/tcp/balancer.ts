@@ -11,12 +11,13 @@
  */
 import { availableParallelism } from "node:os";
 import type { TcpServiceConfig } from "../config/index.js";
+import { formatHostPort } from "../config/schema/common.js";
 import { type CheckRunner, type ProbeEvent, Prober, type ProbeSpec } from "../health/prober.js";
 import type { HealthCheckConfig } from "../health/types.js";
 import type { ServerCounters } from "./counters.js";
 import type { LiveCounters } from "./links.js";
 import { TcpService, type TcpServiceOptions } from "./service.js";
-import { buildSnapshot, type ServerHealth, serverId, type TcpServiceShape } from "./snapshot.js";
+import { buildSnapshot, type ServerHealth, type TcpServiceShape } from "./snapshot.js";
 import { WorkerPool } from "./workers.js";
 
 export interface TcpBalancerOptions extends TcpServiceOptions {
@@ -257,7 +258,7 @@ export class TcpBalancer {
         const check = { ...cfg.check, ...(s.check ?? {}) } as HealthCheckConfig;
         const notifyUp = s.notify_up ?? cfg.notify_up;
         const notifyDown = s.notify_down ?? cfg.notify_down;
-        const id = `${name}/${serverId(s.address.host, s.address.port)}`;
+        const id = `${name}/${formatHostPort(s.address.host, s.address.port)}`;
         want.set(id, {
           id,
           target: { host: s.address.host, port: s.address.port },

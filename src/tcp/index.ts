@@ -12,4 +12,4 @@ export { AffinityTable } from "./persistence.js";
 export { proxyHeader, proxyV1, proxyV2 } from "./proxy-protocol.js";
 export { type HealthReporter, TcpService, type TcpServiceOptions } from "./service.js";
 export { effectiveWeight } from "./slowstart.js";
-export { buildSnapshot, type RoutingSnapshot, type ServerView, serverId } from "./snapshot.js";
+export { buildSnapshot, type RoutingSnapshot, type ServerView } from "./snapshot.js";

@@ -4,6 +4,7 @@
  * builds snapshots; a connection reads the current one once and never decides health itself.
  */
 import type { TcpServiceConfig } from "../config/index.js";
+import { formatHostPort } from "../config/schema/common.js";
 
 export interface ServerView {
   /** "host:port", also the key of the server's counters. */
@@ -37,10 +38,6 @@ export interface ServerHealth {
 
 export type TcpServiceShape = Omit<TcpServiceConfig, "name">;
 
-export function serverId(host: string, port: number): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
 /**
  * Builds a snapshot. A down server is left out (LVS removes the real server) unless
  * inhibit_on_failure, where it stays listed with weight 0 (keepalived keeps it in the table so
@@ -54,7 +51,7 @@ export function buildSnapshot(
 ): RoutingSnapshot {
   const servers: ServerView[] = [];
   for (const s of cfg.servers) {
-    const id = serverId(s.address.host, s.address.port);
+    const id = formatHostPort(s.address.host, s.address.port);
     const h = health(id) ?? { up: true, upSince: 0, dynamicWeight: undefined };
     if (!h.up && !cfg.inhibit_on_failure) continue;
     servers.push({

@@ -5,8 +5,8 @@
  * health comes from a hook (`keepcache up` probes them); issue 5's providers replace this.
  */
 
+import { formatEndpoint } from "../../config/schema/common.js";
 import { type StatsWorkers, serverQueues } from "../../proxy/stats.js";
-import { formatListen } from "../listen.js";
 import { RateMeter } from "../rate.js";
 import type { Health, PoolStatus, ServerStatus, ShardStatus } from "../status.js";
 import { RecentQuantiles } from "./latency.js";
@@ -200,7 +200,7 @@ export function poolStatus(
   return {
     name: pool.name,
     protocol: cfg.redis ? "redis" : "memcache",
-    listen: hooks.listen?.(pool.name) ?? formatListen(cfg.listen),
+    listen: hooks.listen?.(pool.name) ?? formatEndpoint(cfg.listen),
     distribution: cfg.distribution,
     hash: cfg.hash,
     clientConnections: c.client_connections,

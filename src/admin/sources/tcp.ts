@@ -5,6 +5,7 @@
  * engineer keeps stable while the data plane changes underneath.
  */
 import type { TcpServiceConfig } from "../../config/index.js";
+import { formatHostPort } from "../../config/schema/common.js";
 import { tcpServerMetrics, tcpServiceMetrics } from "../../metrics/table.js";
 import type { AdminServer } from "../http.js";
 import type { Health, TcpServiceStatus } from "../status.js";
@@ -25,10 +26,6 @@ export interface TcpBalancerLike {
   liveCounters?(name: string): { service: object; servers: Record<string, object> } | undefined;
   /** Process ids of its worker processes (the admin status's `processes`). */
   workerPids?(): number[];
-}
-
-function idOf(host: string, port: number): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 function counts(b: TcpBalancerLike, name: string) {
@@ -60,7 +57,7 @@ export function tcpStatus(
     active: c?.service.active ?? 0,
     connectionsTotal: c?.service.connectionsTotal ?? 0,
     servers: cfg.servers.map((s) => {
-      const id = idOf(s.address.host, s.address.port);
+      const id = formatHostPort(s.address.host, s.address.port);
       const v = views.get(id);
       // Left out of the snapshot = down (LVS removes a failed real server).
       const health: Health = v === undefined || !v.up ? "down" : v.weight === 0 ? "draining" : "up";
@@ -94,7 +91,7 @@ export function attachTcp(
       ),
     );
     for (const s of cfg.servers) {
-      const id = idOf(s.address.host, s.address.port);
+      const id = formatHostPort(s.address.host, s.address.port);
       undo.push(
         admin.metrics.registerSource(
           tcpServerMetrics,

@@ -4,6 +4,7 @@
  * connection ends here and a new one goes to the real server, which is how LVS NAT behaves from
  * the client's side. DR and TUN (the real server answers the client directly) cannot be copied.
  */
+import { formatHostPort } from "../schema/common.js";
 import type { Stmt } from "./parse.js";
 import { unknown } from "./suggest.js";
 import type { Note } from "./vrrp-map.js";
@@ -133,8 +134,7 @@ export function mapVirtualServer(
     return undefined;
   }
   const [ip, port] = s.args;
-  const hostPort = ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`;
-  const svc: Record<string, unknown> = { listen: hostPort };
+  const svc: Record<string, unknown> = { listen: formatHostPort(ip, port) };
   const servers: Record<string, unknown>[] = [];
   let intervalMs: number | undefined = 60_000; // keepalived's delay_loop default
   const body = s.block ?? [];

@@ -38,6 +38,21 @@ export function parseHostPort(s: string): { kind: "tcp"; host: string; port: num
 }
 
 /**
+ * The inverse of parseHostPort: "host:port", with an IPv6 literal in brackets ("[::1]:6379",
+ * RFC 3986 §3.2.2) so the port stays separable.
+ */
+export function formatHostPort(host: string, port: number | string): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** An endpoint as text: formatHostPort for TCP, the path for a unix socket. */
+export function formatEndpoint(
+  e: { kind: "tcp"; host: string; port: number } | { kind: "unix"; path: string },
+): string {
+  return e.kind === "tcp" ? formatHostPort(e.host, e.port) : e.path;
+}
+
+/**
  * A listen address: "host:port" or "/path/to/sock [mode]" (octal mode, at most 0777), as
  * conf_set_listen accepts.
  */

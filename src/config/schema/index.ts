@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import { type AdminConfig, adminSchema, type LogConfig, logSchema } from "./admin.js";
-import type { Endpoint } from "./common.js";
+import { formatEndpoint } from "./common.js";
 import { type PoolConfig, poolSchema } from "./pool.js";
 import { type TcpServiceConfig, tcpSchema } from "./tcp.js";
 import { type VrrpConfig, vrrpSchema } from "./vrrp.js";
@@ -32,10 +32,6 @@ export interface Config {
   workers: number | "auto";
 }
 
-function endpointText(e: Endpoint): string {
-  return e.kind === "tcp" ? `${e.host}:${e.port}` : e.path;
-}
-
 type Issue = z.core.$RefinementCtx["issues"] extends (infer T)[] ? T : never;
 type Ctx = { issues: Issue[] };
 
@@ -55,7 +51,7 @@ function checkPools(pools: [string[], PoolConfig][], ctx: Ctx, value: unknown): 
         });
       } else seen.set(s.key, i);
     });
-    const l = endpointText(pool.listen);
+    const l = formatEndpoint(pool.listen);
     const other = listens.get(l);
     if (other !== undefined)
       ctx.issues.push({

@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import http from "node:http";
 import https from "node:https";
+import { formatHostPort } from "../../config/schema/common.js";
 import type { CheckFn } from "../types.js";
 import { abortDetail, fail, pass, stopwatch } from "./result.js";
 
@@ -38,7 +39,7 @@ export const httpCheck: CheckFn<HttpCheckOptions> = (target, o, signal) => {
       port: target.port,
       method: "GET",
       path: o.path ?? "/",
-      headers: { host: o.host ?? `${target.host}:${target.port}`, connection: "close" },
+      headers: { host: o.host ?? formatHostPort(target.host, target.port), connection: "close" },
       agent: false,
       rejectUnauthorized: false,
       signal,

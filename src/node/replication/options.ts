@@ -1,6 +1,7 @@
 /** Settings of node-to-node replication, as `keepcache node` flags produce them. */
 import { createHash } from "node:crypto";
 import { isIP } from "node:net";
+import { formatHostPort } from "../../config/schema/common.js";
 
 export interface PeerAddress {
   host: string;
@@ -84,5 +85,5 @@ export function normalizeHost(host: string): string {
 }
 
 export function peerKey(p: PeerAddress): string {
-  return `${normalizeHost(p.host)}:${p.port}`;
+  return formatHostPort(normalizeHost(p.host), p.port);
 }

@@ -5,6 +5,7 @@
  * a reconnect to the same incarnation asks for only the missing records (PSYNC).
  */
 import net from "node:net";
+import { formatHostPort } from "../../config/schema/common.js";
 import type { Logger } from "../../log.js";
 import type { ReplicationCounters } from "../../metrics/table.js";
 import type { LocalIdentity } from "./channel.js";
@@ -131,7 +132,7 @@ export class PullLink {
   }
 
   get key(): string {
-    return `${this.address.host}:${this.address.port}`;
+    return formatHostPort(this.address.host, this.address.port);
   }
 
   private onFrame(buf: Buffer, f: Frame): void {
