@@ -5,7 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { repoRoot, stopAll } from "../test/helpers/procs.js";
+import { repoRoot, stopAll } from "../tools/procs.js";
 import { printTable, type Row } from "./lib/table.js";
 
 interface Scenario {

@@ -7,7 +7,7 @@
  * Anchor: Sentinel with its default down-after-milliseconds 30000 (reference.md: the new
  * master appears after about 31-35 s); that default is not re-measured here (30 s per kill).
  */
-import { stopAll } from "../../test/helpers/procs.js";
+import { stopAll } from "../../tools/procs.js";
 import type { Row } from "../lib/table.js";
 import { firstAckAfter, lostWrites, RedisLab, sleep, writeLoad } from "./lab.js";
 

@@ -12,8 +12,8 @@ import { join } from "node:path";
 import { parseConfig } from "../../src/config/index.js";
 import { logger } from "../../src/log.js";
 import { ProxyService } from "../../src/proxy/proxy.js";
-import { freePorts } from "../../test/helpers/ports.js";
-import { type Proc, start, startRedis } from "../../test/helpers/procs.js";
+import { freePorts } from "../../tools/ports.js";
+import { type Proc, start, startRedis } from "../../tools/procs.js";
 
 export interface LabOptions {
   replicas: number;

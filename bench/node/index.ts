@@ -6,8 +6,8 @@
  * get-heavy load with 1k items loaded and with 1M items loaded; RSS after loading 1M items.
  */
 
-import { freePort } from "../../test/helpers/ports.js";
-import { keepcacheBin, type Proc, start, startMemcached } from "../../test/helpers/procs.js";
+import { freePort } from "../../tools/ports.js";
+import { keepcacheBin, type Proc, start, startMemcached } from "../../tools/procs.js";
 import { loadItems, rssBytes } from "../lib/loader.js";
 import { type LoadResult, memcaslap } from "../lib/memcaslap.js";
 import type { Row } from "../lib/table.js";

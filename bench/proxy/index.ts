@@ -9,8 +9,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePorts } from "../../test/helpers/ports.js";
-import { keepcacheBin, start, startMemcached, stopAll } from "../../test/helpers/procs.js";
+import { freePorts } from "../../tools/ports.js";
+import { keepcacheBin, start, startMemcached, stopAll } from "../../tools/procs.js";
 import { loadItems } from "../lib/loader.js";
 import { type LoadResult, memcaslap } from "../lib/memcaslap.js";
 import type { Row } from "../lib/table.js";

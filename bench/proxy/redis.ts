@@ -11,8 +11,8 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePorts } from "../../test/helpers/ports.js";
-import { keepcacheBin, start, startRedis, stopAll } from "../../test/helpers/procs.js";
+import { freePorts } from "../../tools/ports.js";
+import { keepcacheBin, start, startRedis, stopAll } from "../../tools/procs.js";
 import type { Row } from "../lib/table.js";
 import { interleave, median } from "./rounds.js";
 

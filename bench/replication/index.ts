@@ -9,8 +9,8 @@
  *   - full-sync time for 1M items (100-byte values) into an empty joining node (target <= 10 s).
  */
 
-import { freePorts } from "../../test/helpers/ports.js";
-import { keepcacheBin, type Proc, start } from "../../test/helpers/procs.js";
+import { freePorts } from "../../tools/ports.js";
+import { keepcacheBin, type Proc, start } from "../../tools/procs.js";
 import { loadItems } from "../lib/loader.js";
 import { type LoadResult, memcaslap } from "../lib/memcaslap.js";
 import type { Row } from "../lib/table.js";

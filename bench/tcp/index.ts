@@ -21,8 +21,8 @@ import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePorts } from "../../test/helpers/ports.js";
-import { repoRoot, start, stopAll } from "../../test/helpers/procs.js";
+import { freePorts } from "../../tools/ports.js";
+import { repoRoot, start, stopAll } from "../../tools/procs.js";
 import { printTable, type Row } from "../lib/table.js";
 import { bulk, newConns, pingPong } from "./load.js";
 

@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- vrrp` (root only: it creates network namespaces): takeover time, from
  * kill -9 of the master's VRRP process to the VIP present on the backup, keepcache↔keepcache
- * beside keepalived↔keepalived in the same namespace setup (test/helpers/netns.ts), VRRPv3 at
+ * beside keepalived↔keepalived in the same namespace setup (tools/netns.ts), VRRPv3 at
  * advert_int 1 s and 0.1 s, priorities 150 (master) / 100 (backup). The RFC 5798 §6.1 figure
  * is Master_Down_Interval minus the time since the last advert, so a single kill lands anywhere
  * in [MDI - advert, MDI]; several kills are averaged. Runs directly too: node dist/bench/vrrp/index.js
@@ -17,7 +17,7 @@ import {
   startKeepalived,
   startKeepcacheVrrp,
   waitFor,
-} from "../../test/helpers/netns.js";
+} from "../../tools/netns.js";
 import type { Row } from "../lib/table.js";
 
 const KILLS = Number(process.env.BENCH_VRRP_KILLS ?? 3);

@@ -7,10 +7,10 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import http from "node:http";
 import { after, before, describe, test } from "node:test";
+import { freePort, waitForPort } from "../../tools/ports.js";
+import { keepcacheBin, type Proc, stopAll } from "../../tools/procs.js";
 import { startNode } from "../helpers/keepcache.js";
 import { RawClient } from "../helpers/line-client.js";
-import { freePort, waitForPort } from "../helpers/ports.js";
-import { keepcacheBin, type Proc, stopAll } from "../helpers/procs.js";
 import { parsePrometheusText, sampleValue } from "../unit/admin/prom-text.js";
 
 async function get(

@@ -14,8 +14,8 @@ import { parseConfig } from "../../src/config/load.js";
 import { nodeDefaults } from "../../src/node/options.js";
 import { CacheNode } from "../../src/node/server.js";
 import { ProxyService } from "../../src/proxy/proxy.js";
+import { freePort } from "../../tools/ports.js";
 import { RawClient } from "../helpers/line-client.js";
-import { freePort } from "../helpers/ports.js";
 import { parsePrometheusText, sampleValue } from "../unit/admin/prom-text.js";
 
 describe("admin actions change the proxy's routing", () => {

@@ -10,9 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import type { PoolStatus } from "../../src/admin/status.js";
+import { freePorts, waitForPort } from "../../tools/ports.js";
+import { keepcacheBin, start, startMemcached, stopAll } from "../../tools/procs.js";
 import { RawClient } from "../helpers/line-client.js";
-import { freePorts, waitForPort } from "../helpers/ports.js";
-import { keepcacheBin, start, startMemcached, stopAll } from "../helpers/procs.js";
 import { parsePrometheusText, sampleValue } from "../unit/admin/prom-text.js";
 
 const dir = mkdtempSync(join(tmpdir(), "kc-admin-run-"));

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { lostWrites, RedisLab, RespConn, sleep, writeLoad } from "../../bench/failover/lab.js";
 import { poolActionHandlers, poolStatusProviders } from "../../src/failover/admin.js";
-import { stopAll } from "../helpers/procs.js";
+import { stopAll } from "../../tools/procs.js";
 
 async function commandsProcessed(lab: RedisLab, i: number): Promise<number> {
   const info = await lab.direct(lab.ports[i], "INFO", "commandstats");

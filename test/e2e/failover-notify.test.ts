@@ -13,8 +13,8 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { EventRing } from "../../src/admin/events.js";
 import { attachReplicaSetEvents } from "../../src/admin/sources/replicaset.js";
-import { freePorts } from "../helpers/ports.js";
-import { type Proc, startRedis, stopAll } from "../helpers/procs.js";
+import { freePorts } from "../../tools/ports.js";
+import { type Proc, startRedis, stopAll } from "../../tools/procs.js";
 import { exchange, type RunningProxy, startProxy } from "./proxy-harness.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { firstAckAfter, RedisLab, RespConn, sleep, writeLoad } from "../../bench/failover/lab.js";
-import { stopAll } from "../helpers/procs.js";
+import { stopAll } from "../../tools/procs.js";
 
 describe("replica set following redis-sentinel", { timeout: 60_000 }, () => {
   let lab: RedisLab | undefined;

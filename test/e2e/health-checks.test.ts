@@ -7,8 +7,8 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { runCheck } from "../../src/health/checks/index.js";
 import type { HealthCheckConfig } from "../../src/health/types.js";
-import { freePort } from "../helpers/ports.js";
-import { start, startMemcached, startRedis, stopAll } from "../helpers/procs.js";
+import { freePort } from "../../tools/ports.js";
+import { start, startMemcached, startRedis, stopAll } from "../../tools/procs.js";
 
 const base = { interval: 1000, timeout: 2000, rise: 1, fall: 1 };
 const check = (

@@ -4,9 +4,9 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { after, describe, test } from "node:test";
+import { keepcacheBin, stopAll } from "../../tools/procs.js";
 import { startNode } from "../helpers/keepcache.js";
 import { RawClient } from "../helpers/line-client.js";
-import { keepcacheBin, stopAll } from "../helpers/procs.js";
 
 function cli(args: string[]) {
   return spawnSync(process.execPath, [keepcacheBin(), ...args], {

@@ -6,8 +6,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { MemcacheClient } from "memcache-client";
 import memjs from "memjs";
+import { stopAll } from "../../tools/procs.js";
 import { type NodeProc, startNode } from "../helpers/keepcache.js";
-import { stopAll } from "../helpers/procs.js";
 
 describe("npm clients against keepcache node", () => {
   let node: NodeProc;

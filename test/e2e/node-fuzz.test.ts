@@ -8,9 +8,9 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { after, before, describe, test } from "node:test";
 import fc from "fast-check";
+import { stopAll } from "../../tools/procs.js";
 import { type NodeProc, startNode } from "../helpers/keepcache.js";
 import { RawClient } from "../helpers/line-client.js";
-import { stopAll } from "../helpers/procs.js";
 
 const valid = [
   "set k 0 0 5\r\nhello\r\n",

@@ -6,9 +6,9 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
+import { freePort } from "../../tools/ports.js";
+import { startMemcached, stopAll } from "../../tools/procs.js";
 import { type NodeProc, startNode } from "../helpers/keepcache.js";
-import { freePort } from "../helpers/ports.js";
-import { startMemcached, stopAll } from "../helpers/procs.js";
 
 const run = promisify(execFile);
 

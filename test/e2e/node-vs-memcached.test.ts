@@ -7,9 +7,9 @@
 import assert from "node:assert/strict";
 import net from "node:net";
 import { after, before, describe, test } from "node:test";
+import { freePort } from "../../tools/ports.js";
+import { startMemcached, stopAll } from "../../tools/procs.js";
 import { startNode } from "../helpers/keepcache.js";
-import { freePort } from "../helpers/ports.js";
-import { startMemcached, stopAll } from "../helpers/procs.js";
 
 /** Sends a script and collects the reply until the peer is quiet for `quietMs` or closes. */
 function exchange(port: number, script: Buffer, quietMs = 150): Promise<string> {

@@ -13,8 +13,8 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { buildRouter } from "../../src/proxy/distribution/index.js";
 import { HASH_FUNCTIONS } from "../../src/proxy/hash/index.js";
-import { freePorts } from "../helpers/ports.js";
-import { type Proc, start, startMemcached, stopAll } from "../helpers/procs.js";
+import { freePorts } from "../../tools/ports.js";
+import { type Proc, start, startMemcached, stopAll } from "../../tools/procs.js";
 
 /** A tiny memcached ASCII client over latin1 so key bytes >= 0x80 survive. */
 class Conn {

@@ -7,9 +7,9 @@
 import assert from "node:assert/strict";
 import net from "node:net";
 import { after, describe, test } from "node:test";
+import { freePorts } from "../../tools/ports.js";
+import { freeze, type Proc, startMemcached, stopAll } from "../../tools/procs.js";
 import { RawClient } from "../helpers/line-client.js";
-import { freePorts } from "../helpers/ports.js";
-import { freeze, type Proc, startMemcached, stopAll } from "../helpers/procs.js";
 import { type RunningProxy, startProxy } from "./proxy-harness.js";
 
 async function setup(extra: string): Promise<{ px: RunningProxy; mc: Proc[]; ports: number[] }> {

@@ -5,9 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { freePorts } from "../../tools/ports.js";
+import { startMemcached, stopAll } from "../../tools/procs.js";
 import { RawClient } from "../helpers/line-client.js";
-import { freePorts } from "../helpers/ports.js";
-import { startMemcached, stopAll } from "../helpers/procs.js";
 import { exchange, type RunningProxy, startProxy } from "./proxy-harness.js";
 
 const untilEnd = (s: string) => s.endsWith("END\r\n");

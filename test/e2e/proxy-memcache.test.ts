@@ -7,9 +7,9 @@ import { execFile } from "node:child_process";
 import net from "node:net";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
+import { freePorts } from "../../tools/ports.js";
+import { startMemcached, stopAll } from "../../tools/procs.js";
 import { RawClient } from "../helpers/line-client.js";
-import { freePorts } from "../helpers/ports.js";
-import { startMemcached, stopAll } from "../helpers/procs.js";
 import { exchange, type RunningProxy, startProxy } from "./proxy-harness.js";
 
 const run = promisify(execFile);

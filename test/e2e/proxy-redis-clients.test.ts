@@ -13,8 +13,8 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Redis } from "ioredis";
 import { createClient } from "redis";
-import { freePorts, waitForPort } from "../helpers/ports.js";
-import { keepcacheBin, start, startRedis, stopAll } from "../helpers/procs.js";
+import { freePorts, waitForPort } from "../../tools/ports.js";
+import { keepcacheBin, start, startRedis, stopAll } from "../../tools/procs.js";
 
 let dir = "";
 let shardPorts: number[] = [];

@@ -12,9 +12,9 @@ import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import type { ProxyPool } from "../../src/proxy/pool.js";
 import { buildTable } from "../../src/proxy/router.js";
+import { freePorts } from "../../tools/ports.js";
+import { freeze, type Proc, startMemcached, stopAll } from "../../tools/procs.js";
 import { RawClient } from "../helpers/line-client.js";
-import { freePorts } from "../helpers/ports.js";
-import { freeze, type Proc, startMemcached, stopAll } from "../helpers/procs.js";
 import { type RunningProxy, startProxy } from "./proxy-harness.js";
 
 interface Setup {

@@ -8,10 +8,10 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { Redis } from "ioredis";
+import { freePorts } from "../../tools/ports.js";
+import { repoRoot, startMemcached, startRedis } from "../../tools/procs.js";
 import { reloadWith, startRun, suiteDir, until } from "../helpers/keepcache-run.js";
 import { RawClient } from "../helpers/line-client.js";
-import { freePorts } from "../helpers/ports.js";
-import { repoRoot, startMemcached, startRedis } from "../helpers/procs.js";
 import { exchange } from "./proxy-harness.js";
 
 const dir = suiteDir("kc-run-");

@@ -10,9 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import tls from "node:tls";
+import { freePorts } from "../../tools/ports.js";
+import { keepcacheBin, type Proc, start, startMemcached, stopAll } from "../../tools/procs.js";
 import { selfSignedCert } from "../helpers/certs.js";
-import { freePorts } from "../helpers/ports.js";
-import { keepcacheBin, type Proc, start, startMemcached, stopAll } from "../helpers/procs.js";
 
 /** A TLS client that reads line replies; the server's certificate is checked by fingerprint. */
 class TlsLineClient {

@@ -10,9 +10,9 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import tls from "node:tls";
 import { StatsServer } from "../../src/proxy/stats.js";
+import { freePorts } from "../../tools/ports.js";
+import { startMemcached, stopAll } from "../../tools/procs.js";
 import { selfSignedCert } from "../helpers/certs.js";
-import { freePorts } from "../helpers/ports.js";
-import { startMemcached, stopAll } from "../helpers/procs.js";
 import { exchange, type RunningProxy, startProxy } from "./proxy-harness.js";
 
 /** One request over TLS; resolves with the reply once it ends with `end`. */

@@ -10,8 +10,8 @@ import net from "node:net";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import type { StatusDocument } from "../../src/admin/status.js";
+import { freePorts, waitForPort } from "../../tools/ports.js";
 import { startRun, suiteDir, until } from "../helpers/keepcache-run.js";
-import { freePorts, waitForPort } from "../helpers/ports.js";
 import { parsePrometheusText, sampleValue } from "../unit/admin/prom-text.js";
 import {
   acceptedBy,

@@ -9,10 +9,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { freePorts } from "../../tools/ports.js";
+import { startMemcached, startRedis } from "../../tools/procs.js";
 import { reloadWith, suiteDir, until } from "../helpers/keepcache-run.js";
 import { RawClient } from "../helpers/line-client.js";
-import { freePorts } from "../helpers/ports.js";
-import { startMemcached, startRedis } from "../helpers/procs.js";
 import { exchange } from "./proxy-harness.js";
 import {
   acceptedBy,

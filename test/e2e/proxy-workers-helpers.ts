@@ -6,9 +6,9 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import type { Proc } from "../../tools/procs.js";
 import { startRun, until } from "../helpers/keepcache-run.js";
 import { RawClient } from "../helpers/line-client.js";
-import type { Proc } from "../helpers/procs.js";
 import { exchange } from "./proxy-harness.js";
 
 export interface PoolOptions {

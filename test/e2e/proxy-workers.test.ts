@@ -10,9 +10,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { Redis } from "ioredis";
+import { freePorts } from "../../tools/ports.js";
+import { startMemcached, startRedis } from "../../tools/procs.js";
 import { suiteDir } from "../helpers/keepcache-run.js";
-import { freePorts } from "../helpers/ports.js";
-import { startMemcached, startRedis } from "../helpers/procs.js";
 import {
   acceptedBy,
   mcClient,

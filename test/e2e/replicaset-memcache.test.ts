@@ -8,8 +8,8 @@
 import assert from "node:assert/strict";
 import net from "node:net";
 import { after, describe, test } from "node:test";
-import { freePorts } from "../helpers/ports.js";
-import { type Proc, startMemcached, stopAll } from "../helpers/procs.js";
+import { freePorts } from "../../tools/ports.js";
+import { type Proc, startMemcached, stopAll } from "../../tools/procs.js";
 import { exchange, type RunningProxy, startProxy } from "./proxy-harness.js";
 
 /** A memcached text client: one request at a time, read to a terminator. */

@@ -13,9 +13,9 @@ import { after, describe, test } from "node:test";
 import { EventRing } from "../../src/admin/events.js";
 import { attachReplicaSetEvents } from "../../src/admin/sources/replicaset.js";
 import { ReplicaSet } from "../../src/proxy/replicaset/set.js";
+import { freePorts } from "../../tools/ports.js";
+import { keepcacheBin, type Proc, start, stopAll } from "../../tools/procs.js";
 import { RawClient } from "../helpers/line-client.js";
-import { freePorts } from "../helpers/ports.js";
-import { keepcacheBin, type Proc, start, stopAll } from "../helpers/procs.js";
 import { exchange, type RunningProxy, startProxy } from "./proxy-harness.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { after, describe, test } from "node:test";
-import { keepcacheBin, stopAll } from "../helpers/procs.js";
+import { keepcacheBin, stopAll } from "../../tools/procs.js";
 import { Cluster, call, eventually, getMany, stats, waitOnline } from "./replication-cluster.js";
 
 describe("replication: authentication", () => {

@@ -2,9 +2,10 @@
  * Helpers for the replication e2e tests: a mesh of real `keepcache node` processes on loopback,
  * each listing every other as a peer, plus small text-protocol helpers. Not a test file itself.
  */
+
+import { freePorts } from "../../tools/ports.js";
+import { keepcacheBin, type Proc, start } from "../../tools/procs.js";
 import { RawClient } from "../helpers/line-client.js";
-import { freePorts } from "../helpers/ports.js";
-import { keepcacheBin, type Proc, start } from "../helpers/procs.js";
 
 export interface ClusterNode {
   index: number;

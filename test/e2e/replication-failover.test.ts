@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
+import { freeze, stopAll } from "../../tools/procs.js";
 import { RawClient } from "../helpers/line-client.js";
-import { freeze, stopAll } from "../helpers/procs.js";
 import { Cluster, call, eventually, getMany, stats, waitOnline } from "./replication-cluster.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,8 +1,8 @@
 /** Three real nodes in a full mesh: writes on every node converge everywhere. */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { stopAll } from "../../tools/procs.js";
 import { RawClient } from "../helpers/line-client.js";
-import { stopAll } from "../helpers/procs.js";
 import { Cluster, call, eventually, getMany, stats, waitOnline } from "./replication-cluster.js";
 
 describe("replication: 3-node mesh", () => {

@@ -3,7 +3,7 @@ import net from "node:net";
 import { after, describe, test } from "node:test";
 import { TcpBalancer } from "../../src/tcp/balancer.js";
 import type { TcpServiceShape } from "../../src/tcp/snapshot.js";
-import { freePort } from "../helpers/ports.js";
+import { freePort } from "../../tools/ports.js";
 import {
   startBackends,
   type TestServer,

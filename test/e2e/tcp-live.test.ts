@@ -7,7 +7,7 @@ import net from "node:net";
 import { after, describe, test } from "node:test";
 import { TcpBalancer, type TcpBalancerOptions } from "../../src/tcp/balancer.js";
 import type { TcpServiceShape } from "../../src/tcp/snapshot.js";
-import { freePort } from "../helpers/ports.js";
+import { freePort } from "../../tools/ports.js";
 import {
   startBackends,
   tally,

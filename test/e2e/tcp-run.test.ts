@@ -17,8 +17,8 @@ import { loadConfigOrKeepalived } from "../../src/cli/vrrp.js";
 import type { TcpServiceConfig } from "../../src/config/index.js";
 import { child } from "../../src/log.js";
 import { TcpBalancer } from "../../src/tcp/balancer.js";
-import { freePort } from "../helpers/ports.js";
-import { keepcacheBin, repoRoot, start, stopAll } from "../helpers/procs.js";
+import { freePort } from "../../tools/ports.js";
+import { keepcacheBin, repoRoot, start, stopAll } from "../../tools/procs.js";
 import { tally, tcpCheck, tcpService, until, wait } from "../helpers/tcp-backends.js";
 
 const cleanup: (() => Promise<void>)[] = [];

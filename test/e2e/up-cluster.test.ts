@@ -12,9 +12,9 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { type BrowserContext, chromium } from "playwright-core";
 import type { StatusDocument } from "../../src/admin/status.js";
+import { freePorts, waitForPort } from "../../tools/ports.js";
+import { keepcacheBin, type Proc, start, stopAll } from "../../tools/procs.js";
 import { RawClient } from "../helpers/line-client.js";
-import { freePorts, waitForPort } from "../helpers/ports.js";
-import { keepcacheBin, type Proc, start, stopAll } from "../helpers/procs.js";
 import { screenshotPath } from "../helpers/screenshots.js";
 
 const CHROMIUM = "/usr/bin/chromium";

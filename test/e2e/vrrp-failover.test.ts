@@ -22,8 +22,8 @@ import {
   startKeepcacheVrrp,
   VipSampler,
   waitFor,
-} from "../helpers/netns.js";
-import { keepcacheBin } from "../helpers/procs.js";
+} from "../../tools/netns.js";
+import { keepcacheBin } from "../../tools/procs.js";
 
 const ADVERT_S = 0.2;
 const ADVERT_MS = ADVERT_S * 1000;

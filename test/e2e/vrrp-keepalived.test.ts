@@ -17,7 +17,7 @@ import {
   startKeepalived,
   startKeepcacheVrrp,
   waitFor,
-} from "../helpers/netns.js";
+} from "../../tools/netns.js";
 
 interface Peer {
   prio: number;

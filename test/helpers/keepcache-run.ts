@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after } from "node:test";
-import { keepcacheBin, type Proc, start, stopAll } from "./procs.js";
+import { keepcacheBin, type Proc, start, stopAll } from "../../tools/procs.js";
 
 /**
  * A fresh temp directory for the file's config files. An `after` hook stops every process

@@ -1,6 +1,6 @@
 /** Starting the real `keepcache` CLI (compiled dist/) as a child process for e2e tests. */
-import { freePort } from "./ports.js";
-import { keepcacheBin, type Proc, start } from "./procs.js";
+import { freePort } from "../../tools/ports.js";
+import { keepcacheBin, type Proc, start } from "../../tools/procs.js";
 
 export interface NodeProc extends Proc {
   port: number;

@@ -6,7 +6,7 @@
 import { mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { repoRoot } from "./procs.js";
+import { repoRoot } from "../../tools/procs.js";
 
 export function screenshotPath(name: string): string {
   const dir =

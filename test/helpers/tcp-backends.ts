@@ -2,7 +2,7 @@
 import net from "node:net";
 import { tcpServiceSchema } from "../../src/config/schema/tcp.js";
 import type { TcpServiceShape } from "../../src/tcp/snapshot.js";
-import { freePort } from "./ports.js";
+import { freePort } from "../../tools/ports.js";
 
 /** Greets each connection with its name, then echoes (half-close aware). */
 export class Backend {

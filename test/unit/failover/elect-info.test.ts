@@ -14,8 +14,8 @@ import {
   type ReplicaFacts,
   replicaFacts,
 } from "../../../src/failover/info.js";
-import { freePorts } from "../../helpers/ports.js";
-import { startRedis, stopAll } from "../../helpers/procs.js";
+import { freePorts } from "../../../tools/ports.js";
+import { startRedis, stopAll } from "../../../tools/procs.js";
 
 const facts = fc.record({
   index: fc.nat(20),

@@ -18,8 +18,8 @@ import {
 } from "../../../src/protocol/resp/commands.js";
 import { RAW_COMMANDS } from "../../../src/protocol/resp/commands-table.js";
 import { keyIndexes } from "../../../src/protocol/resp/key-positions.js";
-import { freePort } from "../../helpers/ports.js";
-import { repoRoot, startRedis, stopAll } from "../../helpers/procs.js";
+import { freePort } from "../../../tools/ports.js";
+import { repoRoot, startRedis, stopAll } from "../../../tools/procs.js";
 
 function view(args: string[]): ArgView {
   const parts = args.map((a) => Buffer.from(a));

@@ -7,8 +7,8 @@ import { bulk, encodeRequest, integer, nullReply } from "../../../src/protocol/r
 import { Merger, planSplit, type ShardOf } from "../../../src/protocol/resp/multikey.js";
 import { ParseStatus, RespRequestParser } from "../../../src/protocol/resp/parser.js";
 import { RespReplyFramer } from "../../../src/protocol/resp/reply.js";
-import { freePort } from "../../helpers/ports.js";
-import { startRedis, stopAll } from "../../helpers/procs.js";
+import { freePort } from "../../../tools/ports.js";
+import { startRedis, stopAll } from "../../../tools/procs.js";
 
 function parse(args: Buffer[]): RespRequestParser {
   const p = new RespRequestParser();

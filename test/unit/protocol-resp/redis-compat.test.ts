@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { after, before, describe, test } from "node:test";
 import { ParseStatus, RespRequestParser } from "../../../src/protocol/resp/parser.js";
-import { freePort } from "../../helpers/ports.js";
-import { startRedis, stopAll } from "../../helpers/procs.js";
+import { freePort } from "../../../tools/ports.js";
+import { startRedis, stopAll } from "../../../tools/procs.js";
 
 let port = 0;
 

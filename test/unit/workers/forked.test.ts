@@ -8,8 +8,8 @@ import type { ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { type Forked, type ForkedOptions, ForkedWorkers } from "../../../src/workers/forked.js";
+import { repoRoot } from "../../../tools/procs.js";
 import { until } from "../../helpers/keepcache-run.js";
-import { repoRoot } from "../../helpers/procs.js";
 
 type ToW = { t: "ping"; n: number } | { t: "stop" };
 type Pong = { t: "pong"; n: number; pid: number; early: number };

@@ -1,7 +1,7 @@
 /**
  * Starting and stopping real server processes (memcached, redis-server, nutcracker, keepcache
- * itself) from tests. Every process started here is killed by stopAll(), which tests call in
- * an `after` hook, so a failing test leaves no orphans.
+ * itself) for tests and benchmarks. Every process started here is killed by stopAll(), which
+ * tests call in an `after` hook and benchmarks at exit, so a failure leaves no orphans.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
@@ -19,12 +19,12 @@ export interface Proc {
 
 const live = new Set<Proc>();
 
-/** The repository root (works from test/ under tsx and from dist/test/ after tsc). */
+/** The repository root (works from tools/ under tsx and from dist/tools/ after tsc). */
 export function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, "package.json"))) {
     const up = dirname(dir);
-    if (up === dir) throw new Error("package.json not found above test helpers");
+    if (up === dir) throw new Error("package.json not found above tools/");
     dir = up;
   }
   return dir;

@@ -1,4 +1,4 @@
-/** Free TCP ports on loopback for test servers. */
+/** Free TCP ports on loopback for the servers tests and benchmarks start. */
 import net from "node:net";
 
 /** Asks the kernel for a free port on 127.0.0.1 (bind to 0, read it, close). */
