@@ -7,7 +7,6 @@ export type ErrorCode =
   | "KC_CONFIG_INVALID"
   | "KC_CONFIG_READ"
   | "KC_USAGE"
-  | "KC_PROTOCOL"
   | "KC_BACKEND_DOWN"
   | "KC_BACKEND_TIMEOUT"
   | "KC_BACKEND_CLOSED"
@@ -17,7 +16,6 @@ export type ErrorCode =
   | "KC_REPLICATION_TIMEOUT"
   | "KC_VRRP"
   | "KC_PERMISSION"
-  | "KC_STORE_FULL"
   | "KC_ADMIN";
 
 export class KeepcacheError extends Error {

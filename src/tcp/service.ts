@@ -11,6 +11,8 @@
  * dead server ends its connections by itself (RST/FIN), which the relay forwards.
  */
 import net from "node:net";
+import { formatHostPort } from "../config/schema/common.js";
+import { BackendError } from "../errors.js";
 import { type Algorithm, createAlgorithm } from "./algorithms/index.js";
 import {
   newServerCounters,
@@ -266,7 +268,7 @@ export class TcpService {
     this.sockets.add(up);
     p.up = up;
     const timer = this.deadlines.add(this.cfg.connect_timeout, () =>
-      up.destroy(new Error("connect timeout")),
+      up.destroy(new BackendError("KC_BACKEND_TIMEOUT", v.id, "connect timeout")),
     );
     let settled = false;
     const onFail = (e?: Error) => {
@@ -321,7 +323,9 @@ export class TcpService {
     p.up = up;
     up.on("close", () => this.sockets.delete(up));
     const timer = this.deadlines.add(this.cfg.connect_timeout, () =>
-      up.destroy(new Error("connect timeout")),
+      up.destroy(
+        new BackendError("KC_BACKEND_TIMEOUT", formatHostPort(s.host, s.port), "connect timeout"),
+      ),
     );
     up.once("error", () => {
       p.up = undefined;

@@ -4,7 +4,9 @@
  * and checks the answer to its own (auth.ts). Only then are other frames passed on. A peer that
  * fails the check gets an ERROR frame and is closed; the caller logs and counts it.
  */
+
 import type { Socket } from "node:net";
+import { type ErrorCode, KeepcacheError } from "../../errors.js";
 import { authMac, newNonce, verifyMac } from "./auth.js";
 import {
   decodeAuth,
@@ -21,6 +23,8 @@ import {
   PROTOCOL_VERSION,
 } from "./frame.js";
 
+type ReplicationErrorCode = Extract<ErrorCode, `KC_REPLICATION${string}`>;
+
 export interface LocalIdentity {
   nodeId: number;
   runId: Buffer;
@@ -35,7 +39,11 @@ export interface ChannelHandler {
   onFrame(buf: Buffer, f: Frame): void;
   /** The socket data of one read was processed (a good moment to ACK). */
   onBatchEnd(): void;
-  onClose(reason: string, authFailed: boolean): void;
+  /**
+   * The link is gone: KC_REPLICATION_AUTH when a peer failed authentication,
+   * KC_REPLICATION_TIMEOUT when it went silent, KC_REPLICATION otherwise.
+   */
+  onClose(why: KeepcacheError): void;
 }
 
 export class Channel {
@@ -72,7 +80,8 @@ export class Channel {
     );
     this.timer = setInterval(
       () => {
-        if (Date.now() - this.lastRx > this.timeoutMs) this.close("peer timed out");
+        if (Date.now() - this.lastRx > this.timeoutMs)
+          this.close("peer timed out", "KC_REPLICATION_TIMEOUT");
       },
       Math.max(50, Math.floor(timeoutMs / 4)),
     );
@@ -89,12 +98,12 @@ export class Channel {
     return this.socket.write(b);
   }
 
-  close(reason: string, authFailed = false): void {
+  close(reason: string, code: ReplicationErrorCode = "KC_REPLICATION"): void {
     if (this.closed) return;
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     this.socket.destroy();
-    this.h.onClose(reason, authFailed);
+    this.h.onClose(new KeepcacheError(code, reason));
   }
 
   get isClosed(): boolean {
@@ -124,7 +133,7 @@ export class Channel {
 
   private handle(buf: Buffer, f: Frame): void {
     if (f.type === FrameType.Error) {
-      this.close(`peer error: ${decodeError(buf, f)}`, false);
+      this.close(`peer error: ${decodeError(buf, f)}`);
       return;
     }
     if (this.authed) {
@@ -132,11 +141,12 @@ export class Channel {
       return;
     }
     if (this.peer === undefined) {
-      if (f.type !== FrameType.Hello) throw new Error(`frame ${f.type} before HELLO`);
+      if (f.type !== FrameType.Hello)
+        throw new KeepcacheError("KC_REPLICATION", `frame ${f.type} before HELLO`);
       const hello = decodeHello(buf, f);
       if (hello.protocol !== PROTOCOL_VERSION) {
         this.socket.write(encodeError(`unsupported protocol ${hello.protocol}`));
-        throw new Error(`peer speaks protocol ${hello.protocol}`);
+        throw new KeepcacheError("KC_REPLICATION", `peer speaks protocol ${hello.protocol}`);
       }
       this.peer = hello;
       this.socket.write(
@@ -144,11 +154,12 @@ export class Channel {
       );
       return;
     }
-    if (f.type !== FrameType.Auth) throw new Error(`frame ${f.type} before AUTH`);
+    if (f.type !== FrameType.Auth)
+      throw new KeepcacheError("KC_REPLICATION", `frame ${f.type} before AUTH`);
     const mac = decodeAuth(buf, f);
     if (!verifyMac(this.me.secret, this.nonce, this.peer.runId, this.peer.nodeId, mac)) {
       this.socket.write(encodeError("authentication failed"));
-      this.close("authentication failed", true);
+      this.close("authentication failed", "KC_REPLICATION_AUTH");
       return;
     }
     this.authed = true;

@@ -14,7 +14,9 @@
  * Only this node's own writes are in the backlog; a full sync sends everything we hold.
  * Memory stays bounded: a dialer too slow for the ring is cut off and full-syncs on return.
  */
+
 import type { Socket } from "node:net";
+import { KeepcacheError } from "../../errors.js";
 import type { Logger } from "../../log.js";
 import type { ReplicationCounters } from "../../metrics/table.js";
 import type { BacklogRing } from "./backlog.js";
@@ -83,9 +85,9 @@ export class Feeder {
       },
       onFrame: (buf, f) => this.onFrame(buf, f),
       onBatchEnd: () => {},
-      onClose: (reason, authFailed) => {
+      onClose: (why) => {
         this.mode = "closed";
-        repl.feederClosed(this, reason, authFailed);
+        repl.feederClosed(this, why.message, why.code === "KC_REPLICATION_AUTH");
       },
     });
     socket.on("drain", () => {
@@ -101,7 +103,7 @@ export class Feeder {
   private onFrame(buf: Buffer, f: Frame): void {
     switch (f.type) {
       case FrameType.Psync: {
-        if (this.mode !== "handshake") throw new Error("PSYNC twice");
+        if (this.mode !== "handshake") throw new KeepcacheError("KC_REPLICATION", "PSYNC twice");
         const p = decodeSync(buf, f);
         this.startSync(p.runId, p.offset);
         return;
@@ -113,7 +115,7 @@ export class Feeder {
         this.ch.send(encodeU64Frame(FrameType.Pong, decodeU64Frame(buf, f)));
         return;
       default:
-        throw new Error(`unexpected frame ${f.type} on a serving link`);
+        throw new KeepcacheError("KC_REPLICATION", `unexpected frame ${f.type} on a serving link`);
     }
   }
 

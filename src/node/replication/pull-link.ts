@@ -4,8 +4,10 @@
  * reconnects; we always do), and remembers the peer's run id and the offset applied from it, so
  * a reconnect to the same incarnation asks for only the missing records (PSYNC).
  */
+
 import net from "node:net";
 import { formatHostPort } from "../../config/schema/common.js";
+import { KeepcacheError } from "../../errors.js";
 import type { Logger } from "../../log.js";
 import type { ReplicationCounters } from "../../metrics/table.js";
 import type { LocalIdentity } from "./channel.js";
@@ -88,7 +90,7 @@ export class PullLink {
         onReady: (h) => this.onReady(h),
         onFrame: (buf, f) => this.onFrame(buf, f),
         onBatchEnd: () => this.ack(),
-        onClose: (reason, authFailed) => this.onClose(reason, authFailed),
+        onClose: (why) => this.onClose(why.message, why.code === "KC_REPLICATION_AUTH"),
       },
     );
     socket.once("connect", () => {
@@ -141,8 +143,9 @@ export class PullLink {
       case FrameType.Rec:
       case FrameType.Snap: {
         if (this.state !== "online" && this.state !== "full_sync")
-          throw new Error("record before sync");
-        if (!readRecord(buf, f, this.rec)) throw new Error("malformed record");
+          throw new KeepcacheError("KC_REPLICATION", "record before sync");
+        if (!readRecord(buf, f, this.rec))
+          throw new KeepcacheError("KC_REPLICATION", "malformed record");
         r.apply(this.rec);
         if (f.type === FrameType.Rec) this.applied++;
         else this.fullSyncItems++;
@@ -151,7 +154,7 @@ export class PullLink {
       case FrameType.Continue: {
         const p = decodeSync(buf, f);
         if (this.runId === null || !p.runId.equals(this.runId) || p.offset !== this.applied) {
-          throw new Error("CONTINUE does not match our PSYNC");
+          throw new KeepcacheError("KC_REPLICATION", "CONTINUE does not match our PSYNC");
         }
         this.state = "online";
         this.lastSync = "partial";
@@ -174,7 +177,8 @@ export class PullLink {
         return;
       }
       case FrameType.SnapEnd:
-        if (this.state !== "full_sync") throw new Error("SNAP_END outside a full sync");
+        if (this.state !== "full_sync")
+          throw new KeepcacheError("KC_REPLICATION", "SNAP_END outside a full sync");
         this.state = "online";
         this.lastSyncAt = Date.now();
         r.log.info(
@@ -186,7 +190,7 @@ export class PullLink {
         this.rttMs = Date.now() - decodeU64Frame(buf, f);
         return;
       default:
-        throw new Error(`unexpected frame ${f.type} on a pulling link`);
+        throw new KeepcacheError("KC_REPLICATION", `unexpected frame ${f.type} on a pulling link`);
     }
   }
 
