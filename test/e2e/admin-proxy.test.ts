@@ -16,6 +16,7 @@ import { CacheNode } from "../../src/node/server.js";
 import { ProxyService } from "../../src/proxy/proxy.js";
 import { freePort } from "../../tools/ports.js";
 import { RawClient } from "../helpers/line-client.js";
+import { configYaml, poolConfig, server } from "../helpers/pool-config.js";
 import { parsePrometheusText, sampleValue } from "../unit/admin/prom-text.js";
 
 describe("admin actions change the proxy's routing", () => {
@@ -56,16 +57,9 @@ describe("admin actions change the proxy's routing", () => {
   before(async () => {
     for (const n of nodes) await n.listen();
     const listen = await freePort();
-    const servers = nodes.map((n, i) => `    - 127.0.0.1:${n.address().port}:1 s${i + 1}`);
+    const servers = nodes.map((n, i) => server(n.address().port, 1, `s${i + 1}`));
     const cfg = parseConfig(
-      [
-        "web:",
-        `  listen: 127.0.0.1:${listen}`,
-        "  distribution: modula",
-        "  hash: murmur",
-        "  servers:",
-        ...servers,
-      ].join("\n"),
+      configYaml({ web: poolConfig(listen, servers, { distribution: "modula", hash: "murmur" }) }),
       "test.yml",
     );
     await proxy.start(cfg.pools);

@@ -15,6 +15,7 @@ import { EventRing } from "../../src/admin/events.js";
 import { attachReplicaSetEvents } from "../../src/admin/sources/replicaset.js";
 import { freePorts } from "../../tools/ports.js";
 import { type Proc, startRedis, stopAll } from "../../tools/procs.js";
+import { configYaml, poolConfig } from "../helpers/pool-config.js";
 import { exchange, type RunningProxy, startProxy } from "./proxy-harness.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -58,19 +59,23 @@ describe("replica set notify script (redis, builtin)", { timeout: 60_000 }, () =
       await sleep(50);
     }
     proxy = await startProxy(
-      [
-        "cache:",
-        `  listen: 127.0.0.1:${listen}`,
-        "  redis: true",
-        "  timeout: 1000",
-        "  servers:",
-        "    - name: shard1",
-        "      failover: builtin",
-        `      notify: ${script}`,
-        "      members:",
-        `        - { address: "127.0.0.1:${p0}", role: master }`,
-        `        - { address: "127.0.0.1:${p1}", role: replica }`,
-      ].join("\n"),
+      configYaml({
+        cache: poolConfig(
+          listen,
+          [
+            {
+              name: "shard1",
+              failover: "builtin",
+              notify: script,
+              members: [
+                { address: `127.0.0.1:${p0}`, role: "master" },
+                { address: `127.0.0.1:${p1}`, role: "replica" },
+              ],
+            },
+          ],
+          { redis: true, timeout: 1000 },
+        ),
+      }),
     );
     const ring = new EventRing(100);
     detach = attachReplicaSetEvents(proxy.proxy, ring).detach;
