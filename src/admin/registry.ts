@@ -18,6 +18,7 @@ import {
   Registry as PromRegistry,
 } from "prom-client";
 import type { Histogram } from "../metrics/histogram.js";
+import { mergeExpositions } from "./federate.js";
 import type { MetricDef, MetricTable } from "../metrics/table.js";
 
 export type Labels = Record<string, string>;
@@ -87,6 +88,8 @@ export class MetricsRegistry {
   /** By subsystem, then table: a subsystem may have a counters table and a state table. */
   private readonly families = new Map<string, Map<MetricTable, Family>>();
   private readonly histograms = new Map<string, HistogramFamily>();
+  /** Other processes' /metrics, merged into ours at each scrape (federate.ts). */
+  private readonly remotes = new Set<{ labels: Labels; read: () => Promise<string | undefined> }>();
   /** One read per source per scrape: every collect() of a scrape runs in the same tick. */
   private readonly cache = new Map<Source, SourceValues | undefined>();
 
@@ -101,9 +104,34 @@ export class MetricsRegistry {
     return this.prom.contentType;
   }
 
-  /** The text exposition format (version 0.0.4). */
-  metrics(): Promise<string> {
-    return this.prom.metrics();
+  /** The text exposition format (version 0.0.4), with the remotes' samples merged in. */
+  async metrics(): Promise<string> {
+    if (this.remotes.size === 0) return this.prom.metrics();
+    const [own, ...others] = await Promise.all([
+      this.prom.metrics(),
+      ...[...this.remotes].map(async (r) => {
+        // A remote that is down or slow drops out of this scrape only.
+        const text = await r.read().catch(() => undefined);
+        return text === undefined ? undefined : { labels: r.labels, text };
+      }),
+    ]);
+    return mergeExpositions(
+      own,
+      others.filter((o) => o !== undefined),
+    );
+  }
+
+  /**
+   * Adds another process's exposition (its /metrics text), every sample labelled with
+   * `labels` (replacing its own label of that name). `read` should time out quickly and
+   * resolve undefined for a process that is not running. Returns the undo.
+   */
+  registerRemote(labels: Labels, read: () => Promise<string | undefined>): () => void {
+    const r = { labels, read };
+    this.remotes.add(r);
+    return () => {
+      this.remotes.delete(r);
+    };
   }
 
   /**

@@ -453,5 +453,6 @@ export const configMetrics = {
   last_reload_success_timestamp_seconds: {
     type: "gauge",
     help: "When the config file was last loaded successfully, in seconds since the epoch",
+    omitZero: true,
   },
 } satisfies MetricTable;
