@@ -4,22 +4,14 @@ import fc from "fast-check";
 import { MetricsRegistry, metricName, snakeCase } from "../../../src/admin/registry.js";
 import { Histogram } from "../../../src/metrics/histogram.js";
 import {
-  buildMetrics,
-  configMetrics,
   counters,
   type MetricTable,
   nodeMetrics,
-  proxyPoolMetrics,
   proxyServerMetrics,
-  proxyServerStateMetrics,
   replicaSetMetrics,
-  replicationMetrics,
-  replicationPeerMetrics,
   storeMetrics,
-  tcpServerMetrics,
-  tcpServiceMetrics,
-  vrrpMetrics,
 } from "../../../src/metrics/table.js";
+import { ALL_TABLES } from "./all-metrics.js";
 import { parsePrometheusText, sampleValue } from "./prom-text.js";
 
 describe("metric names", () => {
@@ -38,21 +30,8 @@ describe("metric names", () => {
   });
 
   test("every table's names follow the conventions: no doubled words, _total on counters only", () => {
-    const tables: [string, MetricTable][] = [
-      ["node", nodeMetrics],
-      ["store", storeMetrics],
-      ["proxy_pool", proxyPoolMetrics],
-      ["proxy_server", { ...proxyServerMetrics, ...proxyServerStateMetrics }],
-      ["replication", { ...replicationMetrics, ...replicationPeerMetrics }],
-      ["replicaset", replicaSetMetrics],
-      ["tcp_service", tcpServiceMetrics],
-      ["tcp_server", tcpServerMetrics],
-      ["vrrp", vrrpMetrics],
-      ["config", configMetrics],
-      ["", buildMetrics],
-    ];
     const seen = new Set<string>();
-    for (const [sub, table] of tables) {
+    for (const [sub, table] of ALL_TABLES) {
       for (const [k, def] of Object.entries(table)) {
         const name = metricName(sub, k, def);
         assert.match(name, /^keepcache_[a-z0-9_]+$/, name);
@@ -183,7 +162,10 @@ describe("MetricsRegistry", () => {
       }),
     );
     const fam = parsePrometheusText(await reg.metrics());
-    assert.equal(fam.get("keepcache_proxy_server_last_ejection_timestamp_seconds")?.samples.length, 0);
+    assert.equal(
+      fam.get("keepcache_proxy_server_last_ejection_timestamp_seconds")?.samples.length,
+      0,
+    );
     const set = { pool: "web", set: "rs" };
     assert.equal(
       sampleValue(fam, "keepcache_replicaset_primary_info", { ...set, member: "127.0.0.1:1" }),
