@@ -220,15 +220,17 @@ function serveProbe(
 ): void {
   if (req.method !== "GET" && req.method !== "HEAD") {
     res.setHeader("Allow", "GET, HEAD");
-    return sendError(res, 405, `method ${req.method} not allowed`);
+    sendError(res, 405, `method ${req.method} not allowed`);
+  } else if (path === "/healthz") {
+    sendJson(res, 200, { status: "ok" });
+  } else {
+    const r = ctx.ready.evaluate();
+    sendJson(
+      res,
+      r.ready ? 200 : 503,
+      r.ready ? { status: "ready" } : { status: "not ready", failing: r.failing },
+    );
   }
-  if (path === "/healthz") return sendJson(res, 200, { status: "ok" });
-  const r = ctx.ready.evaluate();
-  return sendJson(
-    res,
-    r.ready ? 200 : 503,
-    r.ready ? { status: "ready" } : { status: "not ready", failing: r.failing },
-  );
 }
 
 /** Route match without body validation (the weight check needs the body). */

@@ -18,8 +18,8 @@ import {
   Registry as PromRegistry,
 } from "prom-client";
 import type { Histogram } from "../metrics/histogram.js";
-import { mergeExpositions } from "./federate.js";
 import type { MetricDef, MetricTable } from "../metrics/table.js";
+import { mergeExpositions } from "./federate.js";
 
 export type Labels = Record<string, string>;
 /** A number, or for an entry with a `label`: label value -> number. */

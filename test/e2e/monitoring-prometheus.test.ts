@@ -18,7 +18,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { until } from "../helpers/keepcache-run.js";
-import { freePorts, waitForPort } from "../helpers/ports.js";
+import { freePorts } from "../helpers/ports.js";
 import {
   keepcacheBin,
   type Proc,
