@@ -9,11 +9,12 @@
  *     counted and the new primary, and /api/v1/alerts shows KeepcacheFailover firing (its
  *     `for:` is 0) and the one-minute rules pending (their firing is `promtool test rules`'s,
  *     in monitoring-rules.test.ts);
- *   - /healthz and /readyz answer without a token and name only failing checks.
+ *   - /healthz and /readyz answer without a token and name only failing checks;
+ *   - a refused SIGHUP reload shows in the metrics and fires KeepcacheConfigReloadFailed.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -54,6 +55,29 @@ describe("monitoring: promtool and a real Prometheus", { timeout: 90_000 }, () =
   let mcPool: Proc;
   let mcTcp: Proc;
   let run: Proc;
+
+  // Prometheus' HTTP API (api/v1): an instant query, and the alerts its rules produce.
+  const query = async (q: string): Promise<PromResult[]> => {
+    const r = await httpGet(ports.prom, `/api/v1/query?query=${encodeURIComponent(q)}`);
+    const doc = JSON.parse(r.body) as { status: string; data?: { result: PromResult[] } };
+    assert.equal(doc.status, "success", r.body);
+    return doc.data?.result ?? [];
+  };
+  const one = async (q: string) => {
+    const r = await query(q);
+    return r.length === 1 ? Number(r[0].value[1]) : undefined;
+  };
+  type Alert = { labels: Record<string, string>; state: string };
+  let alerts: Alert[] = [];
+  const loadAlerts = async () => {
+    const r = await httpGet(ports.prom, "/api/v1/alerts");
+    alerts = (JSON.parse(r.body) as { data: { alerts: Alert[] } }).data.alerts;
+  };
+  const find = (name: string, labels: Record<string, string> = {}) =>
+    alerts.find(
+      (a) =>
+        a.labels.alertname === name && Object.entries(labels).every(([k, v]) => a.labels[k] === v),
+    );
 
   before(async () => {
     const p = await freePorts(10);
@@ -187,16 +211,6 @@ describe("monitoring: promtool and a real Prometheus", { timeout: 90_000 }, () =
       "Prometheus ready",
       20_000,
     );
-    const query = async (q: string): Promise<PromResult[]> => {
-      const r = await httpGet(ports.prom, `/api/v1/query?query=${encodeURIComponent(q)}`);
-      const doc = JSON.parse(r.body) as { status: string; data?: { result: PromResult[] } };
-      assert.equal(doc.status, "success", r.body);
-      return doc.data?.result ?? [];
-    };
-    const one = async (q: string) => {
-      const r = await query(q);
-      return r.length === 1 ? Number(r[0].value[1]) : undefined;
-    };
     await until(
       async () => (await one('keepcache_replicaset_live_members{set="shard1"}')) === 2,
       "Prometheus scraped the replica set with both members live",
@@ -230,18 +244,9 @@ describe("monitoring: promtool and a real Prometheus", { timeout: 90_000 }, () =
     );
 
     // The shipped rules, evaluated by Prometheus itself.
-    type Alert = { labels: Record<string, string>; state: string };
-    let alerts: Alert[] = [];
-    const find = (name: string, labels: Record<string, string> = {}) =>
-      alerts.find(
-        (a) =>
-          a.labels.alertname === name &&
-          Object.entries(labels).every(([k, v]) => a.labels[k] === v),
-      );
     await until(
       async () => {
-        const r = await httpGet(ports.prom, "/api/v1/alerts");
-        alerts = (JSON.parse(r.body) as { data: { alerts: Alert[] } }).data.alerts;
+        await loadAlerts();
         return (
           find("KeepcacheFailover")?.state === "firing" &&
           find("KeepcacheServerEjected", { server: master }) !== undefined &&
@@ -288,5 +293,28 @@ describe("monitoring: promtool and a real Prometheus", { timeout: 90_000 }, () =
       10_000,
     );
     assert.equal(run.child.exitCode, null);
+  });
+
+  test("a refused SIGHUP reload is counted and KeepcacheConfigReloadFailed fires", async () => {
+    const file = join(dir, "keepcache.yml");
+    writeFileSync(file, `${readFileSync(file, "utf8")}\nnot_a_section: [\n`);
+    run.child.kill("SIGHUP");
+    await until(
+      async () =>
+        (await one("keepcache_config_last_reload_successful")) === 0 &&
+        (await one('keepcache_config_reloads_total{result="failure"}')) === 1,
+      "Prometheus to see the refused reload",
+      10_000,
+    );
+    assert.equal(await one('keepcache_config_reloads_total{result="success"}'), 1);
+    await until(
+      async () => {
+        await loadAlerts();
+        return find("KeepcacheConfigReloadFailed")?.state === "firing";
+      },
+      "KeepcacheConfigReloadFailed firing",
+      10_000,
+    );
+    assert.equal(run.child.exitCode, null, "the old config keeps serving");
   });
 });
