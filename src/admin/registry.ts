@@ -135,8 +135,9 @@ export class MetricsRegistry {
   }
 
   /**
-   * Adds one instance's counters. All sources of a subsystem must use the same table and the
-   * same label names (a Prometheus metric family has one label schema). Returns the undo.
+   * Adds one instance's values. All sources of a subsystem's table must use the same label
+   * names (a Prometheus metric family has one label schema); a subsystem may have several
+   * tables (counters, state) whose names do not clash. Returns the undo.
    */
   registerSource(table: MetricTable, opts: SourceOptions, read: SourceReader): () => void {
     const labels = { ...(opts.labels ?? {}) };
