@@ -1,5 +1,5 @@
 /**
- * Two keepcache hosts in network namespaces the test creates (test/helpers/netns.ts): the VIP
+ * Two keepcache hosts in network namespaces the test creates (tools/netns.ts): the VIP
  * moves on kill -9 of the master within Master_Down_Interval + one advert (RFC 5798 §6.4.2),
  * on a failing track_script, nopreempt holds, a clean stop hands over after Skew_Time only
  * (§6.4.3), client TCP traffic to the VIP follows the move, and while the two can hear each
