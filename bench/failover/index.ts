@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- failover` (issue 5 figures): 10 kill -9 of a Redis master under a write
+ * `npm run bench -- failover`: 10 kill -9 of a Redis master under a write
  * load through the keepcache proxy, in each mode — builtin failover (defaults: down_after
  * 1000 ms) and following 3 real redis-sentinels (quorum 2, down-after-milliseconds 1000) —
  * each on a fresh master + 2 replicas. Per kill: time from the kill to the first acknowledged

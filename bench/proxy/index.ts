@@ -1,8 +1,8 @@
 /**
  * `npm run bench -- proxy`: keepcache's proxy against nutcracker 0.5.0 (same nutcracker.yml)
  * and a direct connection in front of the same memcached, under memcaslap (1 thread, 32
- * connections, 100-byte values, 20-byte keys; get-heavy 90/10 and set-heavy 10/90). Targets
- * (issue 4): throughput >= 1.0x nutcracker, p99 <= nutcracker's. Each row is the median of
+ * connections, 100-byte values, 20-byte keys; get-heavy 90/10 and set-heavy 10/90). The
+ * targets: throughput >= 1.0x nutcracker, p99 <= nutcracker's. Each row is the median of
  * BENCH_ROUNDS interleaved rounds (rounds.ts) of BENCH_SECONDS each; the direct figure (one
  * run) is shown for scale. The Redis rows (redis-benchmark) come from ./redis.ts.
  */

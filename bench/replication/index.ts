@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- replication`: keepcache node replication (issue 3).
+ * `npm run bench -- replication`: keepcache node replication.
  *
  * Rows:
  *   - set-heavy (10/90) memcaslap throughput on a 2-node async mesh, against the same node

@@ -1,5 +1,5 @@
 /**
- * Runtime actions of the admin API (issue 7): disable/enable/drain a server, set its weight,
+ * Runtime actions of the admin API: disable/enable/drain a server, set its weight,
  * fail a pool's shard over by hand, force a VRRP instance to BACKUP, stop/start a node (the
  * `keepcache up` demo). The admin plane only routes: a subsystem registers an ActionHandler for
  * the names it owns and does the work in its control plane (build a routing table, swap it).

@@ -1,7 +1,7 @@
 /**
  * Where the admin listener binds, and the rule that keeps it safe: loopback (or a unix socket)
  * by default; any other address only with a token, because the API can drain servers and move
- * the VIP (issue 7, "A non-loopback listener requires a token").
+ * the VIP: an unauthenticated network listener would let anyone who reaches it do that.
  */
 import net from "node:net";
 import type { Endpoint } from "../config/schema/common.js";

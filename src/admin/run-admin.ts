@@ -54,7 +54,7 @@ export class RunAdmin {
       proxyWorkers: proxy.workers?.pids() ?? [],
       tcpWorkers: this.tcp?.balancer?.workerPids?.() ?? [],
     }));
-    // Replica sets (issue 5): member roles and health from each set's view, the manual
+    // Replica sets: member roles and health from each set's view, the manual
     // failover action, and the sets' failover counts.
     this.proxy = attachProxy(this.server, proxy, {
       member: replicaSetMemberHook(proxy),

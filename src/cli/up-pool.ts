@@ -1,5 +1,5 @@
 /**
- * The proxy pool of `keepcache up`: ONE shard that is a replica set (issue 5) over the two
+ * The proxy pool of `keepcache up`: ONE shard that is a replica set over the two
  * member processes, so the failover is the set's own:
  *   - keepcache nodes (memcached protocol): `replicated: true`, `write: one`, `read: primary`.
  *     The nodes replicate between themselves, so writes go to the current primary only and

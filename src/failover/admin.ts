@@ -1,5 +1,5 @@
 /**
- * Replica sets in the admin plane (issue 5 / issue 7): a "pool" StatusProvider per pool that
+ * Replica sets in the admin plane: a "pool" StatusProvider per pool that
  * lists each replica set's members with their current role and health from the set's view,
  * a `member` hook for admin/sources/proxy-status.ts (ProxyStatusHooks.member), and the
  * `POST /api/v1/pools/{pool}/failover` ActionHandler (`shard` names the set, `to` the member

@@ -1,5 +1,5 @@
 /**
- * Builtin failover of a Redis replica set (issue 5 `failover: builtin`), Sentinel's procedure
+ * Builtin failover of a Redis replica set (`failover: builtin`), Sentinel's procedure
  * done by the proxy (sentinel.c):
  * 1. Detect: the master has not answered ROLE for `down_after` ms (data-path failures trigger
  *    an immediate ROLE round, so detection starts at the first failed request).

@@ -1,5 +1,5 @@
 /**
- * The control plane of one Redis replica set (issue 5): it tracks every member's role with
+ * The control plane of one Redis replica set: it tracks every member's role with
  * ROLE every check_interval, keeps the set's view (proxy/replicaset/view.ts) naming exactly one
  * write target, and changes it in three ways:
  * - observing: the members say who the master is (another proxy or a Sentinel promoted one);

@@ -1,5 +1,5 @@
 /**
- * Which proxy decides a builtin failover when several share a pool (issue 5): the one holding
+ * Which proxy decides a builtin failover when several share a pool: the one holding
  * the VRRP MASTER role of the set's `failover_vrrp_instance`. Without that setting, this proxy
  * decides (a single proxy). The VRRP runtime registers its status source here when it starts
  * (`setVrrpStatusSource(() => vrrp.status())`); with an instance configured and no source, or

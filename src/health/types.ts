@@ -1,6 +1,6 @@
 /**
  * Shared vocabulary of the health checks: what a check is pointed at, what it reports, and the
- * configuration shape (mirrors the `check:` mapping of the native config, issue 8).
+ * configuration shape (mirrors the `check:` mapping of the native config).
  */
 import { formatHostPort } from "../config/schema/common.js";
 

@@ -2,7 +2,7 @@
  * One client connection of a proxy pool: bytes in → driver ClientParser → Plans → pool.route();
  * replies leave in request order through the slot FIFO, one write per backend read batch (flush.ts).
  *
- * Limits (issue 4 "Failures"): a client with too many requests outstanding stops being read
+ * Limits: a client with too many requests outstanding stops being read
  * until replies drain (bounded slots); a client whose unread output passes `outputLimit` is
  * disconnected and counted, so one client that stops reading cannot grow proxy memory.
  */

@@ -6,7 +6,7 @@
  * failRequest stay methods of the pool's own prototype chain, so their call sites (client.ts,
  * backend.ts, server.ts) see the same receivers as before the split and pay no extra call.
  *
- * Retries (issue 4 "Failures": a failed request is retried once on the server that owns the
+ * Retries (a failed request is retried once on the server that owns the
  * key now, with auto_eject_hosts): a forward or a one-key part is re-sent from the bytes its
  * connection kept (Request.retryBuf), re-hashing its key (Request.hashKey when the hashed bytes
  * are not in the frame, meta flag b). A split part of several keys is re-planned by its merger

@@ -124,8 +124,8 @@ export interface Merger {
   /** Writes the merged reply once every part has reported. */
   write(out: OutBuffer): void;
   /**
-   * Optional: the retry of a split part whose keys may now belong to several servers (issue 4
-   * "Failures": a failed request is retried once on the server that owns the key now). Part
+   * Optional: the retry of a split part whose keys may now belong to several servers (a failed
+   * request is retried once, on the server that owns the key now: dispatch.ts). Part
    * `index` failed without a reply; the merger regroups its keys by `picker` (the current
    * table), takes the groups as new parts numbered `first`, `first + 1`, ... (the failed part
    * then owns no key and is never reported), and returns them; their replies are merged in

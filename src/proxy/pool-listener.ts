@@ -39,7 +39,7 @@ export async function openListener(
 }
 
 /**
- * A certificate rotation for a TLS listener that a reload keeps (issue 4 "Reload": SIGHUP swaps
+ * A certificate rotation for a TLS listener that a reload keeps (SIGHUP swaps
  * pools without dropping client connections). The files are read now, every time, even when
  * the paths did not change (rotation tools overwrite them in place), and checked by building a
  * secure context, so that bad material fails the reload before anything changed. The returned

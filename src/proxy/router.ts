@@ -3,7 +3,7 @@
  *
  * Control plane / data plane. Everything that changes where a key goes (passive ejection after
  * `server_failure_limit` failures, reinstatement after `server_retry_timeout`, active health
- * transitions, SIGHUP reload, and later replica-set failover, issue 5) builds a NEW immutable
+ * transitions, SIGHUP reload, replica-set member changes) builds a NEW immutable
  * RoutingTable and swaps `pool.table`. The data plane reads `pool.table` once per request and
  * never sees a half-updated state. A table is plain data plus a picker rebuilt from it
  * (servers, weights, live flags), so it can be serialized to other worker processes.
@@ -37,7 +37,7 @@ export interface TableServer {
   weight: number;
   /** false: ejected (passively or by the health checker). */
   live: boolean;
-  /** A replica set's current master/primary and member states (issue 5, replicaset/view.ts). */
+  /** A replica set's current master/primary and member states (replicaset/view.ts). */
   set?: SetView;
 }
 

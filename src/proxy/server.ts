@@ -20,7 +20,7 @@ export function endpointOf(s: PoolServer): { ep: Endpoint; label: string } {
     const a = s.address;
     return { ep: a, label: formatEndpoint(a) };
   }
-  // A replica set (issue 5): the label lists its members and settings, so a reload that
+  // A replica set: the label lists its members and settings, so a reload that
   // changes any of them builds a new set (replicaset/set.ts).
   return { ep: s.members[0].endpoint, label: `rs(${JSON.stringify({ ...s, key: undefined })})` };
 }

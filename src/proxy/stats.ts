@@ -5,7 +5,7 @@
  * pool counters and one object per server), so existing nutcracker monitoring works unchanged.
  * Unlike nutcracker (which aggregates every 30 s), values are read fresh for each connection.
  *
- * A replica set (issue 5) is listed as its MEMBERS, each under "<set>/<host>:<port>" with its
+ * A replica set is listed as its MEMBERS, each under "<set>/<host>:<port>" with its
  * own counters (requests go to the members; the set itself carries none), so a tool that sums
  * a pool's servers still gets the pool's traffic, and a member's failures show by name.
  *

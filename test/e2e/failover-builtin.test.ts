@@ -1,5 +1,5 @@
 /**
- * Builtin failover of a Redis replica set through the proxy (issue 5), against real
+ * Builtin failover of a Redis replica set through the proxy, against real
  * redis-server processes: kill -9 the master under a write load, measure kill → first
  * successful write (target <= 2 s with defaults), check the old master returns as a replica
  * and never takes a write, and that no acknowledged write made after the switch is lost.

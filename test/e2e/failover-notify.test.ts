@@ -1,5 +1,5 @@
 /**
- * A builtin failover of a Redis replica set (issue 5) runs the set's `notify` script with the
+ * A builtin failover of a Redis replica set runs the set's `notify` script with the
  * arguments of Sentinel's client-reconfig-script (sentinel.conf):
  *   <master-name> <role> <state> <from-ip> <from-port> <to-ip> <to-port>
  * (role "leader": this proxy decided). Its transitions reach the admin event ring as they

@@ -1,5 +1,5 @@
 /**
- * `failover: sentinel` (issue 5): three real redis-sentinel processes (quorum 2,
+ * `failover: sentinel`: three real redis-sentinel processes (quorum 2,
  * down-after-milliseconds 1000) watch a master and two replicas; kill -9 the master under a
  * write load through the proxy. The proxy must route writes to the new master within 1 s of
  * +switch-master (it is subscribed on every sentinel and also polls).

@@ -1,5 +1,5 @@
 /**
- * The proxy's one retry (issue 4 "Failures") over three real memcached 1.6.18:
+ * The proxy's one retry (dispatch.ts) over three real memcached 1.6.18:
  *   - a multi-get fragment whose server dies is re-planned by key under the table after the
  *     ejection: the survivors' keys are answered, the dead server's keys are misses (as with
  *     twemproxy's rehash), in the client's key order, with no SERVER_ERROR;

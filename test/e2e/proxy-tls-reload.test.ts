@@ -1,5 +1,5 @@
 /**
- * Certificate rotation on a TLS pool (issue 4 "Reload"): `keepcache run` serves a pool with
+ * Certificate rotation on a TLS pool: `keepcache run` serves a pool with
  * `tls:`, the cert/key files are overwritten in place with a second self-signed pair and the
  * process gets SIGHUP. The open TLS connection keeps working; new connections present the new
  * certificate (compared by fingerprint); bad files are refused and the last good one stays.

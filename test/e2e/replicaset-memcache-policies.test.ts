@@ -1,5 +1,5 @@
 /**
- * memcached replica sets (issue 5) over real memcached, the paths the first e2e left out:
+ * memcached replica sets over real memcached, the paths the first e2e left out:
  *   - `write: majority` over 3 members: with one member dead the client still gets STORED
  *     (2 of 3 acknowledge); with two dead it gets a SERVER_ERROR naming the set (1 < 2);
  *   - `write: one` (not replicated: every live member gets the write, the first ack answers):

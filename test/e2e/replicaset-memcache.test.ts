@@ -1,5 +1,5 @@
 /**
- * memcached replica sets (issue 5) over real memcached: `write: all` reaches every member,
+ * memcached replica sets over real memcached: `write: all` reaches every member,
  * a member killed under a read load costs the client ZERO failed reads (reads fail over to
  * the next member), and the member is warmed (keys copied from a live member with
  * lru_crawler metadump + get + add) before it serves reads again, so its hit ratio right

@@ -1,6 +1,6 @@
 /**
  * A `replicated: true` memcached replica set over two keepcache nodes that replicate between
- * themselves (`keepcache node -x`), as `keepcache up` runs it (issue 5): `write: one` goes to
+ * themselves (`keepcache node -x`), as `keepcache up` runs it: `write: one` goes to
  * the primary only, and a node that returns after a kill -9 is read from ONLY once its own
  * replication reports every peer link online (its full sync is done). Checked with a
  * round-robin read load through the proxy (every read must hit, so a read of the still-empty

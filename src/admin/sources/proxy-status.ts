@@ -1,8 +1,8 @@
 /**
  * The dashboard's view of a proxy pool (status.ts PoolStatus): one shard per configured
- * server; a replica set (issue 5) is one shard whose members are listed, the one the pool
- * serves with its live figures. Until replica sets land in the proxy, the other members'
- * health comes from a hook (`keepcache up` probes them); issue 5's providers replace this.
+ * server; a replica set is one shard whose members are listed, the one the pool serves with
+ * its live figures. The other members' role and health come from a hook
+ * (ProxyStatusHooks.member; failover/admin.ts replicaSetMemberHook reads each set's view).
  */
 
 import { formatEndpoint } from "../../config/schema/common.js";

@@ -1,4 +1,4 @@
-/** The admin HTTP server (issue 7) and logging. */
+/** The admin HTTP server and logging. */
 import { z } from "zod";
 import { listenSchema, text } from "./common.js";
 

@@ -64,7 +64,7 @@ export const healthCheckOverrideSchema = z.strictObject({
   script: scriptCheckSchema.optional(),
 });
 
-/** Pool member probing (issue 5): defaults tuned for caches (fast, 2 to fall). */
+/** Pool member probing: defaults tuned for caches (fast, 2 to fall). */
 export const poolHealthSchema = z.strictObject({
   interval: ms.default(1000),
   timeout: ms.default(500),

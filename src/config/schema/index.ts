@@ -20,7 +20,7 @@ export interface Config {
   vrrp: VrrpConfig | undefined;
   admin: AdminConfig | undefined;
   log: LogConfig;
-  /** The embedded cache node's section (issue 2), validated by its own module. */
+  /** The embedded cache node's section, validated by its own module. */
   node: Record<string, unknown> | undefined;
   /**
    * Data-plane processes for the proxy pools and the TCP balancer: a number (1 = the main

@@ -148,7 +148,7 @@ const memberSchema = z
 export type ReplicaMemberConfig = z.output<typeof memberSchema>;
 
 /**
- * A shard made of several members (issue 5). Its NAME is what is hashed, so members can fail
+ * A shard made of several members. Its NAME is what is hashed, so members can fail
  * over or move without remapping keys (the same idea as twemproxy's named servers).
  */
 export const replicaSetSchema = z
@@ -162,7 +162,7 @@ export const replicaSetSchema = z
     sentinels: z.array(hostPortSchema).default([]),
     master_name: z.string().optional(),
     down_after: uint.default(1000),
-    /** memcached sets: a miss on one member is retried on the next (issue 5). */
+    /** memcached sets: a miss on one member is retried on the next. */
     read_miss_failover: z.boolean().default(false),
     /** memcached sets of keepcache nodes that replicate among themselves: write: one → primary. */
     replicated: z.boolean().default(false),

@@ -1,5 +1,5 @@
 /**
- * TCP balancing services (issue 8): keepalived's virtual_server/real_server vocabulary
+ * TCP balancing services: keepalived's virtual_server/real_server vocabulary
  * (keepalived.conf(5)) with haproxy-style queueing. Times are milliseconds except
  * persistence_timeout, which keeps keepalived's seconds.
  */

@@ -1,5 +1,5 @@
 /**
- * VRRP instances (issue 6) in keepalived's vocabulary (keepalived.conf(5) "VRRP instance",
+ * VRRP instances in keepalived's vocabulary (keepalived.conf(5) "VRRP instance",
  * "VRRP script", "VRRP synchronization group"). Times keep keepalived's units (seconds,
  * fractional allowed) because users copy them from keepalived.conf.
  */

@@ -1,5 +1,5 @@
 /**
- * Aggregates `stats` across a pool's servers (issue 4: "stats aggregated"): counters and sizes
+ * Aggregates `stats` across a pool's servers, so a client sees one server: counters and sizes
  * are summed; values that describe one process (pid, uptime, version, ...) are taken from the
  * first server. Order follows the first server's listing; names only others have come after.
  */

@@ -3,8 +3,8 @@
  * Keyed commands are routed by their key positions from Redis' own command table
  * (protocol/resp/key-positions.ts): every key must be on one server (hash tags make that so),
  * except the commands multikey.ts splits and merges. Keyless commands follow policy.ts.
- * A single-server pool passes nearly everything through (issue 4: "A pool with a single
- * server passes every command through, except those that change connection state").
+ * A single-server pool passes every command through except those that change connection
+ * state: with one server no key can land on the wrong shard.
  */
 import { Cmd, CmdFlag, COMMANDS, hasFlag, isReadOnly } from "../../protocol/resp/commands.js";
 import { bulkLen, encodeRequest, headerLen } from "../../protocol/resp/encoder.js";

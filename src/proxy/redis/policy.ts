@@ -132,7 +132,7 @@ export function keylessRefusal(id: number): string {
   return "it has no key to choose a server by";
 }
 
-/** `-ERR <COMMAND> is not supported by keepcache proxy: <reason>` (issue 4, Redis). */
+/** `-ERR <COMMAND> is not supported by keepcache proxy: <reason>`: one stable wording clients can match. */
 export function notSupported(req: ArgView, reason: string): Buffer {
   return errorReply(`${commandName(req)} is not supported by keepcache proxy: ${reason}`);
 }

@@ -1,5 +1,5 @@
 /**
- * Transitions of one replica set as they happen (issue 5 / issue 7): member health changes
+ * Transitions of one replica set as they happen: member health changes
  * (down, back and warming, warm, fenced), failovers (start, switch of the write target, end
  * without a switch) and repointing. The set and its control plane emit them; the admin plane
  * (admin/sources/replicaset.ts) turns them into dashboard timeline events. Members are named

@@ -1,5 +1,5 @@
 /**
- * Which member serves a read, by the set's `read:` policy (issue 5):
+ * Which member serves a read, by the set's `read:` policy:
  *   memcached: primary | round-robin | weighted | least-outstanding
  *   Redis:     master | replica | prefer-replica | any   (weighted within the candidates, as
  *              seed 001's LVS wrr over master and slaves)

@@ -1,5 +1,5 @@
 /**
- * A replica set as one shard of a pool (issue 5). The pool hashes the SET NAME (config key),
+ * A replica set as one shard of a pool. The pool hashes the SET NAME (config key),
  * so keys never move when members fail over; inside the set, requests go to members by the
  * current SetView (view.ts), which only the control plane replaces:
  *   memcached sets: monitor.ts (member health, warming returning members);

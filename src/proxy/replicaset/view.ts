@@ -2,7 +2,7 @@
  * The immutable state of one replica set as the data plane routes by it (router.ts: the
  * control plane builds a new view and swaps it; a request reads `set.view` once). A failover is
  * exactly one swap: a view names at most ONE write target, so two masters of a set can never
- * both take writes through keepcache (issue 5 "No split brain").
+ * both take writes through keepcache (no split brain).
  */
 import assert from "node:assert";
 

@@ -1,5 +1,5 @@
 /**
- * Warming a memcached member that comes back after a failure, before it serves reads (issue 5):
+ * Warming a memcached member that comes back after a failure, before it serves reads:
  * - stock memcached: copy the keys of a live member. `lru_crawler metadump all` lists them
  *   (protocol.txt "LRU_Crawler metadump", 1.4.31+); values are read with multi-key `get` and
  *   stored with `add` (never `set`: a write that reached the returning member meanwhile

@@ -1,5 +1,5 @@
 /**
- * The retry of a failed multi-get fragment (issue 4 "Failures", driver.ts Merger.replan): the
+ * The retry of a failed multi-get fragment (dispatch.ts retries, driver.ts Merger.replan): the
  * merger regroups the fragment's keys under the table after the ejection, one fragment per new
  * owner, and the merged reply keeps the client's key order. Servers are simulated: each holds
  * the keys it owned before the ejection, so the dead server's keys become misses, as with
