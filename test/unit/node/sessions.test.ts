@@ -13,6 +13,7 @@ import { nodeDefaults } from "../../../src/node/options.js";
 import { RunResult, type Session } from "../../../src/node/session.js";
 import { TextSession } from "../../../src/node/text-session.js";
 import { OutBuffer } from "../../../src/util/out-buffer.js";
+import { binaryRequest } from "../../helpers/binary-request.js";
 
 const contexts: NodeContext[] = [];
 after(() => {
@@ -101,26 +102,6 @@ describe("text session", () => {
   });
 });
 
-/** A binary request (protocol-binary.txt "Request header"). */
-function binReq(
-  opcode: number,
-  key = "",
-  value = "",
-  extras: Buffer = Buffer.alloc(0),
-  opaque = 0,
-) {
-  const k = Buffer.from(key);
-  const v = Buffer.from(value);
-  const h = Buffer.alloc(24);
-  h[0] = 0x80;
-  h[1] = opcode;
-  h.writeUInt16BE(k.length, 2);
-  h[4] = extras.length;
-  h.writeUInt32BE(extras.length + k.length + v.length, 8);
-  h.writeUInt32BE(opaque, 12);
-  return Buffer.concat([h, extras, k, v]);
-}
-
 /** Splits a reply stream into { opcode, status, opaque, extras, key, value } records. */
 function binReplies(buf: Buffer) {
   const out = [];
@@ -148,11 +129,11 @@ describe("binary session", () => {
     const setExtras = Buffer.alloc(8);
     setExtras.writeUInt32BE(0xdeadbeef, 0); // flags
     const req = Buffer.concat([
-      binReq(0x01, "k", "hello", setExtras, 1), // SET
-      binReq(0x00, "k", "", undefined, 2), // GET
-      binReq(0x00, "missing", "", undefined, 3), // GET miss
-      binReq(0x09, "missing", "", undefined, 4), // GETQ miss: no reply
-      binReq(0x0a, "", "", undefined, 5), // NOOP
+      binaryRequest(0x01, "k", setExtras, "hello", 1), // SET
+      binaryRequest(0x00, "k", undefined, "", 2), // GET
+      binaryRequest(0x00, "missing", undefined, "", 3), // GET miss
+      binaryRequest(0x09, "missing", undefined, "", 4), // GETQ miss: no reply
+      binaryRequest(0x0a, "", undefined, "", 5), // NOOP
     ]);
     const replies = binReplies(drive(new BinarySession(context()), [req]).out);
     assert.deepEqual(
@@ -171,8 +152,8 @@ describe("binary session", () => {
 
   test("a request split at every byte gives the same replies", () => {
     const req = Buffer.concat([
-      binReq(0x01, "key", "value", Buffer.alloc(8), 7),
-      binReq(0x00, "key", "", undefined, 8),
+      binaryRequest(0x01, "key", Buffer.alloc(8), "value", 7),
+      binaryRequest(0x00, "key", undefined, "", 8),
     ]);
     const whole = drive(new BinarySession(context()), [req]).out;
     const norm = (b: Buffer) => binReplies(b).map((r) => [r.opcode, r.status, r.opaque, r.value]);
@@ -184,8 +165,8 @@ describe("binary session", () => {
 
   test("QUIT closes after its reply", () => {
     const { out, last } = drive(new BinarySession(context()), [
-      binReq(0x07, "", "", undefined, 9),
-      binReq(0x0a),
+      binaryRequest(0x07, "", undefined, "", 9),
+      binaryRequest(0x0a, "", undefined, "", 0),
     ]);
     assert.equal(last, RunResult.Close);
     assert.deepEqual(

@@ -9,20 +9,8 @@ import {
   writeBinaryHeader,
 } from "../../../src/protocol/memcache/binary.js";
 import { detectProtocol, Protocol } from "../../../src/protocol/memcache/detect.js";
+import { binaryRequest as req } from "../../helpers/binary-request.js";
 import { assertSplitInvariant, type SplitTarget } from "../../helpers/split.js";
-
-function req(op: number, key = "", extras = Buffer.alloc(0), value = "", opaque = 7): Buffer {
-  const k = Buffer.from(key);
-  const v = Buffer.from(value);
-  const h = Buffer.alloc(24);
-  h[0] = 0x80;
-  h[1] = op;
-  h.writeUInt16BE(k.length, 2);
-  h[4] = extras.length;
-  h.writeUInt32BE(extras.length + k.length + v.length, 8);
-  h.writeUInt32BE(opaque, 12);
-  return Buffer.concat([h, extras, k, v]);
-}
 
 function target(): SplitTarget<unknown> {
   const p = new BinaryRequestParser({ maxValueBytes: 64 });
