@@ -57,12 +57,8 @@ export class ClientConn implements SlotOwner, Flushable {
       get servers() {
         return self.pool.servers.length;
       },
-      get dedicated() {
-        return self.lease === null ? -1 : self.lease.index;
-      },
-      get streaming() {
-        return self.streaming;
-      },
+      dedicated: -1,
+      streaming: false,
       dropDedicated: () => self.dropLease(),
     };
     this.parser = pool.driver.newClientParser(
@@ -240,6 +236,16 @@ export class ClientConn implements SlotOwner, Flushable {
 
   // ---- a stream (dedicated.ts Conn.Stream) ----
 
+  setLease(d: Dedicated | null): void {
+    this.lease = d;
+    this.state.dedicated = d === null ? -1 : d.index;
+  }
+
+  setStreaming(on: boolean): void {
+    this.streaming = on;
+    this.state.streaming = on;
+  }
+
   /** A request after the client's lease became a stream: written to it, or answered here. */
   private toStream(plan: Plan): void {
     const d = this.lease;
@@ -288,7 +294,7 @@ export class ClientConn implements SlotOwner, Flushable {
   /** Ends stream `d`: its slot completes with what it held (and `last`), then the client closes. */
   private streamEnd(d: Dedicated, last: Buffer | null, close = true): void {
     const slot = d.slot;
-    this.streaming = false;
+    this.setStreaming(false);
     d.slot = null;
     if (slot === null) return;
     const parts = last === null ? d.held : [...d.held, last];

@@ -70,14 +70,14 @@ export class Dedicated {
     const c = this.client;
     this.client = null;
     if (c === null || c.lease !== this) return;
-    c.lease = null;
+    c.setLease(null);
     if (this.streaming) c.streamLost(this, `keepcache: backend ${server.label} ${reason}`);
   }
 
   /** Back to the pool (its server state is clean: nothing held, nothing in flight). */
   giveBack(): void {
     const c = this.client;
-    if (c !== null && c.lease === this) c.lease = null;
+    if (c !== null && c.lease === this) c.setLease(null);
     this.client = null;
     this.releasing = false;
     this.index = -1;
@@ -87,7 +87,7 @@ export class Dedicated {
   /** Closed for good (a stream, a client gone, RESET): its server state goes with it. */
   drop(reason: string): void {
     const c = this.client;
-    if (c !== null && c.lease === this) c.lease = null;
+    if (c !== null && c.lease === this) c.setLease(null);
     this.client = null;
     this.conn.close(reason);
   }
@@ -201,7 +201,7 @@ export function routeDedicated(
   }
   d.client = client;
   d.index = idx;
-  client.lease = d;
+  client.setLease(d);
   if (cls === Conn.Stream) return startStream(client, slot, plan, d);
   d.releasing = cls === Conn.Once;
   if (cls === Conn.Once) req.blocking = true;
@@ -220,7 +220,7 @@ function startStream(client: ClientConn, slot: Slot, plan: ForwardPlan, d: Dedic
   d.streaming = true;
   d.releasing = false;
   d.slot = slot;
-  client.streaming = true;
+  client.setStreaming(true);
   // Its reply (after the driver's prelude, e.g. HELLO 3) is the stream's first; it waits for
   // messages as long as the client likes, so no proxy timeout applies (blocking).
   const first = new Request(null, STREAM_PART, plan.expect, true);

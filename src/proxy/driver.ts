@@ -262,9 +262,9 @@ export interface ClientState {
    * act on server state (WATCH) that went with it. These three are always set by the proxy
    * core (client.ts); optional only so that parser unit tests may leave them out.
    */
-  readonly dedicated?: number;
+  dedicated?: number;
   /** The held dedicated connection is a stream (Conn.Stream). */
-  readonly streaming?: boolean;
+  streaming?: boolean;
   /** Closes the held dedicated connection (RESET: its server state is dropped with it). */
   dropDedicated?(): void;
 }
