@@ -34,6 +34,7 @@ import {
   requestBody,
   sameShard,
   streamForward,
+  wholeForward,
   wrap,
   wrapOffset,
 } from "./planner.js";
@@ -175,23 +176,8 @@ export class RedisClientParser implements ClientParser {
   /** `body` on the WATCH connection, which is returned after the reply. */
   private onWatchConn(body: Buffer, expect: number): Plan {
     this.watching = false;
-    return {
-      kind: "forward",
-      buf: body,
-      keyStart: 0,
-      keyEnd: 0,
-      frameStart: 0,
-      frameEnd: body.length,
-      rewrite: body,
-      expect,
-      silent: false,
-      idempotent: false,
-      readOnly: false,
-      tag: undefined,
-      // Routed by the watched key: the server holding the WATCH.
-      hashKey: this.watchKey,
-      conn: Conn.Release,
-    };
+    // Routed by the watched key: the server holding the WATCH.
+    return wholeForward(body, Conn.Release, expect, this.watchKey);
   }
 
   /** UNWATCH (or DISCARD after WATCH): both answer +OK. */

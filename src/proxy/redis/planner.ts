@@ -146,9 +146,16 @@ function onConn(plan: Plan, cls: number, req: RespRequest, state: ClientState): 
   return plan;
 }
 
-/** A request of a client whose connection is a stream: its bytes as they are (re-encoded inline). */
-export function streamForward(req: RespRequest): Plan {
-  const body = requestBody(req);
+/**
+ * A forward of `body` as a whole on connection class `conn`, routed by `hashKey` (undefined:
+ * the empty key's server); not retried, as it changes or reads server connection state.
+ */
+export function wholeForward(
+  body: Buffer,
+  conn: number,
+  expect: number = EXPECT_ONE,
+  hashKey?: Buffer,
+): Plan {
   return {
     kind: "forward",
     buf: body,
@@ -156,16 +163,20 @@ export function streamForward(req: RespRequest): Plan {
     keyEnd: 0,
     frameStart: 0,
     frameEnd: body.length,
-    rewrite: undefined,
-    expect: EXPECT_ONE,
+    rewrite: body,
+    expect,
     silent: false,
     idempotent: false,
     readOnly: false,
     tag: undefined,
-    hashKey: undefined,
-    conn: Conn.Stream,
+    hashKey,
+    conn,
   };
 }
+
+/** A request of a client whose connection is a stream: its bytes as they are (re-encoded inline). */
+export const streamForward = (req: RespRequest): Plan =>
+  wholeForward(requestBody(req), Conn.Stream);
 
 /** The server all keys (argument indexes keys[0..n)) map to, or -1 when they differ. */
 export function sameShard(req: RespRequest, keys: number[], n: number, state: ClientState): number {
