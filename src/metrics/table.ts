@@ -246,6 +246,19 @@ export const proxyServerMetrics = {
     help: "Bytes of requests awaiting a reply",
     nc: "out_queue_bytes",
   },
+  dedicated_leased: {
+    type: "gauge",
+    help: "Dedicated connections held by a client (blocking command, WATCH, subscriber mode, MONITOR)",
+  },
+  dedicated_idle: {
+    type: "gauge",
+    help: "Dedicated connections open and free for the next client",
+  },
+  dedicated_opened: { type: "counter", help: "Dedicated connections opened" },
+  dedicated_refused: {
+    type: "counter",
+    help: "Requests refused because every dedicated connection was in use (redis_dedicated_connections)",
+  },
 } satisfies MetricTable;
 export type ProxyServerCounters = Counters<typeof proxyServerMetrics>;
 

@@ -15,6 +15,7 @@ import tls from "node:tls";
 import { elapsedMs, monoMicros } from "../util/micros.js";
 import { OutBuffer } from "../util/out-buffer.js";
 import { type SocketWriter, socketWriter } from "../util/socket-writes.js";
+import type { Dedicated } from "./dedicated.js";
 import type { ReplyFramer } from "./driver.js";
 import { Fifo } from "./fifo.js";
 import { type Flushable, flushReplies, scheduleFlush } from "./flush.js";
@@ -41,6 +42,8 @@ export class BackendConn implements Flushable {
   dead = false;
   /** Set when a reload removed this server: the reason to close with once idle. */
   private retiring: string | undefined;
+  /** Set for a dedicated connection (dedicated.ts): it settles replies and handles failures. */
+  owner: Dedicated | undefined = undefined;
 
   constructor(readonly server: BackendServer) {
     this.framer = server.pool.driver.newReplyFramer();
@@ -64,11 +67,24 @@ export class BackendConn implements Flushable {
     req.bytes = n;
     req.sentUs = monoMicros();
     const timeout = this.server.pool.timeoutMs;
-    if (timeout > 0 && this.timer === undefined) this.arm(timeout);
+    if (timeout > 0 && this.timer === undefined && !req.blocking) this.arm(timeout);
     this.inflight.push(req);
     const c = this.server.counters;
     c.requests++;
     c.request_bytes += n;
+    if (this.connected) scheduleFlush(this);
+  }
+
+  /**
+   * Queues bytes no reply is matched to: a streaming dedicated connection's requests, whose
+   * replies go to its client as they come (dedicated.ts).
+   */
+  sendUnanswered(buf: Buffer, start: number, end: number): void {
+    if (this.socket === undefined) this.open();
+    this.out.bytes(buf, start, end);
+    const c = this.server.counters;
+    c.requests++;
+    c.request_bytes += end - start;
     if (this.connected) scheduleFlush(this);
   }
 
@@ -148,6 +164,15 @@ export class BackendConn implements Flushable {
     for (;;) {
       const req = this.inflight.peek();
       if (req === undefined) {
+        if (this.owner?.streaming) {
+          // A stream's replies (subscriber mode, MONITOR), framed one at a time: expect 0.
+          while (!this.dead && framer.next(0)) {
+            c.responses++;
+            this.owner.streamed(framer.buf, framer.start, framer.end);
+          }
+          if (framer.broken) this.fail("broke the protocol");
+          return;
+        }
         if (chunk.length > 0 && !this.dead) this.fail("sent bytes nobody asked for");
         return;
       }
@@ -159,7 +184,13 @@ export class BackendConn implements Flushable {
       c.responses++;
       this.server.latency.observe(elapsedMs(req.sentUs, now));
       this.server.onReply();
-      this.server.pool.settle(req, framer);
+      if (this.owner === undefined) this.server.pool.settle(req, framer);
+      else {
+        this.owner.framed(req, framer);
+        // The timer skips a blocking request at the head (onTimer), so the request behind one
+        // (only dedicated connections carry them) needs its own.
+        if (!this.dead && this.timer === undefined) this.armHead();
+      }
       if (this.dead) return;
       if (this.retiring !== undefined && this.inflight.length === 0) {
         this.close(this.retiring);
@@ -167,6 +198,13 @@ export class BackendConn implements Flushable {
       }
       chunk = EMPTY;
     }
+  }
+
+  private armHead(): void {
+    const head = this.inflight.peek();
+    const timeout = this.server.pool.timeoutMs;
+    if (head === undefined || head.blocking || timeout <= 0) return;
+    this.arm(Math.max(1, timeout - elapsedMs(head.sentUs)));
   }
 
   private arm(ms: number): void {
@@ -177,7 +215,8 @@ export class BackendConn implements Flushable {
     this.timer = undefined;
     if (this.dead) return;
     const head = this.inflight.peek();
-    if (head === undefined) return;
+    // A blocking request (BLPOP q 30 on a dedicated connection) waits as long as it asked.
+    if (head === undefined || head.blocking) return;
     // Every request of a pool has the same timeout, so the oldest one's deadline is the nearest.
     const left = this.server.pool.timeoutMs - elapsedMs(head.sentUs);
     if (left > 0) {
@@ -197,7 +236,8 @@ export class BackendConn implements Flushable {
     if (this.connected) this.server.counters.server_connections--;
     this.connected = false;
     this.socket?.destroy();
-    this.server.connFailed(this, reason, this.inflight.drain());
+    if (this.owner !== undefined) this.owner.died(reason, this.inflight.drain());
+    else this.server.connFailed(this, reason, this.inflight.drain());
   }
 
   /**
@@ -224,6 +264,10 @@ export class BackendConn implements Flushable {
     this.connected = false;
     this.socket?.destroy();
     const reqs = this.inflight.drain();
+    if (this.owner !== undefined) {
+      this.owner.died(reason, reqs);
+      return;
+    }
     for (const r of reqs) this.server.pool.failRequest(r, this.server, reason, false);
   }
 }

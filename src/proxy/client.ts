@@ -10,7 +10,8 @@ import type net from "node:net";
 import { OutBuffer } from "../util/out-buffer.js";
 import { type SocketWriter, socketWriter } from "../util/socket-writes.js";
 import { adoptReads } from "./client-read.js";
-import { type ClientParser, type ClientState, ParseResult } from "./driver.js";
+import type { Dedicated } from "./dedicated.js";
+import { type ClientParser, type ClientState, ParseResult, type Plan } from "./driver.js";
 import { Fifo } from "./fifo.js";
 import { type Flushable, scheduleReply } from "./flush.js";
 import type { ProxyPool } from "./pool.js";
@@ -35,6 +36,10 @@ export class ClientConn implements SlotOwner, Flushable {
   private readingPaused = false;
   private waitingDrain = false;
   private readonly writer: SocketWriter;
+  /** The dedicated backend connection this client holds (dedicated.ts), null when none. */
+  lease: Dedicated | null = null;
+  /** Its lease is a stream (subscriber mode, MONITOR): requests are written to it unanswered. */
+  streaming = false;
 
   constructor(
     readonly socket: net.Socket,
@@ -52,6 +57,9 @@ export class ClientConn implements SlotOwner, Flushable {
       get servers() {
         return self.pool.servers.length;
       },
+      dedicated: -1,
+      streaming: false,
+      dropDedicated: () => self.dropLease(),
     };
     this.parser = pool.driver.newClientParser(
       { maxRequestBytes: pool.maxRequestBytes },
@@ -73,6 +81,9 @@ export class ClientConn implements SlotOwner, Flushable {
     socket.on("end", () => {
       this.pool.counters.client_eof++;
       this.ending = true;
+      // Redis closes a client at EOF (networking.c readQueryFromClient): a BLPOP or a
+      // subscription of a client that went has nobody to answer; its connection goes.
+      this.lease?.drop("client closed its connection");
       if (this.slots.length === 0) scheduleReply(this);
     });
     socket.on("error", () => {
@@ -109,6 +120,10 @@ export class ClientConn implements SlotOwner, Flushable {
       }
       const plan = parser.plan;
       if (plan === undefined) continue;
+      if (this.streaming) {
+        this.toStream(plan);
+        continue;
+      }
       const slot = new Slot(this);
       this.slots.push(slot);
       this.pool.route(this, slot, plan);
@@ -167,6 +182,7 @@ export class ClientConn implements SlotOwner, Flushable {
       this.ending = true;
       this.slots.drain();
     }
+    if (this.streaming) this.streamAtHead();
     if (this.out.pending > this.pool.outputLimit) {
       this.overflow();
       return;
@@ -216,6 +232,89 @@ export class ClientConn implements SlotOwner, Flushable {
     this.socket.resume();
     // Requests already buffered in the parser are not re-announced by a 'data' event.
     this.parse();
+  }
+
+  // ---- a stream (dedicated.ts Conn.Stream) ----
+
+  setLease(d: Dedicated | null): void {
+    this.lease = d;
+    this.state.dedicated = d === null ? -1 : d.index;
+  }
+
+  setStreaming(on: boolean): void {
+    this.streaming = on;
+    this.state.streaming = on;
+  }
+
+  /** A request after the client's lease became a stream: written to it, or answered here. */
+  private toStream(plan: Plan): void {
+    const d = this.lease;
+    if (d === null) return; // lost: streamLost is closing this client
+    if (plan.kind === "forward") {
+      const b = plan.rewrite;
+      if (b !== undefined) d.conn.sendUnanswered(b, 0, b.length);
+      else d.conn.sendUnanswered(plan.buf, plan.frameStart, plan.frameEnd);
+      return;
+    }
+    const reply =
+      plan.kind === "local"
+        ? plan.reply
+        : this.parser.failReply(0, false, "keepcache: not served on a subscribed connection");
+    this.stream(d, reply, 0, reply.length);
+    if (plan.kind === "local" && plan.close) this.streamEnd(d, null);
+  }
+
+  /** Reply bytes of stream `d`, in order after every reply before the stream began. */
+  stream(d: Dedicated, buf: Buffer, start: number, end: number): void {
+    if (this.closed) return;
+    if (this.slots.peek() === d.slot && d.held.length === 0) {
+      this.out.bytes(buf, start, end);
+      if (this.out.pending > this.pool.outputLimit) {
+        this.overflow();
+        return;
+      }
+      scheduleReply(this);
+      return;
+    }
+    d.held.push(Buffer.from(buf.subarray(start, end)));
+    d.heldBytes += end - start;
+    if (d.heldBytes > this.pool.outputLimit) this.overflow();
+  }
+
+  /** The stream's slot reached the head: what it held goes out now. */
+  private streamAtHead(): void {
+    const d = this.lease;
+    if (d === null || d.held.length === 0 || this.slots.peek() !== d.slot) return;
+    for (const b of d.held) this.out.bytes(b, 0, b.length);
+    d.held = [];
+    d.heldBytes = 0;
+    scheduleReply(this);
+  }
+
+  /** Ends stream `d`: its slot completes with what it held (and `last`), then the client closes. */
+  private streamEnd(d: Dedicated, last: Buffer | null, close = true): void {
+    const slot = d.slot;
+    this.setStreaming(false);
+    d.slot = null;
+    if (slot === null) return;
+    const parts = last === null ? d.held : [...d.held, last];
+    d.held = [];
+    d.heldBytes = 0;
+    slot.close = close;
+    this.complete(slot, Buffer.concat(parts));
+  }
+
+  /** Stream `d`'s server connection is gone: the client gets `message` and is closed. */
+  streamLost(d: Dedicated, message: string): void {
+    this.streamEnd(d, this.parser.failReply(0, false, message));
+  }
+
+  /** Closes the held dedicated connection and its server state (the driver's RESET). */
+  private dropLease(): void {
+    const d = this.lease;
+    if (d === null) return;
+    if (this.streaming) this.streamEnd(d, null, false);
+    d.drop("the client reset its connection");
   }
 
   destroy(): void {

@@ -17,6 +17,7 @@ import type { PoolConfig } from "../config/index.js";
 import type { Logger } from "../log.js";
 import { counters, type ProxyPoolCounters, proxyPoolMetrics } from "../metrics/table.js";
 import type { ClientConn } from "./client.js";
+import { routeDedicated } from "./dedicated.js";
 import type { Plan, ReplyFramer, SplitPart } from "./driver.js";
 import { Request, type Slot } from "./request.js";
 import type { RoutingTable } from "./router.js";
@@ -65,6 +66,12 @@ export abstract class PoolDataPlane {
         }
         req.readOnly = plan.readOnly;
         req.idempotent = plan.idempotent;
+        // The driver's connection class (driver.ts Conn), or a client holding a dedicated one.
+        if (
+          (plan.conn !== 0 || client.lease !== null) &&
+          routeDedicated(client, slot, plan, idx, req, this.servers[idx])
+        )
+          return;
         const ok =
           plan.rewrite !== undefined
             ? this.servers[idx].send(

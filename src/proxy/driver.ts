@@ -51,6 +51,12 @@ export type Plan =
        * so a retry picks the new owner of the same bytes.
        */
       hashKey?: Buffer;
+      /**
+       * The backend connection class (Conn below): the shared pipelined connection, or one
+       * dedicated to this client because the request makes the server connection stateful
+       * (a blocking pop, WATCH, subscriber mode). Driver-level: the core never asks why.
+       */
+      conn: number;
     }
   /** Every server of the pool gets `request`; the replies are merged (flush_all, stats). */
   | {
@@ -74,6 +80,31 @@ export type Plan =
       silent: boolean;
       tag?: number;
     };
+
+/**
+ * Backend connection classes of a forward plan (ForwardPlan.conn). A client holds at most one
+ * dedicated connection (a lease from its server's bounded pool, dedicated.ts); while it holds
+ * one, every forward of its to that server goes on it, whatever the class, so the server sees
+ * the client's requests in order on one connection.
+ */
+export const Conn = {
+  /** The shared pipelined connection (or the held dedicated one to that server). */
+  Shared: 0,
+  /** A dedicated connection, kept after the reply (WATCH): taken if none is held. */
+  Hold: 1,
+  /** A dedicated connection for this request only (a blocking pop, SCRIPT KILL): returned
+   * after the reply unless one was already held. No proxy `timeout` while it waits. */
+  Once: 2,
+  /** On the held dedicated connection, returned after the reply (EXEC, UNWATCH); fails when
+   * none is held any more (it was lost with its server state). */
+  Release: 3,
+  /**
+   * A dedicated connection that becomes a stream (subscriber mode, MONITOR): every reply the
+   * server sends goes to the client as it comes, and every later request of the client is
+   * written to it unanswered by the core. Closed, never reused, when the client goes.
+   */
+  Stream: 4,
+} as const;
 
 /** One sub-request of a split: routed by bytes [keyStart, keyEnd) of keyBuf. */
 export type ForwardPlan = Extract<Plan, { kind: "forward" }>;
@@ -100,6 +131,7 @@ export function newForwardPlan(expect = 0): ForwardPlan {
     readOnly: false,
     tag: undefined,
     hashKey: undefined,
+    conn: Conn.Shared,
   };
 }
 
@@ -224,4 +256,15 @@ export interface ClientState {
    */
   shardOf(buf: Buffer, start: number, end: number): number;
   servers: number;
+  /**
+   * The server index of the dedicated connection this client holds (Conn), -1 when none: it
+   * may be lost at any time with its server (a failover, a timeout), and the driver must not
+   * act on server state (WATCH) that went with it. These three are always set by the proxy
+   * core (client.ts); optional only so that parser unit tests may leave them out.
+   */
+  dedicated?: number;
+  /** The held dedicated connection is a stream (Conn.Stream). */
+  streaming?: boolean;
+  /** Closes the held dedicated connection (RESET: its server state is dropped with it). */
+  dropDedicated?(): void;
 }

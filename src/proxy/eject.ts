@@ -48,6 +48,9 @@ export function countFailure(pool: ProxyPool, log: Logger, s: BackendServer, rea
 
 /** The stats side of an ejection (twemproxy server_ejected_at in µs, pool server_ejects). */
 function markEjected(pool: ProxyPool, s: BackendServer): void {
+  // Its clients holding dedicated connections (a BLPOP, a subscriber) are told, not left waiting:
+  // new requests for its keys, and the designated pub/sub server, move elsewhere.
+  s.closeDedicated("was ejected from the pool");
   s.failures = 0;
   s.counters.server_ejected_at = Date.now() * 1000;
   pool.counters.server_ejects++;

@@ -24,7 +24,11 @@ import { BackendServer, endpointOf } from "./server.js";
 import { backendTls } from "./tls.js";
 
 const DEFAULT_OUTPUT_LIMIT = 64 * 1024 * 1024;
+/** Redis pools: the largest value Redis accepts, plus room for the replies around it. */
+const DEFAULT_OUTPUT_LIMIT_REDIS = 512 * 1024 * 1024 + DEFAULT_OUTPUT_LIMIT;
 const DEFAULT_MAX_REQUEST = 1024 * 1024;
+/** Redis accepts bulks up to 512 MB by default (redis.conf proto-max-bulk-len). */
+const DEFAULT_MAX_REQUEST_REDIS = 512 * 1024 * 1024;
 
 export interface PoolDeps {
   driver: ProtocolDriver;
@@ -45,6 +49,8 @@ export class ProxyPool extends PoolDataPlane {
   timeoutMs = 0;
   outputLimit = DEFAULT_OUTPUT_LIMIT;
   maxRequestBytes = DEFAULT_MAX_REQUEST;
+  /** Dedicated connections per server (dedicated.ts). */
+  dedicatedLimit = 256;
   serverTls: tls.ConnectionOptions | undefined;
   handshake: Array<{ request: Buffer; expect: number }> = [];
   /** The listening socket (the primary also hands it to worker processes: workers/). */
@@ -68,8 +74,12 @@ export class ProxyPool extends PoolDataPlane {
     const old = new Map(this.servers.map((s) => [`${s.name}|${s.label}`, s]));
     this.config = config;
     this.timeoutMs = config.timeout ?? 0;
-    this.outputLimit = config.client_output_limit ?? DEFAULT_OUTPUT_LIMIT;
-    this.maxRequestBytes = config.max_request_bytes ?? DEFAULT_MAX_REQUEST;
+    this.outputLimit =
+      config.client_output_limit ??
+      (config.redis ? DEFAULT_OUTPUT_LIMIT_REDIS : DEFAULT_OUTPUT_LIMIT);
+    this.maxRequestBytes =
+      config.max_request_bytes ?? (config.redis ? DEFAULT_MAX_REQUEST_REDIS : DEFAULT_MAX_REQUEST);
+    this.dedicatedLimit = config.redis_dedicated_connections;
     this.serverTls = config.server_tls ? backendTls(config.server_tls) : undefined;
     this.handshake = this.driver.handshake({
       ...(config.redis_auth !== undefined ? { redisAuth: config.redis_auth } : {}),
@@ -173,6 +183,8 @@ export class ProxyPool extends PoolDataPlane {
   }
 
   clientClosed(c: ClientConn): void {
+    // A client gone mid-BLPOP or in subscriber mode: its dedicated connection goes too.
+    c.lease?.drop("client closed its connection");
     if (!this.clients.delete(c)) return;
     this.counters.client_connections--;
     this.deps.global.curr_connections--;

@@ -26,6 +26,7 @@ const SILENT = 4;
 const RETRIED = 8;
 const READ_ONLY = 16;
 const IDEMPOTENT = 32;
+const BLOCKING = 64;
 
 const withBit = (bits: number, bit: number, on: boolean): number => (on ? bits | bit : bits & ~bit);
 
@@ -114,5 +115,12 @@ export class Request {
   }
   set idempotent(v: boolean) {
     this.bits = withBit(this.bits, IDEMPOTENT, v);
+  }
+  /** Waits as long as the command asks (BLPOP q 30): no proxy timeout while at the head. */
+  get blocking(): boolean {
+    return (this.bits & BLOCKING) !== 0;
+  }
+  set blocking(v: boolean) {
+    this.bits = withBit(this.bits, BLOCKING, v);
   }
 }

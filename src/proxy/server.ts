@@ -8,6 +8,7 @@ import { formatEndpoint } from "../config/schema/common.js";
 import { Histogram } from "../metrics/histogram.js";
 import { counters, type ProxyServerCounters, proxyServerMetrics } from "../metrics/table.js";
 import { BackendConn } from "./backend.js";
+import { DedicatedPool } from "./dedicated.js";
 import type { ProxyPool } from "./pool.js";
 import { Request } from "./request.js";
 
@@ -48,6 +49,8 @@ export class BackendServer {
   adminState: "enabled" | "draining" | "disabled" = "enabled";
   /** Weight set through the admin API, replacing the configured one until a reload. */
   weightOverride: number | undefined = undefined;
+  /** Connections leased to one client each (dedicated.ts), made on first use. */
+  private dedicated: DedicatedPool | undefined;
 
   constructor(
     readonly pool: ProxyPool,
@@ -88,6 +91,25 @@ export class BackendServer {
     return true;
   }
 
+  /** This server's pool of dedicated connections (dedicated.ts). */
+  dedicatedPool(): DedicatedPool {
+    if (this.dedicated === undefined) this.dedicated = new DedicatedPool(this);
+    return this.dedicated;
+  }
+
+  /**
+   * The server a dedicated connection for this pool entry goes to: itself (a replica set:
+   * its current write target, replicaset/set.ts), undefined when there is none now.
+   */
+  dedicatedTarget(): BackendServer | undefined {
+    return this;
+  }
+
+  /** Closes its dedicated connections; their clients get `reason` (failover, removal). */
+  closeDedicated(reason: string): void {
+    this.dedicated?.closeAll(reason);
+  }
+
   /** A request of the proxy's own (handshake) on `conn`. */
   sendInternal(conn: BackendConn, request: Buffer, expect: number): void {
     conn.send(new Request(null, -1, expect, true), request, 0, request.length, false);
@@ -118,11 +140,13 @@ export class BackendServer {
     if (this.ejectTimer !== undefined) clearTimeout(this.ejectTimer);
     for (const c of this.conns) c?.retire(reason);
     this.conns.length = 0;
+    this.closeDedicated(reason);
   }
 
   close(reason: string): void {
     if (this.ejectTimer !== undefined) clearTimeout(this.ejectTimer);
     for (const c of this.conns) c?.close(reason);
     this.conns.length = 0;
+    this.closeDedicated(reason);
   }
 }

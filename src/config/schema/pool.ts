@@ -223,7 +223,13 @@ export const poolSchema = z
     password: text.optional(),
     health: poolHealthSchema.optional(),
     retry: z.strictObject({ attempts: uint.default(1) }).optional(),
+    /** Default: 1 MiB for memcached pools, 512 MiB (Redis' proto-max-bulk-len) for Redis pools. */
     max_request_bytes: posInt.optional(),
+    /**
+     * Per server: connections leased to one client each while it needs a server connection
+     * of its own (blocking commands, WATCH, subscriber mode, MONITOR; proxy/dedicated.ts).
+     */
+    redis_dedicated_connections: posInt.default(256),
     client_output_limit: posInt.optional(),
   })
   .refine((p) => p.redis === true || p.redis_auth === undefined, {

@@ -23,6 +23,11 @@ export interface RequestLimits {
   maxBulkLen: number;
   /** PROTO_INLINE_MAX_SIZE (64 KB): longest inline line, or '*'/'$' line waiting for '\r'. */
   maxInlineLen: number;
+  /**
+   * The setting that raises maxBulkLen, named in the error when a bulk is over it (the proxy:
+   * its pool's max_request_bytes); redis-server's plain text when undefined.
+   */
+  maxBulkSetting?: string;
 }
 
 export const DEFAULT_REQUEST_LIMITS: RequestLimits = {
@@ -186,8 +191,14 @@ export class RespRequestParser {
     const c = buf[this.cursor];
     if (c !== 0x24) return this.fail(`expected '$', got '${printable(c)}'`);
     const n = parseLL(buf, this.cursor + 1, r);
-    if (Number.isNaN(n) || n < 0 || n > this.limits.maxBulkLen) {
-      return this.fail("invalid bulk length");
+    if (Number.isNaN(n) || n < 0) return this.fail("invalid bulk length");
+    if (n > this.limits.maxBulkLen) {
+      const setting = this.limits.maxBulkSetting;
+      return this.fail(
+        setting === undefined
+          ? "invalid bulk length"
+          : `invalid bulk length (${n} bytes; the limit is ${this.limits.maxBulkLen} bytes, ${setting})`,
+      );
     }
     this.bulkLen = n;
     this.cursor = r + 2;

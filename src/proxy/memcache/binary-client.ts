@@ -155,6 +155,7 @@ export class BinaryClientParser implements ClientParser {
         }
         return {
           kind: "forward",
+          conn: 0,
           buf: b,
           keyStart: r.keyStart,
           keyEnd: r.keyEnd,

@@ -16,20 +16,25 @@ import { ParseStatus, type RespRequest, RespRequestParser } from "../../protocol
 import {
   type ClientParser,
   type ClientState,
+  Conn,
   type DriverLimits,
   ParseResult,
   type Plan,
 } from "../driver.js";
+import { connClass, isDesignatedPubSub, shardChannels } from "./dedicated.js";
 import { Id } from "./ids.js";
 import { allowedBeforeAuth, isLocal, type LocalConn, localCommand, NOAUTH } from "./local.js";
 import {
   bodyOffset,
   CROSS_SHARD,
+  EXPECT_RESP3,
   local,
   newRedisForward,
   planRequest,
   requestBody,
   sameShard,
+  streamForward,
+  wholeForward,
   wrap,
   wrapOffset,
 } from "./planner.js";
@@ -48,8 +53,8 @@ import { EXECABORT, Transaction } from "./transaction.js";
 const OK = simpleString("OK");
 const QUEUED = simpleString("QUEUED");
 const EMPTY_EXEC = arrayHeader(0);
-const WATCH_REASON =
-  "WATCH needs a server connection of its own until EXEC, and the proxy shares server connections between clients";
+const UNWATCH = Buffer.from("*1\r\n$7\r\nUNWATCH\r\n");
+const EMPTY = Buffer.alloc(0);
 
 let nextClientId = 1;
 
@@ -63,6 +68,13 @@ export class RedisClientParser implements ClientParser {
   private readonly conn: LocalConn = { id: nextClientId++, name: undefined };
   private readonly keys: number[] = [];
   private readonly fwd = newRedisForward();
+  /**
+   * WATCH was sent, on a dedicated connection (driver.ts Conn.Hold) that stays until EXEC,
+   * DISCARD or UNWATCH; `watchKey` routes those to it (a copy of the first watched key).
+   */
+  private watching = false;
+  private watchKey: Buffer = EMPTY;
+  private watchShard = -1;
 
   constructor(
     private readonly limits: DriverLimits,
@@ -70,6 +82,7 @@ export class RedisClientParser implements ClientParser {
   ) {
     this.parser = new RespRequestParser({
       maxBulkLen: Math.min(limits.maxRequestBytes, 512 * 1024 * 1024),
+      maxBulkSetting: "max_request_bytes in the pool config",
     });
   }
 
@@ -102,6 +115,7 @@ export class RedisClientParser implements ClientParser {
     if (st.password !== undefined && !st.authenticated && !allowedBeforeAuth(cmd)) {
       return local(NOAUTH);
     }
+    if (st.streaming === true) return this.inStream(req, cmd);
     if (this.tx.open) return this.inTransaction(req, cmd);
     switch (cmd) {
       case Id.MULTI:
@@ -113,16 +127,107 @@ export class RedisClientParser implements ClientParser {
       case Id.DISCARD:
         return local(errorReply("DISCARD without MULTI"));
       case Id.WATCH:
-        return local(notSupported(req, WATCH_REASON));
+        return this.watch(req);
       case Id.UNWATCH:
-        return local(OK); // nothing is ever watched
+        return this.watching ? this.unwatch() : local(OK);
     }
     const r = localCommand(cmd, req, st, this.conn);
     if (r !== undefined) {
-      if (r.reset) this.tx.clear();
+      if (r.reset) this.reset();
       return local(r.reply, r.close);
     }
     return planRequest(req, st, this.keys, this.fwd);
+  }
+
+  /** RESET: the transaction, WATCH and any dedicated connection go (networking.c resetCommand). */
+  private reset(): void {
+    this.tx.clear();
+    this.watching = false;
+    this.state.dropDedicated?.();
+  }
+
+  /** WATCH key...: on a dedicated connection held until EXEC, DISCARD or UNWATCH. */
+  private watch(req: RespRequest): Plan {
+    if (req.argc < 2) return local(wrongArity(Id.WATCH));
+    const st = this.state;
+    let shard = 0;
+    if (st.servers > 1) {
+      const n = keyPositions(Id.WATCH, req, this.keys);
+      shard = n > 0 ? sameShard(req, this.keys, n, st) : -1;
+      if (shard < 0) return local(notSupported(req, CROSS_SHARD));
+      if (this.watching && shard !== this.watchShard) {
+        return local(
+          notSupported(req, "its keys are on another server than the keys already watched"),
+        );
+      }
+    }
+    if (!this.watching) {
+      this.watching = true;
+      this.watchShard = shard;
+      this.watchKey = Buffer.from(req.buf.subarray(req.argStart[1], req.argEnd[1]));
+    }
+    const p = planRequest(req, st, this.keys, this.fwd);
+    if (p.kind !== "forward") return p;
+    p.conn = Conn.Hold;
+    p.idempotent = false;
+    return p;
+  }
+
+  /** `body` on the WATCH connection, which is returned after the reply. */
+  private onWatchConn(body: Buffer, expect: number): Plan {
+    this.watching = false;
+    // Routed by the watched key: the server holding the WATCH.
+    return wholeForward(body, Conn.Release, expect, this.watchKey);
+  }
+
+  /** UNWATCH (or DISCARD after WATCH): both answer +OK. */
+  private unwatch(): Plan {
+    const resp3 = this.state.resp3;
+    return this.onWatchConn(wrap(UNWATCH, resp3), resp3 ? EXPECT_RESP3 : 0);
+  }
+
+  /**
+   * A client in subscriber mode or MONITOR (its dedicated connection is a stream): requests go
+   * to the stream as they are, and the server answers them in the stream, as it would a direct
+   * client. Connection commands the proxy owns (AUTH, HELLO, SELECT) are answered here; on a
+   * pool of several servers a request for another server than the stream's closes the client
+   * with the reason (its reply could not be put in order among the stream's).
+   */
+  private inStream(req: RespRequest, cmd: number): Plan {
+    const st = this.state;
+    switch (cmd) {
+      case Id.RESET:
+        this.reset();
+        return local(localCommand(cmd, req, st, this.conn)!.reply);
+      case Id.QUIT:
+      case Id.AUTH:
+      case Id.HELLO:
+      case Id.SELECT: {
+        const r = localCommand(cmd, req, st, this.conn)!;
+        return local(r.reply, r.close);
+      }
+    }
+    if (st.servers > 1 && cmd >= 0) {
+      const eff = effectiveCommand(cmd, req);
+      const ch = shardChannels(eff, req, this.keys);
+      const n = ch >= 0 ? ch : keyPositions(cmd, req, this.keys);
+      const shard =
+        n > 0
+          ? sameShard(req, this.keys, n, st)
+          : isDesignatedPubSub(eff)
+            ? st.shardOf(EMPTY, 0, 0)
+            : st.dedicated;
+      if (shard !== st.dedicated) {
+        return local(
+          notSupported(
+            req,
+            "this connection is in subscriber mode on another server; use another connection",
+          ),
+          true,
+        );
+      }
+    }
+    return streamForward(req);
   }
 
   /** Inside MULTI: queue (answering +QUEUED), refuse (marking the transaction), or finish. */
@@ -133,14 +238,15 @@ export class RedisClientParser implements ClientParser {
         return this.exec(req);
       case Id.DISCARD:
         tx.clear();
-        return local(OK);
+        return this.watching ? this.unwatch() : local(OK);
       case Id.MULTI:
         return local(errorReply("MULTI calls can not be nested"));
       case Id.WATCH:
         return local(errorReply("WATCH inside MULTI is not allowed"));
       case Id.QUIT:
       case Id.RESET: {
-        tx.clear();
+        if (cmd === Id.RESET) this.reset();
+        else tx.clear();
         const r = localCommand(cmd, req, this.state, this.conn);
         return local(r!.reply, r!.close);
       }
@@ -153,7 +259,11 @@ export class RedisClientParser implements ClientParser {
     const body = requestBody(req);
     if (tx.bytes + body.length > this.limits.maxRequestBytes) {
       tx.dirty = true;
-      return local(errorReply("transaction larger than the proxy's maximum request size"));
+      return local(
+        errorReply(
+          `transaction larger than ${this.limits.maxRequestBytes} bytes (max_request_bytes in the pool config)`,
+        ),
+      );
     }
     tx.queue(body, !req.inline);
     return local(QUEUED);
@@ -170,6 +280,9 @@ export class RedisClientParser implements ClientParser {
     }
     const st = this.state;
     const eff = effectiveCommand(cmd, req);
+    if (connClass(eff, req) === Conn.Stream) {
+      return notSupported(req, "subscriber mode and MONITOR cannot be queued in MULTI");
+    }
     if (st.servers <= 1) {
       const why = singleServerRefusal(cmd);
       return why === undefined ? undefined : notSupported(req, why);
@@ -182,6 +295,9 @@ export class RedisClientParser implements ClientParser {
     if (n > 0) {
       const shard = sameShard(req, this.keys, n, st);
       if (shard < 0) return notSupported(req, CROSS_SHARD);
+      if (this.watching && shard !== this.watchShard) {
+        return notSupported(req, "its keys are on another server than the WATCHed keys");
+      }
       if (this.tx.shard < 0) {
         const k = this.keys[0];
         this.tx.pin(shard, bodyOffset(req, k), req.argEnd[k] - req.argStart[k]);
@@ -207,14 +323,22 @@ export class RedisClientParser implements ClientParser {
     }
     if (tx.dirty) {
       tx.clear();
+      // EXEC unwatches even when aborted (multi.c execCommand): the WATCH connection goes.
+      if (this.watching) this.reset();
       return local(EXECABORT);
+    }
+    const resp3 = this.state.resp3;
+    const queued = tx.queued;
+    if (this.watching) {
+      // On the WATCH connection, empty or not: EXEC answers nil when a watched key changed.
+      const body = wrap(tx.bundle(), resp3);
+      tx.clear();
+      return this.onWatchConn(body, expectToken(1 + queued + (resp3 ? 1 : 0), resp3 ? 1 : 0));
     }
     if (tx.queued === 0) {
       tx.clear();
       return local(EMPTY_EXEC);
     }
-    const resp3 = this.state.resp3;
-    const queued = tx.queued;
     // With no keyed command queued (PING, TIME...), the empty key's server.
     const keyStart = tx.shard < 0 ? 0 : wrapOffset(resp3) + tx.keyOffset;
     const keyEnd = tx.shard < 0 ? 0 : keyStart + tx.keyLength;
@@ -233,6 +357,7 @@ export class RedisClientParser implements ClientParser {
       readOnly: false,
       // MULTI's +OK and each +QUEUED come before EXEC's reply (plus HELLO 3 / HELLO 2).
       expect: expectToken(1 + queued + (resp3 ? 1 : 0), resp3 ? 1 : 0),
+      conn: Conn.Shared,
     };
   }
 }

@@ -170,6 +170,13 @@ function client(req: ArgView, state: ClientState, conn: LocalConn): Buffer {
   }
 }
 
+/** CLIENT subcommands that set state on the server connection (redis/dedicated.ts streams). */
+const SERVER_SCOPED = new Set(["TRACKING", "CACHING", "REPLY", "NO-EVICT", "NO-TOUCH"]);
+
+function serverScoped(req: ArgView): boolean {
+  return req.argc >= 2 && SERVER_SCOPED.has(arg(req, 1).toString("latin1").toUpperCase());
+}
+
 /** Answers local command `cmd` (a top-level id), updating state; undefined if not local. */
 export function localCommand(
   cmd: number,
@@ -202,6 +209,8 @@ export function localCommand(
     case Id.HELLO:
       return { reply: hello(req, state, conn) };
     case Id.CLIENT:
+      // Connection-scoped server state (tracking, reply mode): a dedicated connection's.
+      if (serverScoped(req)) return undefined;
       return { reply: client(req, state, conn) };
     case Id.RESET:
       state.resp3 = false;

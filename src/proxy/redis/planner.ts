@@ -16,7 +16,8 @@ import {
 } from "../../protocol/resp/key-positions.js";
 import { isSplitCommand, planSplit } from "../../protocol/resp/multikey.js";
 import type { RespRequest } from "../../protocol/resp/parser.js";
-import { type ClientState, type ForwardPlan, newForwardPlan, type Plan } from "../driver.js";
+import { type ClientState, Conn, type ForwardPlan, newForwardPlan, type Plan } from "../driver.js";
+import { connClass, isDesignatedPubSub, isSingleServerStream, shardChannels } from "./dedicated.js";
 import { BroadcastMerge, SplitMerge } from "./mergers.js";
 import {
   Keyless,
@@ -97,6 +98,7 @@ export function forward(
     // Only reads are safe to send twice; a retried INCR or LPUSH would apply twice.
     p.idempotent = readOnly;
     p.readOnly = readOnly;
+    p.conn = Conn.Shared;
     return p;
   }
   const rewrite = wrap(requestBody(req), state.resp3);
@@ -114,8 +116,67 @@ export function forward(
     silent: false,
     idempotent: readOnly,
     readOnly,
+    conn: Conn.Shared,
   };
 }
+
+/**
+ * `plan` (a forward of `req`) on connection class `cls` (dedicated.ts). A stream stays in the
+ * client's protocol for good: a RESP3 client's stream starts with HELLO 3 alone (its reply
+ * skipped), as pushes arrive at any time and never as the reply to a wrapped request.
+ */
+function onConn(plan: Plan, cls: number, req: RespRequest, state: ClientState): Plan {
+  if (plan.kind !== "forward") return plan;
+  if (cls === Conn.Stream && state.resp3) {
+    // The key keeps its offset: HELLO 3 still comes first.
+    const body = Buffer.concat([HELLO3, requestBody(req)]);
+    return {
+      ...plan,
+      buf: body,
+      frameStart: 0,
+      frameEnd: body.length,
+      rewrite: body,
+      expect: expectToken(1, 0),
+      idempotent: false,
+      conn: cls,
+    };
+  }
+  plan.conn = cls;
+  plan.idempotent = false;
+  return plan;
+}
+
+/**
+ * A forward of `body` as a whole on connection class `conn`, routed by `hashKey` (undefined:
+ * the empty key's server); not retried, as it changes or reads server connection state.
+ */
+export function wholeForward(
+  body: Buffer,
+  conn: number,
+  expect: number = EXPECT_ONE,
+  hashKey?: Buffer,
+): Plan {
+  return {
+    kind: "forward",
+    buf: body,
+    keyStart: 0,
+    keyEnd: 0,
+    frameStart: 0,
+    frameEnd: body.length,
+    rewrite: body,
+    expect,
+    silent: false,
+    idempotent: false,
+    readOnly: false,
+    tag: undefined,
+    hashKey,
+    conn,
+  };
+}
+
+/** A request of a client whose connection is a stream: its bytes as they are (re-encoded inline). */
+export const streamForward = (req: RespRequest): Plan =>
+  wholeForward(requestBody(req), Conn.Stream);
 
 /** The server all keys (argument indexes keys[0..n)) map to, or -1 when they differ. */
 export function sameShard(req: RespRequest, keys: number[], n: number, state: ClientState): number {
@@ -168,6 +229,30 @@ function keyless(req: RespRequest, eff: number, state: ClientState): Plan {
 }
 
 /**
+ * Pub/sub on a pool of several servers (dedicated.ts): sharded commands by their channels'
+ * server, classic ones on the designated server (the empty key's), the rest refused.
+ */
+function pubsub(
+  req: RespRequest,
+  eff: number,
+  cls: number,
+  state: ClientState,
+  keys: number[],
+): Plan {
+  if (isDesignatedPubSub(eff)) return onConn(forward(req, -1, eff, state), cls, req, state);
+  const n = shardChannels(eff, req, keys);
+  if (n > 0) {
+    if (sameShard(req, keys, n, state) < 0) {
+      return local(
+        notSupported(req, "its channels are on different servers; put them under one hash tag"),
+      );
+    }
+    return onConn(forward(req, keys[0], eff, state), cls, req, state);
+  }
+  return local(notSupported(req, keylessRefusal(eff)));
+}
+
+/**
  * Plans a request. `keys` is scratch space for key indexes and `into` a forward plan to fill
  * (both reused per client: no allocation on the hot path).
  */
@@ -179,19 +264,26 @@ export function planRequest(
 ): Plan {
   const cmd = req.cmd;
   const eff = cmd < 0 ? cmd : effectiveCommand(cmd, req);
+  const cls = connClass(eff, req);
   if (state.servers <= 1) {
     const why = cmd < 0 ? undefined : singleServerRefusal(cmd);
     if (why !== undefined) return local(notSupported(req, why));
     const n = cmd < 0 ? 0 : keyPositions(cmd, req, keys);
-    return forward(req, n > 0 ? keys[0] : -1, eff, state, into);
+    const p = forward(req, n > 0 ? keys[0] : -1, eff, state, into);
+    return cls === Conn.Shared ? p : onConn(p, cls, req, state);
   }
   if (cmd < 0) return local(unknownCommand(req));
-  if (hasFlag(eff, CmdFlag.pubsub)) return local(notSupported(req, keylessRefusal(eff)));
+  if (cls !== Conn.Shared && isSingleServerStream(eff)) {
+    return local(notSupported(req, keylessRefusal(eff)));
+  }
+  if (hasFlag(eff, CmdFlag.pubsub)) return pubsub(req, eff, cls, state, keys);
   const n = keyPositions(cmd, req, keys);
   if (n > 0) {
     if (isSplitCommand(cmd) && cmd !== Cmd.MSETNX) return split(req, cmd, eff, state);
-    if (n === 1 || sameShard(req, keys, n, state) >= 0)
-      return forward(req, keys[0], eff, state, into);
+    if (n === 1 || sameShard(req, keys, n, state) >= 0) {
+      const p = forward(req, keys[0], eff, state, into);
+      return cls === Conn.Shared ? p : onConn(p, cls, req, state);
+    }
     return local(notSupported(req, CROSS_SHARD));
   }
   if (n === KEYS_UNSUPPORTED) {
@@ -199,6 +291,9 @@ export function planRequest(
   }
   // Malformed (the server answers with its own error), or a keyed command given no key this
   // time (EVAL script 0): any one server.
-  if (n === KEYS_INVALID || COMMANDS[eff].keySpecs.length > 0) return forward(req, -1, eff, state);
+  if (n === KEYS_INVALID || COMMANDS[eff].keySpecs.length > 0) {
+    const p = forward(req, -1, eff, state);
+    return cls === Conn.Shared ? p : onConn(p, cls, req, state);
+  }
   return keyless(req, eff, state);
 }

@@ -71,15 +71,29 @@ const REASONS = new Map<number, string>([
   ]),
   ...ids(["wait"]).map((id): [number, string] => [
     id,
-    "it waits for replicas of one server connection, which clients share through the proxy",
+    "it waits for the replicas of one server, and this pool has several; send it to the server directly",
   ]),
+  ...ids(["script|kill", "function|kill"]).map((id): [number, string] => [
+    id,
+    "it must reach the one server running the script, and this pool has several; send it to that server directly",
+  ]),
+  ...ids(["client|tracking", "client|caching", "client|no-evict", "client|reply"]).map(
+    (id): [number, string] => [
+      id,
+      "it sets state on one server connection, and this pool has several servers",
+    ],
+  ),
   ...ids(["cluster", "readonly", "readwrite", "asking"]).map((id): [number, string] => [
     id,
     "keepcache proxy is not a Redis Cluster node",
   ]),
-  ...ids(["monitor", "sync", "psync"]).map((id): [number, string] => [
+  ...ids(["monitor"]).map((id): [number, string] => [
     id,
-    "it takes over the server connection, which clients share through the proxy",
+    "it would show one server's commands only, and this pool has several; send it to each server directly",
+  ]),
+  ...ids(["sync", "psync"]).map((id): [number, string] => [
+    id,
+    "it takes over the server connection for a replication stream; replicate from the server directly",
   ]),
   ...ids(["swapdb", "move", "copy"]).map((id): [number, string] => [
     id,
@@ -88,36 +102,14 @@ const REASONS = new Map<number, string>([
 ]);
 
 /**
- * Commands that put a connection into a mode no other client may share (subscriber mode,
- * MONITOR, a replication stream): refused even by a single-server pool, whose backend
- * connections are shared too.
+ * Commands that turn a connection into a replication stream: refused even by a single-server
+ * pool (subscriber mode and MONITOR get a dedicated connection instead: dedicated.ts).
  */
-const TAKEOVER = new Set(
-  ids([
-    "subscribe",
-    "psubscribe",
-    "ssubscribe",
-    "unsubscribe",
-    "punsubscribe",
-    "sunsubscribe",
-    "monitor",
-    "sync",
-    "psync",
-  ]),
-);
+const TAKEOVER = new Set(ids(["sync", "psync"]));
 
 /** Commands a single-server pool must still refuse, or undefined to pass it through. */
 export function singleServerRefusal(id: number): string | undefined {
-  if (TAKEOVER.has(id)) {
-    return isPubSubMode(id)
-      ? "subscriber mode takes over the server connection, which clients share through the proxy"
-      : REASONS.get(id);
-  }
-  return undefined;
-}
-
-function isPubSubMode(id: number): boolean {
-  return hasFlag(id, CmdFlag.pubsub);
+  return TAKEOVER.has(id) ? REASONS.get(id) : undefined;
 }
 
 /** The reason a sharded pool refuses keyless command `id` (resolved subcommand or top-level). */
@@ -126,7 +118,7 @@ export function keylessRefusal(id: number): string {
   const own = REASONS.get(id) ?? (top >= 0 ? REASONS.get(top) : undefined);
   if (own !== undefined) return own;
   if (hasFlag(id, CmdFlag.pubsub)) {
-    return "pub/sub needs a dedicated server connection, and channels are not sharded";
+    return "sharded channels are spread over several servers; ask each server directly";
   }
   if (hasFlag(id, CmdFlag.admin)) return "admin commands must be sent to each server directly";
   return "it has no key to choose a server by";

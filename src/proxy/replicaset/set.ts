@@ -131,6 +131,13 @@ export class ReplicaSet extends BackendServer implements SetPort {
       },
       "replica set view",
     );
+    // A dedicated connection follows the write target: the demoted member's are closed, their
+    // clients told why (a blocked BLPOP or a subscriber must not wait on a replica forever).
+    const was = before.writeTarget;
+    if (was >= 0 && was !== v.writeTarget)
+      this.members[was].closeDedicated(
+        `was the master of replica set ${this.name} and is no longer (${v.reason})`,
+      );
     if (this.pool.servers.includes(this)) this.pool.rebuild();
     if (this.events.size > 0) {
       v.members.forEach((m, i) => {
@@ -186,6 +193,15 @@ export class ReplicaSet extends BackendServer implements SetPort {
       clearInterval(this.parkTimer);
       this.parkTimer = undefined;
     }
+  }
+
+  override dedicatedTarget(): BackendServer | undefined {
+    const w = this.view.writeTarget;
+    return w >= 0 ? this.members[w] : undefined;
+  }
+
+  override closeDedicated(reason: string): void {
+    for (const m of this.members) m.closeDedicated(reason);
   }
 
   override preconnect(): void {

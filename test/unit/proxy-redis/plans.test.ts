@@ -191,11 +191,9 @@ describe("keyless commands", () => {
     assert.deepEqual(got[8], {
       local: notSupported("CONFIG", "admin commands must be sent to each server directly"),
     });
-    assert.match(
-      (got[9] as { local: string }).local,
-      /^-ERR SUBSCRIBE is not supported .*pub\/sub/,
-    );
-    assert.match((got[10] as { local: string }).local, /^-ERR PUBLISH is not supported/);
+    // Classic pub/sub: the designated server, the empty key's (redis/dedicated.ts).
+    assert.equal((got[9] as { forward: string }).forward, "");
+    assert.equal((got[10] as { forward: string }).forward, "");
     assert.match((got[11] as { local: string }).local, /^-ERR WAIT is not supported/);
     assert.match((got[12] as { local: string }).local, /not a Redis Cluster node/);
     assert.deepEqual(got[13], {
@@ -219,13 +217,9 @@ describe("keyless commands", () => {
       got.map((p) => ("forward" in p ? p.forward : p)),
       ["", "", "", "", "a"],
     );
-    const sub = plans(cmd("SUBSCRIBE", "ch"), st());
-    assert.match(
-      (sub[0] as { local: string }).local,
-      /^-ERR SUBSCRIBE is not supported .*subscriber mode/,
-    );
-    const mon = plans(cmd("MONITOR"), st());
-    assert.match((mon[0] as { local: string }).local, /^-ERR MONITOR is not supported/);
+    // Subscriber mode and MONITOR: forwarded, on a dedicated connection (conn-class.test.ts).
+    assert.ok("forward" in plans(cmd("SUBSCRIBE", "ch"), st())[0]);
+    assert.ok("forward" in plans(cmd("MONITOR"), st())[0]);
   });
 });
 
@@ -311,8 +305,8 @@ describe("transactions", () => {
     assert.match(locals[16], /^-ERR FLUSHALL is not supported .*inside MULTI/);
     assert.match(locals[17], /^-ERR SELECT is not supported .*MULTI/);
     assert.equal(locals[18], "-EXECABORT Transaction discarded because of previous errors.\r\n");
-    assert.match(locals[19], /^-ERR WATCH is not supported by keepcache proxy/);
-    assert.equal(locals[20], "+OK\r\n");
+    // WATCH and UNWATCH go to a server, on a dedicated connection (conn-class.test.ts).
+    assert.deepEqual(locals.slice(19), ["?", "?"]);
   });
 });
 

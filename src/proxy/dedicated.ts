@@ -1,0 +1,235 @@
+/**
+ * Dedicated backend connections: the second connection class next to the shared pipelined one
+ * (driver.ts Conn). Some requests make a server connection stateful for as long as the client
+ * needs it: a blocking pop waits on it, WATCH keeps state on it until EXEC, subscriber mode and
+ * MONITOR turn it into a stream. Such a request cannot go on the connection other clients share
+ * (their requests would queue behind the blocked one, or join its state), so the client takes a
+ * connection of its own from its server's bounded pool (`redis_dedicated_connections` per
+ * server), and gives it back when the state ends, or closes it when the state cannot be reset
+ * cleanly (a stream, a client gone mid-request).
+ *
+ * The core stays protocol-blind: the driver marks a forward with its class; this file only
+ * leases, routes and returns connections. A dedicated connection's failure does not count
+ * toward ejection (the shared connections and the health checks judge the server); its
+ * requests fail with the reason, and a stream's client gets the error and is closed, so no
+ * client hangs on a connection that is gone (a replica set's failover closes the demoted
+ * member's dedicated connections, replicaset/set.ts).
+ */
+import { BackendConn } from "./backend.js";
+import type { ClientConn } from "./client.js";
+import { Conn, type ForwardPlan, type ReplyFramer } from "./driver.js";
+import { Request, type Slot } from "./request.js";
+import type { BackendServer } from "./server.js";
+
+/** Idle dedicated connections kept per server for the next client (the rest are closed). */
+const MAX_IDLE = 8;
+
+/** One dedicated connection: leased to one client, or idle in its server's pool. */
+export class Dedicated {
+  readonly conn: BackendConn;
+  client: ClientConn | null = null;
+  /** The routing table's server index it serves (a replica set's index for its members). */
+  index = -1;
+  /** Give it back once nothing is in flight (Conn.Once, Conn.Release). */
+  releasing = false;
+  /** Subscriber mode or MONITOR: replies go to the client as they come (Conn.Stream). */
+  streaming = false;
+  /** The client's slot the stream's replies are written at (never completed). */
+  slot: Slot | null = null;
+  /** Stream bytes that arrived before the stream's slot reached the head of the client's queue. */
+  held: Buffer[] = [];
+  heldBytes = 0;
+
+  constructor(readonly pool: DedicatedPool) {
+    this.conn = new BackendConn(pool.server);
+    this.conn.owner = this;
+  }
+
+  /** A reply for `req` (BackendConn.frame, instead of the pool's settle). */
+  framed(req: Request, framer: ReplyFramer): void {
+    if (req.slot === null && this.streaming && req.part === STREAM_PART) {
+      this.streamed(framer.buf, framer.start, framer.end);
+      return;
+    }
+    this.pool.server.pool.settle(req, framer);
+    if (this.releasing && this.conn.inflightCount === 0 && !this.conn.dead) this.giveBack();
+  }
+
+  /** A reply of the stream (subscriber mode pushes, MONITOR lines). */
+  streamed(buf: Buffer, start: number, end: number): void {
+    const c = this.client;
+    if (c === null || this.slot === null) return;
+    c.stream(this, buf, start, end);
+  }
+
+  /** The connection failed or was closed: fail what is in flight, tell the client. */
+  died(reason: string, reqs: Request[]): void {
+    const server = this.pool.server;
+    this.pool.forget(this);
+    for (const r of reqs) server.pool.failRequest(r, server, reason, false);
+    const c = this.client;
+    this.client = null;
+    if (c === null || c.lease !== this) return;
+    c.setLease(null);
+    if (this.streaming) c.streamLost(this, `keepcache: backend ${server.label} ${reason}`);
+  }
+
+  /** Back to the pool (its server state is clean: nothing held, nothing in flight). */
+  giveBack(): void {
+    const c = this.client;
+    if (c !== null && c.lease === this) c.setLease(null);
+    this.client = null;
+    this.releasing = false;
+    this.index = -1;
+    this.pool.giveBack(this);
+  }
+
+  /** Closed for good (a stream, a client gone, RESET): its server state goes with it. */
+  drop(reason: string): void {
+    const c = this.client;
+    if (c !== null && c.lease === this) c.setLease(null);
+    this.client = null;
+    this.conn.close(reason);
+  }
+}
+
+/** Marks the internal request that carries a stream's first request (Request.part). */
+const STREAM_PART = -2;
+
+/** A server's dedicated connections: bounded, with a few idle ones kept for reuse. */
+export class DedicatedPool {
+  private readonly idle: Dedicated[] = [];
+  /** Leased and idle. */
+  private readonly all = new Set<Dedicated>();
+
+  constructor(readonly server: BackendServer) {}
+
+  /** A connection for a client, or the error text when the server's limit is reached. */
+  acquire(): Dedicated | string {
+    const c = this.server.counters;
+    const reuse = this.idle.pop();
+    if (reuse !== undefined) {
+      c.dedicated_idle--;
+      c.dedicated_leased++;
+      return reuse;
+    }
+    const limit = this.server.pool.dedicatedLimit;
+    if (this.all.size >= limit) {
+      c.dedicated_refused++;
+      return `keepcache: backend ${this.server.label} has all ${limit} dedicated connections in use (redis_dedicated_connections in the pool config)`;
+    }
+    const d = new Dedicated(this);
+    this.all.add(d);
+    c.dedicated_leased++;
+    c.dedicated_opened++;
+    return d;
+  }
+
+  giveBack(d: Dedicated): void {
+    if (this.idle.length >= MAX_IDLE) {
+      d.conn.close("idle dedicated connection closed");
+      return;
+    }
+    this.server.counters.dedicated_leased--;
+    this.server.counters.dedicated_idle++;
+    this.idle.push(d);
+  }
+
+  /** `d`'s connection is gone (from BackendConn's fail/close). */
+  forget(d: Dedicated): void {
+    if (!this.all.delete(d)) return;
+    const i = this.idle.indexOf(d);
+    if (i >= 0) {
+      this.idle.splice(i, 1);
+      this.server.counters.dedicated_idle--;
+    } else this.server.counters.dedicated_leased--;
+  }
+
+  /** Closes every connection; leased ones fail their requests with `reason` (failover, removal). */
+  closeAll(reason: string): void {
+    for (const d of [...this.all]) d.conn.close(reason);
+  }
+}
+
+/**
+ * Routes forward `plan` of `client` (its server index `idx`) when it needs a dedicated
+ * connection or the client holds one; false: the shared path serves it.
+ */
+export function routeDedicated(
+  client: ClientConn,
+  slot: Slot,
+  plan: ForwardPlan,
+  idx: number,
+  req: Request,
+  server: BackendServer,
+): boolean {
+  const lease = client.lease;
+  const cls = plan.conn;
+  if (lease !== null && lease.index === idx) {
+    if (cls === Conn.Release) lease.releasing = true;
+    if (cls === Conn.Stream) return startStream(client, slot, plan, lease);
+    if (cls === Conn.Once) req.blocking = true;
+    sendOn(lease, req, plan);
+    return true;
+  }
+  if (cls === Conn.Shared) return false;
+  if (cls === Conn.Release) {
+    fail(
+      client,
+      slot,
+      "keepcache: the dedicated server connection this request belongs to was closed (its server state, e.g. WATCH, is lost); start over",
+    );
+    return true;
+  }
+  if (lease !== null) {
+    fail(
+      client,
+      slot,
+      `keepcache: this connection already holds a dedicated connection to another server than ${server.label}`,
+    );
+    return true;
+  }
+  const target = server.dedicatedTarget();
+  if (target === undefined) {
+    fail(client, slot, `keepcache: backend ${server.label} has no server to connect to now`);
+    return true;
+  }
+  const d = target.dedicatedPool().acquire();
+  if (typeof d === "string") {
+    fail(client, slot, d);
+    return true;
+  }
+  d.client = client;
+  d.index = idx;
+  client.setLease(d);
+  if (cls === Conn.Stream) return startStream(client, slot, plan, d);
+  d.releasing = cls === Conn.Once;
+  if (cls === Conn.Once) req.blocking = true;
+  sendOn(d, req, plan);
+  return true;
+}
+
+function sendOn(d: Dedicated, req: Request, plan: ForwardPlan): void {
+  const bytes = plan.rewrite;
+  if (bytes !== undefined) d.conn.send(req, bytes, 0, bytes.length, false);
+  else d.conn.send(req, plan.buf, plan.frameStart, plan.frameEnd, false);
+}
+
+/** The request that turns `d` into a stream; its replies go to `slot` as they come. */
+function startStream(client: ClientConn, slot: Slot, plan: ForwardPlan, d: Dedicated): boolean {
+  d.streaming = true;
+  d.releasing = false;
+  d.slot = slot;
+  client.setStreaming(true);
+  // Its reply (after the driver's prelude, e.g. HELLO 3) is the stream's first; it waits for
+  // messages as long as the client likes, so no proxy timeout applies (blocking).
+  const first = new Request(null, STREAM_PART, plan.expect, true);
+  first.blocking = true;
+  sendOn(d, first, plan);
+  return true;
+}
+
+function fail(client: ClientConn, slot: Slot, message: string): void {
+  client.pool.counters.forward_error++;
+  client.complete(slot, client.failReply(slot, message));
+}

@@ -1,0 +1,80 @@
+/**
+ * Dedicated connections in a Redis replica set (src/proxy/dedicated.ts): a blocking pop and a
+ * subscriber follow the set's write target, and a failover closes those on the demoted member
+ * with an error to their clients (never a hang); the next ones go to the new master.
+ */
+import assert from "node:assert/strict";
+import { after, describe, test } from "node:test";
+import { Redis } from "ioredis";
+import { RedisLab, sleep } from "../../bench/failover/lab.js";
+import { poolActionHandlers } from "../../src/failover/admin.js";
+import { stopAll } from "../helpers/procs.js";
+
+async function blocked(lab: RedisLab, i: number, cmd: string): Promise<number> {
+  const list = await lab.direct(lab.ports[i], "CLIENT", "LIST");
+  return list.split("\n").filter((l) => l.includes(` cmd=${cmd} `)).length;
+}
+
+async function until(what: string, fn: () => Promise<boolean>, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await fn()) return;
+    await sleep(25);
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+describe("replica set: dedicated connections follow the write target", { timeout: 60_000 }, () => {
+  let lab: RedisLab | undefined;
+  const clients: Redis[] = [];
+  after(async () => {
+    for (const c of clients) c.disconnect();
+    await lab?.stop();
+    await stopAll();
+  });
+
+  function io(port: number): Redis {
+    const c = new Redis({
+      port,
+      host: "127.0.0.1",
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
+    c.on("error", () => {});
+    clients.push(c);
+    return c;
+  }
+
+  test("BLPOP and a subscriber on the master; a failover fails them with the reason", async () => {
+    lab = await RedisLab.start({ replicas: 1, mode: "builtin", read: "any" });
+    const l = lab;
+    const waiter = io(l.proxyPort);
+    const popped = waiter.blpop("rs:q", 0).catch((e: Error) => e);
+    const sub = io(l.proxyPort);
+    const closed = new Promise<void>((r) => sub.once("end", () => r()));
+    await sub.subscribe("rs:ch");
+    await until("BLPOP on the master", async () => (await blocked(l, 0, "blpop")) === 1);
+    assert.equal(await blocked(l, 1, "blpop"), 0);
+    assert.equal(await io(l.proxyPort).publish("rs:ch", "hi"), 1);
+
+    const [handler] = poolActionHandlers(l.proxy);
+    const res = await handler.handle({
+      kind: "pool",
+      pool: "cache",
+      op: "failover",
+      to: `127.0.0.1:${l.ports[1]}`,
+    });
+    assert.match(res.message, /promoted/);
+    const err = await popped;
+    assert.ok(err instanceof Error, "BLPOP must fail, not hang");
+    assert.match(err.message, /no longer/);
+    await closed; // the subscriber is told and closed
+    assert.equal(await blocked(l, 0, "blpop"), 0);
+
+    // The next blocking pop waits on the new master and gets its value.
+    const again = io(l.proxyPort).blpop("rs:q2", 5);
+    await until("BLPOP on the new master", async () => (await blocked(l, 1, "blpop")) === 1);
+    await io(l.proxyPort).rpush("rs:q2", "v");
+    assert.deepEqual(await again, ["rs:q2", "v"]);
+  });
+});
