@@ -14,7 +14,10 @@ import { parseCircular, parseDependencyTree } from "dpdm";
 const KNOWN_CORE_CYCLES = [
   "src/proxy/pool.ts -> src/proxy/client.ts",
   "src/proxy/server.ts -> src/proxy/backend.ts",
-  "src/proxy/pool.ts -> src/proxy/dispatch.ts -> src/proxy/server.ts",
+  "src/proxy/backend.ts -> src/proxy/server.ts -> src/proxy/pool.ts -> src/proxy/client.ts -> src/proxy/dedicated.ts",
+  "src/proxy/client.ts -> src/proxy/dedicated.ts",
+  "src/proxy/backend.ts -> src/proxy/dedicated.ts",
+  "src/proxy/backend.ts -> src/proxy/server.ts -> src/proxy/dedicated.ts",
   "src/proxy/pool.ts -> src/proxy/eject.ts",
   "src/proxy/pool.ts -> src/proxy/pool-health.ts",
   "src/proxy/pool.ts -> src/proxy/replicaset/set.ts",

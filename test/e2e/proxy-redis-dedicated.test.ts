@@ -11,8 +11,8 @@ import net from "node:net";
 import { after, before, describe, test } from "node:test";
 import { Redis } from "ioredis";
 import { createClient } from "redis";
-import { freePorts } from "../helpers/ports.js";
-import { startRedis, stopAll } from "../helpers/procs.js";
+import { freePorts } from "../../tools/ports.js";
+import { startRedis, stopAll } from "../../tools/procs.js";
 import { type RunningProxy, startProxy } from "./proxy-harness.js";
 
 let redisPorts: number[] = [];

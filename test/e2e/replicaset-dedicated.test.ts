@@ -8,7 +8,7 @@ import { after, describe, test } from "node:test";
 import { Redis } from "ioredis";
 import { RedisLab, sleep } from "../../bench/failover/lab.js";
 import { poolActionHandlers } from "../../src/failover/admin.js";
-import { stopAll } from "../helpers/procs.js";
+import { stopAll } from "../../tools/procs.js";
 
 async function blocked(lab: RedisLab, i: number, cmd: string): Promise<number> {
   const list = await lab.direct(lab.ports[i], "CLIENT", "LIST");
