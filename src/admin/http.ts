@@ -13,6 +13,7 @@
 import http from "node:http";
 import type { Socket } from "node:net";
 import type { Logger } from "../log.js";
+import { listenOn } from "../util/listen.js";
 import { VERSION } from "../version.js";
 import { ActionRegistry } from "./actions.js";
 import { handleRequest } from "./api.js";
@@ -100,21 +101,14 @@ export class AdminServer {
     });
   }
 
-  listen(): Promise<void> {
+  async listen(): Promise<void> {
     const l = this.listenAt;
-    return new Promise((resolve, reject) => {
-      this.server.once("error", reject);
-      const done = () => {
-        this.server.off("error", reject);
-        this.log.info(
-          { url: this.url(), auth: this.token ? "token" : "loopback" },
-          "admin dashboard and API listening",
-        );
-        resolve();
-      };
-      if (l.kind === "unix") this.server.listen(l.path, done);
-      else this.server.listen({ host: l.host, port: l.port }, done);
-    });
+    const at = l.kind === "unix" ? { path: l.path } : { host: l.host, port: l.port };
+    await listenOn(this.server, at, "admin");
+    this.log.info(
+      { url: this.url(), auth: this.token ? "token" : "loopback" },
+      "admin dashboard and API listening",
+    );
   }
 
   address(): AdminListen {

@@ -11,7 +11,7 @@ import { type AdminListen, parseAdminListen } from "../admin/listen.js";
 import type { RunAdmin } from "../admin/run-admin.js";
 import type { Config } from "../config/index.js";
 import { ConfigErrors, ConfigReadError } from "../config/load.js";
-import { UsageError } from "../errors.js";
+import { KeepcacheError, UsageError } from "../errors.js";
 import { child, type Logger, logger } from "../log.js";
 import { ProxyService } from "../proxy/proxy.js";
 import { StatsServer } from "../proxy/stats.js";
@@ -208,7 +208,6 @@ export async function main(argv: string[]): Promise<number> {
     admin?.setVrrp(vrrp);
     await admin?.listen();
   } catch (err) {
-    log.error({ err }, "startup failed");
     await Promise.allSettled([
       vrrp?.stop(),
       admin?.close(),
@@ -216,6 +215,9 @@ export async function main(argv: string[]): Promise<number> {
       tcp.stop(),
       stats.close(),
     ]);
+    // A port that cannot be opened or a refused setting: the CLI prints its one line.
+    if (err instanceof KeepcacheError) throw err;
+    log.error({ err }, "startup failed");
     return 1;
   }
   noteOthers(cfg, log);

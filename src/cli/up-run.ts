@@ -9,6 +9,7 @@ import { ActionError } from "../admin/actions.js";
 import { AdminServer } from "../admin/http.js";
 import { attachProxy } from "../admin/sources/proxy.js";
 import { attachReplicaSetEvents } from "../admin/sources/replicaset.js";
+import { KeepcacheError } from "../errors.js";
 import { poolActionHandlers, replicaSetMemberHook, setFailovers } from "../failover/admin.js";
 import { child, type Logger } from "../log.js";
 import { ProxyService } from "../proxy/proxy.js";
@@ -161,12 +162,11 @@ export async function startUp(
     wireAdmin(admin, proxy, members, log);
     await admin.listen();
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === "EADDRINUSE") {
-      log.error(`port in use: ${e.message}; choose others with --port N / --admin HOST:PORT`);
-    } else log.error({ err }, "keepcache up failed to start");
     closing = true;
     await shutdown();
+    // A busy --port or --admin: the CLI prints the ListenError's one line and exits 3.
+    if (err instanceof KeepcacheError) throw err;
+    log.error({ err }, "keepcache up failed to start");
     return 1;
   }
   const dash = admin.url();
