@@ -22,6 +22,7 @@ import { EventRing } from "./events.js";
 import {
   type AdminListen,
   assertSafeListen,
+  assertTokenLength,
   DEFAULT_ADMIN_LISTEN,
   formatListen,
 } from "./listen.js";
@@ -31,8 +32,10 @@ import { type StatusDocument, StatusHub } from "./status.js";
 
 export interface AdminServerOptions {
   listen?: AdminListen;
-  /** Bearer token for actions; required when `listen` is not loopback. */
+  /** Bearer token for every request but /healthz and /readyz; required off loopback. */
   token?: string;
+  /** A second token, accepted on /metrics only (Prometheus scrapes). */
+  metricsToken?: string;
   log: Logger;
   /** Where the listen setting came from, for the refusal message ("--admin", a file name). */
   source?: string;
@@ -60,12 +63,14 @@ export class AdminServer {
     this.listenAt = opts.listen ?? DEFAULT_ADMIN_LISTEN;
     this.token = opts.token === "" ? undefined : opts.token;
     assertSafeListen(this.listenAt, this.token, opts.source ?? "admin");
+    assertTokenLength(this.token, opts.source ?? "admin", "admin.token");
+    assertTokenLength(opts.metricsToken, opts.source ?? "admin", "admin.metrics_token");
     this.log = opts.log;
     this.metrics = new MetricsRegistry({ defaultMetrics: opts.processMetrics ?? true });
     this.events = new EventRing(opts.eventCapacity ?? 500);
     this.stream = new StatusStream(() => this.snapshot(), this.events, opts.streamIntervalMs);
     const ctx = {
-      token: this.token,
+      secrets: { token: this.token, metricsToken: opts.metricsToken },
       log: this.log,
       metrics: this.metrics,
       status: () => this.snapshot(),

@@ -140,6 +140,7 @@ async function startAdmin(
     {
       listen,
       token: cfg.admin?.token ?? process.env.KEEPCACHE_ADMIN_TOKEN,
+      metricsToken: cfg.admin?.metrics_token ?? process.env.KEEPCACHE_METRICS_TOKEN,
       source: args.admin !== undefined ? "--admin" : args.file,
       log: child("admin"),
     },

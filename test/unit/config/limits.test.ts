@@ -86,4 +86,11 @@ describe("config limits", () => {
     const msgs = problems(() => loadConfigOrKeepalived(f));
     assert.match(msgs[0], /self\.conf:2: include: the included files pass 1 MiB in total/);
   });
+
+  test("admin tokens shorter than 16 characters are refused with their line", () => {
+    const msgs = problems(() =>
+      parseConfig(`${pool}admin:\n  listen: 127.0.0.1:9180\n  token: abc\n`, "t.yml"),
+    );
+    assert.match(msgs[0], /^t\.yml:6: admin\.token: must be at least 16 characters/);
+  });
 });
