@@ -64,13 +64,14 @@ export class AdminServer {
     this.token = opts.token === "" ? undefined : opts.token;
     assertSafeListen(this.listenAt, this.token, opts.source ?? "admin");
     assertTokenLength(this.token, opts.source ?? "admin", "admin.token");
-    assertTokenLength(opts.metricsToken, opts.source ?? "admin", "admin.metrics_token");
+    const metricsToken = opts.metricsToken === "" ? undefined : opts.metricsToken;
+    assertTokenLength(metricsToken, opts.source ?? "admin", "admin.metrics_token");
     this.log = opts.log;
     this.metrics = new MetricsRegistry({ defaultMetrics: opts.processMetrics ?? true });
     this.events = new EventRing(opts.eventCapacity ?? 500);
     this.stream = new StatusStream(() => this.snapshot(), this.events, opts.streamIntervalMs);
     const ctx = {
-      secrets: { token: this.token, metricsToken: opts.metricsToken },
+      secrets: { token: this.token, metricsToken },
       log: this.log,
       metrics: this.metrics,
       status: () => this.snapshot(),

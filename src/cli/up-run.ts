@@ -111,6 +111,7 @@ export async function startUp(
   const admin = new AdminServer({
     listen: args.admin,
     token: process.env.KEEPCACHE_ADMIN_TOKEN,
+    metricsToken: process.env.KEEPCACHE_METRICS_TOKEN,
     log: child("admin"),
     source: "--admin",
     streamIntervalMs: 500,
