@@ -4,6 +4,8 @@
  * authorizeAction, is routed to the ActionRegistry, logged (who, what, result) and recorded in
  * the event ring. Errors are JSON: {"error": "..."}.
  *
+ *   GET  /healthz                                  200 "ok": the process is alive
+ *   GET  /readyz                                   200 or 503 with the failing check names
  *   GET  /login, POST /login                       the browser's login form (token -> cookie)
  *   GET  /                                         dashboard
  *   GET  /metrics                                  Prometheus text format
@@ -31,6 +33,7 @@ import {
 } from "./auth.js";
 import { LOGIN_CSP, loginHtml } from "./dashboard/login.js";
 import type { EventRing } from "./events.js";
+import type { ReadyChecks } from "./ready.js";
 import type { MetricsRegistry } from "./registry.js";
 import type { StatusStream } from "./sse.js";
 import type { StatusDocument } from "./status.js";
@@ -42,6 +45,7 @@ export interface ApiContext {
   status: () => StatusDocument;
   events: EventRing;
   actions: ActionRegistry;
+  ready: ReadyChecks;
   stream: StatusStream;
   dashboardHtml: string;
 }
@@ -159,6 +163,9 @@ export async function handleRequest(
   const url = new URL(req.url ?? "/", "http://admin.invalid");
   const path = url.pathname;
   const method = req.method ?? "GET";
+  // Probes from load balancers and orchestrators: never behind the token, and they reveal
+  // nothing but check names (ready.ts).
+  if (path === "/healthz" || path === "/readyz") return serveProbe(path, req, res, ctx);
   if (path === "/login") return serveLogin(req, res, ctx);
   if (!OPEN_PATHS.has(path) && method !== "POST") {
     // Actions are checked by authorizeAction below (Origin and Content-Type first).
@@ -222,6 +229,27 @@ export async function handleRequest(
       });
     }
     return sendError(res, status, message);
+  }
+}
+
+function serveProbe(
+  path: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: ApiContext,
+): void {
+  if (req.method !== "GET" && req.method !== "HEAD") {
+    res.setHeader("Allow", "GET, HEAD");
+    sendError(res, 405, `method ${req.method} not allowed`);
+  } else if (path === "/healthz") {
+    sendJson(res, 200, { status: "ok" });
+  } else {
+    const r = ctx.ready.evaluate();
+    sendJson(
+      res,
+      r.ready ? 200 : 503,
+      r.ready ? { status: "ready" } : { status: "not ready", failing: r.failing },
+    );
   }
 }
 

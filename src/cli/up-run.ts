@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { ActionError } from "../admin/actions.js";
 import { AdminServer } from "../admin/http.js";
 import { attachProxy } from "../admin/sources/proxy.js";
+import { proxyReadyChecks } from "../admin/sources/proxy-ready.js";
 import { attachReplicaSetEvents } from "../admin/sources/replicaset.js";
 import { KeepcacheError } from "../errors.js";
 import { poolActionHandlers, replicaSetMemberHook, setFailovers } from "../failover/admin.js";
@@ -15,7 +16,7 @@ import { child, type Logger } from "../log.js";
 import { ProxyService } from "../proxy/proxy.js";
 import type { UpArgs } from "./up.js";
 import { onPath } from "./up.js";
-import { keepcacheProbe, MemberView, redisProbe } from "./up-nodes.js";
+import { keepcacheProbe, MemberView, memberAdminHeaders, redisProbe } from "./up-nodes.js";
 import { upPoolConfig, upSet } from "./up-pool.js";
 import { Child, freePort } from "./up-procs.js";
 
@@ -27,6 +28,8 @@ interface Member {
   port: number;
   proc: Child;
   view: MemberView;
+  /** A keepcache node's admin listener (its /metrics); redis-server has none. */
+  adminPort?: number;
 }
 
 type OnExit = (name: string, how: string) => void;
@@ -51,7 +54,7 @@ async function keepcacheMembers(log: Logger, onExit: OnExit): Promise<Member[]> 
       () => proc.alive,
       MEMORY_MB * 1024 * 1024,
     );
-    return { name, port, proc, view };
+    return { name, port, proc, view, adminPort: admin };
   });
 }
 
@@ -215,8 +218,20 @@ function wireAdmin(admin: AdminServer, proxy: ProxyService, members: Member[], l
     memberName: (_pool, _set, label) => byAddress.get(label),
   });
   for (const h of poolActionHandlers(proxy)) admin.actions.register(h);
+  for (const c of proxyReadyChecks(proxy)) admin.ready.register(c);
   for (const m of members) {
     admin.status.register({ kind: "node", name: m.name, snapshot: () => m.view.status() });
+    const port = m.adminPort;
+    if (port === undefined) continue;
+    // The member's own /metrics in ours, labelled {node}: one scrape target for the cluster.
+    admin.metrics.registerRemote({ node: m.name }, async () => {
+      if (!m.proc.alive) return undefined;
+      const r = await fetch(`http://127.0.0.1:${port}/metrics`, {
+        headers: memberAdminHeaders(),
+        signal: AbortSignal.timeout(500),
+      });
+      return r.ok ? await r.text() : undefined;
+    });
   }
   admin.actions.register({
     kind: "node",
