@@ -13,8 +13,7 @@ import type { Config } from "../config/index.js";
 import { ConfigErrors, ConfigReadError } from "../config/load.js";
 import { KeepcacheError, UsageError } from "../errors.js";
 import { child, type Logger, logger } from "../log.js";
-import { ProxyService } from "../proxy/proxy.js";
-import { StatsServer } from "../proxy/stats.js";
+import type { ProxyService } from "../proxy/proxy.js";
 import { parseFlags, verboseLevel } from "./flags.js";
 import { parseIntFlag } from "./size.js";
 import { loadConfigOrKeepalived } from "./vrrp.js";
@@ -176,6 +175,9 @@ export async function main(argv: string[]): Promise<number> {
   const cfg = await load(args.file, log);
   if (cfg === undefined) return 2;
   applyLevel(logLevel(args.verbosity, cfg), log);
+  // Loaded once the config is valid: a refused file costs only its own parsing.
+  const { ProxyService } = await import("../proxy/proxy.js");
+  const { StatsServer } = await import("../proxy/stats.js");
   const proxy = new ProxyService(child("proxy"));
   const tcp = new TcpPart(log);
   const stats = new StatsServer(proxy);
