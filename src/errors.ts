@@ -16,7 +16,8 @@ export type ErrorCode =
   | "KC_REPLICATION_TIMEOUT"
   | "KC_VRRP"
   | "KC_PERMISSION"
-  | "KC_ADMIN";
+  | "KC_ADMIN"
+  | "KC_LISTEN";
 
 export class KeepcacheError extends Error {
   readonly code: ErrorCode;
@@ -51,6 +52,39 @@ export class ConfigError extends KeepcacheError {
 export class UsageError extends KeepcacheError {
   constructor(message: string) {
     super("KC_USAGE", message);
+  }
+}
+
+/**
+ * A listener the command was asked to open could not be opened. The CLI prints its one-line
+ * message and exits 3: a process that serves without one of its ports would mislead the
+ * operator (a node that does not replicate, a proxy without its stats port).
+ */
+export class ListenError extends KeepcacheError {
+  readonly what: string;
+  readonly address: string;
+  constructor(what: string, address: string, cause: unknown) {
+    const e = cause as NodeJS.ErrnoException;
+    super(
+      "KC_LISTEN",
+      `cannot listen on ${address} (${what}): ${e?.code ?? ""}${e?.code ? " " : ""}${listenReason(e)}`,
+      { cause },
+    );
+    this.what = what;
+    this.address = address;
+  }
+}
+
+function listenReason(e: NodeJS.ErrnoException | undefined): string {
+  switch (e?.code) {
+    case "EADDRINUSE":
+      return "(another process listens there)";
+    case "EACCES":
+      return "(ports below 1024 need root or CAP_NET_BIND_SERVICE)";
+    case "EADDRNOTAVAIL":
+      return "(no interface has that address)";
+    default:
+      return `(${e?.message ?? String(e)})`;
   }
 }
 

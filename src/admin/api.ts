@@ -1,10 +1,12 @@
 /**
- * The admin HTTP routes. Reads are open (the listener is loopback unless a token is set);
- * every action goes through authorizeAction, is routed to the ActionRegistry, logged (who,
- * what, result) and recorded in the event ring. Errors are JSON: {"error": "..."}.
+ * The admin HTTP routes. With a token, every request but the probes and the login form needs
+ * it (auth.ts); without one, the Host must be a loopback name. Every action goes through
+ * authorizeAction, is routed to the ActionRegistry, logged (who, what, result) and recorded in
+ * the event ring. Errors are JSON: {"error": "..."}.
  *
  *   GET  /healthz                                  200 "ok": the process is alive
  *   GET  /readyz                                   200 or 503 with the failing check names
+ *   GET  /login, POST /login                       the browser's login form (token -> cookie)
  *   GET  /                                         dashboard
  *   GET  /metrics                                  Prometheus text format
  *   GET  /api/v1/status                            StatusDocument
@@ -20,7 +22,16 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "../log.js";
 import { type Action, ActionError, type ActionRegistry, describeAction } from "./actions.js";
-import { authorizeAction } from "./auth.js";
+import {
+  type AdminSecrets,
+  authorizeAction,
+  authorizeRequest,
+  OPEN_PATHS,
+  SESSION_COOKIE,
+  sameSecret,
+  sessionValue,
+} from "./auth.js";
+import { LOGIN_CSP, loginHtml } from "./dashboard/login.js";
 import type { EventRing } from "./events.js";
 import type { ReadyChecks } from "./ready.js";
 import type { MetricsRegistry } from "./registry.js";
@@ -28,7 +39,7 @@ import type { StatusStream } from "./sse.js";
 import type { StatusDocument } from "./status.js";
 
 export interface ApiContext {
-  token: string | undefined;
+  secrets: AdminSecrets;
   log: Logger;
   metrics: MetricsRegistry;
   status: () => StatusDocument;
@@ -62,7 +73,7 @@ function sendError(res: ServerResponse, status: number, error: string, extra = {
   sendJson(res, status, { error, ...extra });
 }
 
-async function readJsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -70,7 +81,11 @@ async function readJsonBody(req: IncomingMessage): Promise<Record<string, unknow
     if (size > MAX_BODY) throw new ActionError(400, `request body over ${MAX_BODY} bytes`);
     chunks.push(chunk as Buffer);
   }
-  const text = Buffer.concat(chunks).toString("utf8").trim();
+  return Buffer.concat(chunks).toString("utf8").trim();
+}
+
+async function readJsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const text = await readBody(req);
   if (text === "") return {};
   let v: unknown;
   try {
@@ -151,6 +166,12 @@ export async function handleRequest(
   // Probes from load balancers and orchestrators: never behind the token, and they reveal
   // nothing but check names (ready.ts).
   if (path === "/healthz" || path === "/readyz") return serveProbe(path, req, res, ctx);
+  if (path === "/login") return serveLogin(req, res, ctx);
+  if (!OPEN_PATHS.has(path) && method !== "POST") {
+    // Actions are checked by authorizeAction below (Origin and Content-Type first).
+    const auth = authorizeRequest(req, path, ctx.secrets);
+    if (!auth.ok) return refuse(req, res, path, auth.status, auth.error);
+  }
   if (method === "GET" || method === "HEAD") {
     if (!GET_ROUTES.has(path)) {
       const seg = segments(path);
@@ -171,11 +192,10 @@ export async function handleRequest(
   if (seg === undefined) return sendError(res, 400, "malformed percent-encoding in path");
   if (safeParseAction(seg) === undefined) return sendError(res, 404, `no such action: ${path}`);
   const who = { remote: req.socket.remoteAddress, agent: req.headers["user-agent"] };
-  const auth = authorizeAction(req, ctx.token);
+  const auth = authorizeAction(req, ctx.secrets);
   if (!auth.ok) {
     ctx.log.warn({ who, path, status: auth.status, reason: auth.error }, "admin action refused");
-    if (auth.status === 401) res.setHeader("WWW-Authenticate", 'Bearer realm="keepcache"');
-    return sendError(res, auth.status, auth.error);
+    return refuse(req, res, path, auth.status, auth.error);
   }
   let action: Action | undefined;
   try {
@@ -231,6 +251,69 @@ function serveProbe(
       r.ready ? { status: "ready" } : { status: "not ready", failing: r.failing },
     );
   }
+}
+
+/** 401/403; a browser asking for the dashboard gets the login form with its 401. */
+function refuse(
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  status: number,
+  error: string,
+): void {
+  if (status === 401) res.setHeader("WWW-Authenticate", 'Bearer realm="keepcache"');
+  if (status === 401 && (path === "/" || path === "/index.html") && req.method !== "POST") {
+    sendLogin(res, 401);
+  } else sendError(res, status, error);
+}
+
+function sendLogin(res: ServerResponse, status: number, problem?: string): void {
+  const html = loginHtml(problem);
+  res.writeHead(status, {
+    "Content-Type": "text/html; charset=utf-8",
+    "Content-Length": Buffer.byteLength(html),
+    "Content-Security-Policy": LOGIN_CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+  });
+  res.end(html);
+}
+
+/**
+ * GET shows the form; POST (urlencoded `token=...`, as the form sends it) sets the session
+ * cookie when the token is right and sends the browser back to the dashboard (303, RFC 9110
+ * section 15.4.4). Without a token configured there is nothing to log in to.
+ */
+async function serveLogin(
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: ApiContext,
+): Promise<void> {
+  const token = ctx.secrets.token;
+  if (token === undefined) {
+    res.writeHead(303, { Location: "./", "Content-Length": 0 });
+    res.end();
+    return;
+  }
+  if (req.method !== "POST") return sendLogin(res, 200);
+  let given: string | null;
+  try {
+    given = new URLSearchParams(await readBody(req)).get("token");
+  } catch (err) {
+    return sendError(res, 400, (err as Error).message);
+  }
+  if (given === null || !sameSecret(given, token)) {
+    ctx.log.warn({ remote: req.socket.remoteAddress }, "admin login refused: wrong token");
+    return sendLogin(res, 401, "Wrong token.");
+  }
+  res.writeHead(303, {
+    Location: "./",
+    "Set-Cookie": `${SESSION_COOKIE}=${sessionValue(token)}; Path=/; HttpOnly; SameSite=Strict`,
+    "Cache-Control": "no-store",
+    "Content-Length": 0,
+  });
+  res.end();
 }
 
 /** Route match without body validation (the weight check needs the body). */

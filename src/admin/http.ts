@@ -16,12 +16,18 @@ import type { Socket } from "node:net";
 import { formatEndpoint } from "../config/schema/common.js";
 import type { Logger } from "../log.js";
 import { buildMetrics } from "../metrics/table.js";
+import { listenOn } from "../util/listen.js";
 import { VERSION } from "../version.js";
 import { ActionRegistry } from "./actions.js";
 import { handleRequest } from "./api.js";
 import { dashboardHtml } from "./dashboard/page.js";
 import { EventRing } from "./events.js";
-import { type AdminListen, assertSafeListen, DEFAULT_ADMIN_LISTEN } from "./listen.js";
+import {
+  type AdminListen,
+  assertSafeListen,
+  assertTokenLength,
+  DEFAULT_ADMIN_LISTEN,
+} from "./listen.js";
 import { ReadyChecks } from "./ready.js";
 import { MetricsRegistry } from "./registry.js";
 import { StatusStream } from "./sse.js";
@@ -29,8 +35,10 @@ import { type StatusDocument, StatusHub } from "./status.js";
 
 export interface AdminServerOptions {
   listen?: AdminListen;
-  /** Bearer token for actions; required when `listen` is not loopback. */
+  /** Bearer token for every request but /healthz and /readyz; required off loopback. */
   token?: string;
+  /** A second token, accepted on /metrics only (Prometheus scrapes). */
+  metricsToken?: string;
   log: Logger;
   /** Where the listen setting came from, for the refusal message ("--admin", a file name). */
   source?: string;
@@ -60,6 +68,9 @@ export class AdminServer {
     this.listenAt = opts.listen ?? DEFAULT_ADMIN_LISTEN;
     this.token = opts.token === "" ? undefined : opts.token;
     assertSafeListen(this.listenAt, this.token, opts.source ?? "admin");
+    assertTokenLength(this.token, opts.source ?? "admin", "admin.token");
+    const metricsToken = opts.metricsToken === "" ? undefined : opts.metricsToken;
+    assertTokenLength(metricsToken, opts.source ?? "admin", "admin.metrics_token");
     this.log = opts.log;
     this.metrics = new MetricsRegistry({ defaultMetrics: opts.processMetrics ?? true });
     this.metrics.registerSource(buildMetrics, { subsystem: "" }, () => ({
@@ -68,7 +79,7 @@ export class AdminServer {
     this.events = new EventRing(opts.eventCapacity ?? 500);
     this.stream = new StatusStream(() => this.snapshot(), this.events, opts.streamIntervalMs);
     const ctx = {
-      token: this.token,
+      secrets: { token: this.token, metricsToken },
       log: this.log,
       metrics: this.metrics,
       status: () => this.snapshot(),
@@ -105,21 +116,14 @@ export class AdminServer {
     });
   }
 
-  listen(): Promise<void> {
+  async listen(): Promise<void> {
     const l = this.listenAt;
-    return new Promise((resolve, reject) => {
-      this.server.once("error", reject);
-      const done = () => {
-        this.server.off("error", reject);
-        this.log.info(
-          { url: this.url(), auth: this.token ? "token" : "loopback" },
-          "admin dashboard and API listening",
-        );
-        resolve();
-      };
-      if (l.kind === "unix") this.server.listen(l.path, done);
-      else this.server.listen({ host: l.host, port: l.port }, done);
-    });
+    const at = l.kind === "unix" ? { path: l.path } : { host: l.host, port: l.port };
+    await listenOn(this.server, at, "admin");
+    this.log.info(
+      { url: this.url(), auth: this.token ? "token" : "loopback" },
+      "admin dashboard and API listening",
+    );
   }
 
   address(): AdminListen {

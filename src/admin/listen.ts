@@ -48,6 +48,24 @@ export function isLocalListen(l: AdminListen): boolean {
   return l.kind === "unix" || isLoopbackHost(l.host);
 }
 
+/** Shortest admin token accepted, in characters. */
+export const MIN_TOKEN_LENGTH = 16;
+
+/**
+ * Refuses a token shorter than MIN_TOKEN_LENGTH: it guards the API, the dashboard and the
+ * metrics, and a short one is guessed. (A config file's token is checked by its schema too,
+ * with its line; this covers KEEPCACHE_ADMIN_TOKEN.)
+ */
+export function assertTokenLength(token: string | undefined, source: string, key: string): void {
+  if (token === undefined || token.length >= MIN_TOKEN_LENGTH) return;
+  throw new ConfigError(
+    source,
+    undefined,
+    key,
+    `must be at least ${MIN_TOKEN_LENGTH} characters (got ${token.length}; KEEPCACHE_ADMIN_TOKEN too); 'openssl rand -hex 16' makes one`,
+  );
+}
+
 /**
  * Refuses a network-reachable listener without a token. `source` names where the setting
  * came from (a config file or "--admin") so the message points at what to change.

@@ -16,6 +16,7 @@ export async function startNodeAdmin(
   const admin = new AdminServer({
     listen,
     token: process.env.KEEPCACHE_ADMIN_TOKEN,
+    metricsToken: process.env.KEEPCACHE_METRICS_TOKEN,
     log: log.child({ component: "admin" }),
     source: "--admin",
   });

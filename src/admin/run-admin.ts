@@ -20,6 +20,7 @@ import { attachVrrp } from "./sources/vrrp.js";
 export interface RunAdminOptions {
   listen: AdminListen;
   token: string | undefined;
+  metricsToken?: string | undefined;
   /** Where the listen setting came from ("--admin" or the config file), for refusals. */
   source: string;
   log: Logger;
@@ -44,6 +45,7 @@ export class RunAdmin {
     this.server = new AdminServer({
       listen: opts.listen,
       token: opts.token,
+      metricsToken: opts.metricsToken,
       log: opts.log,
       source: opts.source,
     });

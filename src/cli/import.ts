@@ -3,12 +3,13 @@
  * do not carry over are listed as YAML comments at the top and, with the reason, on stderr.
  * The result is validated against the native schema so a user sees problems before deploying.
  */
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, writeFileSync } from "node:fs";
 import { basename, dirname, isAbsolute, join } from "node:path";
 import { stringify } from "yaml";
 import { parseConfig } from "../config/index.js";
 import { type IncludeReader, importKeepalived, type Unmapped } from "../config/keepalived/index.js";
-import { ConfigError, KeepcacheError, UsageError } from "../errors.js";
+import { readConfigText } from "../config/load.js";
+import { ConfigError, UsageError } from "../errors.js";
 
 const USAGE = "usage: keepcache import [-o out.yml] [--no-validate] keepalived.conf";
 
@@ -17,7 +18,7 @@ export const fsInclude: IncludeReader = (pattern, from) => {
   const full = isAbsolute(pattern) ? pattern : join(dirname(from), pattern);
   const dir = dirname(full);
   const base = basename(full);
-  if (!/[*?]/.test(base)) return [[full, readFileSync(full, "utf8")]];
+  if (!/[*?]/.test(base)) return [[full, readConfigText(full)]];
   const re = new RegExp(
     `^${base
       .replace(/[.+^${}()|[\]\\]/g, "\\$&")
@@ -27,7 +28,7 @@ export const fsInclude: IncludeReader = (pattern, from) => {
   return readdirSync(dir)
     .filter((f) => re.test(f))
     .sort()
-    .map((f): [string, string] => [join(dir, f), readFileSync(join(dir, f), "utf8")]);
+    .map((f): [string, string] => [join(dir, f), readConfigText(join(dir, f))]);
 };
 
 export function renderImport(
@@ -65,14 +66,7 @@ export async function main(argv: string[]): Promise<number> {
   if (files.length === 2 && files[0] === "keepalived") files.shift();
   if (files.length !== 1) throw new UsageError(USAGE);
   const file = files[0];
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (err) {
-    throw new KeepcacheError("KC_CONFIG_READ", `cannot read ${file}: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
+  const text = readConfigText(file);
   const { native, unmapped } = importKeepalived(text, file, fsInclude);
   const yamlText = renderImport(native, unmapped, file);
   for (const u of unmapped) process.stderr.write(`${u.file}:${u.line}: not imported: ${u.why}\n`);

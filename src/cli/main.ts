@@ -1,6 +1,10 @@
 /**
  * `keepcache` entry point: picks the subcommand and hands over. Each subcommand lives in its
  * own file and exports `main(argv): Promise<number>` returning the exit code.
+ *
+ * Exit codes (README "Exit codes"): 0 done; 1 a runtime failure; 2 bad usage or an invalid or
+ * unreadable config (each problem on its own line with file and line); 3 a listener could not
+ * be opened (one line naming the address and the cause). No stack trace for any of these.
  */
 import { KeepcacheError, UsageError } from "../errors.js";
 
@@ -56,16 +60,22 @@ async function run(argv: string[]): Promise<number> {
   try {
     return await (await cmd.load())(rest);
   } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`keepcache ${name}: ${err.message}\n`);
-      return 2;
-    }
-    if (err instanceof KeepcacheError) {
-      process.stderr.write(`keepcache ${name}: ${err.message} [${err.code}]\n`);
-      return 1;
-    }
-    throw err;
+    if (!(err instanceof KeepcacheError)) throw err;
+    // ConfigErrors carries every problem of a file: one line each.
+    const list = (err as { errors?: Error[] }).errors ?? [err];
+    const tag = exitCodeOf(err) === 1 ? ` [${err.code}]` : "";
+    for (const e of list) process.stderr.write(`keepcache ${name}: ${e.message}${tag}\n`);
+    // A command that failed to start may hold timers or sockets it opened before the
+    // failure; nothing of it may keep running (stderr is synchronous on files and pipes).
+    process.exit(exitCodeOf(err));
   }
+}
+
+/** The documented exit code of a failure (README "Exit codes"). */
+function exitCodeOf(err: KeepcacheError): number {
+  if (err instanceof UsageError || err.code.startsWith("KC_CONFIG_")) return 2;
+  if (err.code === "KC_LISTEN") return 3;
+  return 1;
 }
 
 run(process.argv.slice(2)).then(

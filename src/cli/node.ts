@@ -182,11 +182,19 @@ export async function main(argv: string[]): Promise<number> {
     process.once("SIGTERM", () => stop("SIGTERM"));
     process.once("SIGINT", () => stop("SIGINT"));
   });
-  await node.listen();
-  const replicationPort = await node.startReplication();
-  if (opts.admin !== undefined) {
-    const { startNodeAdmin } = await import("../admin/node-admin.js");
-    admin = await startNodeAdmin(opts.admin, node, log);
+  let replicationPort: number | undefined;
+  try {
+    // Every port asked for, or none: a node serving without its replication port would
+    // look like it replicates (the CLI prints the ListenError's one line and exits 3).
+    await node.listen();
+    replicationPort = await node.startReplication();
+    if (opts.admin !== undefined) {
+      const { startNodeAdmin } = await import("../admin/node-admin.js");
+      admin = await startNodeAdmin(opts.admin, node, log);
+    }
+  } catch (err) {
+    await Promise.allSettled([node.close(), admin?.close()]);
+    throw err;
   }
   const addr = node.address();
   log.info(

@@ -11,10 +11,9 @@ import { type AdminListen, parseAdminListen } from "../admin/listen.js";
 import type { RunAdmin } from "../admin/run-admin.js";
 import type { Config } from "../config/index.js";
 import { ConfigErrors, ConfigReadError } from "../config/load.js";
-import { UsageError } from "../errors.js";
+import { KeepcacheError, UsageError } from "../errors.js";
 import { child, type Logger, logger } from "../log.js";
-import { ProxyService } from "../proxy/proxy.js";
-import { StatsServer } from "../proxy/stats.js";
+import type { ProxyService } from "../proxy/proxy.js";
 import { parseFlags, verboseLevel } from "./flags.js";
 import { parseIntFlag } from "./size.js";
 import { loadConfigOrKeepalived } from "./vrrp.js";
@@ -140,6 +139,7 @@ async function startAdmin(
     {
       listen,
       token: cfg.admin?.token ?? process.env.KEEPCACHE_ADMIN_TOKEN,
+      metricsToken: cfg.admin?.metrics_token ?? process.env.KEEPCACHE_METRICS_TOKEN,
       source: args.admin !== undefined ? "--admin" : args.file,
       log: child("admin"),
     },
@@ -175,6 +175,9 @@ export async function main(argv: string[]): Promise<number> {
   const cfg = await load(args.file, log);
   if (cfg === undefined) return 2;
   applyLevel(logLevel(args.verbosity, cfg), log);
+  // Loaded once the config is valid: a refused file costs only its own parsing.
+  const { ProxyService } = await import("../proxy/proxy.js");
+  const { StatsServer } = await import("../proxy/stats.js");
   const proxy = new ProxyService(child("proxy"));
   const tcp = new TcpPart(log);
   const stats = new StatsServer(proxy);
@@ -208,7 +211,6 @@ export async function main(argv: string[]): Promise<number> {
     admin?.setVrrp(vrrp);
     await admin?.listen();
   } catch (err) {
-    log.error({ err }, "startup failed");
     await Promise.allSettled([
       vrrp?.stop(),
       admin?.close(),
@@ -216,6 +218,9 @@ export async function main(argv: string[]): Promise<number> {
       tcp.stop(),
       stats.close(),
     ]);
+    // A port that cannot be opened or a refused setting: the CLI prints its one line.
+    if (err instanceof KeepcacheError) throw err;
+    log.error({ err }, "startup failed");
     return 1;
   }
   noteOthers(cfg, log);

@@ -12,11 +12,21 @@ export interface MemberProbe {
   read(): Promise<Partial<NodeStatus> | undefined>;
 }
 
+/**
+ * Headers for a member's admin listener: the nodes inherit KEEPCACHE_ADMIN_TOKEN, and with a
+ * token every read needs it (admin/auth.ts).
+ */
+export function memberAdminHeaders(env = process.env): Record<string, string> {
+  const t = env.KEEPCACHE_ADMIN_TOKEN;
+  return t ? { Authorization: `Bearer ${t}` } : {};
+}
+
 /** A keepcache node child started with --admin 127.0.0.1:adminPort. */
 export function keepcacheProbe(adminPort: number, peerNames: Map<string, string>): MemberProbe {
   return {
     async read() {
       const r = await fetch(`http://127.0.0.1:${adminPort}/api/v1/status`, {
+        headers: memberAdminHeaders(),
         signal: AbortSignal.timeout(400),
       });
       const doc = (await r.json()) as { nodes: NodeStatus[] };

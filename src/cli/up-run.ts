@@ -11,11 +11,12 @@ import type { AdminListen } from "../admin/listen.js";
 import { attachProxy } from "../admin/sources/proxy.js";
 import { proxyReadyChecks } from "../admin/sources/proxy-ready.js";
 import { attachReplicaSetEvents } from "../admin/sources/replicaset.js";
+import { KeepcacheError } from "../errors.js";
 import { poolActionHandlers, replicaSetMemberHook, setFailovers } from "../failover/admin.js";
 import { child, type Logger } from "../log.js";
 import { ProxyService } from "../proxy/proxy.js";
 import { findOnPath } from "../scripts/path.js";
-import { keepcacheProbe, MemberView, redisProbe } from "./up-nodes.js";
+import { keepcacheProbe, MemberView, memberAdminHeaders, redisProbe } from "./up-nodes.js";
 import { upPoolConfig, upSet } from "./up-pool.js";
 import { Child, freePort } from "./up-procs.js";
 
@@ -121,6 +122,7 @@ export async function startUp(
   const admin = new AdminServer({
     listen: args.admin,
     token: process.env.KEEPCACHE_ADMIN_TOKEN,
+    metricsToken: process.env.KEEPCACHE_METRICS_TOKEN,
     log: child("admin"),
     source: "--admin",
     streamIntervalMs: 500,
@@ -172,12 +174,11 @@ export async function startUp(
     wireAdmin(admin, proxy, members, log);
     await admin.listen();
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === "EADDRINUSE") {
-      log.error(`port in use: ${e.message}; choose others with --port N / --admin HOST:PORT`);
-    } else log.error({ err }, "keepcache up failed to start");
     closing = true;
     await shutdown();
+    // A busy --port or --admin: the CLI prints the ListenError's one line and exits 3.
+    if (err instanceof KeepcacheError) throw err;
+    log.error({ err }, "keepcache up failed to start");
     return 1;
   }
   const dash = admin.url();
@@ -234,6 +235,7 @@ function wireAdmin(admin: AdminServer, proxy: ProxyService, members: Member[], l
     admin.metrics.registerRemote({ node: m.name }, async () => {
       if (!m.proc.alive) return undefined;
       const r = await fetch(`http://127.0.0.1:${port}/metrics`, {
+        headers: memberAdminHeaders(),
         signal: AbortSignal.timeout(500),
       });
       return r.ok ? await r.text() : undefined;

@@ -4,11 +4,11 @@
  * keepcache YAML or a keepalived.conf, which is imported on the fly (the same mapping as
  * `keepcache import`; unmapped lines are logged).
  */
-import { readFileSync } from "node:fs";
 import { stringify } from "yaml";
-import { type Config, ConfigReadError, parseConfig } from "../config/index.js";
+import { type Config, ConfigErrors, parseConfig } from "../config/index.js";
 import { importKeepalived } from "../config/keepalived/index.js";
-import { KeepcacheError, UsageError } from "../errors.js";
+import { readConfigText } from "../config/load.js";
+import { ConfigError, UsageError } from "../errors.js";
 import { child, type Logger } from "../log.js";
 import type { VrrpRuntime } from "../vrrp/runtime.js";
 import { parseFlags, verboseLevel } from "./flags.js";
@@ -29,14 +29,17 @@ export function looksLikeKeepalived(text: string): boolean {
 
 /** Loads keepcache YAML, or imports a keepalived.conf; `keepcache run` can use it as well. */
 export function loadConfigOrKeepalived(file: string, log?: Logger): Config {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (err) {
-    throw new ConfigReadError(file, err);
-  }
+  const text = readConfigText(file);
   if (!looksLikeKeepalived(text)) return parseConfig(text, file);
-  const { native, unmapped } = importKeepalived(text, file, fsInclude);
+  let imported: ReturnType<typeof importKeepalived>;
+  try {
+    imported = importKeepalived(text, file, fsInclude);
+  } catch (err) {
+    // The keepalived reader stops at its first problem; report it like a YAML one.
+    if (err instanceof ConfigError) throw new ConfigErrors(file, [err]);
+    throw err;
+  }
+  const { native, unmapped } = imported;
   for (const u of unmapped)
     log?.warn({ file: u.file, line: u.line, why: u.why }, "keepalived.conf line not used");
   return parseConfig(stringify(native, { lineWidth: 0 }), `${file} (imported)`);
@@ -59,7 +62,9 @@ export async function main(argv: string[]): Promise<number> {
   log.level = verboseLevel(values.verbose?.length ?? 0) ?? log.level;
   const config = loadConfigOrKeepalived(values.config, log);
   if (!config.vrrp || config.vrrp.instances.length === 0) {
-    throw new KeepcacheError("KC_CONFIG_INVALID", `${values.config}: no vrrp instances`);
+    throw new ConfigErrors(values.config, [
+      new ConfigError(values.config, undefined, "vrrp", "no vrrp instances to run"),
+    ]);
   }
   const { startVrrp } = await import("../vrrp/runtime.js");
   // Handlers first: a signal during startup must still end with the VIPs removed.

@@ -4,8 +4,11 @@
  * file, line, key path (`alpha.servers[1]`) and what is allowed. All problems are collected and
  * thrown together as a ConfigErrors.
  */
-import { readFile } from "node:fs/promises";
+import { closeSync, openSync, readSync } from "node:fs";
 import {
+  type Document,
+  isAlias,
+  isCollection,
   isMap,
   isNode,
   isPair,
@@ -14,6 +17,7 @@ import {
   LineCounter,
   type Node,
   parseDocument,
+  visit,
 } from "yaml";
 import type { z } from "zod";
 import { ConfigError, KeepcacheError } from "../errors.js";
@@ -38,6 +42,100 @@ export class ConfigReadError extends KeepcacheError {
   constructor(file: string, cause: unknown) {
     super("KC_CONFIG_READ", `${file}: cannot read: ${(cause as Error).message}`, { cause });
     this.file = file;
+  }
+}
+
+/**
+ * Largest config file keepcache reads. twemproxy, keepalived and keepcache configs are
+ * kilobytes; YAML's parse tree takes about 50 times the text, so the cap bounds the memory
+ * and time a wrong or hostile file can take (a 50 MB file would take gigabytes).
+ */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
+/**
+ * How many nodes all aliases of one file may expand to together. An alias is a reference, so
+ * nested aliases expand exponentially ("billion laughs", YAML 1.2.2 section 3.2.2.2 allows any
+ * number of them); the count bounds the plain data toJS() builds from the tree.
+ */
+export const MAX_ALIAS_NODES = 10_000;
+
+/** Deepest flow-collection nesting (`[[[...`) accepted; configs nest a few levels. */
+export const MAX_FLOW_DEPTH = 64;
+
+/** Most problems listed for one file: a broken file can yield one per byte. */
+const MAX_REPORTED = 20;
+
+/**
+ * The line where `[` / `{` nesting passes MAX_FLOW_DEPTH, found before parsing: the yaml
+ * parser's time and memory grow faster than linearly with flow depth (a megabyte of `[` takes
+ * seconds and most of a gigabyte). Quoted text and comments are skipped; a bracket inside a
+ * block scalar counts, which can only over-count for text no config holds.
+ */
+function flowTooDeep(text: string): number | undefined {
+  let depth = 0;
+  let line = 1;
+  let quote = 0;
+  // The last character other than a space or tab: a quote opens a scalar only where a scalar
+  // can start (line start, after an indicator), never inside a plain scalar ("it's").
+  let prev = 0x0a;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x0a) line++;
+    if (quote !== 0) {
+      if (c === 0x5c && quote === 0x22)
+        i++; // backslash escape in "double quotes"
+      else if (c === quote) quote = 0;
+      continue;
+    }
+    if (c === 0x20 || c === 0x09) continue;
+    if ((c === 0x22 || c === 0x27) && SCALAR_START.includes(prev)) quote = c;
+    else if (c === 0x23 && (i === 0 || text.charCodeAt(i - 1) <= 0x20)) {
+      const nl = text.indexOf("\n", i);
+      i = (nl < 0 ? text.length : nl) - 1;
+      continue;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > MAX_FLOW_DEPTH) return line;
+    } else if ((c === 0x5d || c === 0x7d) && depth > 0) depth--;
+    prev = c;
+  }
+  return undefined;
+}
+
+/** Where a quoted scalar can begin: line start, `[ { , : - ?`. */
+const SCALAR_START = [0x0a, 0x0d, 0x5b, 0x7b, 0x2c, 0x3a, 0x2d, 0x3f];
+
+/** Reads `file` as UTF-8, refusing more than MAX_CONFIG_BYTES (also from a pipe or device). */
+export function readConfigText(file: string): string {
+  let fd: number;
+  try {
+    fd = openSync(file, "r");
+  } catch (err) {
+    throw new ConfigReadError(file, err);
+  }
+  try {
+    const buf = Buffer.allocUnsafe(MAX_CONFIG_BYTES + 1);
+    let n = 0;
+    for (;;) {
+      const got = readSync(fd, buf, n, buf.length - n, null);
+      if (got === 0) break;
+      n += got;
+      if (n > MAX_CONFIG_BYTES) {
+        throw new ConfigErrors(file, [
+          new ConfigError(
+            file,
+            undefined,
+            undefined,
+            `is larger than ${MAX_CONFIG_BYTES / 1024 / 1024} MiB, the most a config file may be`,
+          ),
+        ]);
+      }
+    }
+    return buf.toString("utf8", 0, n);
+  } catch (err) {
+    if (err instanceof ConfigErrors) throw err;
+    throw new ConfigReadError(file, err);
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -106,15 +204,27 @@ function gotText(v: unknown): string {
 
 /** Parses and validates `text`; `file` is used in messages only. Throws ConfigErrors. */
 export function parseConfig(text: string, file: string): Config {
+  const deep = flowTooDeep(text);
+  if (deep !== undefined) {
+    throw new ConfigErrors(file, [
+      new ConfigError(file, deep, undefined, `[ and { nest more than ${MAX_FLOW_DEPTH} deep`),
+    ]);
+  }
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  // yaml's uniqueKeys compares each key with every earlier one (quadratic in a map's size);
+  // duplicateKeys does the same check with a set.
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: false });
   const errors: ConfigError[] = [];
-  for (const e of doc.errors) {
+  for (const e of doc.errors.slice(0, MAX_REPORTED)) {
     const line = lc.linePos(e.pos[0]).line;
     errors.push(new ConfigError(file, line, undefined, e.message.split("\n")[0], { cause: e }));
   }
+  if (errors.length === 0) errors.push(...duplicateKeys(doc, lc, file));
   if (errors.length) throw new ConfigErrors(file, errors);
-  const data = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  const bomb = aliasBomb(doc, lc, file);
+  if (bomb) throw new ConfigErrors(file, [bomb]);
+  // aliasBomb bounded the expansion; yaml's own alias counter (a different measure) is off.
+  const data = doc.toJS({ maxAliasCount: -1 }) ?? {};
   if (typeof data !== "object" || Array.isArray(data)) {
     const err = new ConfigError(file, 1, undefined, "must be a mapping of pools and sections");
     throw new ConfigErrors(file, [err]);
@@ -143,7 +253,78 @@ export function parseConfig(text: string, file: string): Config {
     }
   }
   errors.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
-  throw new ConfigErrors(file, errors);
+  throw new ConfigErrors(file, errors.slice(0, MAX_REPORTED));
+}
+
+/** Keys repeated within one mapping (YAML 1.2.2 section 3.2.1.1: keys are unique). */
+function duplicateKeys(doc: Document, lc: LineCounter, file: string): ConfigError[] {
+  const out: ConfigError[] = [];
+  visit(doc, {
+    Map(_key, map) {
+      const seen = new Set<unknown>();
+      for (const pair of map.items) {
+        if (!isScalar(pair.key)) continue;
+        const k = pair.key.value;
+        if (!seen.has(k)) {
+          seen.add(k);
+          continue;
+        }
+        const line = pair.key.range ? lc.linePos(pair.key.range[0]).line : undefined;
+        if (out.length < MAX_REPORTED)
+          out.push(new ConfigError(file, line, String(k), "Map keys must be unique"));
+      }
+    },
+  });
+  return out;
+}
+
+/**
+ * The alias whose expansion takes the file past MAX_ALIAS_NODES, as a ConfigError on its line.
+ * One pass in document order (an alias refers to the latest anchor before it, YAML 1.2.2
+ * section 7.1), with each anchored node's expanded size computed once.
+ */
+function aliasBomb(doc: Document, lc: LineCounter, file: string): ConfigError | undefined {
+  const anchors = new Map<string, Node>();
+  const sizes = new Map<unknown, number>();
+  const cap = MAX_ALIAS_NODES + 1;
+  // Aliases nest only through anchored nodes, each sized once; the recursion follows the
+  // tree's own depth, which the parser has already walked.
+  const size = (n: unknown): number => {
+    if (isAlias(n)) {
+      const target = anchors.get(n.source);
+      return target === undefined ? 1 : size(target);
+    }
+    const known = sizes.get(n);
+    if (known !== undefined) return known;
+    sizes.set(n, cap); // an alias inside the node it names counts as too large
+    let total = 1;
+    if (isCollection(n)) {
+      for (const item of n.items) {
+        total += isPair(item) ? size(item.key) + size(item.value) : size(item);
+        if (total >= cap) break;
+      }
+    }
+    total = Math.min(total, cap);
+    sizes.set(n, total);
+    return total;
+  };
+  let expanded = 0;
+  let found: ConfigError | undefined;
+  visit(doc, (_key, node) => {
+    if (isNode(node) && !isAlias(node) && node.anchor) anchors.set(node.anchor, node);
+    if (!isAlias(node)) return;
+    expanded += size(node);
+    if (expanded <= MAX_ALIAS_NODES) return;
+    const line = node.range ? lc.linePos(node.range[0]).line : undefined;
+    found = new ConfigError(
+      file,
+      line,
+      undefined,
+      `alias *${node.source} takes the file's aliases past ${MAX_ALIAS_NODES} expanded values (nested aliases grow exponentially); write the values out`,
+    );
+    return visit.BREAK;
+  });
+  return found;
 }
 
 /**
@@ -204,11 +385,5 @@ function allowedHint(path: readonly PathKey[]): string {
 
 /** Reads `file` and parses it. Throws ConfigReadError (unreadable) or ConfigErrors. */
 export async function loadConfig(file: string): Promise<Config> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (err) {
-    throw new ConfigReadError(file, err);
-  }
-  return parseConfig(text, file);
+  return parseConfig(readConfigText(file), file);
 }

@@ -11,7 +11,7 @@
 
 import { formatHostPort } from "../config/schema/common.js";
 import { runScript } from "../scripts/run.js";
-import { runCheck } from "./checks/index.js";
+import { TargetChecker } from "./checks/index.js";
 import type { CheckResult, CheckTarget, HealthCheckConfig } from "./types.js";
 
 export type HealthState = "up" | "down";
@@ -55,7 +55,7 @@ export type CheckRunner = (
 ) => Promise<CheckResult>;
 
 export interface ProberOptions {
-  /** The check implementation (default: the real checks). */
+  /** The check implementation (default: the real checks, a TargetChecker per target). */
   check?: CheckRunner;
   /** Called with notify-script failures (they never stop the prober). */
   onError?: (err: unknown) => void;
@@ -75,6 +75,8 @@ export interface TargetStatus {
 
 interface Rec extends TargetStatus {
   spec: ProbeSpec;
+  /** The real checks' state for this target (its kept connection); unset with opts.check. */
+  checker: TargetChecker | undefined;
   timer: NodeJS.Timeout | undefined;
   ctl: AbortController | undefined;
   running: Promise<void> | undefined;
@@ -90,18 +92,19 @@ export class Prober {
   private readonly subs = new Set<(e: ProbeEvent) => void>();
   private readonly notifies = new Set<Promise<void>>();
   private readonly notifyCtl = new AbortController();
-  private readonly check: CheckRunner;
+  private readonly check: CheckRunner | undefined;
   private started = false;
   private stopped = false;
 
   constructor(private readonly opts: ProberOptions = {}) {
-    this.check = opts.check ?? runCheck;
+    this.check = opts.check;
   }
 
   add(spec: ProbeSpec): void {
     if (this.recs.has(spec.id)) throw new Error(`duplicate probe target ${spec.id}`);
     const rec: Rec = {
       spec,
+      checker: this.check ? undefined : new TargetChecker(spec.target, spec.check),
       state: spec.initial ?? "up",
       since: Date.now(),
       weight: undefined,
@@ -125,6 +128,7 @@ export class Prober {
     rec.removed = true;
     clearTimeout(rec.timer);
     rec.ctl?.abort(new Error("removed"));
+    rec.checker?.close();
     this.recs.delete(id);
   }
 
@@ -175,6 +179,7 @@ export class Prober {
     }
     this.notifyCtl.abort(new Error("prober stopped"));
     await Promise.all([...waits, ...this.notifies]);
+    for (const rec of this.recs.values()) rec.checker?.close();
   }
 
   private schedule(rec: Rec, delay: number): void {
@@ -197,7 +202,9 @@ export class Prober {
     );
     let result: CheckResult;
     try {
-      result = await this.check(rec.spec.target, rec.spec.check, ctl.signal);
+      result = this.check
+        ? await this.check(rec.spec.target, rec.spec.check, ctl.signal)
+        : await (rec.checker as TargetChecker).run(ctl.signal);
     } catch (e) {
       result = { ok: false, detail: (e as Error).message, latencyMs: 0 };
     } finally {

@@ -5,6 +5,7 @@
  */
 import net from "node:net";
 import type { Logger } from "../log.js";
+import { listenOn } from "../util/listen.js";
 import { Connection } from "./connection.js";
 import { NodeContext } from "./context.js";
 import type { NodeOptions } from "./options.js";
@@ -49,18 +50,10 @@ export class CacheNode {
     new Connection(socket, this.ctx, this.readBuf);
   }
 
-  listen(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.server.once("error", reject);
-      this.server.listen(
-        { port: this.options.port, host: this.options.host, backlog: 1024 },
-        () => {
-          this.server.off("error", reject);
-          this.ctx.start();
-          resolve();
-        },
-      );
-    });
+  async listen(): Promise<void> {
+    const { port, host } = this.options;
+    await listenOn(this.server, { port, host, backlog: 1024 }, "client port");
+    this.ctx.start();
   }
 
   /** True while accepting clients (the admin dashboard shows a closed node as down). */

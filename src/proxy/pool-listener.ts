@@ -8,6 +8,7 @@ import fs from "node:fs";
 import net from "node:net";
 import tls from "node:tls";
 import type { PoolConfig, TlsConfig } from "../config/index.js";
+import { listenOn } from "../util/listen.js";
 import { listenerTls } from "./tls.js";
 
 export async function openListener(
@@ -25,15 +26,9 @@ export async function openListener(
       fs.unlinkSync(l.path);
     } catch {}
   }
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    const done = () => {
-      server.off("error", reject);
-      resolve();
-    };
-    if (l.kind === "tcp") server.listen({ host: l.host, port: l.port, backlog: cfg.backlog }, done);
-    else server.listen({ path: l.path, backlog: cfg.backlog }, done);
-  });
+  const backlog = cfg.backlog;
+  const at = l.kind === "tcp" ? { host: l.host, port: l.port, backlog } : { path: l.path, backlog };
+  await listenOn(server, at, `pool ${cfg.name}`);
   if (l.kind === "unix" && l.mode !== undefined) fs.chmodSync(l.path, l.mode);
   return { server, address: server.address() ?? "" };
 }

@@ -16,6 +16,7 @@
 import net from "node:net";
 import os from "node:os";
 import { type MetricTable, proxyPoolMetrics, proxyServerMetrics } from "../metrics/table.js";
+import { listenOn } from "../util/listen.js";
 import { VERSION } from "../version.js";
 import type { ProxyPool } from "./pool.js";
 import type { BackendServer } from "./server.js";
@@ -137,13 +138,7 @@ export class StatsServer {
         });
     });
     this.server = srv;
-    await new Promise<void>((resolve, reject) => {
-      srv.once("error", reject);
-      srv.listen(port, host, () => {
-        srv.off("error", reject);
-        resolve();
-      });
-    });
+    await listenOn(srv, { port, host }, "stats port");
     return srv.address() as net.AddressInfo;
   }
 

@@ -4,23 +4,19 @@
  * the processes (like node:cluster's SCHED_NONE, without the cluster module's global state).
  */
 import net from "node:net";
+import { listenOn } from "../util/listen.js";
 import type { TcpServiceShape } from "./snapshot.js";
 
 export async function bindListener(
   l: TcpServiceShape["listen"],
   backlog: number,
+  what: string,
 ): Promise<net.Server> {
   const server = net.createServer();
   configureAccepted(server);
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    const done = () => {
-      server.off("error", reject);
-      resolve();
-    };
-    if (l.kind === "unix") server.listen({ path: l.path, backlog }, done);
-    else server.listen({ host: l.host, port: l.port, backlog }, done);
-  });
+  const at =
+    l.kind === "unix" ? { path: l.path, backlog } : { host: l.host, port: l.port, backlog };
+  await listenOn(server, at, what);
   return server;
 }
 

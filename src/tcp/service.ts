@@ -133,7 +133,11 @@ export class TcpService {
   }
 
   async listen(): Promise<net.AddressInfo | string> {
-    const server = await bindListener(this.cfg.listen, this.cfg.backlog);
+    const server = await bindListener(
+      this.cfg.listen,
+      this.cfg.backlog,
+      `tcp service ${this.name}`,
+    );
     this.adopt(server);
     const addr = server.address();
     if (addr === null) throw new Error("listener has no address");

@@ -105,7 +105,7 @@ describe("keepcache node --admin", () => {
         env,
       },
     );
-    assert.equal(r.status, 1, r.stderr);
+    assert.equal(r.status, 2, r.stderr); // a refused setting is a config error (README "Exit codes")
     assert.match(r.stderr, /--admin: admin\.listen: 0\.0\.0\.0:0 is reachable from the network/);
     assert.match(r.stderr, /admin\.token/);
     const bad = spawnSync(process.execPath, [keepcacheBin(), "node", "--admin", "nohost"], {

@@ -291,6 +291,35 @@ describe("dashboard in headless Chromium", () => {
     assert.deepEqual(foreign, []);
     assert.deepEqual(problems, []);
   });
+
+  test("with a token: the login form, then the dashboard live over SSE on the session cookie", async () => {
+    const token = "browser-test-token-0123456789";
+    const secured = new AdminServer({
+      log,
+      token,
+      listen: { kind: "tcp", host: "127.0.0.1", port: 0 },
+    });
+    attachNode(secured, alpha, { name: "alpha" });
+    await secured.listen();
+    const p = await (ctx as BrowserContext).newPage();
+    const errors: string[] = [];
+    p.on("pageerror", (e) => errors.push(e.message));
+    try {
+      const first = await p.goto(secured.url(), { waitUntil: "load" });
+      assert.equal(first?.status(), 401);
+      await p.locator('input[name="token"]').fill("not-the-token-at-all");
+      await p.locator('button[type="submit"]').click();
+      await p.locator('[role="alert"]', { hasText: "Wrong token" }).waitFor();
+      await p.locator('input[name="token"]').fill(token);
+      await p.locator('button[type="submit"]').click();
+      await p.locator('[data-node="alpha"][data-state="up"]').waitFor();
+      await p.locator("#live.on").waitFor();
+      assert.deepEqual(errors, []);
+    } finally {
+      await p.close();
+      await secured.close();
+    }
+  });
 });
 
 function shot(name: string): string {

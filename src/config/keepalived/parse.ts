@@ -6,6 +6,7 @@
  * what it cannot map. Pure apart from the injected include reader.
  */
 import { ConfigError } from "../../errors.js";
+import { MAX_CONFIG_BYTES } from "../load.js";
 
 export interface Stmt {
   key: string;
@@ -66,7 +67,7 @@ export function tokenizeLine(line: string): Token[] {
 export function parseKeepalived(text: string, file: string, include?: IncludeReader): Stmt[] {
   const root: Stmt[] = [];
   const stack: { list: Stmt[]; opener?: Stmt }[] = [{ list: root }];
-  const depth = { n: 0 };
+  const depth = { n: 0, bytes: text.length };
   parseInto(text, file, include, stack, depth);
   if (stack.length > 1) {
     const open = stack[stack.length - 1].opener!;
@@ -75,12 +76,27 @@ export function parseKeepalived(text: string, file: string, include?: IncludeRea
   return root;
 }
 
+/** The include's files; a file that cannot be read is an error on the include's line. */
+function includeFiles(include: IncludeReader, s: Stmt, file: string): [string, string][] {
+  try {
+    return include(s.args[0] ?? "", file);
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    // ConfigErrors (a file over the size cap) lists its one problem; others are I/O errors.
+    const one = (err as { errors?: ConfigError[] }).errors?.[0];
+    const why = one?.message ?? (err as Error).message;
+    throw new ConfigError(file, s.line, "include", `cannot read ${s.args[0] ?? ""}: ${why}`, {
+      cause: err,
+    });
+  }
+}
+
 function parseInto(
   text: string,
   file: string,
   include: IncludeReader | undefined,
   stack: { list: Stmt[]; opener?: Stmt }[],
-  depth: { n: number },
+  depth: { n: number; bytes: number },
 ): void {
   const lines = text.split("\n");
   for (let n = 0; n < lines.length; n++) {
@@ -109,7 +125,18 @@ function parseInto(
       if (!opens && s.key === "include" && include) {
         if (++depth.n > 32)
           throw new ConfigError(file, s.line, "include", "includes nested too deep");
-        for (const [f, t] of include(s.args[0] ?? "", file)) parseInto(t, f, include, stack, depth);
+        for (const [f, t] of includeFiles(include, s, file)) {
+          // A file that includes itself twice doubles at every level: bound the total read.
+          depth.bytes += t.length;
+          if (depth.bytes > MAX_CONFIG_BYTES)
+            throw new ConfigError(
+              file,
+              s.line,
+              "include",
+              `the included files pass ${MAX_CONFIG_BYTES / 1024 / 1024} MiB in total`,
+            );
+          parseInto(t, f, include, stack, depth);
+        }
         depth.n--;
         return;
       }

@@ -1,11 +1,19 @@
 /** The admin HTTP server and logging. */
 import { z } from "zod";
+import { MIN_TOKEN_LENGTH } from "../../admin/listen.js";
 import { listenSchema, text } from "./common.js";
+
+/** A token: text, long enough not to be guessed ('openssl rand -hex 16' makes one). */
+const secret = text.refine((t) => t.length >= MIN_TOKEN_LENGTH, {
+  error: `must be at least ${MIN_TOKEN_LENGTH} characters ('openssl rand -hex 16' makes one)`,
+});
 
 export const adminSchema = z.strictObject({
   listen: listenSchema,
-  /** Bearer token for mutating API calls; read-only pages stay open when unset. */
-  token: text.optional(),
+  /** Bearer token for every request but /healthz and /readyz (admin/auth.ts). */
+  token: secret.optional(),
+  /** Accepted on /metrics only, for Prometheus' scrape config. */
+  metrics_token: secret.optional(),
 });
 export type AdminConfig = z.output<typeof adminSchema>;
 

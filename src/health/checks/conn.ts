@@ -1,7 +1,9 @@
 /**
- * A short-lived TCP conversation for the protocol checks (memcache, redis, mysql): connect,
- * write, and read frames as they complete. The frame test is the caller's pure function over
- * the unread bytes; bytes it consumes are never looked at again.
+ * A TCP conversation for the protocol checks (memcache, redis, mysql): connect, write, and
+ * read frames as they complete. The frame test is the caller's pure function over the unread
+ * bytes; bytes it consumes are never looked at again. A connection outlives one check when a
+ * CheckLink keeps it (link.ts); each read is bounded by its own check's signal, whose abort
+ * ends the connection (a check that timed out leaves the reply stream out of step).
  */
 import net from "node:net";
 import type { CheckTarget } from "../types.js";
@@ -29,6 +31,10 @@ export class CheckConnection {
       this.failure = e;
       this.wake();
     });
+    sock.on("close", () => {
+      this.ended = true;
+      this.wake();
+    });
   }
 
   static open(target: CheckTarget, signal: AbortSignal): Promise<CheckConnection> {
@@ -43,11 +49,7 @@ export class CheckConnection {
       signal.addEventListener("abort", onAbort, { once: true });
       sock.once("connect", () => {
         signal.removeEventListener("abort", onAbort);
-        const c = new CheckConnection(sock);
-        signal.addEventListener("abort", () => c.abort(new Error(abortDetail(signal))), {
-          once: true,
-        });
-        resolve(c);
+        resolve(new CheckConnection(sock));
       });
       sock.once("error", (e) => {
         signal.removeEventListener("abort", onAbort);
@@ -56,28 +58,44 @@ export class CheckConnection {
     });
   }
 
+  /** Open, in step (no unread bytes), and not failed: fit for the next check. */
+  get usable(): boolean {
+    return !this.ended && this.failure === undefined && this.pending.length === 0;
+  }
+
   write(b: Buffer | string): void {
     this.sock.write(b);
   }
 
-  /** Resolves with the next complete frame; rejects on error, abort, or EOF before a frame. */
-  async read(test: FrameTest): Promise<Buffer> {
-    for (;;) {
-      const n = this.pending.length > 0 ? test(this.pending) : 0;
-      if (n > 0) {
-        const frame = this.pending.subarray(0, n);
-        this.pending = this.pending.subarray(n);
-        return frame;
+  /**
+   * Resolves with the next complete frame; rejects on error, EOF before a frame, or `signal`'s
+   * abort, which also ends the connection.
+   */
+  async read(test: FrameTest, signal: AbortSignal): Promise<Buffer> {
+    const onAbort = () => this.abort(new Error(abortDetail(signal)));
+    if (signal.aborted) onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      for (;;) {
+        const n = this.pending.length > 0 ? test(this.pending) : 0;
+        if (n > 0) {
+          const frame = this.pending.subarray(0, n);
+          this.pending = this.pending.subarray(n);
+          return frame;
+        }
+        if (this.failure) throw this.failure;
+        if (this.ended) throw new Error("connection closed by server");
+        await new Promise<void>((r) => {
+          this.waiter = r;
+        });
       }
-      if (this.failure) throw this.failure;
-      if (this.ended) throw new Error("connection closed by server");
-      await new Promise<void>((r) => {
-        this.waiter = r;
-      });
+    } finally {
+      signal.removeEventListener("abort", onAbort);
     }
   }
 
   close(): void {
+    this.ended = true;
     this.sock.destroy();
   }
 

@@ -1,22 +1,28 @@
 /** memcached liveness: `version\r\n` → `VERSION x` (protocol.txt, "Other commands"). */
 import type { CheckFn } from "../types.js";
-import { CheckConnection, lineFrame } from "./conn.js";
+import { lineFrame } from "./conn.js";
+import { CheckLink } from "./link.js";
 import { fail, pass, stopwatch } from "./result.js";
 
-export type MemcacheCheckOptions = Record<string, never>;
+export interface MemcacheCheckOptions {
+  /** The server's kept connection (link.ts); without one the check connects and closes. */
+  link?: CheckLink;
+}
 
-export const memcacheCheck: CheckFn<MemcacheCheckOptions> = async (target, _o, signal) => {
+export const memcacheCheck: CheckFn<MemcacheCheckOptions> = async (target, o, signal) => {
   const elapsed = stopwatch();
-  let c: CheckConnection | undefined;
+  const link = o.link ?? new CheckLink(target);
   try {
-    c = await CheckConnection.open(target, signal);
-    c.write("version\r\n");
-    const line = (await c.read(lineFrame)).toString("latin1").trimEnd();
+    const line = await link.use(signal, async (c) => {
+      c.write("version\r\n");
+      return (await c.read(lineFrame, signal)).toString("latin1").trimEnd();
+    });
     if (line.startsWith("VERSION ")) return pass(elapsed, line);
+    link.reset();
     return fail(elapsed, `unexpected reply: ${line.slice(0, 80)}`);
   } catch (e) {
     return fail(elapsed, (e as NodeJS.ErrnoException).code ?? (e as Error).message);
   } finally {
-    c?.close();
+    if (o.link === undefined) link.close();
   }
 };

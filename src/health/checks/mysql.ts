@@ -3,6 +3,7 @@
  * an ERR packet (0xff, e.g. "Host is blocked", "Too many connections") fails. With a user, log
  * in and require an OK packet, then send COM_QUIT so the server does not count an aborted
  * connection (which would eventually trip max_connect_errors and block the checker's host).
+ * Each check is a new connection, as HAProxy's: the greeting and login are what is checked.
  */
 import type { CheckFn } from "../types.js";
 import { CheckConnection } from "./conn.js";
@@ -30,7 +31,7 @@ export const mysqlCheck: CheckFn<MysqlCheckOptions> = async (target, o, signal) 
   let c: CheckConnection | undefined;
   try {
     c = await CheckConnection.open(target, signal);
-    const first = await c.read(packetFrame);
+    const first = await c.read(packetFrame, signal);
     const p = packetPayload(first);
     if (isErr(p)) {
       const e = parseErr(p);
@@ -42,7 +43,7 @@ export const mysqlCheck: CheckFn<MysqlCheckOptions> = async (target, o, signal) 
     let seq = (first[3] + 1) & 0xff;
     c.write(packet(seq, handshakeResponse(o.user, o.password ?? "", g)));
     for (let round = 0; round < 3; round++) {
-      const f = await c.read(packetFrame);
+      const f = await c.read(packetFrame, signal);
       const r = packetPayload(f);
       seq = (f[3] + 1) & 0xff;
       if (r[0] === 0x00) {

@@ -4,8 +4,11 @@
  * loading) and `-MASTERDOWN` (replica lost its master with replica-serve-stale-data no) mean the
  * server cannot serve and count as down, as in Sentinel's own PING handling (sentinel.c).
  */
-import type { CheckFn } from "../types.js";
-import { CheckConnection, lineFrame } from "./conn.js";
+import { ParseStatus } from "../../protocol/resp/parser.js";
+import { RespReplyFramer } from "../../protocol/resp/reply.js";
+import type { CheckFn, CheckTarget } from "../types.js";
+import { lineFrame } from "./conn.js";
+import { CheckLink } from "./link.js";
 import { fail, pass, stopwatch } from "./result.js";
 
 export interface RedisCheckOptions {
@@ -15,24 +18,20 @@ export interface RedisCheckOptions {
   password?: string;
   /** ACL user (Redis 6+) for AUTH user password. */
   username?: string;
+  /** The server's kept connection (redisLink); without one the check connects and closes. */
+  link?: CheckLink;
 }
 
 /**
- * Frame test for the start of a reply: a status/error line, or an array header followed by its
- * first bulk string (all the ROLE check needs). Pure; returns 0 until enough bytes are present.
+ * Frame test for one whole reply (ROLE's array included), so a kept connection stays in step
+ * with the server. The proxy's RESP framer does the work; replies to checks are small, so
+ * framing the unread bytes again when more arrive costs nothing that matters.
  */
-export function firstElementFrame(buf: Buffer): number {
-  const first = lineFrame(buf);
-  if (first === 0) return 0;
-  if (buf[0] !== 0x2a /* '*' */) return first;
-  const rest = buf.subarray(first);
-  const hdr = lineFrame(rest);
-  if (hdr === 0) return 0;
-  if (rest[0] !== 0x24 /* '$' */) return first + hdr;
-  const len = Number(rest.subarray(1, hdr - 2).toString("latin1"));
-  if (!Number.isFinite(len) || len < 0) return first + hdr;
-  const need = first + hdr + len + 2;
-  return buf.length >= need ? need : 0;
+export function replyFrame(buf: Buffer): number {
+  const f = new RespReplyFramer({ maxDepth: 8, maxBulkLen: 1024 * 1024 });
+  f.feed(buf);
+  if (f.next() !== ParseStatus.Ok) return 0;
+  return f.reply.frameEnd - f.reply.frameStart;
 }
 
 function authCommand(o: RedisCheckOptions): string {
@@ -40,26 +39,32 @@ function authCommand(o: RedisCheckOptions): string {
   return `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join("")}`;
 }
 
+/** A kept link to a Redis server, authenticated once per connection (as Sentinel does). */
+export function redisLink(target: CheckTarget, o: RedisCheckOptions): CheckLink {
+  if (o.password === undefined) return new CheckLink(target);
+  return new CheckLink(target, async (c, signal) => {
+    c.write(authCommand(o));
+    const a = (await c.read(lineFrame, signal)).toString("latin1").trimEnd();
+    if (!a.startsWith("+OK")) throw new Error(`AUTH: ${a.slice(0, 80)}`);
+  });
+}
+
 export const redisCheck: CheckFn<RedisCheckOptions> = async (target, options, signal) => {
   const elapsed = stopwatch();
-  let c: CheckConnection | undefined;
+  const link = options.link ?? redisLink(target, options);
   try {
-    c = await CheckConnection.open(target, signal);
-    if (options.password !== undefined) {
-      c.write(authCommand(options));
-      const a = (await c.read(lineFrame)).toString("latin1").trimEnd();
-      if (!a.startsWith("+OK")) return fail(elapsed, `AUTH: ${a.slice(0, 80)}`);
-    }
     const useRole = options.command === "role" || options.role !== undefined;
-    c.write(useRole ? "ROLE\r\n" : "PING\r\n");
-    const frame = (await c.read(firstElementFrame)).toString("latin1");
+    const frame = await link.use(signal, async (c) => {
+      c.write(useRole ? "ROLE\r\n" : "PING\r\n");
+      return (await c.read(replyFrame, signal)).toString("latin1");
+    });
     if (frame.startsWith("-")) return fail(elapsed, frame.slice(1).trimEnd().slice(0, 80));
     if (!useRole) {
       return frame.startsWith("+PONG")
         ? pass(elapsed, "PONG")
         : fail(elapsed, `unexpected reply: ${frame.trimEnd().slice(0, 80)}`);
     }
-    const m = /^\*\d+\r\n\$\d+\r\n([a-z]+)\r\n$/.exec(frame);
+    const m = /^\*\d+\r\n\$\d+\r\n([a-z]+)\r\n/.exec(frame);
     if (!m) return fail(elapsed, `unexpected ROLE reply: ${frame.trimEnd().slice(0, 80)}`);
     const role = m[1] === "slave" ? "replica" : m[1];
     if (options.role !== undefined && role !== options.role)
@@ -68,6 +73,6 @@ export const redisCheck: CheckFn<RedisCheckOptions> = async (target, options, si
   } catch (e) {
     return fail(elapsed, (e as NodeJS.ErrnoException).code ?? (e as Error).message);
   } finally {
-    c?.close();
+    if (options.link === undefined) link.close();
   }
 };

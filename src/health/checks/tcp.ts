@@ -1,4 +1,9 @@
-/** TCP_CHECK (keepalived) / plain `check` (HAProxy): the port accepts a connection. */
+/**
+ * TCP_CHECK (keepalived) / plain `check` (HAProxy): the port accepts a connection. Accepting
+ * is the point, so every check opens a new connection. It is closed with a reset, as HAProxy
+ * closes its health-check connections: a normal close would leave our side in TIME-WAIT for
+ * 60 s per check (RFC 9293 section 3.6.1), thousands of ports for a fast interval.
+ */
 import net from "node:net";
 import type { CheckFn } from "../types.js";
 import { abortDetail, fail, pass, stopwatch } from "./result.js";
@@ -12,7 +17,8 @@ export const tcpCheck: CheckFn<TcpCheckOptions> = (target, _options, signal) => 
     const sock = net.connect({ host: target.host, port: target.port });
     const done = (ok: boolean, detail: string) => {
       signal.removeEventListener("abort", onAbort);
-      sock.destroy();
+      if (ok) sock.resetAndDestroy();
+      else sock.destroy();
       resolve(ok ? pass(elapsed, detail) : fail(elapsed, detail));
     };
     const onAbort = () => done(false, abortDetail(signal));

@@ -9,11 +9,11 @@
  * This class owns the listener, the links, the backlog, the write capture (commit) and the
  * sync-mode bookkeeping (syncAcked). See feeder.ts and pull-link.ts for the two link ends.
  */
-import { once } from "node:events";
 import net from "node:net";
 import type { Logger } from "../../log.js";
 import { counters, type ReplicationCounters, replicationMetrics } from "../../metrics/table.js";
 import { NO_ITEM, type StoreOptions } from "../../store/types.js";
+import { listenOn } from "../../util/listen.js";
 import type { HybridLogicalClock, Version } from "../clock.js";
 import { newRunId } from "./auth.js";
 import { BacklogRing } from "./backlog.js";
@@ -110,8 +110,7 @@ export class Replication implements AckSource, FeederHost, PullLinkHost {
   }
 
   async listen(host: string): Promise<number> {
-    this.server.listen({ port: this.opts.port, host, backlog: 128 });
-    await once(this.server, "listening");
+    await listenOn(this.server, { port: this.opts.port, host, backlog: 128 }, "replication port");
     const a = this.server.address();
     const port = a && typeof a === "object" ? a.port : this.opts.port;
     this.identity.replPort = port;

@@ -5,6 +5,7 @@
  * returns (warm.ts) before it serves reads. A warming member already takes writes.
  */
 import { memcacheCheck } from "../../health/checks/index.js";
+import { CheckLink } from "../../health/checks/link.js";
 import type { Logger } from "../../log.js";
 import type { ReplicaSet, SetController } from "./set.js";
 import { type MemberHealth, type MemberView, nextView } from "./view.js";
@@ -20,6 +21,8 @@ export class MemcacheSetMonitor implements SetController {
   private readonly fails: number[];
   private readonly busy: boolean[];
   private readonly ctl = new AbortController();
+  /** One kept probe connection per member (a probe every check_interval would churn ports). */
+  private readonly links: (CheckLink | undefined)[];
 
   constructor(
     private readonly set: ReplicaSet,
@@ -27,6 +30,11 @@ export class MemcacheSetMonitor implements SetController {
   ) {
     this.fails = set.members.map(() => 0);
     this.busy = set.members.map(() => false);
+    this.links = set.members.map((m) =>
+      m.endpoint.kind === "tcp"
+        ? new CheckLink({ host: m.endpoint.host, port: m.endpoint.port, name: m.label })
+        : undefined,
+    );
   }
 
   start(): void {
@@ -39,6 +47,7 @@ export class MemcacheSetMonitor implements SetController {
     this.stopped = true;
     this.ctl.abort();
     if (this.timer !== undefined) clearInterval(this.timer);
+    for (const l of this.links) l?.close();
   }
 
   memberFailed(i: number, reason: string): void {
@@ -109,7 +118,8 @@ export class MemcacheSetMonitor implements SetController {
       if (this.busy[i] || m.endpoint.kind !== "tcp") return;
       this.busy[i] = true;
       const { host, port } = m.endpoint;
-      memcacheCheck({ host, port, name: m.label }, {}, AbortSignal.timeout(500))
+      const link = this.links[i];
+      memcacheCheck({ host, port, name: m.label }, { link }, AbortSignal.timeout(500))
         .then((r) => this.onProbe(i, r.ok, r.detail))
         .finally(() => {
           if (set.view.members[i].health !== "warming") this.busy[i] = false;

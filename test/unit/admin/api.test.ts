@@ -64,7 +64,11 @@ describe("admin listener safety", () => {
           e.message.startsWith("--admin"),
       );
       // With a token it is allowed (constructed only: nothing binds to a public address here).
-      new AdminServer({ log, listen: { kind: "tcp", host, port: 0 }, token: "s3cret" });
+      new AdminServer({
+        log,
+        listen: { kind: "tcp", host, port: 0 },
+        token: "s3cret-s3cret-s3cret",
+      });
     }
     new AdminServer({ log, listen: { kind: "unix", path: "/tmp/x.sock", mode: undefined } });
   });
@@ -96,9 +100,12 @@ describe("admin listener safety", () => {
 describe("admin API", () => {
   const { log, lines } = captureLog();
   const token = "t0ken-with-some-length";
+  const metricsToken = "scrape-only-token-0123";
+  const AUTH = { Authorization: `Bearer ${token}` };
   const admin = new AdminServer({
     log,
     token,
+    metricsToken,
     listen: { kind: "tcp", host: "127.0.0.1", port: 0 },
     processMetrics: false,
     streamIntervalMs: 100,
@@ -158,7 +165,7 @@ describe("admin API", () => {
   });
 
   test("GET / serves the self-contained dashboard with a CSP that forbids external loads", async () => {
-    const r = await request(port, "GET", "/");
+    const r = await request(port, "GET", "/", { headers: AUTH });
     assert.equal(r.status, 200);
     assert.match(String(r.headers["content-type"]), /^text\/html/);
     assert.match(String(r.headers["content-security-policy"]), /default-src 'none'/);
@@ -168,7 +175,7 @@ describe("admin API", () => {
   });
 
   test("GET /api/v1/status gathers providers, reports failing ones, lists capabilities", async () => {
-    const r = await request(port, "GET", "/api/v1/status");
+    const r = await request(port, "GET", "/api/v1/status", { headers: AUTH });
     assert.equal(r.status, 200);
     const doc = JSON.parse(r.body);
     assert.deepEqual(doc.vrrp, [vrrp]);
@@ -179,13 +186,13 @@ describe("admin API", () => {
   });
 
   test("unknown pages and actions answer 404/405 with a JSON error", async () => {
-    let r = await request(port, "GET", "/nope");
+    let r = await request(port, "GET", "/nope", { headers: AUTH });
     assert.equal(r.status, 404);
     assert.match(JSON.parse(r.body).error, /no such page/);
-    r = await request(port, "GET", "/api/v1/servers/web/s1/drain");
+    r = await request(port, "GET", "/api/v1/servers/web/s1/drain", { headers: AUTH });
     assert.equal(r.status, 405);
     assert.equal(r.headers.allow, "POST");
-    r = await request(port, "DELETE", "/api/v1/status");
+    r = await request(port, "DELETE", "/api/v1/status", { headers: AUTH });
     assert.equal(r.status, 405);
     r = await request(port, "POST", "/api/v1/servers/web/s1/explode", {
       headers: { ...JSON_CT, Authorization: `Bearer ${token}` },
@@ -225,7 +232,7 @@ describe("admin API", () => {
     assert.equal(logged.result, "ok");
     assert.ok(lines.some((l) => l.msg === "admin action refused"));
     // The event ring records it for the timeline.
-    const ev = JSON.parse((await request(port, "GET", "/api/v1/events")).body);
+    const ev = JSON.parse((await request(port, "GET", "/api/v1/events", { headers: AUTH })).body);
     assert.ok(ev.events.some((e: { kind: string; subject: string }) => e.kind === "action"));
   });
 
@@ -284,23 +291,112 @@ describe("admin API", () => {
   test("GET /api/v1/events pages with after and limit", async () => {
     for (let i = 0; i < 5; i++)
       admin.events.push({ kind: "health", subject: `s${i}`, message: "down" });
-    const all = JSON.parse((await request(port, "GET", "/api/v1/events?limit=1000")).body);
+    const all = JSON.parse(
+      (await request(port, "GET", "/api/v1/events?limit=1000", { headers: AUTH })).body,
+    );
     const last = all.lastSeq;
     const page = JSON.parse(
-      (await request(port, "GET", `/api/v1/events?after=${last - 3}&limit=2`)).body,
+      (await request(port, "GET", `/api/v1/events?after=${last - 3}&limit=2`, { headers: AUTH }))
+        .body,
     );
     assert.deepEqual(
       page.events.map((e: { seq: number }) => e.seq),
       [last - 1, last],
     );
-    assert.equal((await request(port, "GET", "/api/v1/events?after=-1")).status, 400);
+    assert.equal(
+      (await request(port, "GET", "/api/v1/events?after=-1", { headers: AUTH })).status,
+      400,
+    );
   });
 
   test("GET /metrics answers the Prometheus text content type", async () => {
-    const r = await request(port, "GET", "/metrics");
+    const r = await request(port, "GET", "/metrics", { headers: AUTH });
     assert.equal(r.status, 200);
     assert.match(String(r.headers["content-type"]), /^text\/plain; version=0\.0\.4/);
   });
+
+  test("with a token every read needs it too; /healthz and /readyz stay open", async () => {
+    for (const path of ["/", "/api/v1/status", "/api/v1/events", "/api/v1/stream", "/metrics"]) {
+      const r = await request(port, "GET", path);
+      assert.equal(r.status, 401, path);
+      assert.match(String(r.headers["www-authenticate"]), /^Bearer/, path);
+      const wrong = await request(port, "GET", path, { headers: { Authorization: "Bearer x" } });
+      assert.equal(wrong.status, 401, path);
+    }
+    // A browser asking for the dashboard gets the login form with its 401.
+    const page = await request(port, "GET", "/");
+    assert.match(page.body, /<form method="post" action="login">/);
+    for (const path of ["/healthz", "/readyz"]) {
+      assert.notEqual((await request(port, "GET", path)).status, 401, path);
+    }
+  });
+
+  test("the scrape token opens /metrics and nothing else", async () => {
+    const scrape = { Authorization: `Bearer ${metricsToken}` };
+    assert.equal((await request(port, "GET", "/metrics", { headers: scrape })).status, 200);
+    assert.equal((await request(port, "GET", "/api/v1/status", { headers: scrape })).status, 401);
+    const r = await request(port, "POST", "/api/v1/vrrp/VI_1/backup", {
+      headers: { ...scrape, ...JSON_CT },
+    });
+    assert.equal(r.status, 401);
+  });
+
+  test("a browser logs in once: the cookie (not the token) opens reads, the stream and actions", async () => {
+    const form = { "Content-Type": "application/x-www-form-urlencoded" };
+    const bad = await request(port, "POST", "/login", { headers: form, body: "token=nope" });
+    assert.equal(bad.status, 401);
+    assert.match(bad.body, /Wrong token/);
+    const ok = await request(port, "POST", "/login", {
+      headers: form,
+      body: `token=${encodeURIComponent(token)}`,
+    });
+    assert.equal(ok.status, 303);
+    assert.equal(ok.headers.location, "./");
+    const set = String(ok.headers["set-cookie"]);
+    assert.match(set, /HttpOnly/);
+    assert.match(set, /SameSite=Strict/);
+    assert.ok(!set.includes(token), "the cookie never holds the token");
+    const cookie = { Cookie: set.split(";")[0] };
+    assert.equal((await request(port, "GET", "/api/v1/status", { headers: cookie })).status, 200);
+    assert.equal((await request(port, "GET", "/", { headers: cookie })).status, 200);
+    const r = await request(port, "POST", "/api/v1/vrrp/VI_1/backup", {
+      headers: { ...cookie, ...JSON_CT },
+    });
+    assert.equal(r.status, 200, r.body);
+    // The SSE stream: headers arrive, then the test hangs up.
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.get(
+        { host: "127.0.0.1", port, path: "/api/v1/stream", headers: cookie },
+        (res) => {
+          resolve(res.statusCode ?? 0);
+          req.destroy();
+        },
+      );
+      req.on("error", reject);
+    });
+    assert.equal(status, 200);
+  });
+
+  test("without a token, reads also need a loopback Host (DNS rebinding)", async () => {
+    for (const path of ["/", "/api/v1/status", "/metrics"]) {
+      const r = await request(openPort, "GET", path, {
+        headers: { Host: `evil.example:${openPort}` },
+      });
+      assert.equal(r.status, 403, path);
+    }
+    assert.equal((await request(openPort, "GET", "/api/v1/status")).status, 200);
+  });
+
+  test("tokens shorter than 16 characters are refused at startup", () => {
+    const { log } = captureLog();
+    for (const key of ["token", "metricsToken"] as const) {
+      assert.throws(
+        () => new AdminServer({ log, [key]: "short", listen: DEFAULT_ADMIN_LISTEN }),
+        (e: unknown) => e instanceof ConfigError && /at least 16 characters/.test(e.message),
+      );
+    }
+  });
+
   test("/healthz and /readyz answer without the token and name only failing checks", async () => {
     // `admin` has a token: no Authorization header is sent.
     const h = await request(port, "GET", "/healthz");
