@@ -5,6 +5,7 @@
  * failed fragment by key for the pool's one retry (driver.ts Merger.replan).
  */
 import assert from "node:assert";
+import { findNewline } from "../../protocol/memcache/text.js";
 import type { OutBuffer } from "../../util/out-buffer.js";
 import type { KeyPicker, Merger, SplitPart } from "../driver.js";
 import { isErrorLine } from "./framer.js";
@@ -44,11 +45,17 @@ export class GroupedGetMerger implements Merger {
     this.blockEnd = new Int32Array(n);
   }
 
-  addKey(part: number, position: number, at: number, len: number): void {
+  /**
+   * Client key `position` is the key at `at` (length `len`) of fragment `part`, and the
+   * `order`-th position in fragment order (all of fragment 0's positions ascending, then
+   * fragment 1's, ...).
+   */
+  addKey(part: number, position: number, at: number, len: number, order: number): void {
     this.partOf[position] = part;
     this.keyAt[position] = at;
     this.keyLen[position] = len;
-    this.byPart[this.filled++] = position;
+    this.byPart[order] = position;
+    this.filled++;
   }
 
   addPart(request: Buffer): void {
@@ -145,7 +152,7 @@ export class GroupedGetMerger implements Merger {
     let k = from;
     let pos = 0;
     while (pos < r.length) {
-      const nl = r.indexOf(10, pos);
+      const nl = findNewline(r, pos, r.length);
       if (nl < 0) break;
       const lineEnd = nl > pos && r[nl - 1] === 13 ? nl - 1 : nl;
       if (!startsWithValue(r, pos, lineEnd)) {
