@@ -20,7 +20,10 @@ const END = Buffer.from("END\r\n");
 export class GroupedGetMerger implements Merger {
   private readonly requests: Buffer[] = [];
   private readonly replies: (Buffer | undefined)[] = [];
+  /** A failed fragment's reason (fail()). */
   private error: Buffer | undefined;
+  /** Per fragment: the error line its server answered instead of VALUE blocks. */
+  private readonly lineErrors: (Buffer | undefined)[] = [];
   /** Per client key position: its fragment, and its key's place in that fragment's request. */
   private readonly partOf: Int32Array;
   private readonly keyAt: Int32Array;
@@ -62,8 +65,18 @@ export class GroupedGetMerger implements Merger {
     this.requests.push(request);
   }
 
+  /**
+   * Fragment `index` answered. Its VALUE blocks are matched to their keys now, so the work of
+   * a large get is spread over the reads that complete its fragments rather than done in one
+   * pass when the last one arrives.
+   */
   add(index: number, reply: Buffer): void {
     this.replies[index] = reply;
+    let from = 0;
+    while (from < this.filled && this.partOf[this.byPart[from]] !== index) from++;
+    let to = from;
+    while (to < this.filled && this.partOf[this.byPart[to]] === index) to++;
+    this.match(index, reply, from, to);
   }
 
   fail(_index: number, reason: string): void {
@@ -127,18 +140,18 @@ export class GroupedGetMerger implements Merger {
   }
 
   write(out: OutBuffer): void {
-    let next = 0; // index into byPart: fragments in order
-    for (let p = 0; p < this.requests.length && this.error === undefined; p++) {
-      let last = next;
-      while (last < this.filled && this.partOf[this.byPart[last]] === p) last++;
-      const r = this.replies[p];
-      if (r !== undefined) this.match(p, r, next, last);
-      next = last;
-    }
-    if (this.error !== undefined) {
-      out.bytes(this.error, 0, this.error.length);
+    // A failure, else the first fragment (in fragment order) whose server answered an error.
+    let error = this.error;
+    for (let p = 0; error === undefined && p < this.requests.length; p++) error = this.lineErrors[p];
+    if (error !== undefined) {
+      out.bytes(error, 0, error.length);
       return;
     }
+    // One allocation for the whole reply rather than a doubling series.
+    let total = END.length;
+    for (let i = 0; i < this.partOf.length; i++)
+      if (this.blockStart[i] >= 0) total += this.blockEnd[i] - this.blockStart[i];
+    out.ensure(total);
     for (let i = 0; i < this.partOf.length; i++) {
       const s = this.blockStart[i];
       if (s >= 0) out.bytes(this.replies[this.partOf[i]] as Buffer, s, this.blockEnd[i]);
@@ -157,7 +170,7 @@ export class GroupedGetMerger implements Merger {
       const lineEnd = nl > pos && r[nl - 1] === 13 ? nl - 1 : nl;
       if (!startsWithValue(r, pos, lineEnd)) {
         // END, or an error line (the framer ends a retrieval reply at any other line).
-        if (isErrorLine(r, pos, lineEnd)) this.error = Buffer.from(r.subarray(pos, nl + 1));
+        if (isErrorLine(r, pos, lineEnd)) this.lineErrors[p] = Buffer.from(r.subarray(pos, nl + 1));
         return;
       }
       // VALUE <key> <flags> <bytes> [<cas unique>]: the framer checked the shape already.
