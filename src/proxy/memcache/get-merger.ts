@@ -142,7 +142,8 @@ export class GroupedGetMerger implements Merger {
   write(out: OutBuffer): void {
     // A failure, else the first fragment (in fragment order) whose server answered an error.
     let error = this.error;
-    for (let p = 0; error === undefined && p < this.requests.length; p++) error = this.lineErrors[p];
+    for (let p = 0; error === undefined && p < this.requests.length; p++)
+      error = this.lineErrors[p];
     if (error !== undefined) {
       out.bytes(error, 0, error.length);
       return;
