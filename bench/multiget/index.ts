@@ -10,7 +10,7 @@
  * Each big get runs BENCH_ROUNDS times (default 5) on a fresh connection; the row shows the
  * median. The other client pauses 1 ms between requests, so it is a light client, not load.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildRouter } from "../../src/proxy/distribution/index.js";
@@ -18,6 +18,7 @@ import { hitReplyBytes, loaderKeys, Prober, timedGet } from "../../test/helpers/
 import { freePorts } from "../../test/helpers/ports.js";
 import { keepcacheBin, start, startMemcached, stopAll } from "../../test/helpers/procs.js";
 import { loadItems } from "../lib/loader.js";
+import { startProxies } from "../lib/proxies.js";
 import type { Row } from "../lib/table.js";
 import { median } from "../proxy/rounds.js";
 
@@ -111,16 +112,7 @@ async function proxyRows(): Promise<Row[]> {
     const names = ["a", "b", "c"];
     const pool = (listen: number) =>
       `bench:\n  listen: 127.0.0.1:${listen}\n  hash: fnv1a_64\n  distribution: ketama\n  timeout: 400\n  servers:\n${[a, b, c].map((p, i) => `    - 127.0.0.1:${p}:1 ${names[i]}\n`).join("")}`;
-    writeFileSync(join(dir, "kc.yml"), pool(kcPort));
-    writeFileSync(join(dir, "nc.yml"), pool(ncPort));
-    await start(
-      process.execPath,
-      [keepcacheBin(), "run", "-c", join(dir, "kc.yml"), "-s", String(kcStats)],
-      { port: kcPort, env: { ...process.env, KEEPCACHE_LOG_LEVEL: "warn" } },
-    );
-    await start("nutcracker", ["-c", join(dir, "nc.yml"), "-s", String(ncStats)], {
-      port: ncPort,
-    });
+    await startProxies(dir, pool, { kc: kcPort, kcStats, nc: ncPort, ncStats });
     // Every memcached holds every key; the big get asks only for keys owned by a or b.
     const picker = buildRouter({
       servers: names.map((name) => ({ name, weight: 1, live: true })),
