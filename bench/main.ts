@@ -25,6 +25,12 @@ const scenarios: Record<string, () => Promise<Scenario>> = {
     anchor: "nutcracker",
     run: (await import("./proxy/index.js")).run,
   }),
+  multiget: async () => ({
+    title:
+      "one 60,000-key get, and another client meanwhile (node vs memcached; proxy vs nutcracker)",
+    anchor: "memcached / nutcracker",
+    run: (await import("./multiget/index.js")).run,
+  }),
   failover: async () => ({
     title: "replica-set failover: kill -9 of the Redis master, 10 kills per mode",
     anchor: "Sentinel (default 30 s)",

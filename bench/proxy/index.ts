@@ -6,13 +6,14 @@
  * BENCH_ROUNDS interleaved rounds (rounds.ts) of BENCH_SECONDS each; the direct figure (one
  * run) is shown for scale. The Redis rows (redis-benchmark) come from ./redis.ts.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePorts } from "../../tools/ports.js";
-import { keepcacheBin, start, startMemcached, stopAll } from "../../tools/procs.js";
+import { startMemcached, stopAll } from "../../tools/procs.js";
 import { loadItems } from "../lib/loader.js";
 import { type LoadResult, memcaslap } from "../lib/memcaslap.js";
+import { startProxies } from "../lib/proxies.js";
 import type { Row } from "../lib/table.js";
 import { interleave, median } from "./rounds.js";
 
@@ -28,16 +29,7 @@ export async function memcacheRows(): Promise<Row[]> {
     await startMemcached(mcPort, ["-m", "256"]);
     const pool = (listen: number) =>
       `bench:\n  listen: 127.0.0.1:${listen}\n  hash: fnv1a_64\n  distribution: ketama\n  servers:\n    - 127.0.0.1:${mcPort}:1\n`;
-    writeFileSync(join(dir, "kc.yml"), pool(kcPort));
-    writeFileSync(join(dir, "nc.yml"), pool(ncPort));
-    await start(
-      process.execPath,
-      [keepcacheBin(), "run", "-c", join(dir, "kc.yml"), "-s", String(kcStats)],
-      { port: kcPort, env: { ...process.env, KEEPCACHE_LOG_LEVEL: "warn" } },
-    );
-    await start("nutcracker", ["-c", join(dir, "nc.yml"), "-s", String(ncStats)], {
-      port: ncPort,
-    });
+    await startProxies(dir, pool, { kc: kcPort, kcStats, nc: ncPort, ncStats });
     await loadItems(mcPort, 1000);
     const load = (port: number, getRatio: number, seconds = SECONDS) =>
       memcaslap(`127.0.0.1:${port}`, {

@@ -2,10 +2,16 @@
  * One client connection of the cache node: protocol detection, feeding the session, batching
  * replies into one write per read, and backpressure.
  *
- * Backpressure (explicit, as the design requires): when socket.write() returns false, or when
- * one batch of replies passes the output limit, the connection stops reading and parsing until
- * 'drain'. A client that never reads its replies therefore holds at most about one output limit
- * of memory, never more.
+ * Backpressure (explicit, as the design requires): when socket.write() returns false the
+ * connection stops reading and parsing until 'drain'. A client that never reads its replies
+ * therefore holds at most about one output limit of memory, never more.
+ *
+ * Fairness: one turn of the event loop produces at most TURN_BYTES of replies per connection
+ * (a large multi-get or metadump is cut inside the request, session.ts `more`); the rest is
+ * produced in a later turn (setImmediate, after the poll phase has read every other ready
+ * socket), so a client asking for megabytes never stalls the others. 'drain' resumes in a
+ * later turn too: Node emits it from a nextTick when the kernel took a write at once, which
+ * would otherwise chain every batch of a large reply without letting the loop turn.
  */
 import type { Socket } from "node:net";
 import { OutBuffer } from "../util/out-buffer.js";
@@ -16,10 +22,15 @@ import { HeldReplies } from "./replication/held-replies.js";
 import { RunResult, type Session } from "./session.js";
 import { TextSession } from "./text-session.js";
 
+/** Reply bytes one connection may produce per event-loop turn before yielding. */
+const TURN_BYTES = 256 * 1024;
+
 export class Connection {
   private session: Session | undefined;
   private readonly out = new OutBuffer();
   private waitingDrain = false;
+  /** A later turn is scheduled to go on (resumeTurn). */
+  private yielded = false;
   private closing = false;
   private held: HeldReplies | undefined;
   /** Held replies at which the connection stops executing requests until some are released. */
@@ -40,8 +51,7 @@ export class Connection {
     }
     socket.on("drain", () => {
       this.waitingDrain = false;
-      this.socket.resume();
-      this.pump();
+      this.later();
     });
     socket.on("error", () => socket.destroy());
     socket.once("close", () => this.held?.dispose());
@@ -68,14 +78,14 @@ export class Connection {
 
   private pump(): void {
     const session = this.session;
-    if (!session || this.closing) return;
-    const limit = this.ctx.options.outputLimitBytes;
+    if (!session || this.closing || this.yielded) return;
+    const budget = Math.min(this.ctx.options.outputLimitBytes, TURN_BYTES);
     while (!this.waitingDrain) {
       if (this.held !== undefined && this.held.size >= Connection.HELD_LIMIT) {
         this.socket.pause(); // resumed by afterRelease
         return;
       }
-      const r = session.run(this.out, limit);
+      const r = session.run(this.out, budget);
       const data = this.out.take();
       if (r === RunResult.Hold) {
         this.hold(data);
@@ -88,13 +98,26 @@ export class Connection {
         return;
       }
       if (r === RunResult.NeedInput) return;
-      // RunResult.Full: the batch was cut at the budget. Keep going unless the socket pushed back.
-      if (this.socket.writableLength >= limit && !this.waitingDrain) {
-        this.waitingDrain = true;
-        this.socket.pause();
-      }
+      // RunResult.Full: this turn's budget is spent. Read nothing more until the rest is out.
+      this.socket.pause();
+      if (!this.waitingDrain) this.later();
+      return;
     }
   }
+
+  /** Goes on in a later turn of the event loop: other connections' reads come first. */
+  private later(): void {
+    if (this.yielded) return;
+    this.yielded = true;
+    setImmediate(this.resumeTurn);
+  }
+
+  private readonly resumeTurn = (): void => {
+    this.yielded = false;
+    if (this.closing || this.waitingDrain || this.socket.destroyed) return;
+    this.socket.resume();
+    this.pump();
+  };
 
   private send(data: Buffer): void {
     if (this.held !== undefined && this.held.size > 0) this.held.push(data, 0);

@@ -3,40 +3,53 @@
  * proxy uses to warm a returning replica (copy the keys from a live member). The other
  * subcommands tune memcached's background crawler thread; keepcache expires lazily and reclaims
  * at the LRU tail instead, so they are accepted and have nothing to change.
+ *
+ * A metadump of a large store is megabytes of text: it is written up to the session's output
+ * budget per run, resuming the store's scan cursor (the same cursor a replication full sync
+ * resumes while serving), so the event loop serves other clients between budgets.
  */
 import type { OutBuffer } from "../util/out-buffer.js";
 import type { NodeContext } from "./context.js";
 import { line } from "./reply.js";
+import type { MoreReply } from "./session.js";
 
-export function lruCrawler(ctx: NodeContext, args: string, out: OutBuffer): void {
+/** Answers `lru_crawler <args>`; a metadump cut at `budget` returns the rest to write later. */
+export function lruCrawler(
+  ctx: NodeContext,
+  args: string,
+  out: OutBuffer,
+  budget: number,
+): MoreReply | null {
   const [sub, arg] = args.split(/\s+/);
   switch (sub) {
-    case "metadump":
+    case "metadump": {
       if (!arg) {
         line(out, "CLIENT_ERROR bad command line format");
-        return;
+        return null;
       }
-      metadump(ctx, out);
-      return;
+      const more = metadump(ctx);
+      return more(out, budget) ? null : more;
+    }
     case "crawl":
     case "enable":
     case "disable":
     case "sleep":
     case "tocrawl":
       line(out, "OK");
-      return;
+      return null;
     default:
       line(out, "CLIENT_ERROR bad command line format");
+      return null;
   }
 }
 
 /** One line per item: key=<url-encoded> exp= la= cas= fetch= cls= size=, then END. */
-function metadump(ctx: NodeContext, out: OutBuffer): void {
+function metadump(ctx: NodeContext): MoreReply {
   const store = ctx.store;
-  const now = ctx.now();
   let cursor = 0;
-  do {
-    cursor = store.scan(cursor, 1024, now, (h) => {
+  return (out, budget) => {
+    const now = ctx.now();
+    const emit = (h: number) => {
       const key = store
         .keyBuffer(h)
         .toString("latin1", store.keyStart(h), store.keyStart(h) + store.keyLength(h));
@@ -44,7 +57,11 @@ function metadump(ctx: NodeContext, out: OutBuffer): void {
       out.ascii(
         `key=${encodeURIComponent(key)} exp=${exp === 0 ? -1 : exp} la=${store.lastAccess(h)} cas=${store.casString(h)} fetch=${store.wasFetched(h) ? "yes" : "no"} cls=${store.slabClass(h)} size=${store.itemSize(h)}\n`,
       );
-    });
-  } while (cursor !== 0);
-  out.ascii("END\r\n");
+    };
+    do cursor = store.scan(cursor, 1024, now, emit);
+    while (cursor !== 0 && out.pending < budget);
+    if (cursor !== 0) return false;
+    out.ascii("END\r\n");
+    return true;
+  };
 }

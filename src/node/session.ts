@@ -10,7 +10,10 @@ import type { NodeContext } from "./context.js";
 export enum RunResult {
   /** All buffered input was consumed; wait for more. */
   NeedInput = 0,
-  /** Stopped because the reply buffer passed its budget; call run() again after a flush. */
+  /**
+   * Stopped because the reply buffer passed its budget (possibly in the middle of one large
+   * reply: a multi-get, a metadump); call run() again after a flush, in a later turn.
+   */
   Full = 1,
   /** Flush the replies, then close the connection (quit, or a fatal protocol error). */
   Close = 2,
@@ -20,6 +23,9 @@ export enum RunResult {
    */
   Hold = 3,
 }
+
+/** Writes more of a reply cut at the output budget; true once it is complete. */
+export type MoreReply = (out: OutBuffer, budget: number) => boolean;
 
 export interface Session {
   feed(chunk: Buffer): void;
@@ -44,6 +50,16 @@ export interface RequestParser<R> {
  * command semantics.
  */
 export abstract class ParsedSession<R> implements Session {
+  /**
+   * The rest of a reply cut at the output budget: writes more of it into `out` until the
+   * budget, and returns true once it is complete. Set by execute() for replies that can be
+   * large (every key of a 60,000-key get, every item of a metadump), so one request never
+   * holds the event loop for its whole reply: the connection yields between budgets.
+   */
+  protected more: MoreReply | null = null;
+  /** The budget of the current run(), for execute() to cut a large reply at. */
+  protected budget = 0;
+
   constructor(
     protected readonly ctx: NodeContext,
     protected readonly req: R,
@@ -66,6 +82,12 @@ export abstract class ParsedSession<R> implements Session {
   run(out: OutBuffer, budget: number): RunResult {
     const req = this.req;
     const ctx = this.ctx;
+    this.budget = budget;
+    const more = this.more;
+    if (more !== null) {
+      if (!more(out, budget)) return RunResult.Full;
+      this.more = null;
+    }
     for (;;) {
       if (out.pending >= budget) return RunResult.Full;
       const st = this.parser.next(req);
@@ -77,6 +99,8 @@ export abstract class ParsedSession<R> implements Session {
       }
       const mark = out.pending;
       if (this.execute(req, out)) return RunResult.Close;
+      // Only reads are cut (no write to hold for replication): finish it in a later run().
+      if (this.more !== null) return RunResult.Full;
       if (ctx.wrote && ctx.endWrite(mark)) return RunResult.Hold;
     }
   }

@@ -134,7 +134,12 @@ export class TextSession extends ParsedSession<TextRequest> {
         line(out, "ERROR: shutdown not enabled");
         return false;
       case Cmd.LruCrawler:
-        lruCrawler(ctx, buf.toString("latin1", req.argStart, req.argEnd).trim(), out);
+        this.more = lruCrawler(
+          ctx,
+          buf.toString("latin1", req.argStart, req.argEnd).trim(),
+          out,
+          this.budget,
+        );
         return false;
       case Cmd.Mg:
       case Cmd.Ms:
@@ -158,15 +163,79 @@ export class TextSession extends ParsedSession<TextRequest> {
     withCas: boolean,
     touch: boolean,
   ) {
+    const n = req.keyCount;
+    if (touch) {
+      // gat/gats lines are at most 2048 bytes (memcached's limit for anything but get/gets),
+      // so their replies are written whole; their touches are writes to replicate.
+      const c = this.ctx.counters;
+      const now = this.ctx.now();
+      const exp = normalizeExptime(req.exptime, now);
+      c.cmd_touch += n;
+      this.values(buf, req.keyStarts, req.keyEnds, 0, n, out, withCas, true, exp, Infinity);
+      out.raw(END);
+      return;
+    }
+    const i = this.values(
+      buf,
+      req.keyStarts,
+      req.keyEnds,
+      0,
+      n,
+      out,
+      withCas,
+      false,
+      0,
+      this.budget,
+    );
+    if (i === n) {
+      out.raw(END);
+      return;
+    }
+    // The reply passed the output budget: the rest is written by later run()s, in later
+    // turns. The keys live in the parser's buffer, which the next read may reuse: copy the
+    // ones still to answer (once; they are contiguous in the request line).
+    const base = req.keyStarts[i];
+    const keys = Buffer.from(buf.subarray(base, req.keyEnds[n - 1]));
+    const starts = new Int32Array(n - i);
+    const ends = new Int32Array(n - i);
+    for (let k = i; k < n; k++) {
+      starts[k - i] = req.keyStarts[k] - base;
+      ends[k - i] = req.keyEnds[k] - base;
+    }
+    let next = 0;
+    this.more = (o, budget) => {
+      next = this.values(keys, starts, ends, next, starts.length, o, withCas, false, 0, budget);
+      if (next < starts.length) return false;
+      o.raw(END);
+      return true;
+    };
+  }
+
+  /**
+   * Writes the VALUE block of each hit among keys [from, to) (protocol.txt "Retrieval
+   * command"), with `touch` setting each hit's exptime to `exp`, until `out` passes `budget`.
+   * Returns the index of the first key not answered (`to` when all were).
+   */
+  private values(
+    buf: Buffer,
+    starts: ArrayLike<number>,
+    ends: ArrayLike<number>,
+    from: number,
+    to: number,
+    out: OutBuffer,
+    withCas: boolean,
+    touch: boolean,
+    exp: number,
+    budget: number,
+  ): number {
     const ctx = this.ctx;
     const store = ctx.store;
     const c = ctx.counters;
     const now = ctx.now();
-    const exp = touch ? normalizeExptime(req.exptime, now) : 0;
-    if (touch) c.cmd_touch += req.keyCount;
-    for (let i = 0; i < req.keyCount; i++) {
-      const ks = req.keyStarts[i];
-      const ke = req.keyEnds[i];
+    for (let i = from; i < to; i++) {
+      if (out.pending >= budget) return i;
+      const ks = starts[i];
+      const ke = ends[i];
       c.cmd_get++;
       const h = store.find(buf, ks, ke, now);
       if (h === NO_ITEM) {
@@ -196,7 +265,7 @@ export class TextSession extends ParsedSession<TextRequest> {
       out.bytes(store.valueBuffer(h), vs, vs + vlen);
       out.crlf();
     }
-    out.raw(END);
+    return to;
   }
 
   private storeCmd(req: TextRequest, buf: Buffer, out: OutBuffer) {

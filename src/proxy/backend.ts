@@ -6,9 +6,17 @@
  * end of it (flush.ts). The FIFO is bounded; a full one refuses new requests. Plain TCP reads
  * go into our own slab (read-slab.ts), bypassing the Readable stream.
  *
- * Timeouts: one timer per connection, armed for the oldest request's deadline (its send time plus
- * the pool's timeout: always the earliest, all requests having the same timeout). On expiry the
- * whole connection fails: the stuck reply would otherwise be matched to a later request.
+ * Timeouts measure the backend, not the proxy: a request fails when the server has said nothing
+ * for the pool's `timeout` since the request was handed to its socket (or since the server last
+ * sent bytes, a large reply still arriving). Time the request spent in our own buffers before
+ * the write, for instance while the event loop served a client's 60,000-key get, does not count.
+ * One timer per connection is armed for the oldest request's deadline (all requests having the
+ * same timeout, it is the earliest). When it fires late or finds the deadline passed, the
+ * verdict waits for this turn's poll phase (setImmediate): a reply that reached the socket while
+ * the loop was busy is read there first, and only a server still silent after that look has
+ * failed. On expiry the whole connection fails: the stuck reply would otherwise be matched to a
+ * later request. twemproxy gets the same order from its loop, which handles every ready event
+ * before it expires timeouts (nc_core.c core_loop: event_wait, then core_timeout).
  */
 import net from "node:net";
 import tls from "node:tls";
@@ -38,6 +46,12 @@ export class BackendConn implements Flushable {
   private writer: SocketWriter | undefined;
   private framer: ReplyFramer;
   private timer: NodeJS.Timeout | undefined;
+  /** Requests at the tail of `inflight` whose bytes are still in `out` (not yet written). */
+  private unwritten = 0;
+  /** monoMicros() of the last read while requests were in flight; -1 when none since. */
+  private readUs = -1;
+  /** The timer found the deadline passed; the verdict waits for this turn's poll phase. */
+  private judging = false;
   /** Set once failed or closed: this object is dropped by the server afterwards. */
   dead = false;
   /** Set when a reload removed this server: the reason to close with once idle. */
@@ -65,10 +79,13 @@ export class BackendConn implements Flushable {
     // valid after the write and lets the request be re-sent elsewhere without another copy.
     if (keepForRetry) req.retryBuf = out.buf.subarray(at, at + n);
     req.bytes = n;
+    // Queued now; flush() restamps it when the bytes are handed to the socket.
     req.sentUs = monoMicros();
     const timeout = this.server.pool.timeoutMs;
-    if (timeout > 0 && this.timer === undefined && !req.blocking) this.arm(timeout);
+    if (timeout > 0 && this.timer === undefined && !this.judging && !req.blocking)
+      this.arm(timeout);
     this.inflight.push(req);
+    this.unwritten++;
     const c = this.server.counters;
     c.requests++;
     c.request_bytes += n;
@@ -94,7 +111,13 @@ export class BackendConn implements Flushable {
     // leave together when it completes.
     if (!this.connected || w === undefined || w.busy) return;
     const data = this.out.take();
-    if (data !== null) w.write(data);
+    if (data === null) return;
+    w.write(data);
+    // The requests of this batch are on their way: their deadlines start now.
+    const q = this.inflight;
+    const now = monoMicros();
+    for (let i = q.length - this.unwritten; i < q.length; i++) q.at(i).sentUs = now;
+    this.unwritten = 0;
   }
 
   /** Connects (once); requests queued meanwhile are written on connect. */
@@ -159,11 +182,13 @@ export class BackendConn implements Flushable {
     const c = this.server.counters;
     framer.feed(chunk);
     c.response_bytes += chunk.length;
-    // One clock reading for every reply of this read.
+    // One clock reading for every reply of this read; also the server's latest sign of life.
     const now = monoMicros();
+    this.readUs = now;
     for (;;) {
       const req = this.inflight.peek();
       if (req === undefined) {
+        this.readUs = -1;
         if (this.owner?.streaming) {
           // A stream's replies (subscriber mode, MONITOR), framed one at a time: expect 0.
           while (!this.dead && framer.next(0)) {
@@ -201,31 +226,53 @@ export class BackendConn implements Flushable {
   }
 
   private armHead(): void {
-    const head = this.inflight.peek();
-    const timeout = this.server.pool.timeoutMs;
-    if (head === undefined || head.blocking || timeout <= 0) return;
-    this.arm(Math.max(1, timeout - elapsedMs(head.sentUs)));
+    if (this.server.pool.timeoutMs <= 0 || this.judging) return;
+    const left = this.timeLeft();
+    if (!Number.isNaN(left)) this.arm(Math.max(1, left));
   }
 
   private arm(ms: number): void {
     this.timer = setTimeout(() => this.onTimer(), ms);
   }
 
+  /**
+   * Ms left before the oldest request times out (<= 0: expired), or NaN with none in flight or
+   * a blocking one at the head (BLPOP q 30 on a dedicated connection waits as long as it asked).
+   */
+  private timeLeft(): number {
+    const head = this.inflight.peek();
+    if (head === undefined || head.blocking) return Number.NaN;
+    // Every request of a pool has the same timeout, so the oldest one's deadline is the nearest.
+    const now = monoMicros();
+    let silent = elapsedMs(head.sentUs, now);
+    if (this.readUs >= 0) silent = Math.min(silent, elapsedMs(this.readUs, now));
+    return this.server.pool.timeoutMs - silent;
+  }
+
   private onTimer(): void {
     this.timer = undefined;
     if (this.dead) return;
-    const head = this.inflight.peek();
-    // A blocking request (BLPOP q 30 on a dedicated connection) waits as long as it asked.
-    if (head === undefined || head.blocking) return;
-    // Every request of a pool has the same timeout, so the oldest one's deadline is the nearest.
-    const left = this.server.pool.timeoutMs - elapsedMs(head.sentUs);
+    const left = this.timeLeft();
+    if (left > 0) this.arm(left);
+    else if (left <= 0) {
+      // Expired by the clock: look at the socket once more (this turn's poll phase) first.
+      this.judging = true;
+      setImmediate(this.verdict);
+    }
+  }
+
+  private readonly verdict = (): void => {
+    this.judging = false;
+    if (this.dead) return;
+    const left = this.timeLeft();
     if (left > 0) {
       this.arm(left);
       return;
     }
+    if (Number.isNaN(left)) return;
     this.server.counters.server_timedout++;
     this.fail(`timed out after ${this.server.pool.timeoutMs} ms`);
-  }
+  };
 
   /** Fails every request in flight, closes the socket and reports one server failure. */
   fail(reason: string): void {

@@ -30,6 +30,11 @@ export class Fifo<T> {
     return v;
   }
 
+  /** The i-th item from the front (0 is peek()); i must be below length. */
+  at(i: number): T {
+    return this.items[(this.head + i) & (this.items.length - 1)] as T;
+  }
+
   /** Removes and returns everything, oldest first. */
   drain(): T[] {
     const out: T[] = [];

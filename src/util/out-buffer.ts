@@ -5,7 +5,15 @@
  *
  * It is a bump allocator over large chunks: bytes handed to the socket are never overwritten
  * (the socket may still hold them), so writing continues after them, and a new chunk is taken
- * only when the current one is full. No reply is copied twice.
+ * only when the current one is full.
+ *
+ * Appends are amortised O(1) however large the batch grows (a 60,000-key multi-get, replies
+ * piling up for a client that does not read, requests piling up behind a busy backend socket):
+ * a full chunk is replaced by one at least twice the pending bytes, so the copies of a batch of
+ * any size add up to less than twice its length. Growing by exactly what is needed instead made
+ * every append past the first chunk copy everything pending: quadratic, seconds of CPU for a
+ * few MB. A grown chunk is not kept after its batch is taken, so one large reply does not pin
+ * its memory to the connection.
  */
 import assert from "node:assert";
 
@@ -28,8 +36,13 @@ export class OutBuffer {
   /** Makes room for n more bytes; afterwards buf[pos .. pos+n) is writable. */
   ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
+    this.grow(n);
+  }
+
+  /** The slow path of ensure(), kept out of it so the check above stays small enough to inline. */
+  private grow(n: number): void {
     const pending = this.pos - this.start;
-    const next = Buffer.allocUnsafeSlow(Math.max(CHUNK, pending + n));
+    const next = Buffer.allocUnsafeSlow(Math.max(CHUNK, 2 * (pending + n)));
     this.buf.copy(next, 0, this.start, this.pos);
     this.buf = next;
     this.start = 0;
@@ -110,8 +123,9 @@ export class OutBuffer {
     if (this.pos === this.start) return null;
     const out = this.buf.subarray(this.start, this.pos);
     this.start = this.pos;
-    if (this.buf.length - this.pos < 512) {
-      // Too little left to be worth continuing in: start the next batch in a fresh chunk.
+    if (this.buf.length - this.pos < 512 || this.buf.length > CHUNK) {
+      // Too little left to be worth continuing in, or a chunk grown for one large batch:
+      // start the next batch in a fresh chunk.
       this.buf = Buffer.allocUnsafeSlow(CHUNK);
       this.start = this.pos = 0;
     }

@@ -97,7 +97,7 @@ function lookup(b: Buffer, s: number, e: number): Cmd {
  * cheaper. Longer searches fall back to indexOf. Returns -1 when there is no "\n" in [from, end).
  */
 const SHORT_SCAN = 64;
-function findNewline(b: Buffer, from: number, end: number): number {
+export function findNewline(b: Buffer, from: number, end: number): number {
   const stop = Math.min(end, from + SHORT_SCAN);
   for (let i = from; i < stop; i++) if (b[i] === 10) return i;
   if (stop === end) return -1;

@@ -11,6 +11,7 @@ import {
   MAGIC_RESPONSE,
 } from "../../protocol/memcache/binary-const.js";
 import { ByteQueue } from "../../protocol/memcache/input.js";
+import { findNewline } from "../../protocol/memcache/text.js";
 import type { ReplyFramer } from "../driver.js";
 import { Drop, KIND_MASK, Kind, RESTORE } from "./expect.js";
 
@@ -103,8 +104,7 @@ export class MemcacheFramer implements ReplyFramer {
         if (kind === Kind.Meta) return this.done(q.start, this.pos, false, expect, b, q.start);
       }
       const p = this.pos;
-      let nl = this.scan < q.end ? b.indexOf(10, this.scan) : -1;
-      if (nl >= q.end) nl = -1;
+      const nl = findNewline(b, this.scan, q.end);
       if (nl < 0) {
         this.scan = q.end;
         if (q.end - p > MAX_LINE) return this.fail();

@@ -5,6 +5,7 @@
  * failed fragment by key for the pool's one retry (driver.ts Merger.replan).
  */
 import assert from "node:assert";
+import { findNewline } from "../../protocol/memcache/text.js";
 import type { OutBuffer } from "../../util/out-buffer.js";
 import type { KeyPicker, Merger, SplitPart } from "../driver.js";
 import { isErrorLine } from "./framer.js";
@@ -19,7 +20,10 @@ const END = Buffer.from("END\r\n");
 export class GroupedGetMerger implements Merger {
   private readonly requests: Buffer[] = [];
   private readonly replies: (Buffer | undefined)[] = [];
+  /** A failed fragment's reason (fail()). */
   private error: Buffer | undefined;
+  /** Per fragment: the error line its server answered instead of VALUE blocks. */
+  private readonly lineErrors: (Buffer | undefined)[] = [];
   /** Per client key position: its fragment, and its key's place in that fragment's request. */
   private readonly partOf: Int32Array;
   private readonly keyAt: Int32Array;
@@ -44,19 +48,35 @@ export class GroupedGetMerger implements Merger {
     this.blockEnd = new Int32Array(n);
   }
 
-  addKey(part: number, position: number, at: number, len: number): void {
+  /**
+   * Client key `position` is the key at `at` (length `len`) of fragment `part`, and the
+   * `order`-th position in fragment order (all of fragment 0's positions ascending, then
+   * fragment 1's, ...).
+   */
+  addKey(part: number, position: number, at: number, len: number, order: number): void {
     this.partOf[position] = part;
     this.keyAt[position] = at;
     this.keyLen[position] = len;
-    this.byPart[this.filled++] = position;
+    this.byPart[order] = position;
+    this.filled++;
   }
 
   addPart(request: Buffer): void {
     this.requests.push(request);
   }
 
+  /**
+   * Fragment `index` answered. Its VALUE blocks are matched to their keys now, so the work of
+   * a large get is spread over the reads that complete its fragments rather than done in one
+   * pass when the last one arrives.
+   */
   add(index: number, reply: Buffer): void {
     this.replies[index] = reply;
+    let from = 0;
+    while (from < this.filled && this.partOf[this.byPart[from]] !== index) from++;
+    let to = from;
+    while (to < this.filled && this.partOf[this.byPart[to]] === index) to++;
+    this.match(index, reply, from, to);
   }
 
   fail(_index: number, reason: string): void {
@@ -120,18 +140,19 @@ export class GroupedGetMerger implements Merger {
   }
 
   write(out: OutBuffer): void {
-    let next = 0; // index into byPart: fragments in order
-    for (let p = 0; p < this.requests.length && this.error === undefined; p++) {
-      let last = next;
-      while (last < this.filled && this.partOf[this.byPart[last]] === p) last++;
-      const r = this.replies[p];
-      if (r !== undefined) this.match(p, r, next, last);
-      next = last;
-    }
-    if (this.error !== undefined) {
-      out.bytes(this.error, 0, this.error.length);
+    // A failure, else the first fragment (in fragment order) whose server answered an error.
+    let error = this.error;
+    for (let p = 0; error === undefined && p < this.requests.length; p++)
+      error = this.lineErrors[p];
+    if (error !== undefined) {
+      out.bytes(error, 0, error.length);
       return;
     }
+    // One allocation for the whole reply rather than a doubling series.
+    let total = END.length;
+    for (let i = 0; i < this.partOf.length; i++)
+      if (this.blockStart[i] >= 0) total += this.blockEnd[i] - this.blockStart[i];
+    out.ensure(total);
     for (let i = 0; i < this.partOf.length; i++) {
       const s = this.blockStart[i];
       if (s >= 0) out.bytes(this.replies[this.partOf[i]] as Buffer, s, this.blockEnd[i]);
@@ -145,12 +166,12 @@ export class GroupedGetMerger implements Merger {
     let k = from;
     let pos = 0;
     while (pos < r.length) {
-      const nl = r.indexOf(10, pos);
+      const nl = findNewline(r, pos, r.length);
       if (nl < 0) break;
       const lineEnd = nl > pos && r[nl - 1] === 13 ? nl - 1 : nl;
       if (!startsWithValue(r, pos, lineEnd)) {
         // END, or an error line (the framer ends a retrieval reply at any other line).
-        if (isErrorLine(r, pos, lineEnd)) this.error = Buffer.from(r.subarray(pos, nl + 1));
+        if (isErrorLine(r, pos, lineEnd)) this.lineErrors[p] = Buffer.from(r.subarray(pos, nl + 1));
         return;
       }
       // VALUE <key> <flags> <bytes> [<cas unique>]: the framer checked the shape already.

@@ -56,38 +56,56 @@ export function planMultiGet(
     groupOf[i] = g;
   }
   const prefix = r.keyStarts[0] - r.cmdStart; // "<cmd> [<exptime>] "
+  const groups = groupShards.length;
+  // Two passes over the keys whatever the number of groups: lengths, then bytes. A 60,000-key
+  // get is planned in milliseconds; keys are copied by a loop (at most 250 bytes each), which
+  // beats Buffer#copy's argument checks and typed-array view per key.
+  const len = new Int32Array(groups).fill(prefix + 1); // CRLF, less the first key's separator
+  const count = new Int32Array(groups);
+  const first = new Int32Array(groups);
+  for (let i = 0; i < n; i++) {
+    const g = groupOf[i];
+    len[g] += r.keyEnds[i] - r.keyStarts[i] + 1;
+    if (count[g]++ === 0) first[g] = i;
+  }
   const merge = new GroupedGetMerger(n, prefix);
-  const parts: Part[] = [];
-  for (let g = 0; g < groupShards.length; g++) {
-    let len = prefix + 2;
-    let count = 0;
-    for (let i = 0; i < n; i++)
-      if (groupOf[i] === g) {
-        len += r.keyEnds[i] - r.keyStarts[i] + (count > 0 ? 1 : 0);
-        count++;
-      }
-    const req = Buffer.allocUnsafe(len);
+  const reqs: Buffer[] = [];
+  const at = new Int32Array(groups).fill(prefix);
+  // Where each fragment's positions start in the merger's fragment order.
+  const order = new Int32Array(groups);
+  for (let g = 1; g < groups; g++) order[g] = order[g - 1] + count[g - 1];
+  for (let g = 0; g < groups; g++) {
+    const req = Buffer.allocUnsafe(len[g]);
     b.copy(req, 0, r.cmdStart, r.keyStarts[0]);
-    let p = prefix;
-    let first = -1;
-    for (let i = 0; i < n; i++) {
-      if (groupOf[i] !== g) continue;
-      if (first >= 0) req[p++] = 0x20;
-      else first = i;
-      merge.addKey(parts.length, i, p, r.keyEnds[i] - r.keyStarts[i]);
-      p += b.copy(req, p, r.keyStarts[i], r.keyEnds[i]);
-    }
+    reqs.push(req);
+    merge.addPart(req);
+  }
+  for (let i = 0; i < n; i++) {
+    const g = groupOf[i];
+    const req = reqs[g];
+    let p = at[g];
+    if (p > prefix) req[p++] = 0x20;
+    const ks = r.keyStarts[i];
+    const ke = r.keyEnds[i];
+    merge.addKey(g, i, p, ke - ks, order[g]++);
+    for (let k = ks; k < ke; k++) req[p++] = b[k];
+    at[g] = p;
+  }
+  const parts: Part[] = [];
+  for (let g = 0; g < groups; g++) {
+    const req = reqs[g];
+    let p = at[g];
     req[p++] = 0x0d;
     req[p++] = 0x0a;
-    assert.equal(p, len);
-    assert(len <= r.lineEnd - r.cmdStart + 2, "a fragment is never longer than the client's line");
-    merge.addPart(req);
+    assert.equal(p, len[g]);
+    assert(p <= r.lineEnd - r.cmdStart + 2, "a fragment is never longer than the client's line");
     // Routed by its first key, in the client's buffer (read at once by the pool) when the
     // fragment has several, else in the fragment (where a per-key retry would find it).
+    const f = first[g];
     parts.push(
-      count === 1
+      count[g] === 1
         ? { keyBuf: req, keyStart: prefix, keyEnd: p - 2, request: req }
-        : { keyBuf: b, keyStart: r.keyStarts[first], keyEnd: r.keyEnds[first], request: req },
+        : { keyBuf: b, keyStart: r.keyStarts[f], keyEnd: r.keyEnds[f], request: req },
     );
   }
   return { kind: "split", parts, expect: Kind.Multi, merge, silent: false };

@@ -70,4 +70,46 @@ describe("OutBuffer writers", () => {
     assert.equal(out.slice(40_000, 40_006), "VALUE ");
     assert.equal(out.slice(-5), "12345");
   });
+
+  test("a batch of any size is grown geometrically: few reallocations, bytes kept in order", () => {
+    const o = new OutBuffer();
+    const value = Buffer.alloc(100, 0x62);
+    let chunks = 1;
+    let last = o.buf;
+    // 10 MB in one batch, as a 60,000-key multi-get or an unread client's replies make.
+    for (let i = 0; i < 100_000; i++) {
+      o.ascii("VALUE k 0 100\r\n");
+      o.bytes(value, 0, value.length);
+      o.crlf();
+      if (o.buf !== last) {
+        chunks++;
+        last = o.buf;
+      }
+    }
+    // Doubling from 64 KiB to about 20 MB: a handful of chunks, not one per append.
+    assert.ok(chunks <= 12, `${chunks} chunks`);
+    const out = o.take();
+    assert.equal(out?.length, 100_000 * 117);
+    assert.equal(out?.subarray(117 * 99_999, 117 * 99_999 + 15).toString(), "VALUE k 0 100\r\n");
+    // The grown chunk is not kept: the next batch starts in a fresh 64 KiB one.
+    o.ascii("END\r\n");
+    assert.equal(o.buf.length, 64 * 1024);
+    assert.equal(drain(o), "END\r\n");
+  });
+
+  test("bytes handed out or viewed before a growth are never overwritten", () => {
+    const o = new OutBuffer();
+    o.ascii("first");
+    const at = o.pos;
+    o.ascii("kept");
+    const view = o.buf.subarray(at, at + 4); // as the backend keeps a request for retry
+    const batch = o.take();
+    o.bytes(Buffer.alloc(200_000, 0x63), 0, 200_000); // grows past the first chunk
+    o.ascii("tail");
+    assert.equal(batch?.toString(), "firstkept");
+    assert.equal(view.toString(), "kept");
+    const rest = drain(o);
+    assert.equal(rest.length, 200_004);
+    assert.equal(rest.slice(-4), "tail");
+  });
 });
