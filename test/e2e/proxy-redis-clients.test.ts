@@ -54,6 +54,8 @@ before(async () => {
   distribution: ketama
   redis: true
   timeout: 2000
+  # Scripts are closed by default (command-policy.ts); this pool opens them.
+  allow_commands: [eval, evalsha, script]
   servers:
 ${servers}
 single:
