@@ -90,10 +90,8 @@ export const DEFAULT_CLOSED: ReadonlyArray<readonly [readonly string[], string]>
     "the pool is not a Redis Cluster",
   ],
   [["swapdb", "move"], ONE_DB],
-  [
-    ["eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro", "function", "script"],
-    SCRIPTS_REASON,
-  ],
+  [["function"], "function libraries are the server's, shared by every tenant"],
+  [["eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro", "script"], SCRIPTS_REASON],
 ];
 
 /** Commands scripts need; `redis_user` opens them (the backend's ACL confines them). */

@@ -174,13 +174,17 @@ describe("allow_commands / deny_commands / redis_user", () => {
       ["EVAL", "return 1", "0"],
       ["EVALSHA", "abc", "0"],
       ["FCALL", "f", "0"],
-      ["FUNCTION", "LIST"],
       ["SCRIPT", "LOAD", "return 1"],
     ]) {
       assert.match(String(refused(one({}, ...args))), /a script can run any command/);
       assert.equal(refused(one({ backendAcl: true }, ...args)), undefined, args.join(" "));
     }
     assert.ok(refused(one({ backendAcl: true }, "MIGRATE", "h", "1", "k", "0", "1")));
+    // Function libraries are server-wide: loading them stays the operator's.
+    assert.match(
+      String(refused(one({ backendAcl: true }, "FUNCTION", "FLUSH"))),
+      /function libraries/,
+    );
   });
 
   test("plain commands pass untouched", () => {
