@@ -12,7 +12,8 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
+import { ioredis, ioredisClients } from "../helpers/ioredis.js";
 import { freePorts, waitForPort } from "../helpers/ports.js";
 import { keepcacheBin, start, startRedis, stopAll } from "../helpers/procs.js";
 
@@ -20,20 +21,7 @@ const PW = "backpw";
 let dir = "";
 let backends: number[] = [];
 let p = { single: 0, sharded: 0, opened: 0, acl: 0, loose: 0, workers: 0 };
-const clients: Redis[] = [];
-
-function client(port: number, opts: Record<string, unknown> = {}): Redis {
-  const c = new Redis({
-    port,
-    host: "127.0.0.1",
-    lazyConnect: true,
-    maxRetriesPerRequest: 1,
-    ...opts,
-  });
-  c.on("error", () => {});
-  clients.push(c);
-  return c;
-}
+const client = ioredis;
 
 /** A client of backend `i` itself, on database `db`. */
 const direct = (i: number, db: number): Redis => client(backends[i], { password: PW, db });
@@ -100,7 +88,7 @@ before(async () => {
 });
 
 after(async () => {
-  for (const c of clients) c.disconnect();
+  for (const c of ioredisClients) c.disconnect();
   await stopAll();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
