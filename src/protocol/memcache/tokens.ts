@@ -1,25 +1,30 @@
 /**
  * A command line split on single spaces, as memcached's tokenize_command (proto_text.c) does:
- * runs of spaces separate tokens, tabs are not separators. Arrays are reused across requests.
+ * runs of spaces separate tokens, tabs are not separators. memcached handles the line as a C
+ * string (process_command_ascii, strlen), so the line ends at its first NUL byte: `get \0` is
+ * `get ` (ERROR) and `get a\0b` is `get a` (memcached 1.6.18 answers so). Arrays are reused
+ * across requests.
  */
 export class Tokens {
   readonly s: number[] = [];
   readonly e: number[] = [];
   n = 0;
 
-  split(b: Buffer, from: number, to: number): void {
+  /** Splits b[from, to) and returns where the line ends: `to`, or its first NUL byte. */
+  split(b: Buffer, from: number, to: number): number {
     let n = 0;
     let i = from;
     while (i < to) {
       while (i < to && b[i] === 0x20) i++;
-      if (i >= to) break;
+      if (i >= to || b[i] === 0) break;
       const st = i;
-      while (i < to && b[i] !== 0x20) i++;
+      while (i < to && b[i] !== 0x20 && b[i] !== 0) i++;
       this.s[n] = st;
       this.e[n] = i;
       n++;
     }
     this.n = n;
+    return i;
   }
 
   len(i: number): number {
