@@ -21,8 +21,9 @@ import { Redis } from "ioredis";
 import { RedisLab, sleep } from "../../bench/failover/lab.js";
 import { logger } from "../../src/log.js";
 import { SentinelServer } from "../../src/sentinel/server.js";
-import { freePort } from "../helpers/ports.js";
-import { type Proc, start, stopAll } from "../helpers/procs.js";
+import { startRun, suiteDir, until } from "../helpers/keepcache-run.js";
+import { freePort, freePorts } from "../helpers/ports.js";
+import { type Proc, start, startRedis, stopAll } from "../helpers/procs.js";
 
 const run = promisify(execFile);
 
@@ -156,12 +157,15 @@ describe("sentinel endpoint", { timeout: 90_000 }, () => {
     const loop = (async () => {
       for (let i = 0; !stop && i < 1_000_000; i++) {
         const k = `s:${i}`;
+        const began = Date.now();
         try {
           await app.set(k, String(i));
           const n = Number(await app.call("WAIT", "1", "1000"));
           if (n >= 1) {
             acked.push(k);
-            if (killedAt > 0 && firstAfterKill === 0) firstAfterKill = Date.now();
+            // The first write begun after the kill: one in flight at the kill proves nothing.
+            if (killedAt > 0 && began > killedAt && firstAfterKill === 0)
+              firstAfterKill = Date.now();
           }
         } catch (e) {
           errors.push((e as Error).message);
@@ -179,7 +183,7 @@ describe("sentinel endpoint", { timeout: 90_000 }, () => {
     await loop;
     assert.ok(firstAfterKill > 0, `ioredis wrote after the kill (errors: ${errors.slice(-3)})`);
     const took = firstAfterKill - killedAt;
-    assert.ok(took < 10_000, `kill → first acknowledged write through ioredis: ${took} ms`);
+    assert.ok(took < 5000, `kill → first acknowledged write through ioredis: ${took} ms`);
     const m = await lab.masterIndex();
     assert.ok(m === 1 || m === 2, `a replica was promoted (${m})`);
     // Nothing acknowledged is missing on the new master.
@@ -197,5 +201,52 @@ describe("sentinel endpoint", { timeout: 90_000 }, () => {
     process.stdout.write(
       `# ioredis via sentinel endpoint: kill -> first acked write ${took} ms, ${acked.length} acked writes, 0 lost\n`,
     );
+  });
+
+  test("keepcache run: the endpoint from the config, in the primary of a workers: 2 run", async () => {
+    const dir = suiteDir("kc-sentinel-run-");
+    const [m, r, listen, stats, sport] = await freePorts(5);
+    await startRedis(m);
+    await startRedis(r, ["--replicaof", "127.0.0.1", String(m)]);
+    const file = join(dir, "k.yml");
+    const yaml = [
+      "workers: 2",
+      "sentinel:",
+      `  listen: 127.0.0.1:${sport}`,
+      "cache:",
+      `  listen: 127.0.0.1:${listen}`,
+      "  redis: true",
+      "  servers:",
+      "    - name: shard1",
+      "      failover: builtin",
+      "      master_name: mymaster",
+      "      members:",
+      `        - { address: "127.0.0.1:${m}", role: master }`,
+      `        - { address: "127.0.0.1:${r}", role: replica }`,
+      "",
+    ].join("\n");
+    await startRun(file, yaml, { listen, stats });
+    let out = "";
+    await until(async () => {
+      out = (
+        await run("redis-cli", [
+          "-p",
+          String(sport),
+          "SENTINEL",
+          "get-master-addr-by-name",
+          "mymaster",
+        ]).catch(() => ({ stdout: "" }))
+      ).stdout;
+      return out !== "";
+    }, "the sentinel endpoint");
+    assert.equal(out, `127.0.0.1\n${m}\n`);
+    const replicas = await run("redis-cli", [
+      "-p",
+      String(sport),
+      "SENTINEL",
+      "replicas",
+      "mymaster",
+    ]);
+    assert.match(replicas.stdout, new RegExp(`^name\n127\\.0\\.0\\.1:${r}\n`));
   });
 });
