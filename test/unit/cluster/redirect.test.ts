@@ -25,7 +25,12 @@ describe("MOVED / ASK redirects (cluster-spec.md)", () => {
       host: "127.0.0.1",
       port: 6381,
     });
-    assert.deepEqual(parse("-MOVED 0 ::1:7000\r\n"), { kind: "moved", slot: 0, host: "::1", port: 7000 });
+    assert.deepEqual(parse("-MOVED 0 ::1:7000\r\n"), {
+      kind: "moved",
+      slot: 0,
+      host: "::1",
+      port: 7000,
+    });
     assert.deepEqual(parse("-MOVED 16383 redis-7.example:6379\r\n"), {
       kind: "moved",
       slot: 16383,
@@ -89,6 +94,9 @@ describe("MOVED / ASK redirects (cluster-spec.md)", () => {
         },
       };
     }, input);
-    assert.deepEqual(got.map((s) => JSON.parse(s)?.port ?? null), [6381, null, 7002, null, 7]);
+    assert.deepEqual(
+      got.map((s) => JSON.parse(s)?.port ?? null),
+      [6381, null, 7002, null, 7],
+    );
   });
 });

@@ -40,7 +40,12 @@ function node(port: number, role: string, endpoint = "127.0.0.1"): Decoded {
 const SHARDS: Decoded = [
   ["slots", [0, 5460], "nodes", [node(30001, "master"), node(30004, "replica")]],
   ["slots", [5461, 10922], "nodes", [node(30005, "replica"), node(30002, "master")]],
-  ["slots", [10923, 12000, 12001, 16383], "nodes", [node(30003, "master", "?"), node(30006, "replica")]],
+  [
+    "slots",
+    [10923, 12000, 12001, 16383],
+    "nodes",
+    [node(30003, "master", "?"), node(30006, "replica")],
+  ],
 ];
 
 const SLOTS_REPLY: Decoded = [
@@ -54,7 +59,8 @@ function decodeAll(text: string): Decoded[] {
   const f = new RespReplyFramer();
   f.feed(Buffer.from(text));
   const out: Decoded[] = [];
-  while (f.next() === ParseStatus.Ok) out.push(decodeReply(f.reply.buf, f.reply.frameStart, f.reply.frameEnd));
+  while (f.next() === ParseStatus.Ok)
+    out.push(decodeReply(f.reply.buf, f.reply.frameStart, f.reply.frameEnd));
   return out;
 }
 
@@ -64,7 +70,10 @@ describe("reply decoding", () => {
     // A RESP3 map reads as the RESP2 flat list; attributes are dropped; nulls, booleans, doubles.
     assert.deepEqual(decodeAll("%2\r\n+a\r\n:1\r\n$1\r\nb\r\n*0\r\n")[0], ["a", 1, "b", []]);
     assert.deepEqual(decodeAll("|1\r\n+ttl\r\n:3\r\n*2\r\n_\r\n#t\r\n")[0], [null, true]);
-    assert.deepEqual(decodeAll("*2\r\n,1.5\r\n|1\r\n+x\r\n+y\r\n=7\r\ntxt:abc\r\n")[0], [1.5, "abc"]);
+    assert.deepEqual(decodeAll("*2\r\n,1.5\r\n|1\r\n+x\r\n+y\r\n=7\r\ntxt:abc\r\n")[0], [
+      1.5,
+      "abc",
+    ]);
     assert.deepEqual(decodeAll("*-1\r\n$-1\r\n*1\r\n*1\r\n*0\r\n"), [null, null, [[[]]]]);
     const e = decodeAll("-ERR x\r\n")[0];
     assert.ok(e instanceof ErrorValue && e.message === "ERR x");
@@ -80,7 +89,9 @@ describe("reply decoding", () => {
           drain: () => {
             const out: string[] = [];
             while (f.next() === ParseStatus.Ok)
-              out.push(JSON.stringify(decodeReply(f.reply.buf, f.reply.frameStart, f.reply.frameEnd)));
+              out.push(
+                JSON.stringify(decodeReply(f.reply.buf, f.reply.frameStart, f.reply.frameEnd)),
+              );
             return out;
           },
         };
@@ -88,7 +99,10 @@ describe("reply decoding", () => {
       input,
       { maxSplitLength: 2000 },
     );
-    assert.deepEqual(got.map((s) => JSON.parse(s)), [SHARDS, SLOTS_REPLY]);
+    assert.deepEqual(
+      got.map((s) => JSON.parse(s)),
+      [SHARDS, SLOTS_REPLY],
+    );
   });
 });
 
@@ -125,7 +139,9 @@ describe("slot maps", () => {
     const noMaster: Decoded = [["slots", [0, 100], "nodes", [node(1, "replica")]]];
     assert.equal(SlotMap.fromShards(noMaster, "h").uncovered(), SLOTS);
     assert.throws(() => SlotMap.fromShards("x", "h"));
-    assert.throws(() => SlotMap.fromShards([["slots", [0, 16384], "nodes", [node(1, "master")]]], "h"));
+    assert.throws(() =>
+      SlotMap.fromShards([["slots", [0, 16384], "nodes", [node(1, "master")]]], "h"),
+    );
     assert.throws(() => SlotMap.fromSlots([[0, 1]], "h"));
     assert.throws(() => SlotMap.fromSlots([[0, 1, ["h", 0]]], "h"));
   });
