@@ -18,6 +18,32 @@ function lastOkAgo(set: ReplicaSet, i: number, now: number): number {
   return c instanceof RedisSetController ? Math.max(0, now - c.lastOk[i]) : 0;
 }
 
+/** The fields every instance starts with (sentinel.c addReplySentinelRedisInstance). */
+function head(name: string, a: { ip: string; port: number }, flags: string, ago: string): Value[] {
+  return [
+    "name",
+    name,
+    "ip",
+    a.ip,
+    "port",
+    String(a.port),
+    "runid",
+    "",
+    "flags",
+    flags,
+    "link-pending-commands",
+    "0",
+    "link-refcount",
+    "1",
+    "last-ping-sent",
+    "0",
+    "last-ok-ping-reply",
+    ago,
+    "last-ping-reply",
+    ago,
+  ];
+}
+
 function down(set: ReplicaSet, i: number): boolean {
   const h = set.view.members[i]?.health;
   return h === "down" || h === "fenced";
@@ -32,26 +58,7 @@ export function masterFields(m: Master, now = Date.now()): Value[] {
   if (set.view.writeTarget < 0) flags.push("failover_in_progress");
   const ago = String(lastOkAgo(set, i, now));
   return [
-    "name",
-    m.name,
-    "ip",
-    a.ip,
-    "port",
-    String(a.port),
-    "runid",
-    "",
-    "flags",
-    flags.join(","),
-    "link-pending-commands",
-    "0",
-    "link-refcount",
-    "1",
-    "last-ping-sent",
-    "0",
-    "last-ok-ping-reply",
-    ago,
-    "last-ping-reply",
-    ago,
+    ...head(m.name, a, flags.join(","), ago),
     ...(down(set, i) ? ["s-down-time", ago, "o-down-time", ago] : []),
     "down-after-milliseconds",
     String(set.cfg.down_after),
@@ -90,26 +97,7 @@ export function replicaFields(set: ReplicaSet, i: number, now = Date.now()): Val
   const ago = String(lastOkAgo(set, i, now));
   const flags = down(set, i) ? "slave,s_down,disconnected" : "slave";
   return [
-    "name",
-    `${a.ip}:${a.port}`,
-    "ip",
-    a.ip,
-    "port",
-    String(a.port),
-    "runid",
-    "",
-    "flags",
-    flags,
-    "link-pending-commands",
-    "0",
-    "link-refcount",
-    "1",
-    "last-ping-sent",
-    "0",
-    "last-ok-ping-reply",
-    ago,
-    "last-ping-reply",
-    ago,
+    ...head(`${a.ip}:${a.port}`, a, flags, ago),
     ...(down(set, i) ? ["s-down-time", ago] : []),
     "down-after-milliseconds",
     String(set.cfg.down_after),

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { freePorts } from "./ports.js";
-import { type Proc, start } from "./procs.js";
+import { type Proc, startRedis } from "./procs.js";
 
 const run = promisify(execFile);
 
@@ -39,28 +39,14 @@ export class RedisCluster {
     try {
       const procs = await Promise.all(
         ports.map((p) =>
-          start(
-            "redis-server",
-            [
-              "--port",
-              String(p),
-              "--bind",
-              "127.0.0.1",
-              "--cluster-enabled",
-              "yes",
-              "--cluster-config-file",
-              join(dir, `nodes-${p}.conf`),
-              "--cluster-node-timeout",
-              String(o.nodeTimeoutMs ?? 2000),
-              "--save",
-              "",
-              "--appendonly",
-              "no",
-              "--dir",
-              dir,
-            ],
-            { port: p },
-          ),
+          startRedis(p, [
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            join(dir, `nodes-${p}.conf`),
+            "--cluster-node-timeout",
+            String(o.nodeTimeoutMs ?? 2000),
+          ]),
         ),
       );
       c.procs.push(...procs);
