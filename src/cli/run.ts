@@ -197,6 +197,7 @@ export async function main(argv: string[]): Promise<number> {
       const { SentinelServer } = await import("../sentinel/server.js");
       sentinel = new SentinelServer(proxy, cfg.sentinel, child("sentinel"));
       await sentinel.listen();
+      admin?.setSentinel(sentinel.counters);
     }
     await tcp.apply(cfg);
     admin?.setTcp(cfg, tcpView);

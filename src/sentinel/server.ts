@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import net from "node:net";
 import type { SentinelConfig } from "../config/index.js";
 import type { Logger } from "../log.js";
+import { counters, type SentinelCounters, sentinelMetrics } from "../metrics/table.js";
 import type { ProxyService } from "../proxy/proxy.js";
 import { SentinelClient } from "./client.js";
 import type { CommandContext } from "./commands.js";
@@ -25,9 +26,7 @@ export class SentinelServer {
   private timer: NodeJS.Timeout | undefined;
   private readonly runId = randomBytes(20).toString("hex");
   private readonly startedAt = Date.now();
-  /** Subscribers dropped for exceeding output_limit (redis: client-output-buffer-limit). */
-  droppedSlow = 0;
-  published = 0;
+  readonly counters: SentinelCounters = counters(sentinelMetrics);
 
   constructor(
     proxy: Pick<ProxyService, "pools">,
@@ -62,7 +61,7 @@ export class SentinelServer {
 
   /** Sends a message to every client subscribed to the channel or a matching pattern. */
   publish(channel: string, message: string): void {
-    this.published++;
+    this.counters.events_published++;
     this.log.info({ channel, message }, "sentinel event");
     for (const c of this.clients) if (c.subscribed > 0) c.deliver(channel, message);
   }
@@ -79,15 +78,20 @@ export class SentinelServer {
       outputLimit: this.cfg.output_limit,
       context: (cl) => this.context(cl),
       overLimit: (cl) => {
-        this.droppedSlow++;
+        // redis: client-output-buffer-limit
+        this.counters.output_overflow_closes++;
         this.log.warn(
           { client: cl.id, limit: this.cfg.output_limit },
           "sentinel client output over limit: disconnected",
         );
       },
-      closed: (cl) => this.clients.delete(cl),
+      closed: (cl) => {
+        if (this.clients.delete(cl)) this.counters.client_connections--;
+      },
     });
     this.clients.add(c);
+    this.counters.connections++;
+    this.counters.client_connections++;
   }
 
   private context(c: SentinelClient): CommandContext {

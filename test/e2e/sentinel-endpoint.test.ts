@@ -205,12 +205,14 @@ describe("sentinel endpoint", { timeout: 90_000 }, () => {
 
   test("keepcache run: the endpoint from the config, in the primary of a workers: 2 run", async () => {
     const dir = suiteDir("kc-sentinel-run-");
-    const [m, r, listen, stats, sport] = await freePorts(5);
+    const [m, r, listen, stats, sport, aport] = await freePorts(6);
     await startRedis(m);
     await startRedis(r, ["--replicaof", "127.0.0.1", String(m)]);
     const file = join(dir, "k.yml");
     const yaml = [
       "workers: 2",
+      "admin:",
+      `  listen: 127.0.0.1:${aport}`,
       "sentinel:",
       `  listen: 127.0.0.1:${sport}`,
       "cache:",
@@ -248,5 +250,11 @@ describe("sentinel endpoint", { timeout: 90_000 }, () => {
       "mymaster",
     ]);
     assert.match(replicas.stdout, new RegExp(`^name\n127\\.0\\.0\\.1:${r}\n`));
+    const metrics = await (await fetch(`http://127.0.0.1:${aport}/metrics`)).text();
+    const accepted = /^keepcache_sentinel_connections_total (\d+)$/m.exec(metrics);
+    assert.ok(
+      accepted !== null && Number(accepted[1]) >= 2,
+      "keepcache_sentinel_connections_total",
+    );
   });
 });

@@ -109,11 +109,11 @@ describe("sentinel endpoint protocol", () => {
     await sub.until(":1\r\n");
     sub.sock.pause();
     const msg = "x".repeat(1024);
-    for (let i = 0; i < 50_000 && srv.droppedSlow === 0; i++) {
+    for (let i = 0; i < 50_000 && srv.counters.output_overflow_closes === 0; i++) {
       srv.publish("ch", msg);
       if (i % 100 === 0) await new Promise((r) => setImmediate(r));
     }
-    assert.equal(srv.droppedSlow, 1);
+    assert.equal(srv.counters.output_overflow_closes, 1);
     sub.sock.destroy();
   });
 
