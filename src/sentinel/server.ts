@@ -35,7 +35,6 @@ export class SentinelServer {
   ) {
     this.masters = new Masters(proxy, (ch, msg) => this.publish(ch, msg));
     this.server = net.createServer((s) => this.accept(s));
-    this.server.maxConnections = cfg.max_clients;
   }
 
   async listen(): Promise<net.AddressInfo> {
@@ -74,6 +73,12 @@ export class SentinelServer {
   }
 
   private accept(socket: net.Socket): void {
+    if (this.clients.size >= this.cfg.max_clients) {
+      // networking.c acceptCommonHandler: the error, then the connection is closed.
+      socket.on("error", () => {});
+      socket.end("-ERR max number of clients reached\r\n");
+      return;
+    }
     const c = new SentinelClient(this.nextId++, socket, {
       outputLimit: this.cfg.output_limit,
       context: (cl) => this.context(cl),

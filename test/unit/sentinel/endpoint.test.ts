@@ -117,6 +117,19 @@ describe("sentinel endpoint protocol", () => {
     sub.sock.destroy();
   });
 
+  test("max_clients: one more connection gets redis' error and is closed", async () => {
+    const srv = await startServer();
+    servers.push(srv);
+    const open = [];
+    for (let i = 0; i < 10; i++) open.push(await connect(srv.address().port));
+    await open[9].sock.write("PING\r\n");
+    await open[9].until("+PONG\r\n");
+    const extra = await connect(srv.address().port);
+    await extra.until("-ERR max number of clients reached\r\n");
+    assert.equal(srv.counters.client_connections, 10);
+    for (const c of [...open, extra]) c.sock.destroy();
+  });
+
   test("config: the sentinel section is validated with file, line and key", () => {
     const ok = parseConfig("sentinel:\n  listen: 127.0.0.1:26379\n", "k.yml");
     assert.deepEqual(ok.sentinel, {
