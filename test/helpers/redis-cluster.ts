@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { Redis } from "ioredis";
 import { freePorts } from "./ports.js";
 import { type Proc, startRedis } from "./procs.js";
 
@@ -27,6 +28,8 @@ export class RedisCluster {
     readonly ports: number[],
     readonly procs: (Proc | undefined)[],
     private readonly dir: string,
+    readonly masters: number,
+    readonly nodesPerShard: number,
   ) {}
 
   static async start(o: ClusterOptions = {}): Promise<RedisCluster> {
@@ -35,7 +38,7 @@ export class RedisCluster {
     const n = masters * (1 + per);
     const ports = await freePorts(n);
     const dir = mkdtempSync(join(tmpdir(), "kc-cluster-"));
-    const c = new RedisCluster(ports, [], dir);
+    const c = new RedisCluster(ports, [], dir, masters, 1 + per);
     try {
       const procs = await Promise.all(
         ports.map((p) =>
@@ -70,6 +73,24 @@ export class RedisCluster {
     }
   }
 
+  /** Node count of each shard in one node's CLUSTER SHARDS (empty when it does not answer). */
+  private async shardSizes(port: number): Promise<number[]> {
+    const r = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0 });
+    r.on("error", () => {});
+    try {
+      await r.connect();
+      const shards = (await r.call("CLUSTER", "SHARDS")) as unknown[][];
+      return shards.map((sh) => {
+        const nodes = sh[sh.indexOf("nodes") + 1];
+        return Array.isArray(nodes) ? nodes.length : 0;
+      });
+    } catch {
+      return [];
+    } finally {
+      r.disconnect();
+    }
+  }
+
   /** Runs redis-cli against one node; returns its stdout. */
   async cli(port: number, ...args: string[]): Promise<string> {
     const r = await run("redis-cli", ["-p", String(port), ...args], { timeout: 10_000 });
@@ -93,7 +114,15 @@ export class RedisCluster {
         ),
       );
       last = infos.map((s) => /cluster_state:(\w+)/.exec(s)?.[1] ?? "?").join(",");
+      // Redis 7 groups a replica into its master's shard (shard-id) only once gossip has told
+      // it: until then CLUSTER SHARDS shows the replica as a shard of its own.
+      const grouped =
+        live.length < this.ports.length ||
+        (await Promise.all(live.map((p) => this.shardSizes(p)))).every(
+          (sizes) => sizes.length === this.masters && sizes.every((n) => n === this.nodesPerShard),
+        );
       if (
+        grouped &&
         infos.every((s) => s.includes("cluster_state:ok")) &&
         slots.every((s) => s === slots[0] && s !== "")
       )
