@@ -183,6 +183,7 @@ export async function main(argv: string[]): Promise<number> {
   const stats = new StatsServer(proxy);
   let vrrp: import("../vrrp/runtime.js").VrrpRuntime | undefined;
   let admin: RunAdmin | undefined;
+  let sentinel: import("../sentinel/server.js").SentinelServer | undefined;
   const tcpView = {
     get balancer() {
       return tcp.balancer;
@@ -194,6 +195,13 @@ export async function main(argv: string[]): Promise<number> {
     admin = await startAdmin(args, cfg, proxy);
     // workers > 1: the pools' listeners are served by worker processes too (proxy/workers/).
     await proxy.start(cfg.pools, cfg.workers);
+    if (cfg.sentinel !== undefined) {
+      // In this (primary) process: the failover controllers it answers from live here.
+      const { SentinelServer } = await import("../sentinel/server.js");
+      sentinel = new SentinelServer(proxy, cfg.sentinel, child("sentinel"));
+      await sentinel.listen();
+      admin?.setSentinel(sentinel.counters);
+    }
     await tcp.apply(cfg);
     admin?.setTcp(cfg, tcpView);
     const sa = await stats.listen(args.statsPort, args.statsAddr);
@@ -214,6 +222,7 @@ export async function main(argv: string[]): Promise<number> {
     await Promise.allSettled([
       vrrp?.stop(),
       admin?.close(),
+      sentinel?.close(),
       proxy.stop(),
       tcp.stop(),
       stats.close(),
@@ -248,6 +257,8 @@ export async function main(argv: string[]): Promise<number> {
     try {
       await proxy.reload(next);
       await tcp.apply(next);
+      if (JSON.stringify(next.sentinel) !== JSON.stringify(cfg.sentinel))
+        log.warn({ file: args.file }, "sentinel: section changes take effect at restart only");
       admin?.reloaded();
       admin?.setTcp(next, tcpView);
       noteOthers(next, log);
@@ -269,7 +280,15 @@ export async function main(argv: string[]): Promise<number> {
       reloading
         .then(() => vrrp?.stop()) // VIP first, so clients move before the services close
         .catch((err: unknown) => log.error({ err }, "vrrp stop failed"))
-        .then(() => Promise.allSettled([admin?.close(), proxy.stop(), tcp.stop(), stats.close()]))
+        .then(() =>
+          Promise.allSettled([
+            admin?.close(),
+            sentinel?.close(),
+            proxy.stop(),
+            tcp.stop(),
+            stats.close(),
+          ]),
+        )
         .then(() => resolve());
     };
     process.once("SIGTERM", () => stop("SIGTERM"));
