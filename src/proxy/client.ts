@@ -53,7 +53,10 @@ export class ClientConn implements SlotOwner, Flushable {
       resp3: false,
       pinned: -1,
       // Read through `pool` on every call: a reload or ejection swaps the table underneath.
-      shardOf: (buf, start, end) => self.pool.table.picker.pick(buf, start, end),
+      shardOf: (buf, start, end) => {
+        const t = self.pool.table;
+        return (t.group ?? t.picker).pick(buf, start, end);
+      },
       get servers() {
         return self.pool.servers.length;
       },
