@@ -132,7 +132,7 @@ export class ClusterPool extends ProxyPool {
           read === "master"
             ? []
             : shard.replicas
-                .filter((r) => r.health !== "failed")
+                .filter((r) => !r.health.startsWith("fail"))
                 .map((r) => {
                   const label = labelOf(r.host, r.port);
                   keep.add(label);
