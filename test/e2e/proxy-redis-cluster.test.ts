@@ -14,6 +14,7 @@ import { execFile } from "node:child_process";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
+import type { ClusterPool } from "../../src/proxy/cluster/pool.js";
 import { keySlot } from "../../src/proxy/cluster/slot.js";
 import { freePort } from "../../tools/ports.js";
 import { stopAll } from "../../tools/procs.js";
@@ -127,6 +128,31 @@ describe("redis cluster pool", { timeout: 180_000 }, () => {
     await assert.rejects(c.eval("return 1", 2, "x1", "x2"), /different servers|slot|hash tag/i);
     const blpop = await c.blpop("{u1}list", 0.1);
     assert.equal(blpop, null);
+  });
+
+  test("status: slots per master; keyless commands reach every master", async () => {
+    const pool = proxy.proxy.pools_.get("kc") as ClusterPool;
+    const st = pool.clusterStatus();
+    assert.equal(st.known, true);
+    assert.equal(st.uncoveredSlots, 0);
+    assert.equal(st.shards.length, 3);
+    assert.equal(
+      st.shards.reduce((n, s) => n + s.slots, 0),
+      16384,
+    );
+    assert.ok(st.shards.every((s) => s.replicas.length === 1));
+    const c = ioredis(port);
+    await c.mset("ks:a", "1", "ks:b", "2", "ks:c", "3");
+    const sizes = await Promise.all(
+      cluster.ports.map(async (p) => {
+        const role = await cli(p, "ROLE");
+        return role.startsWith("master") ? Number((await cli(p, "DBSIZE")).trim()) : 0;
+      }),
+    );
+    assert.equal(
+      await c.dbsize(),
+      sizes.reduce((a, b) => a + b, 0),
+    );
   });
 
   test("read: replica sends reads to replicas", async () => {
