@@ -2,15 +2,17 @@
  * The load of `npm run bench -- cluster`, run as its own process (so the proxy and the load do
  * not share an event loop): N ioredis clients, each keeping `depth` commands in flight (SET and
  * GET alternately, random keys over 10,000, so over every slot), for a fixed time.
- *   node load.js cluster|proxy PORT CLIENTS DEPTH MS
+ *   node load.js cluster|proxy PORT CLIENTS DEPTH MS [PROTOCOL]
  * `cluster`: ioredis's own Cluster client against the nodes (it learns the slot map and
  * connects to each master); `proxy`: plain ioredis clients against the keepcache pool. Both
- * with enableAutoPipelining, so the commands in flight leave in batches either way. Prints
+ * with enableAutoPipelining, so the commands in flight leave in batches either way, and
+ * RESP2 unless PROTOCOL is 3 (ioredis 6's default). Prints
  * {"ops": N, "errors": N, "ms": N} on stdout.
  */
 import { Cluster, Redis } from "ioredis";
 
-const [mode, portText, clientsText, depthText, msText] = process.argv.slice(2);
+const [mode, portText, clientsText, depthText, msText, protoText] = process.argv.slice(2);
+const protocol = Number(protoText ?? 2) as 2 | 3;
 const port = Number(portText);
 const clients = Number(clientsText);
 const depth = Number(depthText);
@@ -25,9 +27,15 @@ function connect(): Client {
       enableAutoPipelining: true,
       // 50 clients fetching the slot map at once on a busy machine: give them time.
       slotsRefreshTimeout: 10_000,
-      redisOptions: { maxRetriesPerRequest: 1 },
+      redisOptions: { maxRetriesPerRequest: 1, protocol },
     });
-  return new Redis({ host: "127.0.0.1", port, enableAutoPipelining: true, maxRetriesPerRequest: 1 });
+  return new Redis({
+    host: "127.0.0.1",
+    port,
+    enableAutoPipelining: true,
+    maxRetriesPerRequest: 1,
+    protocol,
+  });
 }
 
 async function main(): Promise<void> {
