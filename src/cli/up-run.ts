@@ -12,6 +12,8 @@ import { attachReplicaSetEvents } from "../admin/sources/replicaset.js";
 import { poolActionHandlers, replicaSetMemberHook, setFailovers } from "../failover/admin.js";
 import { child, type Logger } from "../log.js";
 import { ProxyService } from "../proxy/proxy.js";
+import { poolsDump } from "./dumps.js";
+import { addDumpSection } from "./signals.js";
 import type { UpArgs } from "./up.js";
 import { onPath } from "./up.js";
 import { keepcacheProbe, MemberView, redisProbe } from "./up-nodes.js";
@@ -169,6 +171,11 @@ export async function startUp(
     await shutdown();
     return 1;
   }
+  // The SIGUSR1 dump: the pool with its replica set, and each member process.
+  addDumpSection("pools", () => poolsDump(proxy));
+  addDumpSection("members", () =>
+    members.map((m) => ({ ...m.view.status(), pid: m.proc.pid, alive: m.proc.alive })),
+  );
   const dash = admin.url();
   const lines = [
     "",
