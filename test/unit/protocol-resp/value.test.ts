@@ -36,7 +36,14 @@ test("decodes the replies the failover links read (ROLE, INFO, SENTINEL, pushes)
     ].join(""),
   );
   const expected: RespValue[] = [
-    ["master", 3129659, [["127.0.0.1", "9001", "3129242"], ["127.0.0.1", "9002", "3129543"]]],
+    [
+      "master",
+      3129659,
+      [
+        ["127.0.0.1", "9001", "3129242"],
+        ["127.0.0.1", "9002", "3129543"],
+      ],
+    ],
     ["slave", "127.0.0.1", 9000, "connected", 3167038],
     "# Replication\r\nrole:master",
     null,
@@ -53,5 +60,6 @@ test("decodes the replies the failover links read (ROLE, INFO, SENTINEL, pushes)
     [7, 8],
     [],
   ];
-  for (const { name, chunks } of chunkings(wire)) assert.deepEqual(decodeAll(chunks), expected, name);
+  for (const { name, chunks } of chunkings(wire))
+    assert.deepEqual(decodeAll(chunks), expected, name);
 });
