@@ -109,6 +109,10 @@ class Sink implements DestinationStream {
     this.pretty = format === "pretty" || (format === "auto" && toStderr && process.stderr.isTTY);
   }
 
+  get format(): LogFormat {
+    return this.pretty ? "pretty" : "json";
+  }
+
   reopen(): void {
     if (this.target !== this.stderr) this.target.reopen();
   }
@@ -195,9 +199,26 @@ export function configureLog(s: LogSettings, env = process.env): void {
   if (s.level !== undefined) setLogLevel(s.level);
 }
 
-/** Reopens log.file (SIGHUP after logrotate moved it); nothing for stderr. */
+const reopenHooks = new Set<() => void>();
+
+/** Reopens log.file (SIGHUP after logrotate moved it; nothing for stderr), then the hooks. */
 export function reopenLog(): void {
   sink?.reopen();
+  for (const h of reopenHooks) h();
+}
+
+/** Runs `hook` on every reopenLog() (worker processes writing the same file); the undo. */
+export function onLogReopen(hook: () => void): () => void {
+  reopenHooks.add(hook);
+  return () => reopenHooks.delete(hook);
+}
+
+/** The environment that makes a forked worker log where and how this process does. */
+export function logEnv(): NodeJS.ProcessEnv {
+  logger();
+  const env: NodeJS.ProcessEnv = { KEEPCACHE_LOG_FORMAT: sink?.format };
+  if (sink?.file !== undefined) env.KEEPCACHE_LOG_FILE = sink.file;
+  return env;
 }
 
 /** The log file in use, if any. */

@@ -25,3 +25,8 @@ export function tcpDump(
   if (balancer === undefined) return [];
   return cfg.tcp.map((s) => tcpStatus(balancer, s, listen(s.name)));
 }
+
+/** The worker processes serving the pools and the `tcp:` services (`workers: N`). */
+export function workersDump(proxy: ProxyService, balancer: TcpBalancer | undefined): unknown {
+  return { proxy: proxy.workers?.pids() ?? [], tcp: balancer?.workerPids() ?? [] };
+}

@@ -18,7 +18,7 @@ import { UsageError } from "../errors.js";
 import { child, configureLog, type Logger } from "../log.js";
 import { ProxyService } from "../proxy/proxy.js";
 import { StatsServer } from "../proxy/stats.js";
-import { poolsDump, tcpDump } from "./dumps.js";
+import { poolsDump, tcpDump, workersDump } from "./dumps.js";
 import { parseFlags, verboseLevel } from "./flags.js";
 import { leaveCleanlyOnCrash, logReloadRefused } from "./lifecycle.js";
 import { addDumpSection, onSighup, sighupSettled } from "./signals.js";
@@ -246,6 +246,7 @@ export async function main(argv: string[]): Promise<number> {
   addDumpSection("pools", () => poolsDump(proxy));
   addDumpSection("tcp", () => tcpDump(tcp.balancer, current, tcpView.listen));
   addDumpSection("vrrp", () => vrrp.runtime?.status() ?? []);
+  addDumpSection("workers", () => workersDump(proxy, tcp.balancer));
   log.info(
     {
       file: args.file,

@@ -111,7 +111,7 @@ describe("operator signals", { timeout: 90_000 }, () => {
     assert.equal(node.child.exitCode, 0);
   });
 
-  test("run: SIGUSR1 dumps pools and tcp services; log.file rotated and reopened on SIGHUP", async () => {
+  test("run (workers: 2): SIGUSR1 dumps pools, tcp services and workers; log.file rotated and reopened on SIGHUP by every process", async () => {
     const [mc, listen, tcpListen, stats] = await freePorts(4);
     await startMemcached(mc);
     const log = join(dir, "run.log");
@@ -121,6 +121,7 @@ describe("operator signals", { timeout: 90_000 }, () => {
       "log:",
       `  file: ${log}`,
       "  format: json",
+      "workers: 2",
       "pools:",
       "  cache:",
       `    listen: 127.0.0.1:${listen}`,
@@ -145,6 +146,9 @@ describe("operator signals", { timeout: 90_000 }, () => {
     const tcp = dump.tcp as { name: string; servers: { health: string }[] }[];
     assert.equal(tcp[0].name, "mc");
     assert.deepEqual(dump.vrrp, []);
+    const workers = dump.workers as { proxy: number[]; tcp: number[] };
+    assert.equal(workers.proxy.length, 1);
+    assert.equal(workers.tcp.length, 1);
 
     renameSync(log, `${log}.1`);
     proc.child.kill("SIGHUP");
@@ -154,6 +158,18 @@ describe("operator signals", { timeout: 90_000 }, () => {
     );
     assert.doesNotMatch(readFileSync(`${log}.1`, "utf8"), /SIGHUP/);
     assert.equal(proc.child.exitCode, null, "SIGHUP leaves run running");
+    // The workers write the same log.file and reopened it with the primary; SIGUSR1 to one
+    // is answered in the log (the primary writes the dump), never with an inspector port.
+    for (const pid of [...workers.proxy, ...workers.tcp]) {
+      const ports = await listening(pid);
+      process.kill(pid, "SIGUSR1");
+      await until(
+        () => readFileSync(log, "utf8").includes(`"pid":${pid},"component":"worker"`),
+        `worker ${pid} logging in the new file`,
+      );
+      assert.deepEqual(await listening(pid), ports, `worker ${pid}: no new listening port`);
+    }
+    assert.doesNotMatch(readFileSync(`${log}.1`, "utf8"), /"component":"worker"/);
     const c = await RawClient.connect(listen);
     assert.equal(await c.call("set k 0 0 1\r\nv\r\n"), "STORED\r\n");
     c.sock.destroy();
