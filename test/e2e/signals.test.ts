@@ -6,8 +6,16 @@
  * NODE_OPTIONS is closed at startup. (`vrrp`: test/e2e/vrrp-reload.test.ts, in namespaces.)
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { existsSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { execFile, spawn } from "node:child_process";
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
@@ -198,5 +206,40 @@ describe("operator signals", { timeout: 90_000 }, () => {
     assert.equal((dump.pools as unknown[]).length, 1);
     await up.stop("SIGTERM");
     assert.equal(up.child.exitCode, 0, up.output());
+  });
+
+  test("journald: with stderr the journal stream, every line carries its syslog priority", async () => {
+    const [port, port2] = await freePorts(2);
+    const out = join(dir, "journal.txt");
+    const fd = openSync(out, "w");
+    const st = fstatSync(fd);
+    const child = spawn(process.execPath, [keepcacheBin(), "node", "-p", String(port)], {
+      stdio: ["ignore", "ignore", fd],
+      env: { ...process.env, JOURNAL_STREAM: `${st.dev}:${st.ino}`, KEEPCACHE_LOG_FORMAT: "" },
+    });
+    closeSync(fd);
+    const exited = new Promise((r) => child.once("exit", r));
+    try {
+      await until(() => readFileSync(out, "utf8").includes("keepcache node ready"), "node ready");
+      // JOURNAL_STREAM naming another stream (a child of a service writing to a pipe): no prefix.
+      const other = await start(process.execPath, [keepcacheBin(), "node", "-p", String(port2)], {
+        port: port2,
+        env: {
+          ...process.env,
+          JOURNAL_STREAM: `${st.dev}:${st.ino + 1}`,
+          KEEPCACHE_LOG_FORMAT: "",
+        },
+      });
+      await until(() => other.output().includes("keepcache node ready"), "second node ready");
+      assert.match(other.output(), /^\{"level":30,/);
+      await other.stop("SIGTERM");
+    } finally {
+      child.kill("SIGTERM");
+      await exited;
+    }
+    const lines = readFileSync(out, "utf8").trim().split("\n");
+    assert.ok(lines.length >= 2, lines.join("\n"));
+    // sd-daemon(3) prefixes; info is 6. JSON by default (stderr is not a terminal).
+    for (const l of lines) assert.match(l, /^<6>\{"level":30,/, l);
   });
 });
