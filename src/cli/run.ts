@@ -19,7 +19,7 @@ import { child, configureLog, type Logger } from "../log.js";
 import { ProxyService } from "../proxy/proxy.js";
 import { StatsServer } from "../proxy/stats.js";
 import { poolsDump, tcpDump, workersDump } from "./dumps.js";
-import { parseFlags, verboseLevel } from "./flags.js";
+import { logLevel, parseFlags } from "./flags.js";
 import { leaveCleanlyOnCrash, logReloadRefused } from "./lifecycle.js";
 import { addDumpSection, onSighup, sighupSettled } from "./signals.js";
 import { parseIntFlag } from "./size.js";
@@ -149,20 +149,9 @@ async function startAdmin(
   );
 }
 
-/**
- * The level of every logger of this process and of the proxy's worker processes (which take
- * the primary's level at fork): -v/-vv, else KEEPCACHE_LOG_LEVEL (the operator's override of
- * the file), else the config's `log.level` (default info).
- */
-export function logLevel(verbosity: number, cfg: Config | undefined, env = process.env): string {
-  const v = verboseLevel(verbosity);
-  if (v !== undefined) return v;
-  return env.KEEPCACHE_LOG_LEVEL || cfg?.log.level || "info";
-}
-
 /** The config's `log:` (file, format) and the level of every logger of this process. */
 function applyLog(args: RunArgs, cfg: Config | undefined): void {
-  configureLog({ ...cfg?.log, level: logLevel(args.verbosity, cfg) });
+  configureLog({ ...cfg?.log, level: logLevel(args.verbosity, cfg?.log.level) });
 }
 
 /**

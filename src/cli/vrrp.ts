@@ -13,7 +13,7 @@ import { importKeepalived } from "../config/keepalived/index.js";
 import { KeepcacheError, UsageError } from "../errors.js";
 import { child, configureLog, type Logger } from "../log.js";
 import type { VrrpRuntime } from "../vrrp/runtime.js";
-import { parseFlags, verboseLevel } from "./flags.js";
+import { logLevel, parseFlags } from "./flags.js";
 import { fsInclude } from "./import.js";
 import { leaveCleanlyOnCrash, logReloadRefused } from "./lifecycle.js";
 import { addDumpSection, onSighup } from "./signals.js";
@@ -54,7 +54,7 @@ const VRRP_FLAGS = {
 
 /** The log settings of `config` at `level` (-v wins over log.level). */
 function applyLog(config: Config, verbose: number): void {
-  configureLog({ ...config.log, level: verboseLevel(verbose) ?? config.log.level });
+  configureLog({ ...config.log, level: logLevel(verbose, config.log.level) });
 }
 
 export async function main(argv: string[]): Promise<number> {
