@@ -236,6 +236,7 @@ export async function main(argv: string[]): Promise<number> {
   addDumpSection("tcp", () => tcpDump(tcp.balancer, current, tcpView.listen));
   addDumpSection("vrrp", () => vrrp.runtime?.status() ?? []);
   addDumpSection("workers", () => workersDump(proxy, tcp.balancer));
+  admin?.configLoaded(true);
   log.info(
     {
       file: args.file,
@@ -252,6 +253,7 @@ export async function main(argv: string[]): Promise<number> {
     const next = await load(args.file, log);
     if (next === undefined) {
       log.error({ file: args.file }, "reload rejected: the running config stays");
+      admin?.configLoaded(false);
       return;
     }
     try {
@@ -264,8 +266,10 @@ export async function main(argv: string[]): Promise<number> {
       await vrrp.apply(next);
       admin?.setVrrp(vrrp.runtime);
       log.info({ file: args.file, pools: next.pools.length }, "reload done");
+      admin?.configLoaded(true);
     } catch (err) {
       logReloadRefused(log, args.file, err);
+      admin?.configLoaded(false);
     }
   };
   const undoHup = onSighup(reload);
