@@ -4,15 +4,12 @@
  * keepcache YAML or a keepalived.conf, which is imported on the fly (the same mapping as
  * `keepcache import`; unmapped lines are logged).
  */
-import { readFileSync } from "node:fs";
-import { stringify } from "yaml";
-import { type Config, ConfigReadError, parseConfig } from "../config/index.js";
-import { importKeepalived } from "../config/keepalived/index.js";
+import { loadConfigFile } from "../config/file.js";
+import type { Config } from "../config/index.js";
 import { KeepcacheError, UsageError } from "../errors.js";
 import { child, type Logger } from "../log.js";
 import type { VrrpRuntime } from "../vrrp/runtime.js";
 import { parseFlags, verboseLevel } from "./flags.js";
-import { fsInclude } from "./import.js";
 
 const USAGE = `usage: keepcache vrrp -c FILE [-v]
 
@@ -20,26 +17,12 @@ const USAGE = `usage: keepcache vrrp -c FILE [-v]
   -v, --verbose       log more (-vv for every advert drop)
   -h, --help          show this help`;
 
-/** keepalived.conf, not YAML: its block keywords at the start of a line followed by "{". */
-export function looksLikeKeepalived(text: string): boolean {
-  return /^\s*(global_defs|vrrp_instance|vrrp_script|vrrp_sync_group|virtual_server|include)\b[^:\n]*(\{|$)/m.test(
-    text,
-  );
-}
-
-/** Loads keepcache YAML, or imports a keepalived.conf; `keepcache run` can use it as well. */
+/** Loads keepcache YAML, or imports a keepalived.conf; `keepcache run` uses it as well. */
 export function loadConfigOrKeepalived(file: string, log?: Logger): Config {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (err) {
-    throw new ConfigReadError(file, err);
-  }
-  if (!looksLikeKeepalived(text)) return parseConfig(text, file);
-  const { native, unmapped } = importKeepalived(text, file, fsInclude);
+  const { config, unmapped } = loadConfigFile(file);
   for (const u of unmapped)
     log?.warn({ file: u.file, line: u.line, why: u.why }, "keepalived.conf line not used");
-  return parseConfig(stringify(native, { lineWidth: 0 }), `${file} (imported)`);
+  return config;
 }
 
 const VRRP_FLAGS = {

@@ -70,7 +70,12 @@ export function parseKeepalived(text: string, file: string, include?: IncludeRea
   parseInto(text, file, include, stack, depth);
   if (stack.length > 1) {
     const open = stack[stack.length - 1].opener!;
-    throw new ConfigError(file, open.line, open.key, `block opened here is never closed with "}"`);
+    throw new ConfigError(
+      open.file,
+      open.line,
+      open.key,
+      `block opened here is never closed with "}"`,
+    );
   }
   return root;
 }
@@ -109,7 +114,13 @@ function parseInto(
       if (!opens && s.key === "include" && include) {
         if (++depth.n > 32)
           throw new ConfigError(file, s.line, "include", "includes nested too deep");
-        for (const [f, t] of include(s.args[0] ?? "", file)) parseInto(t, f, include, stack, depth);
+        let files: [string, string][];
+        try {
+          files = include(s.args[0] ?? "", file);
+        } catch (err) {
+          throw new ConfigError(file, s.line, "include", (err as Error).message, { cause: err });
+        }
+        for (const [f, t] of files) parseInto(t, f, include, stack, depth);
         depth.n--;
         return;
       }
