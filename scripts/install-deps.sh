@@ -21,6 +21,8 @@ declare -A want=(
   [openssl]=openssl
   [chromium]=chromium # the dashboard's browser test (driven by playwright-core, no download)
   [systemd-analyze]=systemd # deploy/systemd units: systemd-analyze verify
+  [prometheus]=prometheus # the monitoring test scrapes keepcache with it
+  [promtool]=prometheus   # checks /metrics output and the shipped alert rules
 )
 # Extra packages named by KEEPCACHE_EXTRA_PACKAGES are installed too.
 
@@ -46,7 +48,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Debian starts the packaged daemons on install; the tests start their own on other ports.
-for svc in memcached redis-server redis-sentinel nutcracker keepalived haproxy mariadb; do
+for svc in memcached redis-server redis-sentinel nutcracker keepalived haproxy mariadb prometheus; do
   if command -v systemctl >/dev/null 2>&1; then systemctl stop "$svc" >/dev/null 2>&1 || true; fi
   if command -v service >/dev/null 2>&1; then service "$svc" stop >/dev/null 2>&1 || true; fi
 done

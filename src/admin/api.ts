@@ -3,6 +3,8 @@
  * every action goes through authorizeAction, is routed to the ActionRegistry, logged (who,
  * what, result) and recorded in the event ring. Errors are JSON: {"error": "..."}.
  *
+ *   GET  /healthz                                  200 "ok": the process is alive
+ *   GET  /readyz                                   200 or 503 with the failing check names
  *   GET  /                                         dashboard
  *   GET  /metrics                                  Prometheus text format
  *   GET  /api/v1/status                            StatusDocument
@@ -20,6 +22,7 @@ import type { Logger } from "../log.js";
 import { type Action, ActionError, type ActionRegistry, describeAction } from "./actions.js";
 import { authorizeAction } from "./auth.js";
 import type { EventRing } from "./events.js";
+import type { ReadyChecks } from "./ready.js";
 import type { MetricsRegistry } from "./registry.js";
 import type { StatusStream } from "./sse.js";
 import type { StatusDocument } from "./status.js";
@@ -31,6 +34,7 @@ export interface ApiContext {
   status: () => StatusDocument;
   events: EventRing;
   actions: ActionRegistry;
+  ready: ReadyChecks;
   stream: StatusStream;
   dashboardHtml: string;
 }
@@ -144,6 +148,9 @@ export async function handleRequest(
   const url = new URL(req.url ?? "/", "http://admin.invalid");
   const path = url.pathname;
   const method = req.method ?? "GET";
+  // Probes from load balancers and orchestrators: never behind the token, and they reveal
+  // nothing but check names (ready.ts).
+  if (path === "/healthz" || path === "/readyz") return serveProbe(path, req, res, ctx);
   if (method === "GET" || method === "HEAD") {
     if (!GET_ROUTES.has(path)) {
       const seg = segments(path);
@@ -202,6 +209,27 @@ export async function handleRequest(
       });
     }
     return sendError(res, status, message);
+  }
+}
+
+function serveProbe(
+  path: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: ApiContext,
+): void {
+  if (req.method !== "GET" && req.method !== "HEAD") {
+    res.setHeader("Allow", "GET, HEAD");
+    sendError(res, 405, `method ${req.method} not allowed`);
+  } else if (path === "/healthz") {
+    sendJson(res, 200, { status: "ok" });
+  } else {
+    const r = ctx.ready.evaluate();
+    sendJson(
+      res,
+      r.ready ? 200 : 503,
+      r.ready ? { status: "ready" } : { status: "not ready", failing: r.failing },
+    );
   }
 }
 

@@ -8,11 +8,13 @@
  *   admin.status.register({ kind: "node", name, snapshot });
  *   admin.actions.register({ kind: "node", name: "*", handle });
  *   admin.events.push({ kind: "failover", subject: "web/shard-1", message: "..." });
+ *   admin.ready.register({ name: "shards_live", ok: () => ... });   // /readyz
  *   await admin.listen();
  */
 import http from "node:http";
 import type { Socket } from "node:net";
 import type { Logger } from "../log.js";
+import { buildMetrics } from "../metrics/table.js";
 import { VERSION } from "../version.js";
 import { ActionRegistry } from "./actions.js";
 import { handleRequest } from "./api.js";
@@ -24,6 +26,7 @@ import {
   DEFAULT_ADMIN_LISTEN,
   formatListen,
 } from "./listen.js";
+import { ReadyChecks } from "./ready.js";
 import { MetricsRegistry } from "./registry.js";
 import { StatusStream } from "./sse.js";
 import { type StatusDocument, StatusHub } from "./status.js";
@@ -47,6 +50,8 @@ export class AdminServer {
   readonly status = new StatusHub();
   readonly events: EventRing;
   readonly actions = new ActionRegistry();
+  /** What /readyz checks; /healthz needs nothing. */
+  readonly ready = new ReadyChecks();
   readonly listenAt: AdminListen;
   private readonly token: string | undefined;
   private readonly stream: StatusStream;
@@ -61,6 +66,9 @@ export class AdminServer {
     assertSafeListen(this.listenAt, this.token, opts.source ?? "admin");
     this.log = opts.log;
     this.metrics = new MetricsRegistry({ defaultMetrics: opts.processMetrics ?? true });
+    this.metrics.registerSource(buildMetrics, { subsystem: "" }, () => ({
+      build_info: { [VERSION]: 1 },
+    }));
     this.events = new EventRing(opts.eventCapacity ?? 500);
     this.stream = new StatusStream(() => this.snapshot(), this.events, opts.streamIntervalMs);
     const ctx = {
@@ -70,6 +78,7 @@ export class AdminServer {
       status: () => this.snapshot(),
       events: this.events,
       actions: this.actions,
+      ready: this.ready,
       stream: this.stream,
       dashboardHtml: dashboardHtml(),
     };

@@ -21,6 +21,7 @@ export async function startNodeAdmin(
   });
   const a = node.address();
   attachNode(admin, node, { name: `node ${a.port}` });
+  admin.ready.register({ name: "node_listening", ok: () => node.listening });
   await admin.listen();
   return admin;
 }

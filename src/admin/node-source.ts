@@ -3,8 +3,14 @@
  * figures as Prometheus sources (labelled {node}), and a "node" status provider for the
  * dashboard. Used by `keepcache node --admin` and, later, `keepcache up`.
  */
-import { nodeMetrics, replicationMetrics, storeMetrics } from "../metrics/table.js";
+import {
+  nodeMetrics,
+  replicationMetrics,
+  replicationPeerMetrics,
+  storeMetrics,
+} from "../metrics/table.js";
 import type { NodeContext } from "../node/context.js";
+import type { LinkState } from "../node/replication/pull-link.js";
 import type { Replication } from "../node/replication/replication.js";
 import type { AdminServer } from "./http.js";
 import { RateMeter } from "./rate.js";
@@ -52,6 +58,26 @@ export function attachNode(
         node.listening ? repl.counters : undefined,
       ),
     );
+    // Peers that dial in are adopted at run time (repcached's -x on one side only): looked
+    // for again every second.
+    const known = new Set<string>();
+    const watchPeers = () => {
+      for (const key of repl.peers.keys()) {
+        if (known.has(key)) continue;
+        known.add(key);
+        undo.push(
+          admin.metrics.registerSource(
+            replicationPeerMetrics,
+            { subsystem: "replication", labels: { ...labels, peer: key } },
+            () => (node.listening ? peerSample(repl, key) : undefined),
+          ),
+        );
+      }
+    };
+    watchPeers();
+    const timer = setInterval(watchPeers, 1000);
+    timer.unref();
+    undo.push(() => clearInterval(timer));
   }
   const peers = opts.peers ?? (repl ? () => replicationPeers(repl) : () => []);
   const ops = new RateMeter();
@@ -89,6 +115,30 @@ export function attachNode(
   );
   return () => {
     for (const u of undo) u();
+  };
+}
+
+/** Every pull-link state but "self", the values of keepcache_replication_peer_state{state}. */
+const LINK_STATES: readonly LinkState[] = [
+  "connecting",
+  "handshake",
+  "sync_wait",
+  "full_sync",
+  "online",
+  "down",
+  "auth_failed",
+];
+
+/** One peer's state and lag, as `stats` reports them (lag from the peer's ACKs). */
+function peerSample(r: Replication, key: string) {
+  const p = r.peers.get(key);
+  if (p === undefined || p.link.state === "self") return undefined;
+  const state: Record<string, number> = {};
+  for (const s of LINK_STATES) state[s] = s === p.link.state ? 1 : 0;
+  return {
+    state,
+    lagSeconds: r.backlog.lagMs(p.ackedSeq, Date.now()) / 1000,
+    lagOps: Math.max(0, r.backlog.headSeq - p.ackedSeq),
   };
 }
 

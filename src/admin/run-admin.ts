@@ -6,11 +6,13 @@
 import type { Config } from "../config/index.js";
 import { poolActionHandlers, replicaSetMemberHook, setFailovers } from "../failover/admin.js";
 import type { Logger } from "../log.js";
+import { configMetrics } from "../metrics/table.js";
 import type { ProxyService } from "../proxy/proxy.js";
 import type { VrrpRuntime } from "../vrrp/runtime.js";
 import { AdminServer } from "./http.js";
 import type { AdminListen } from "./listen.js";
 import { attachProxy, type ProxyAttachment } from "./sources/proxy.js";
+import { proxyReadyChecks } from "./sources/proxy-ready.js";
 import { attachReplicaSetEvents, type ReplicaSetEventsAttachment } from "./sources/replicaset.js";
 import { attachTcp, type TcpBalancerLike } from "./sources/tcp.js";
 import { attachVrrp } from "./sources/vrrp.js";
@@ -35,6 +37,8 @@ export class RunAdmin {
   private undoTcp: (() => void) | undefined;
   private undoVrrp: (() => void) | undefined;
   private tcp: TcpView | undefined;
+  /** Loads of the config file: the first at start, then every SIGHUP. */
+  private readonly loads = { success: 0, failure: 0, lastOk: false, lastSuccessAt: 0 };
 
   constructor(opts: RunAdminOptions, proxy: ProxyService) {
     this.server = new AdminServer({
@@ -59,6 +63,23 @@ export class RunAdmin {
     for (const h of poolActionHandlers(proxy)) this.server.actions.register(h);
     // Their transitions (member down/warming/up, failovers, fencing) on the timeline.
     this.setEvents = attachReplicaSetEvents(proxy, this.server.events);
+    for (const c of proxyReadyChecks(proxy)) this.server.ready.register(c);
+    // A failed SIGHUP reload keeps the old config serving: still ready, but alertable.
+    this.server.ready.register({ name: "config_loaded", ok: () => this.loads.success > 0 });
+    this.server.metrics.registerSource(configMetrics, { subsystem: "config" }, () => ({
+      reloads: { success: this.loads.success, failure: this.loads.failure },
+      last_reload_successful: this.loads.lastOk ? 1 : 0,
+      last_reload_success_timestamp_seconds: this.loads.lastSuccessAt / 1000,
+    }));
+  }
+
+  /** The config file was loaded (at start or on SIGHUP), or a reload was refused or failed. */
+  configLoaded(ok: boolean): void {
+    this.loads.lastOk = ok;
+    if (ok) {
+      this.loads.success++;
+      this.loads.lastSuccessAt = Date.now();
+    } else this.loads.failure++;
   }
 
   /** (Re-)registers the TCP services after they were started or reloaded. */

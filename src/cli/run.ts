@@ -240,6 +240,7 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   noteOthers(cfg, log);
+  admin?.configLoaded(true);
   log.info(
     {
       file: args.file,
@@ -257,6 +258,7 @@ export async function main(argv: string[]): Promise<number> {
     const next = await load(args.file, log);
     if (next === undefined) {
       log.error({ file: args.file }, "reload rejected: the running config stays");
+      admin?.configLoaded(false);
       return;
     }
     try {
@@ -266,8 +268,10 @@ export async function main(argv: string[]): Promise<number> {
       admin?.setTcp(next, tcpView);
       noteOthers(next, log);
       log.info({ file: args.file, pools: next.pools.length }, "reload done");
+      admin?.configLoaded(true);
     } catch (err) {
       log.error({ err }, "reload failed part-way");
+      admin?.configLoaded(false);
     }
   };
   const onHup = () => {

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { ActionError } from "../admin/actions.js";
 import { AdminServer } from "../admin/http.js";
 import { attachProxy } from "../admin/sources/proxy.js";
+import { proxyReadyChecks } from "../admin/sources/proxy-ready.js";
 import { attachReplicaSetEvents } from "../admin/sources/replicaset.js";
 import { poolActionHandlers, replicaSetMemberHook, setFailovers } from "../failover/admin.js";
 import { child, type Logger } from "../log.js";
@@ -26,6 +27,8 @@ interface Member {
   port: number;
   proc: Child;
   view: MemberView;
+  /** A keepcache node's admin listener (its /metrics); redis-server has none. */
+  adminPort?: number;
 }
 
 type OnExit = (name: string, how: string) => void;
@@ -50,7 +53,7 @@ async function keepcacheMembers(log: Logger, onExit: OnExit): Promise<Member[]> 
       () => proc.alive,
       MEMORY_MB * 1024 * 1024,
     );
-    return { name, port, proc, view };
+    return { name, port, proc, view, adminPort: admin };
   });
 }
 
@@ -214,8 +217,19 @@ function wireAdmin(admin: AdminServer, proxy: ProxyService, members: Member[], l
     memberName: (_pool, _set, label) => byAddress.get(label),
   });
   for (const h of poolActionHandlers(proxy)) admin.actions.register(h);
+  for (const c of proxyReadyChecks(proxy)) admin.ready.register(c);
   for (const m of members) {
     admin.status.register({ kind: "node", name: m.name, snapshot: () => m.view.status() });
+    const port = m.adminPort;
+    if (port === undefined) continue;
+    // The member's own /metrics in ours, labelled {node}: one scrape target for the cluster.
+    admin.metrics.registerRemote({ node: m.name }, async () => {
+      if (!m.proc.alive) return undefined;
+      const r = await fetch(`http://127.0.0.1:${port}/metrics`, {
+        signal: AbortSignal.timeout(500),
+      });
+      return r.ok ? await r.text() : undefined;
+    });
   }
   admin.actions.register({
     kind: "node",

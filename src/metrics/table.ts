@@ -1,12 +1,14 @@
 /**
  * The one table of metrics. Each entry is declared once here and feeds three outputs:
- *   - Prometheus `/metrics` (name = prefix + key, with the declared type and help),
+ *   - Prometheus `/metrics` (name = keepcache_<subsystem>_ + `prom` or the key in snake_case,
+ *     `_total` added to counters; https://prometheus.io/docs/practices/naming/),
  *   - the memcached `stats` command (entries with a `stat` name, in declaration order),
  *   - the twemproxy-compatible stats port and the admin dashboard (entries with `nc`).
  *
  * Hot paths never touch prom-client: each subsystem owns a plain counters object created by
  * `counters(table)` (`c.cmd_get++` is a property increment), and the registry reads those
- * objects at scrape time.
+ * objects at scrape time. State tables (a server's health, a set's primary) have no counters
+ * object: their sources compute the values when scraped.
  */
 export type MetricType = "counter" | "gauge";
 
@@ -17,6 +19,20 @@ export interface MetricDef {
   stat?: string;
   /** Name in twemproxy's stats JSON, when the proxy reports it there. */
   nc?: string;
+  /**
+   * Prometheus name after keepcache_<subsystem>_, when the key's snake_case would break the
+   * naming conventions (a unit missing, a word doubled with the subsystem or with `_total`).
+   */
+  prom?: string;
+  /** Factor from the table's unit to the Prometheus base unit (twemproxy's µs -> seconds). */
+  scale?: number;
+  /** No sample while the value is 0 (a timestamp whose 0 means "never"). */
+  omitZero?: boolean;
+  /**
+   * One more label, whose values the source reports: the source's value for this entry is
+   * then a record from label value to number (`{ health_check: 1, failure_limit: 0 }`).
+   */
+  label?: string;
 }
 
 export type MetricTable = Record<string, MetricDef>;
@@ -38,6 +54,7 @@ export const nodeMetrics = {
     type: "counter",
     help: "Client connections accepted",
     stat: "total_connections",
+    prom: "connections",
   },
   rejected_connections: {
     type: "counter",
@@ -74,8 +91,18 @@ export const nodeMetrics = {
     help: "Writes refused for lack of memory",
     stat: "store_no_memory",
   },
-  bytes_read: { type: "counter", help: "Bytes read from clients", stat: "bytes_read" },
-  bytes_written: { type: "counter", help: "Bytes written to clients", stat: "bytes_written" },
+  bytes_read: {
+    type: "counter",
+    help: "Bytes read from clients",
+    stat: "bytes_read",
+    prom: "read_bytes",
+  },
+  bytes_written: {
+    type: "counter",
+    help: "Bytes written to clients",
+    stat: "bytes_written",
+    prom: "written_bytes",
+  },
   protocol_errors: { type: "counter", help: "Requests answered with ERROR or CLIENT_ERROR" },
   output_overflow_closes: {
     type: "counter",
@@ -89,18 +116,24 @@ export type NodeCounters = Counters<typeof nodeMetrics>;
  * The node's store, read from Store.stats() at report time. Keys are StoreStats field names.
  */
 export const storeMetrics = {
-  limitMaxbytes: { type: "gauge", help: "Item memory limit in bytes", stat: "limit_maxbytes" },
+  limitMaxbytes: {
+    type: "gauge",
+    help: "Item memory limit in bytes",
+    stat: "limit_maxbytes",
+    prom: "limit_bytes",
+  },
   hashPowerLevel: { type: "gauge", help: "log2 of the hash index size", stat: "hash_power_level" },
   hashBytes: { type: "gauge", help: "Bytes of the hash index", stat: "hash_bytes" },
   hashIsExpanding: {
     type: "gauge",
     help: "1 while the hash index grows",
     stat: "hash_is_expanding",
+    prom: "hash_expanding",
   },
   slabsMoved: { type: "counter", help: "Slab pages moved between classes", stat: "slabs_moved" },
-  bytes: { type: "gauge", help: "Bytes used by live items", stat: "bytes" },
+  bytes: { type: "gauge", help: "Bytes used by live items", stat: "bytes", prom: "items_bytes" },
   currItems: { type: "gauge", help: "Live items", stat: "curr_items" },
-  totalItems: { type: "counter", help: "Items stored", stat: "total_items" },
+  totalItems: { type: "counter", help: "Items stored", stat: "total_items", prom: "items" },
   expiredUnfetched: {
     type: "counter",
     help: "Items expired before ever being read",
@@ -122,7 +155,12 @@ export const storeMetrics = {
     help: "Delete markers kept for replication",
     stat: "tombstones",
   },
-  totalMalloced: { type: "gauge", help: "Bytes held by slab pages", stat: "total_malloced" },
+  totalMalloced: {
+    type: "gauge",
+    help: "Bytes held by slab pages",
+    stat: "total_malloced",
+    prom: "malloced_bytes",
+  },
 } satisfies MetricTable;
 
 /**
@@ -144,7 +182,7 @@ export const proxyPoolMetrics = {
     help: "Sub-requests made by splitting multi-key requests",
     nc: "fragments",
   },
-  total_connections: { type: "counter", help: "Client connections accepted" },
+  total_connections: { type: "counter", help: "Client connections accepted", prom: "connections" },
   rejected_connections: { type: "counter", help: "Clients refused at client_connections" },
   output_overflow_closes: {
     type: "counter",
@@ -163,14 +201,38 @@ export type ProxyPoolCounters = Counters<typeof proxyPoolMetrics>;
 
 /** The proxy, per backend server (nc_stats.h STATS_SERVER_CODEC). */
 export const proxyServerMetrics = {
-  server_eof: { type: "counter", help: "Backend closed the connection", nc: "server_eof" },
-  server_err: { type: "counter", help: "Backend connection errors", nc: "server_err" },
-  server_timedout: { type: "counter", help: "Requests that timed out", nc: "server_timedout" },
-  server_connections: { type: "gauge", help: "Open backend connections", nc: "server_connections" },
+  server_eof: {
+    type: "counter",
+    help: "Backend closed the connection",
+    nc: "server_eof",
+    prom: "eof",
+  },
+  server_err: {
+    type: "counter",
+    help: "Backend connection errors",
+    nc: "server_err",
+    prom: "errors",
+  },
+  server_timedout: {
+    type: "counter",
+    help: "Requests that timed out",
+    nc: "server_timedout",
+    prom: "timeouts",
+  },
+  server_connections: {
+    type: "gauge",
+    help: "Open backend connections",
+    nc: "server_connections",
+    prom: "connections",
+  },
+  // twemproxy's unit is µs since the epoch (nc_stats.c stats_server_set_ts, nc_usec_now()).
   server_ejected_at: {
     type: "gauge",
-    help: "When the server was last ejected (µs since the epoch, twemproxy's unit)",
+    help: "When the server was last ejected, in seconds since the epoch (no sample: never)",
     nc: "server_ejected_at",
+    prom: "last_ejection_timestamp_seconds",
+    scale: 1e-6,
+    omitZero: true,
   },
   requests: { type: "counter", help: "Requests sent", nc: "requests" },
   request_bytes: { type: "counter", help: "Request bytes sent", nc: "request_bytes" },
@@ -193,56 +255,67 @@ export const replicationMetrics = {
     type: "counter",
     help: "Local mutations written to the replication backlog",
     stat: "repl_mutations_logged",
+    prom: "mutations_logged",
   },
   repl_mutations_applied: {
     type: "counter",
     help: "Records from peers applied (live and snapshot)",
     stat: "repl_mutations_applied",
+    prom: "mutations_applied",
   },
   repl_mutations_stale: {
     type: "counter",
     help: "Records from peers ignored as older than the local version",
     stat: "repl_mutations_stale",
+    prom: "mutations_stale",
   },
   repl_apply_failures: {
     type: "counter",
     help: "Records from peers that found no memory",
     stat: "repl_apply_failures",
+    prom: "apply_failures",
   },
   repl_full_syncs: {
     type: "counter",
     help: "Full syncs received from peers",
     stat: "repl_full_syncs",
+    prom: "full_syncs",
   },
   repl_partial_syncs: {
     type: "counter",
     help: "Incremental (backlog) syncs received from peers",
     stat: "repl_partial_syncs",
+    prom: "partial_syncs",
   },
   repl_full_syncs_served: {
     type: "counter",
     help: "Full syncs sent to peers",
     stat: "repl_full_syncs_served",
+    prom: "full_syncs_served",
   },
   repl_partial_syncs_served: {
     type: "counter",
     help: "Incremental syncs sent to peers",
     stat: "repl_partial_syncs_served",
+    prom: "partial_syncs_served",
   },
   repl_backlog_overruns: {
     type: "counter",
     help: "Peer links dropped because the peer fell behind the backlog",
     stat: "repl_backlog_overruns",
+    prom: "backlog_overruns",
   },
   repl_auth_failures: {
     type: "counter",
     help: "Replication handshakes refused for a wrong secret",
     stat: "repl_auth_failures",
+    prom: "auth_failures",
   },
   repl_sync_timeouts: {
     type: "counter",
     help: "Writes answered 'replication timeout' in sync mode",
     stat: "repl_sync_timeouts",
+    prom: "sync_timeouts",
   },
 } satisfies MetricTable;
 
@@ -250,12 +323,12 @@ export type ReplicationCounters = Counters<typeof replicationMetrics>;
 
 /** A TCP balancing service (`tcp:`; src/tcp/counters.ts ServiceCounters). */
 export const tcpServiceMetrics = {
-  connectionsTotal: { type: "counter", help: "Client connections accepted" },
+  connectionsTotal: { type: "counter", help: "Client connections accepted", prom: "connections" },
   active: { type: "gauge", help: "Client connections open" },
-  bytesIn: { type: "counter", help: "Bytes from clients relayed to servers" },
-  bytesOut: { type: "counter", help: "Bytes from servers relayed to clients" },
+  bytesIn: { type: "counter", help: "Bytes from clients relayed to servers", prom: "in_bytes" },
+  bytesOut: { type: "counter", help: "Bytes from servers relayed to clients", prom: "out_bytes" },
   queueLength: { type: "gauge", help: "Clients waiting for a server slot (maxconn)" },
-  queuedTotal: { type: "counter", help: "Clients that had to wait in the queue" },
+  queuedTotal: { type: "counter", help: "Clients that had to wait in the queue", prom: "queued" },
   queueTimeouts: { type: "counter", help: "Queued clients closed after queue_timeout" },
   queueFull: { type: "counter", help: "Clients refused because the queue was full" },
   connectFailures: { type: "counter", help: "Connections to servers that failed" },
@@ -266,19 +339,120 @@ export const tcpServiceMetrics = {
 
 /** One server of a TCP service (src/tcp/counters.ts ServerCounters). */
 export const tcpServerMetrics = {
-  connectionsTotal: { type: "counter", help: "Connections relayed to this server" },
+  connectionsTotal: {
+    type: "counter",
+    help: "Connections relayed to this server",
+    prom: "connections",
+  },
   active: { type: "gauge", help: "Connections open to this server" },
-  bytesIn: { type: "counter", help: "Bytes sent to this server" },
-  bytesOut: { type: "counter", help: "Bytes received from this server" },
+  bytesIn: { type: "counter", help: "Bytes sent to this server", prom: "in_bytes" },
+  bytesOut: { type: "counter", help: "Bytes received from this server", prom: "out_bytes" },
   connectFailures: { type: "counter", help: "Connections to this server that failed" },
   transitions: { type: "counter", help: "Health changes (up/down)" },
+  up: { type: "gauge", help: "1 while the server is in the routing snapshot (healthy), else 0" },
 } satisfies MetricTable;
 
-/** A VRRP instance (src/vrrp/router.ts RouterStatus). */
+/** The VRRP states (RFC 5798 §6.4) and keepalived's FAULT, the values of the `state` label. */
+export const VRRP_STATES = ["INIT", "BACKUP", "MASTER", "FAULT"] as const;
+
+/** A VRRP instance (src/vrrp/router.ts RouterStatus), labelled {vrrp_instance}. */
 export const vrrpMetrics = {
+  state: {
+    type: "gauge",
+    label: "state",
+    help: "1 for the instance's current state (INIT, BACKUP, MASTER, FAULT), 0 for the others",
+  },
   master: { type: "gauge", help: "1 while this host is MASTER of the instance" },
+  transitions: { type: "counter", help: "State changes since the instance started" },
   priority: { type: "gauge", help: "Effective priority (trackers included)" },
   base_priority: { type: "gauge", help: "Configured priority" },
   adverts_sent: { type: "counter", help: "VRRP advertisements sent" },
   adverts_received: { type: "counter", help: "VRRP advertisements accepted" },
+} satisfies MetricTable;
+
+/**
+ * The health of one proxy server or replica-set member, computed at scrape time
+ * (admin/sources/proxy.ts), labelled like proxyServerMetrics.
+ */
+export const proxyServerStateMetrics = {
+  up: {
+    type: "gauge",
+    help: "1 while the server takes requests (in the routing table, or a live set member), else 0",
+  },
+  ejected: {
+    type: "gauge",
+    label: "reason",
+    help: "1 while the server is out for this reason (failure_limit, health_check, member_down), else 0",
+  },
+} satisfies MetricTable;
+
+/** The `reason` label values of proxyServerStateMetrics.ejected. */
+export const EJECT_REASONS = ["failure_limit", "health_check", "member_down"] as const;
+
+/** One replica set of a pool, labelled {pool, set}, computed at scrape time. */
+export const replicaSetMetrics = {
+  primary: {
+    type: "gauge",
+    label: "member",
+    prom: "primary_info",
+    help: "1 for the member writes go to (no sample while the set has none)",
+  },
+  members: { type: "gauge", help: "Members configured" },
+  live: { type: "gauge", prom: "live_members", help: "Members up (warming ones excluded)" },
+  quorum: {
+    type: "gauge",
+    prom: "quorum_members",
+    help: "Live members a majority needs: floor(members / 2) + 1",
+  },
+  failovers: {
+    type: "counter",
+    label: "outcome",
+    help: "Failovers: switched (the write target moved) or aborted (the master came back first)",
+  },
+} satisfies MetricTable;
+
+/** One replication peer of a node (`keepcache node -x`), labelled {node, peer}. */
+export const replicationPeerMetrics = {
+  state: {
+    type: "gauge",
+    label: "state",
+    prom: "peer_state",
+    help: "1 for the pull link's current state (online, full_sync, connecting, ...), 0 for the others",
+  },
+  lagSeconds: {
+    type: "gauge",
+    prom: "peer_lag_seconds",
+    help: "Age of the oldest local write the peer has not acknowledged",
+  },
+  lagOps: {
+    type: "gauge",
+    prom: "peer_lag_ops",
+    help: "Local writes the peer has not acknowledged",
+  },
+} satisfies MetricTable;
+
+/** The process itself: subsystem "" (keepcache_build_info). */
+export const buildMetrics = {
+  build_info: { type: "gauge", label: "version", help: "1, labelled with keepcache's version" },
+} satisfies MetricTable;
+
+/**
+ * `keepcache run`'s config file: loads at start and on SIGHUP (names as Prometheus' own
+ * prometheus_config_last_reload_* metrics).
+ */
+export const configMetrics = {
+  reloads: {
+    type: "counter",
+    label: "result",
+    help: "Config loads and SIGHUP reloads by result (success, failure)",
+  },
+  last_reload_successful: {
+    type: "gauge",
+    help: "1 if the last load or reload of the config file succeeded, else 0",
+  },
+  last_reload_success_timestamp_seconds: {
+    type: "gauge",
+    help: "When the config file was last loaded successfully, in seconds since the epoch",
+    omitZero: true,
+  },
 } satisfies MetricTable;

@@ -30,6 +30,8 @@ export interface RouterStatus {
   held: boolean;
   /** Wall-clock ms of the last state change. */
   since: number;
+  /** State changes since start (a flapping VIP shows as a fast-growing count). */
+  transitions: number;
   advertsSent: number;
   advertsReceived: number;
   drops: Record<string, number>;
@@ -57,6 +59,7 @@ export class Router {
   private readonly replay = new ReplayGuard();
   private masterIp: string | undefined;
   private since = Date.now();
+  private transitions = 0;
   private sent = 0;
   private received = 0;
   private readonly drops: Record<string, number> = {};
@@ -109,6 +112,7 @@ export class Router {
       masterIp: this.inst.state === "MASTER" ? this.deps.src : this.masterIp,
       held: this.inst.isHeld,
       since: this.since,
+      transitions: this.transitions,
       advertsSent: this.sent,
       advertsReceived: this.received,
       drops: { ...this.drops },
@@ -150,6 +154,7 @@ export class Router {
       }
       case "state":
         this.since = Date.now();
+        this.transitions++;
         if (a.to !== "BACKUP") this.masterIp = undefined;
         log.info(
           {

@@ -73,7 +73,7 @@ describe("keepcache run with admin", () => {
         }) ?? 0,
     );
     assert.equal(count[0] + count[1], 100);
-    assert.ok(fams.has("keepcache_process_cpu_seconds_total"));
+    assert.ok(fams.has("process_cpu_seconds_total"));
 
     const doc = (await (await fetch(`${base}api/v1/status`)).json()) as { pools: PoolStatus[] };
     assert.equal(doc.pools[0].name, "web");

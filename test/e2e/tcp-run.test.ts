@@ -140,8 +140,8 @@ describe("tcp balancing: metrics, status, keepalived import and keepcache run", 
     assert.equal(sample(text, "keepcache_tcp_service_connections_total", svc), 11);
     assert.equal(sample(text, "keepcache_tcp_service_active", svc), 1);
     // 10 closed connections sent nothing; the open one sent 1000 bytes so far.
-    assert.equal(sample(text, "keepcache_tcp_service_bytes_in_total", svc), 1000);
-    assert.equal(sample(text, "keepcache_tcp_service_bytes_out_total", svc), 11 * 2 + 1000);
+    assert.equal(sample(text, "keepcache_tcp_service_in_bytes_total", svc), 1000);
+    assert.equal(sample(text, "keepcache_tcp_service_out_bytes_total", svc), 11 * 2 + 1000);
     const perServer = [a.port, b.port].map(
       (p) =>
         sample(

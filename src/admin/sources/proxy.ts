@@ -1,19 +1,19 @@
 /**
  * Wires a running proxy (ProxyService) into an AdminServer:
- *   - Prometheus: the pool and server tables of src/metrics/table.ts (keepcache_proxy_pool_*,
- *     keepcache_proxy_server_*, twemproxy's field names) and each server's request latency as
- *     a histogram (keepcache_proxy_server_request_duration_seconds);
+ *   - Prometheus: the pool table of src/metrics/table.ts (keepcache_proxy_pool_*), and per
+ *     server and replica set what proxy-metrics.ts registers (counters, latency, state);
  *   - a "pool" status provider per pool, and the server actions (proxy-actions.ts);
  *   - ejection, reinstatement and health events for the dashboard's history, found by a
  *     light poll of the servers' state (the data plane is not touched for them).
  * Pools and servers that come and go with a SIGHUP reload are picked up by the same poll.
  */
 
-import { proxyPoolMetrics, proxyServerMetrics } from "../../metrics/table.js";
-import { type StatsWorkers, serverQueues } from "../../proxy/stats.js";
+import { proxyPoolMetrics } from "../../metrics/table.js";
+import { ReplicaSet } from "../../proxy/replicaset/set.js";
 import type { AdminServer } from "../http.js";
 import type { Health } from "../status.js";
 import { findPool, serverActions } from "./proxy-actions.js";
+import { registerReplicaSet, registerServer, serverEntries } from "./proxy-metrics.js";
 import { type ProxyStatusHooks, poolStatus, ServerTracks, serverHealth } from "./proxy-status.js";
 import type { BackendServer, ProxyLike } from "./proxy-types.js";
 
@@ -43,25 +43,6 @@ function addressText(a: unknown): string | undefined {
     return address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
   }
   return undefined;
-}
-
-/** Queue gauges at scrape time, over every process, by the stats port's own reader. */
-function serverSample(s: BackendServer, workers: StatsWorkers | undefined): Record<string, number> {
-  return { ...s.counters, ...serverQueues(s, workers) };
-}
-
-/**
- * Servers with their metric label; a replica set (issue 5) also lists its members, labelled
- * "set/host:port", since requests go to the members.
- */
-function* withMembers(list: readonly BackendServer[]): Iterable<[BackendServer, string]> {
-  for (const s of list) {
-    yield [s, s.name];
-    const members = (s as { members?: unknown }).members;
-    if (Array.isArray(members)) {
-      for (const m of members as BackendServer[]) yield [m, `${s.name}/${m.label}`];
-    }
-  }
 }
 
 export function attachProxy(
@@ -155,31 +136,22 @@ export function attachProxy(
           for (const u of undo) u();
         });
       }
-      for (const [s, label] of withMembers(pool.servers)) {
+      for (const { s, label, member } of serverEntries(pool.servers)) {
         liveServers.add(s);
         let seen = servers.get(s);
         if (seen === undefined) {
-          const labels = { pool: name, server: label };
-          const undo = [
-            admin.metrics.registerSource(
-              proxyServerMetrics,
-              { subsystem: "proxy_server", labels },
-              () => serverSample(s, proxy.workers),
-            ),
-            admin.metrics.registerHistogram(
-              {
-                subsystem: "proxy_server",
-                name: "request_duration",
-                help: "Time from queueing a request to a backend until its reply",
-                labels,
-              },
-              s.latency,
-            ),
-          ];
           seen = {
-            undo: () => {
-              for (const u of undo) u();
-            },
+            // A set's own counters stay zero (its members carry the traffic): its own state only.
+            undo:
+              s instanceof ReplicaSet
+                ? registerReplicaSet(admin, name, s)
+                : registerServer(
+                    admin,
+                    s,
+                    { pool: name, server: label },
+                    () => proxy.workers,
+                    member,
+                  ),
             ejectedAt: s.counters.server_ejected_at,
             health: serverHealth(s),
           };

@@ -99,7 +99,14 @@ export function attachTcp(
         admin.metrics.registerSource(
           tcpServerMetrics,
           { subsystem: "tcp_server", labels: { service: name, server: id } },
-          () => counts(b, name)?.servers[id],
+          () => {
+            const c = counts(b, name)?.servers[id];
+            const svc = b.services.get(name);
+            if (svc === undefined) return undefined;
+            // Left out of the snapshot or marked down = down (LVS removes a failed real server).
+            const up = svc.snapshot().servers.some((v) => v.id === id && v.up);
+            return { ...(c ?? {}), up: up ? 1 : 0 };
+          },
         ),
       );
     }

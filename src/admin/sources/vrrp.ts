@@ -1,11 +1,12 @@
 /**
  * Wires the VRRP runtime (src/vrrp/runtime.ts) into an AdminServer: a "vrrp" status provider
- * per instance, keepcache_vrrp_* gauges and counters, the "force backup" / "release" actions
+ * per instance, keepcache_vrrp_* gauges and counters (labelled {vrrp_instance}: Prometheus
+ * gives `instance` to the scrape target), the "force backup" / "release" actions
  * (the runtime's operator hold: the instance stays BACKUP whatever its priority, so the peer
  * takes the VIP), and an event for every state change (polled; VRRP changes at most a few
  * times a second).
  */
-import { vrrpMetrics } from "../../metrics/table.js";
+import { VRRP_STATES, vrrpMetrics } from "../../metrics/table.js";
 import type { VrrpInstanceStatus, VrrpRuntime } from "../../vrrp/runtime.js";
 import { ActionError } from "../actions.js";
 import type { AdminServer } from "../http.js";
@@ -52,11 +53,15 @@ export function attachVrrp(
       }),
       admin.metrics.registerSource(
         vrrpMetrics,
-        { subsystem: "vrrp", labels: { instance: name } },
+        { subsystem: "vrrp", labels: { vrrp_instance: name } },
         () => {
           const s = find(name);
           if (s === undefined) return undefined;
+          const state: Record<string, number> = {};
+          for (const v of VRRP_STATES) state[v] = v === s.state ? 1 : 0;
           return {
+            state,
+            transitions: s.transitions,
             master: s.state === "MASTER" ? 1 : 0,
             priority: s.priority,
             base_priority: s.basePriority,

@@ -301,4 +301,34 @@ describe("admin API", () => {
     assert.equal(r.status, 200);
     assert.match(String(r.headers["content-type"]), /^text\/plain; version=0\.0\.4/);
   });
+  test("/healthz and /readyz answer without the token and name only failing checks", async () => {
+    // `admin` has a token: no Authorization header is sent.
+    const h = await request(port, "GET", "/healthz");
+    assert.equal(h.status, 200);
+    assert.deepEqual(JSON.parse(h.body), { status: "ok" });
+    assert.deepEqual(JSON.parse((await request(port, "GET", "/readyz")).body), {
+      status: "ready",
+    });
+    let live = false;
+    const undo = [
+      admin.ready.register({ name: "shards_live", ok: () => live }),
+      admin.ready.register({
+        name: "pools_listening",
+        ok: () => {
+          throw new Error("secret detail 10.0.0.9");
+        },
+      }),
+    ];
+    const r = await request(port, "GET", "/readyz");
+    assert.equal(r.status, 503);
+    assert.deepEqual(JSON.parse(r.body), {
+      status: "not ready",
+      failing: ["shards_live", "pools_listening"],
+    });
+    live = true;
+    undo[1]();
+    assert.equal((await request(port, "GET", "/readyz")).status, 200);
+    undo[0]();
+    assert.equal((await request(port, "POST", "/readyz")).status, 405);
+  });
 });

@@ -8,21 +8,46 @@ import {
   type MetricTable,
   nodeMetrics,
   proxyServerMetrics,
+  replicaSetMetrics,
   storeMetrics,
 } from "../../../src/metrics/table.js";
+import { ALL_TABLES } from "./all-metrics.js";
 import { parsePrometheusText, sampleValue } from "./prom-text.js";
 
 describe("metric names", () => {
   test("conventional names: prefix, snake_case, _total on counters", () => {
     assert.equal(snakeCase("limitMaxbytes"), "limit_maxbytes");
-    assert.equal(metricName("node", "cmd_get", "counter"), "keepcache_node_cmd_get_total");
-    assert.equal(metricName("store", "currItems", "gauge"), "keepcache_store_curr_items");
-    assert.equal(metricName("x", "a_total", "counter"), "keepcache_x_a_total");
-    // twemproxy's microsecond timestamp is exposed in seconds.
+    const counter = { type: "counter" } as const;
+    const gauge = { type: "gauge" } as const;
+    assert.equal(metricName("node", "cmd_get", counter), "keepcache_node_cmd_get_total");
+    assert.equal(metricName("store", "currItems", gauge), "keepcache_store_curr_items");
+    assert.equal(metricName("", "build_info", gauge), "keepcache_build_info");
+    // twemproxy's microsecond timestamp is exposed in seconds, under a conventional name.
     assert.equal(
-      metricName("proxy_server", "server_ejected_at", "gauge"),
-      "keepcache_proxy_server_server_ejected_at_seconds",
+      metricName("proxy_server", "server_ejected_at", proxyServerMetrics.server_ejected_at),
+      "keepcache_proxy_server_last_ejection_timestamp_seconds",
     );
+  });
+
+  test("every table's names follow the conventions: no doubled words, _total on counters only", () => {
+    const seen = new Set<string>();
+    for (const [sub, table] of ALL_TABLES) {
+      for (const [k, def] of Object.entries(table)) {
+        const name = metricName(sub, k, def);
+        assert.match(name, /^keepcache_[a-z0-9_]+$/, name);
+        assert.ok(!seen.has(name), `${name} twice`);
+        seen.add(name);
+        const words = name.replace(/_total$/, "").split("_");
+        for (let i = 1; i < words.length; i++) {
+          assert.notEqual(words[i], words[i - 1], `${name}: doubled word`);
+        }
+        assert.ok(!/_total_/.test(name) && !/total_total/.test(name), name);
+        if (def.type !== "counter") assert.ok(!name.endsWith("_total"), name);
+        if (/bytes/i.test(def.help) && def.type === "gauge" && !/index/.test(def.help)) {
+          assert.ok(name.endsWith("_bytes"), `${name}: a byte gauge ends in _bytes`);
+        }
+      }
+    }
   });
 });
 
@@ -49,7 +74,7 @@ describe("MetricsRegistry", () => {
     assert.equal(sampleValue(fam, "keepcache_node_cmd_get_total", { node: "a" }), 6);
     // Every table entry has a family.
     for (const k of Object.keys(nodeMetrics) as (keyof typeof nodeMetrics)[]) {
-      assert.ok(fam.has(metricName("node", k, nodeMetrics[k].type)), k);
+      assert.ok(fam.has(metricName("node", k, nodeMetrics[k])), k);
     }
   });
 
@@ -89,7 +114,7 @@ describe("MetricsRegistry", () => {
     );
     let fam = parsePrometheusText(await reg.metrics());
     assert.equal(
-      sampleValue(fam, "keepcache_proxy_server_server_ejected_at_seconds", { server: "s1" }),
+      sampleValue(fam, "keepcache_proxy_server_last_ejection_timestamp_seconds", { server: "s1" }),
       1_700_000_000,
     );
     assert.equal(sampleValue(fam, "keepcache_proxy_server_requests_total", { pool: "web" }), 9);
@@ -106,13 +131,51 @@ describe("MetricsRegistry", () => {
         () => c,
       ),
     );
-    assert.throws(() =>
-      reg.registerSource(
-        nodeMetrics,
-        { subsystem: "proxy_server", labels: { pool: "x", server: "y" } },
-        () => c,
-      ),
+    // A second table of a subsystem is fine unless one of its names is taken already.
+    const clash = { requests: { type: "counter", help: "again" } } satisfies MetricTable;
+    assert.throws(
+      () =>
+        reg.registerSource(clash, { subsystem: "proxy_server", labels: { pool: "x" } }, () => ({
+          requests: 1,
+        })),
+      /keepcache_proxy_server_requests_total' .* already registered/,
     );
+  });
+
+  test("a zero 'never' timestamp has no sample; a labelled entry gives one series per value", async () => {
+    const reg = new MetricsRegistry({ defaultMetrics: false });
+    const c = counters(proxyServerMetrics);
+    reg.registerSource(
+      proxyServerMetrics,
+      { subsystem: "proxy_server", labels: { pool: "web", server: "s1" } },
+      () => c,
+    );
+    reg.registerSource(
+      replicaSetMetrics,
+      { subsystem: "replicaset", labels: { pool: "web", set: "rs" } },
+      () => ({
+        primary: { "127.0.0.1:1": 1 },
+        members: 3,
+        live: 2,
+        quorum: 2,
+        failovers: { switched: 4, aborted: 1 },
+      }),
+    );
+    const fam = parsePrometheusText(await reg.metrics());
+    assert.equal(
+      fam.get("keepcache_proxy_server_last_ejection_timestamp_seconds")?.samples.length,
+      0,
+    );
+    const set = { pool: "web", set: "rs" };
+    assert.equal(
+      sampleValue(fam, "keepcache_replicaset_primary_info", { ...set, member: "127.0.0.1:1" }),
+      1,
+    );
+    assert.equal(sampleValue(fam, "keepcache_replicaset_live_members", set), 2);
+    const fo = "keepcache_replicaset_failovers_total";
+    assert.equal(sampleValue(fam, fo, { ...set, outcome: "switched" }), 4);
+    assert.equal(sampleValue(fam, fo, { ...set, outcome: "aborted" }), 1);
+    assert.equal(fam.get(fo)?.type, "counter");
   });
 
   test("histograms expose seconds buckets that pass the strict parser", async () => {
@@ -141,7 +204,12 @@ describe("MetricsRegistry", () => {
   test("process metrics are included and the whole exposition parses", async () => {
     const reg = new MetricsRegistry();
     const fam = parsePrometheusText(await reg.metrics());
-    assert.ok(fam.has("keepcache_process_cpu_seconds_total"));
+    // Standard names, so stock process dashboards work; no gauge ends in _total.
+    assert.ok(fam.has("process_cpu_seconds_total"));
+    assert.ok(fam.has("nodejs_active_handles"));
+    for (const [name, f] of fam) {
+      if (f.type !== "counter") assert.ok(!name.endsWith("_total"), name);
+    }
     assert.ok(reg.contentType.startsWith("text/plain; version=0.0.4"));
   });
 
