@@ -12,7 +12,7 @@ import { startNode } from "../helpers/keepcache.js";
 import { suiteDir, until } from "../helpers/keepcache-run.js";
 import { RawClient } from "../helpers/line-client.js";
 import { freePort, waitForPort } from "../helpers/ports.js";
-import { keepcacheBin, start, startMemcached } from "../helpers/procs.js";
+import { keepcacheBin, pidAlive, start, startMemcached } from "../helpers/procs.js";
 
 const dir = suiteDir("kc-dropin-");
 
@@ -22,15 +22,6 @@ function cli(args: string[]) {
     timeout: 15_000,
     env: { ...process.env, KEEPCACHE_LOG_FORMAT: "json" },
   });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function setGet(port: number): Promise<void> {
@@ -87,13 +78,13 @@ describe("keepcache node takes memcached's command line", () => {
     await until(() => existsSync(pidFile), "the daemon's pid file");
     const pid = Number(readFileSync(pidFile, "utf8"));
     try {
-      assert.ok(alive(pid));
+      assert.ok(pidAlive(pid));
       await waitForPort(port);
       await setGet(port);
     } finally {
       process.kill(pid, "SIGTERM");
     }
-    await until(() => !alive(pid) && !existsSync(pidFile), "the daemon stopped, pid file gone");
+    await until(() => !pidAlive(pid) && !existsSync(pidFile), "the daemon stopped, pid file gone");
   });
 
   test("security and address flags keepcache cannot honour stop the start-up", () => {
@@ -162,7 +153,7 @@ describe("keepcache run takes nutcracker's command line", () => {
     } finally {
       process.kill(pid, "SIGTERM");
     }
-    await until(() => !alive(pid) && !existsSync(pidFile), "run stopped, pid file gone");
+    await until(() => !pidAlive(pid) && !existsSync(pidFile), "run stopped, pid file gone");
   });
 
   test("an invalid config with -d fails in the foreground (exit 2), starting nothing", () => {
@@ -183,6 +174,8 @@ describe("keepcache run takes nutcracker's command line", () => {
       { port: listen },
     );
     assert.equal(readFileSync(pidFile, "utf8").trim(), String(p.child.pid));
+    // SIGTERM before run has installed its handlers would kill it before any exit hook.
+    await until(() => p.output().includes("keepcache run ready"), "run ready");
     await p.stop();
     assert.equal(existsSync(pidFile), false);
     const r = cli(["run", "--conf", file]);
