@@ -100,6 +100,22 @@ export class RedisCluster {
     return r.stdout;
   }
 
+  /**
+   * Feeds `input` (commands, one a line) to `redis-cli -c` against one node: cluster-aware
+   * direct access, which follows -MOVED to each key's node. Returns its stdout.
+   */
+  cliFollowing(port: number, input: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const p = execFile(
+        "redis-cli",
+        ["-c", "-p", String(port)],
+        { timeout: 20_000 },
+        (err, out) => (err ? reject(err) : resolve(out)),
+      );
+      p.stdin?.end(input);
+    });
+  }
+
   /** Until every live node says cluster_state:ok and all agree on who serves each slot. */
   async waitConverged(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;

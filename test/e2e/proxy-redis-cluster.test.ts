@@ -41,15 +41,6 @@ async function cli(port: number, ...args: string[]): Promise<string> {
   return r.stdout;
 }
 
-function cliPipe(port: number, input: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const p = execFile("redis-cli", ["-c", "-p", String(port)], { timeout: 20_000 }, (err, out) =>
-      err ? reject(err) : resolve(out),
-    );
-    p.stdin?.end(input);
-  });
-}
-
 describe("redis cluster pool", { timeout: 180_000 }, () => {
   let cluster: RedisCluster;
   let proxy: RunningProxy;
@@ -89,7 +80,7 @@ describe("redis cluster pool", { timeout: 180_000 }, () => {
     const viaProxy = await c.mget(...keys, "mk:none");
     // A node refuses a cross-slot MGET (CROSSSLOT): redis-cli -c reads key by key, following
     // MOVED to each key's node.
-    const direct = await cliPipe(
+    const direct = await cluster.cliFollowing(
       cluster.ports[1],
       [...keys, "mk:none"].map((k) => `GET ${k}\n`).join(""),
     );
@@ -101,7 +92,7 @@ describe("redis cluster pool", { timeout: 180_000 }, () => {
         .filter((l) => !l.startsWith("-> Redirected")),
     );
     // And MSET through redis-cli -c (one key per slot), MGET through the pool.
-    await cliPipe(cluster.ports[2], keys.map((k, i) => `SET ${k} w${i}\n`).join(""));
+    await cluster.cliFollowing(cluster.ports[2], keys.map((k, i) => `SET ${k} w${i}\n`).join(""));
     assert.deepEqual(
       await c.mget(...keys),
       keys.map((_, i) => `w${i}`),
