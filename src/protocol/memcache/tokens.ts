@@ -1,11 +1,76 @@
 /**
  * A command line split on single spaces, as memcached's tokenize_command (proto_text.c) does:
  * runs of spaces separate tokens, tabs are not separators. Arrays are reused across requests.
+ *
+ * A long line (a get of thousands of keys, up to 1 MiB) is split as its bytes arrive instead
+ * (more()): each read's bytes are tokenized once, so the read that brings the "\n" does not
+ * split the whole line in one pass.
  */
 export class Tokens {
   readonly s: number[] = [];
   readonly e: number[] = [];
   n = 0;
+  /** Where a split begun by more() resumes; -1 when none is under way. */
+  private at = -1;
+  /** Start of the token cut by the end of the bytes seen so far; -1 when none. */
+  private open = -1;
+
+  /** A split begun by more() waits for the rest of its line. */
+  get partial(): boolean {
+    return this.at >= 0;
+  }
+
+  /**
+   * Splits the line that starts at `from` as far as its bytes have arrived (`to`), after the
+   * tokens of earlier calls; a token that reaches `to` stays open. `final`: `to` is the end of
+   * the line (the "\r" the parser strips may already have been scanned: it is dropped).
+   */
+  more(b: Buffer, from: number, to: number, final: boolean): void {
+    let n = 0;
+    let i = from;
+    let open = -1;
+    if (this.at >= 0) {
+      n = this.n;
+      i = this.at;
+      open = this.open;
+      if (i > to) {
+        i = to;
+        if (open >= to) open = -1;
+      }
+    }
+    for (;;) {
+      if (open < 0) {
+        while (i < to && b[i] === 0x20) i++;
+        if (i >= to) break;
+        open = i;
+      }
+      while (i < to && b[i] !== 0x20) i++;
+      if (i >= to && !final) break;
+      this.s[n] = open;
+      this.e[n] = i;
+      n++;
+      open = -1;
+    }
+    this.n = n;
+    this.at = final ? -1 : i;
+    this.open = final ? -1 : open;
+  }
+
+  /** The line's bytes moved `d` to the left (ByteQueue.feed) while a split is under way. */
+  shift(d: number): void {
+    this.at -= d;
+    if (this.open >= 0) this.open -= d;
+    for (let k = 0; k < this.n; k++) {
+      this.s[k] -= d;
+      this.e[k] -= d;
+    }
+  }
+
+  /** Drops a split under way (its line was refused). */
+  reset(): void {
+    this.at = -1;
+    this.open = -1;
+  }
 
   split(b: Buffer, from: number, to: number): void {
     let n = 0;

@@ -59,11 +59,14 @@ export function planMultiGet(
  * and later batches write nothing.
  *
  * The line is copied once when the request is taken: the client parser's buffer may be
- * reused by later reads meanwhile, and nothing is re-scanned.
+ * reused by later reads meanwhile, and nothing is re-scanned. Its key offsets are read from
+ * the parsed request itself (TextRequest keyStarts/keyEnds), which stays as it is until the
+ * last batch was taken: the client parser parses nothing else meanwhile (text-client.ts).
  */
 export class LargeGet {
   private readonly keys: KeyList;
   private readonly count: number;
+  private readonly lineLimit: number;
   private at = 0;
   private readonly run: GetRun = { failed: false };
 
@@ -73,16 +76,13 @@ export class LargeGet {
     /** The pool's key → server mapping, read again for every batch (a reload may swap it). */
     private readonly shardOf: (buf: Buffer, start: number, end: number) => number,
   ) {
-    const base = r.cmdStart;
-    const n = r.keyCount;
-    const starts = new Int32Array(n);
-    const ends = new Int32Array(n);
-    for (let i = 0; i < n; i++) {
-      starts[i] = r.keyStarts[i] - base;
-      ends[i] = r.keyEnds[i] - base;
-    }
-    this.keys = { buf: Buffer.from(b.subarray(base, r.lineEnd)), cmdStart: 0, starts, ends };
-    this.count = n;
+    // The bytes up to the line's end, at their offsets: one native copy, whatever the number
+    // of keys; the key offsets are the request's own arrays, read in place.
+    const buf = Buffer.allocUnsafeSlow(r.lineEnd);
+    b.copy(buf, 0, 0, r.lineEnd);
+    this.keys = { buf, cmdStart: r.cmdStart, starts: r.keyStarts, ends: r.keyEnds };
+    this.count = r.keyCount;
+    this.lineLimit = r.lineEnd - r.cmdStart + 2;
   }
 
   /** Every batch was planned. */
@@ -97,7 +97,7 @@ export class LargeGet {
     const to = Math.min(this.count, from + BATCH_KEYS);
     this.at = to;
     const tail = { run: this.run, last: to === this.count };
-    const plan = planKeys(this.keys, from, to, this.keys.buf.length + 2, this.shardOf, tail);
+    const plan = planKeys(this.keys, from, to, this.lineLimit, this.shardOf, tail);
     assert(plan !== undefined);
     return plan;
   }
