@@ -168,10 +168,25 @@ export class GroupedGetMerger implements Merger {
     for (let i = 0; i < this.partOf.length; i++)
       if (this.blockStart[i] >= 0) total += this.blockEnd[i] - this.blockStart[i];
     out.ensure(total);
+    // Blocks that follow each other in one fragment's reply (consecutive keys of one server)
+    // are copied as one range: fewer copies, and no view object per VALUE block.
+    let src: Buffer | undefined;
+    let from = 0;
+    let to = 0;
     for (let i = 0; i < this.partOf.length; i++) {
       const s = this.blockStart[i];
-      if (s >= 0) out.bytes(this.replies[this.partOf[i]] as Buffer, s, this.blockEnd[i]);
+      if (s < 0) continue;
+      const reply = this.replies[this.partOf[i]] as Buffer;
+      if (reply === src && s === to) {
+        to = this.blockEnd[i];
+        continue;
+      }
+      if (src !== undefined) out.bytes(src, from, to);
+      src = reply;
+      from = s;
+      to = this.blockEnd[i];
     }
+    if (src !== undefined) out.bytes(src, from, to);
     if (this.last) out.bytes(END, 0, END.length);
   }
 

@@ -34,7 +34,7 @@ type Part = SplitPlan["parts"][number];
  * batch per event-loop turn, so hashing, grouping and copying its keys, and later matching and
  * writing their replies, is done in slices other clients are served between.
  */
-export const BATCH_KEYS = 1024;
+export const BATCH_KEYS = 512;
 
 /**
  * The split plan for a multi-key retrieval, or undefined when every key is on one server (the
