@@ -88,6 +88,16 @@ export async function start(cmd: string, args: string[], opts: StartOptions = {}
   return proc;
 }
 
+/** Whether a process with this pid exists (one we may not signal counts: EPERM). */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
 /** Stops every process started by this module that is still running. */
 export async function stopAll(): Promise<void> {
   await Promise.all([...live].map((p) => p.stop("SIGKILL")));

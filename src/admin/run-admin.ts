@@ -6,7 +6,7 @@
 import type { Config } from "../config/index.js";
 import { poolActionHandlers, replicaSetMemberHook, setFailovers } from "../failover/admin.js";
 import type { Logger } from "../log.js";
-import { configMetrics } from "../metrics/table.js";
+import { configMetrics, type SentinelCounters, sentinelMetrics } from "../metrics/table.js";
 import type { ProxyService } from "../proxy/proxy.js";
 import type { VrrpRuntime } from "../vrrp/runtime.js";
 import { AdminServer } from "./http.js";
@@ -37,6 +37,7 @@ export class RunAdmin {
   private readonly setEvents: ReplicaSetEventsAttachment;
   private undoTcp: (() => void) | undefined;
   private undoVrrp: (() => void) | undefined;
+  private undoSentinel: (() => void) | undefined;
   private tcp: TcpView | undefined;
   /** Loads of the config file: the first at start, then every SIGHUP. */
   private readonly loads = { success: 0, failure: 0, lastOk: false, lastSuccessAt: 0 };
@@ -92,6 +93,16 @@ export class RunAdmin {
     if (tcp.balancer !== undefined && cfg.tcp.length > 0) {
       this.undoTcp = attachTcp(this.server, tcp.balancer, cfg.tcp, (n) => tcp.listen(n));
     }
+  }
+
+  /** The Sentinel-compatible endpoint's counters on /metrics (keepcache_sentinel_*). */
+  setSentinel(counters: Readonly<SentinelCounters>): void {
+    this.undoSentinel?.();
+    this.undoSentinel = this.server.metrics.registerSource(
+      sentinelMetrics,
+      { subsystem: "sentinel" },
+      () => counters,
+    );
   }
 
   setVrrp(vrrp: VrrpRuntime | undefined): void {

@@ -17,6 +17,7 @@ export type {
   PoolServer,
   ReplicaMemberConfig,
   ReplicaSetConfig,
+  SentinelConfig,
   ServerConfig,
   TcpServerConfig,
   TcpServiceConfig,

@@ -469,3 +469,18 @@ export const configMetrics = {
     omitZero: true,
   },
 } satisfies MetricTable;
+
+/** The Sentinel-compatible endpoint (`sentinel: { listen }`, src/sentinel/). */
+export const sentinelMetrics = {
+  client_connections: { type: "gauge", help: "Open connections to the Sentinel endpoint" },
+  connections: { type: "counter", help: "Connections accepted by the Sentinel endpoint" },
+  events_published: {
+    type: "counter",
+    help: "Sentinel events (+switch-master, +sdown, ...) published to subscribers",
+  },
+  output_overflow_closes: {
+    type: "counter",
+    help: "Clients disconnected for leaving more than output_limit bytes of replies unread",
+  },
+} satisfies MetricTable;
+export type SentinelCounters = Counters<typeof sentinelMetrics>;

@@ -24,7 +24,7 @@ import { elapsedMs, monoMicros } from "../util/micros.js";
 import { OutBuffer } from "../util/out-buffer.js";
 import { type SocketWriter, socketWriter } from "../util/socket-writes.js";
 import type { Dedicated } from "./dedicated.js";
-import type { ReplyFramer } from "./driver.js";
+import type { HandshakeStep, ReplyFramer } from "./driver.js";
 import { Fifo } from "./fifo.js";
 import { type Flushable, flushReplies, scheduleFlush } from "./flush.js";
 import { ReadSlab } from "./read-slab.js";
@@ -58,6 +58,8 @@ export class BackendConn implements Flushable {
   private retiring: string | undefined;
   /** Set for a dedicated connection (dedicated.ts): it settles replies and handles failures. */
   owner: Dedicated | undefined = undefined;
+  /** The handshake steps sent on this connection, whose replies have not come yet (in order). */
+  private handshake: HandshakeStep[] = [];
 
   constructor(readonly server: BackendServer) {
     this.framer = server.pool.driver.newReplyFramer();
@@ -160,7 +162,8 @@ export class BackendConn implements Flushable {
     });
     sock.on("close", () => this.fail("closed the connection"));
     // Handshake requests (AUTH, SELECT) go first, ahead of anything queued.
-    for (const h of s.pool.handshake) s.sendInternal(this, h.request, h.expect);
+    this.handshake = s.pool.handshake.slice();
+    for (const h of this.handshake) s.sendInternal(this, h.request, h.expect);
   }
 
   private onConnect(): void {
@@ -208,6 +211,7 @@ export class BackendConn implements Flushable {
       this.inflight.shift();
       c.responses++;
       this.server.latency.observe(elapsedMs(req.sentUs, now));
+      if (req.slot === null && !this.handshakeOk(framer)) return;
       this.server.onReply();
       if (this.owner === undefined) this.server.pool.settle(req, framer);
       else {
@@ -229,6 +233,15 @@ export class BackendConn implements Flushable {
     if (this.server.pool.timeoutMs <= 0 || this.judging) return;
     const left = this.timeLeft();
     if (!Number.isNaN(left)) this.arm(Math.max(1, left));
+  }
+
+  /** Judges a handshake reply (HandshakeStep.check); a refused one fails the connection. */
+  private handshakeOk(framer: ReplyFramer): boolean {
+    const step = this.handshake.shift();
+    const why = step?.check?.(framer.buf.subarray(framer.start, framer.end));
+    if (why === undefined) return true;
+    this.fail(`rejected the connection handshake: ${why}`);
+    return false;
   }
 
   private arm(ms: number): void {

@@ -68,7 +68,13 @@ export class ClientConn implements SlotOwner, Flushable {
       dropDedicated: () => self.dropLease(),
     };
     this.parser = pool.driver.newClientParser(
-      { maxRequestBytes: pool.maxRequestBytes },
+      {
+        maxRequestBytes: pool.maxRequestBytes,
+        // Through `pool`: a reload applies the new policy to connected clients too.
+        get commandPolicy() {
+          return self.pool.commandPolicy;
+        },
+      },
       this.state,
     );
     socket.setNoDelay(true);

@@ -229,6 +229,27 @@ export interface ReplyFramer {
 
 export interface DriverLimits {
   maxRequestBytes: number;
+  /** The pool's command policy as compiled by its driver (read per request: a reload swaps it). */
+  readonly commandPolicy?: CommandPolicy;
+}
+
+/**
+ * A driver's per-pool command policy (Redis: allow_commands / deny_commands and the default
+ * refusals), compiled once per (re)load by ProtocolDriver.commandPolicy; opaque to the core.
+ */
+export interface CommandPolicy {
+  readonly driver: string;
+}
+
+/** One request sent on every new backend connection before any client request. */
+export interface HandshakeStep {
+  request: Buffer;
+  expect: number;
+  /**
+   * Why the reply breaks the connection (it is then closed and counted as a server failure),
+   * or undefined when it is fine; without `check` any reply is accepted.
+   */
+  check?(reply: Buffer): string | undefined;
 }
 
 /** A protocol, as the proxy sees it. */
@@ -244,7 +265,14 @@ export interface ProtocolDriver {
   handshake(pool: {
     redisAuth?: string;
     redisDb?: number;
-  }): Array<{ request: Buffer; expect: number }>;
+    redisUser?: { name: string; password: string };
+  }): HandshakeStep[];
+  /** Compiles a pool's command policy (drivers without one leave this out). */
+  commandPolicy?(pool: {
+    allowCommands: readonly string[];
+    denyCommands: readonly string[];
+    backendAcl: boolean;
+  }): CommandPolicy;
 }
 
 /** Per-client state a driver may keep across requests (AUTH done, RESP3, MULTI open). */

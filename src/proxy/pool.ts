@@ -14,7 +14,7 @@ import type { Prober } from "../health/prober.js";
 import type { Logger } from "../log.js";
 import { ClientConn } from "./client.js";
 import { PoolDataPlane } from "./dispatch.js";
-import type { ProtocolDriver } from "./driver.js";
+import type { CommandPolicy, HandshakeStep, ProtocolDriver } from "./driver.js";
 import { countFailure, setHealthDown } from "./eject.js";
 import { type HealthWatch, probeId, watchHealth } from "./pool-health.js";
 import { openListener } from "./pool-listener.js";
@@ -52,7 +52,9 @@ export class ProxyPool extends PoolDataPlane {
   /** Dedicated connections per server (dedicated.ts). */
   dedicatedLimit = 256;
   serverTls: tls.ConnectionOptions | undefined;
-  handshake: Array<{ request: Buffer; expect: number }> = [];
+  handshake: HandshakeStep[] = [];
+  /** The driver's compiled allow_commands / deny_commands and default refusals. */
+  commandPolicy: CommandPolicy | undefined;
   /** The listening socket (the primary also hands it to worker processes: workers/). */
   listener: net.Server | undefined;
   private readonly clients = new Set<ClientConn>();
@@ -84,6 +86,14 @@ export class ProxyPool extends PoolDataPlane {
     this.handshake = this.driver.handshake({
       ...(config.redis_auth !== undefined ? { redisAuth: config.redis_auth } : {}),
       redisDb: config.redis_db,
+      ...(config.redis_user !== undefined
+        ? { redisUser: { name: config.redis_user, password: config.redis_user_password ?? "" } }
+        : {}),
+    });
+    this.commandPolicy = this.driver.commandPolicy?.({
+      allowCommands: config.allow_commands,
+      denyCommands: config.deny_commands,
+      backendAcl: config.redis_user !== undefined,
     });
     const next: BackendServer[] = [];
     for (const s of config.servers) {

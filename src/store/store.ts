@@ -129,11 +129,14 @@ export class Store extends StoreBase {
     else subFloorU64(num.hi, num.lo, deltaHi >>> 0, deltaLo >>> 0, num);
     const n = formatU64(num.hi, num.lo, this.digits);
     let target = h;
-    if (n === vlen) {
-      // Same length: rewrite in place (memcached do_add_delta), new version.
+    let width = n;
+    if (n <= vlen) {
+      // memcached do_add_delta: a result that fits is written in place, padded with spaces to
+      // the old length ("100" decr 95 is "5  "; past 2^64 "0" keeps 20 bytes), new version.
       a.set(h, H_VERHI, newVerHi | 0);
       a.set(h, H_VERLO, newVerLo | 0);
       this.touchLru(h, a.get(h, H_META), now);
+      width = vlen;
     } else {
       const flags = a.get(h, H_FLAGS);
       const exp = a.get(h, H_EXPTIME);
@@ -144,6 +147,7 @@ export class Store extends StoreBase {
     const out = a.buffer(target);
     const o = this.valueStart(target);
     for (let i = 0; i < n; i++) out[o + i] = this.digits[i];
+    out.fill(0x20, o + n, o + width);
     this.incrOut.hi = num.hi;
     this.incrOut.lo = num.lo;
     this.incrOut.handle = target;

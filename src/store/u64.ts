@@ -11,15 +11,28 @@ export interface U64 {
   lo: number;
 }
 
+/** C isspace() in the "C" locale: space, \t, \n, \v, \f, \r. */
+const isSpace = (c: number): boolean => c === 0x20 || (c >= 0x09 && c <= 0x0d);
+
 /**
- * Parses ASCII decimal digits in buf[start, end), allowing trailing spaces (memcached pads a
- * shrunken decr result with spaces, do_add_delta). Returns false for anything else, for an empty
- * value, and for values above 2^64-1 (strtoull's ERANGE, which memcached reports as non-numeric).
+ * An item's value as memcached reads it for incr/decr: util.c safe_strtoull over the value,
+ * which in memcached's item is followed by "\r\n". So, as strtoull: leading whitespace is
+ * skipped, then an optional sign and at least one digit; the digits must end at whitespace, a
+ * NUL or the value's end ("12 34" is 12, and a decr result padded with spaces reads back);
+ * above 2^64-1 is ERANGE. A '-' negates modulo 2^64 (strtoull), and safe_strtoull refuses the
+ * result when its top bit is set ("-1" fails, "-0" is 0). False means non-numeric.
  */
 export function parseU64(buf: Uint8Array, start: number, end: number, out: U64): boolean {
+  let i = start;
+  while (i < end && isSpace(buf[i])) i++;
+  let neg = false;
+  if (i < end && (buf[i] === 0x2b || buf[i] === 0x2d)) {
+    neg = buf[i] === 0x2d;
+    i++;
+  }
+  const digits = i;
   let hi = 0;
   let lo = 0;
-  let i = start;
   for (; i < end; i++) {
     const c = buf[i];
     if (c < 0x30 || c > 0x39) break;
@@ -29,8 +42,15 @@ export function parseU64(buf: Uint8Array, start: number, end: number, out: U64):
     hi = hi * 10 + carry;
     if (hi >= TWO32) return false;
   }
-  if (i === start) return false;
-  for (; i < end; i++) if (buf[i] !== 0x20) return false;
+  if (i === digits) return false;
+  if (i < end && buf[i] !== 0 && !isSpace(buf[i])) return false;
+  if (neg && (hi !== 0 || lo !== 0)) {
+    // 2^64 - value, whose top bit must be clear.
+    subFloorU64(TWO32 - 1, TWO32 - 1, hi, lo, out);
+    addU64(out.hi, out.lo, 0, 1, out);
+    if (out.hi >= 0x80000000) return false;
+    return true;
+  }
   out.hi = hi;
   out.lo = lo;
   return true;

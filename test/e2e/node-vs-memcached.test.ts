@@ -55,6 +55,25 @@ const scripts: Record<string, string | Buffer> = {
   "incr/decr":
     "set n 0 0 2\r\n99\r\nincr n 1\r\ndecr n 1000\r\nincr n 18446744073709551615\r\nincr n 1\r\nincr n abc\r\nincr nope 1\r\nset s 0 0 1\r\nx\r\nincr s 1\r\n",
   "incr wraps at 2^64": "set w 0 0 20\r\n18446744073709551615\r\nincr w 2\r\n",
+  // do_add_delta writes a result that fits in place, padded with spaces to the old length.
+  "incr/decr keep the value's width":
+    "set w 0 0 20\r\n18446744073709551615\r\nincr w 1\r\nget w\r\nincr w 5\r\nget w\r\n" +
+    "set a 0 0 3\r\n100\r\ndecr a 95\r\nget a\r\nincr a 1000\r\nget a\r\n" +
+    "ma w v\r\nmg w v\r\n",
+  // safe_strtoull: leading whitespace, a sign, digits ending at whitespace or the value's end.
+  "incr reads the value as strtoull":
+    "set c 0 0 3\r\n 12\r\nincr c 1\r\nget c\r\nset d 0 0 5\r\n12 34\r\nincr d 1\r\nget d\r\n" +
+    "set e 0 0 3\r\n\t\r7\r\nincr e 1\r\nget e\r\nset f 0 0 2\r\n-0\r\nincr f 1\r\n" +
+    "set g 0 0 2\r\n+5\r\nincr g 1\r\nset h 0 0 2\r\n  \r\nincr h 1\r\nset i 0 0 2\r\n-1\r\nincr i 1\r\n" +
+    "set j 0 0 5\r\n12abc\r\nincr j 1\r\nset k 0 0 21\r\n-18446744073709551615\r\nincr k 1\r\n" +
+    "set l 0 0 20\r\n-9223372036854775808\r\nincr l 1\r\nset m 0 0 20\r\n-9223372036854775809\r\ndecr m 1\r\n" +
+    "set n 0 0 4\r\n7\u0000xy\r\nincr n 1\r\nset o 0 0 3\r\n 12\r\nma o v\r\n",
+  // memcached reads the command line as a C string: it ends at the first NUL.
+  "NUL and control characters in a command line":
+    "get \u0000\r\nset a 0 0 1\r\nx\r\nget a\u0000b\r\nset a\u0000b 0 0 1\r\nx\r\n" +
+    "delete \u0000\r\nincr \u0000 1\r\ntouch \u0000 1\r\ngets \u0000\r\nmg \u0000 v\r\n" +
+    "get ok \u0000\r\n\u0000\r\nget\u0000\r\nset \u0001 0 0 1\r\ny\r\nget \u0001\r\nget a\u007fb a\tb\r\n" +
+    "verbosity 1\u0000junk\r\nmn\r\n",
   noreply: "set q 0 0 1 noreply\r\nx\r\nadd q 0 0 1 noreply\r\ny\r\nincr q 1 noreply\r\nget q\r\n",
   "touch and gat":
     "set t 0 0 1\r\nx\r\ntouch t 100\r\ntouch nope 1\r\ngat 100 t nope\r\ngats 0 t\r\n",

@@ -11,29 +11,16 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { Redis } from "ioredis";
 import { createClient } from "redis";
 import { freePorts, waitForPort } from "../../tools/ports.js";
 import { keepcacheBin, start, startRedis, stopAll } from "../../tools/procs.js";
+import { ioredis, ioredisClients } from "../helpers/ioredis.js";
 
 let dir = "";
 let shardPorts: number[] = [];
 let authPort = 0;
 let proxy = { shards: 0, single: 0, secure: 0 };
 const clients: Array<{ quit(): Promise<unknown> } | { disconnect(): void }> = [];
-
-function ioredis(port: number, opts: Record<string, unknown> = {}): Redis {
-  const c = new Redis({
-    port,
-    host: "127.0.0.1",
-    lazyConnect: true,
-    maxRetriesPerRequest: 1,
-    ...opts,
-  });
-  c.on("error", () => {});
-  clients.push(c);
-  return c;
-}
 
 before(async () => {
   const ports = await freePorts(8);
@@ -54,6 +41,8 @@ before(async () => {
   distribution: ketama
   redis: true
   timeout: 2000
+  # Scripts are closed by default (command-policy.ts); this pool opens them.
+  allow_commands: [eval, evalsha, script]
   servers:
 ${servers}
 single:
@@ -79,6 +68,7 @@ secure:
 });
 
 after(async () => {
+  for (const c of ioredisClients) c.disconnect();
   for (const c of clients) {
     if ("disconnect" in c) c.disconnect();
     else await c.quit().catch(() => {});

@@ -59,6 +59,9 @@ pools:
     listen: 127.0.0.1:${port.single}
     redis: true
     timeout: 400
+    # Scripts, functions and MONITOR are closed by default (command-policy.ts); this file tests
+    # how they run on dedicated connections, so the pools open them.
+    allow_commands: [eval, evalsha, script, function, fcall, monitor]
     servers:
       - 127.0.0.1:${redisPorts[0]}:1
   shards:
@@ -68,12 +71,14 @@ pools:
     hash_tag: "{}"
     distribution: ketama
     timeout: 2000
+    allow_commands: [eval, evalsha, script, function, fcall, monitor]
     servers:
 ${shardList}
   tiny:
     listen: 127.0.0.1:${port.tiny}
     redis: true
     redis_dedicated_connections: 2
+    allow_commands: [eval, evalsha, script, function, fcall, monitor]
     servers:
       - 127.0.0.1:${redisPorts[1]}:1
 `);

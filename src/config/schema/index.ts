@@ -9,10 +9,20 @@ import { z } from "zod";
 import { type AdminConfig, adminSchema, type LogConfig, logSchema } from "./admin.js";
 import { formatEndpoint } from "./common.js";
 import { type PoolConfig, poolSchema } from "./pool.js";
+import { type SentinelConfig, sentinelSchema } from "./sentinel.js";
 import { type TcpServiceConfig, tcpSchema } from "./tcp.js";
 import { type VrrpConfig, vrrpSchema } from "./vrrp.js";
 
-export const RESERVED_KEYS = ["pools", "tcp", "vrrp", "admin", "log", "node", "workers"] as const;
+export const RESERVED_KEYS = [
+  "pools",
+  "tcp",
+  "vrrp",
+  "admin",
+  "log",
+  "node",
+  "workers",
+  "sentinel",
+] as const;
 
 export interface Config {
   pools: PoolConfig[];
@@ -20,6 +30,8 @@ export interface Config {
   vrrp: VrrpConfig | undefined;
   admin: AdminConfig | undefined;
   log: LogConfig;
+  /** The Sentinel-compatible endpoint (src/sentinel/), when configured. */
+  sentinel: SentinelConfig | undefined;
   /** The embedded cache node's section, validated by its own module. */
   node: Record<string, unknown> | undefined;
   /**
@@ -107,9 +119,12 @@ export const configSchema = z
     vrrp: vrrpSchema.optional(),
     admin: adminSchema.optional(),
     log: logSchema.optional(),
+    sentinel: sentinelSchema.optional(),
     node: z.record(z.string(), z.unknown()).optional(),
     workers: z
       .unknown()
+      // The accepted input, for the JSON Schema (a transform has none of its own).
+      .meta({ anyOf: [{ const: "auto" }, { type: "integer", minimum: 1, maximum: 64 }] })
       .transform((v, ctx): number | "auto" => {
         if (v === "auto" || (Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 64))
           return v as number | "auto";
@@ -157,6 +172,7 @@ export const configSchema = z
       vrrp,
       admin: raw.admin,
       log: raw.log ?? logSchema.parse({}),
+      sentinel: raw.sentinel,
       node: raw.node,
       workers: raw.workers ?? 1,
     };
@@ -178,6 +194,7 @@ export type {
   ReplicaSetConfig,
   ServerConfig,
 } from "./pool.js";
+export type { SentinelConfig } from "./sentinel.js";
 export type { TcpServerConfig, TcpServiceConfig } from "./tcp.js";
 export type {
   VrrpConfig,

@@ -5,6 +5,8 @@
  * ("directive ... is unknown").
  */
 import { z } from "zod";
+import { COMMANDS, commandId } from "../../protocol/resp/commands.js";
+import { suggest } from "../../util/suggest.js";
 import {
   atoi,
   type Endpoint,
@@ -117,6 +119,40 @@ const serverStringSchema = z.string().transform((s, ctx): ServerConfig => {
   return r;
 });
 
+/** Commands a client needs to log in and leave: deny_commands may not close them. */
+const NEVER_CLOSED = ["auth", "hello", "quit", "reset"];
+
+/**
+ * allow_commands / deny_commands: Redis command names in any case, a container alone
+ * ("config": every subcommand) or one subcommand ("config|get" or "config get"), checked
+ * against Redis' own command table (protocol/resp/commands-table.ts).
+ */
+const commandListSchema = (closing: boolean) =>
+  z.array(z.string()).superRefine((names, ctx) => {
+    names.forEach((name, i) => {
+      const id = commandId(name.trim());
+      if (id < 0) {
+        const s = suggest(
+          name.trim().toLowerCase().replace(/\s+/, "|"),
+          COMMANDS.map((c) => c.name),
+        );
+        ctx.issues.push({
+          code: "custom",
+          message: `unknown redis command "${name}"${s ? ` (did you mean ${s}?)` : ""}`,
+          input: name,
+          path: [i],
+        });
+      } else if (closing && NEVER_CLOSED.includes(COMMANDS[id].name)) {
+        ctx.issues.push({
+          code: "custom",
+          message: `${COMMANDS[id].name} cannot be closed (clients need ${NEVER_CLOSED.join(", ")})`,
+          input: name,
+          path: [i],
+        });
+      }
+    });
+  });
+
 export const MEMBER_ROLES = ["master", "replica", "any"] as const;
 export const WRITE_POLICIES = ["all", "majority", "one"] as const;
 export const READ_POLICIES = [
@@ -207,6 +243,11 @@ export const poolSchema = z
     redis: z.boolean().default(false),
     redis_auth: text.optional(),
     redis_db: uint.default(0),
+    /** Backend ACL user for data connections (command-policy.ts: it confines scripts). */
+    redis_user: text.optional(),
+    redis_user_password: text.optional(),
+    allow_commands: commandListSchema(false).default([]),
+    deny_commands: commandListSchema(true).default([]),
     server_connections: posInt.default(1),
     auto_eject_hosts: z.boolean().default(false),
     server_retry_timeout: uint.default(30000),
@@ -232,6 +273,26 @@ export const poolSchema = z
     redis_dedicated_connections: posInt.default(256),
     client_output_limit: posInt.optional(),
   })
+  .refine((p) => p.redis === true || p.redis_user === undefined, {
+    when: () => true,
+    error: 'is only valid for a redis pool (add "redis: true")',
+    path: ["redis_user"],
+  })
+  .refine((p) => p.redis_user === undefined || p.redis_user_password !== undefined, {
+    when: () => true,
+    error: "redis_user needs redis_user_password (the ACL user's password)",
+    path: ["redis_user"],
+  })
+  .refine(
+    // Runs even when other keys failed (when: () => true), so the lists may be missing.
+    (p) =>
+      p.redis === true || (p.allow_commands?.length ?? 0) + (p.deny_commands?.length ?? 0) === 0,
+    {
+      when: () => true,
+      error: 'allow_commands and deny_commands are only valid for a redis pool (add "redis: true")',
+      path: [],
+    },
+  )
   .refine((p) => p.redis === true || p.redis_auth === undefined, {
     // Checked even when other keys of the pool are invalid, so it is reported with them.
     when: () => true,

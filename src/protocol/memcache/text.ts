@@ -211,11 +211,9 @@ export class TextRequestParser {
     req.frameStart = start;
     // Strip "\r" only when the line has two or more bytes before "\n" (try_read_command_ascii).
     const lineEnd = nl - start > 1 && b[nl - 1] === 13 ? nl - 1 : nl;
-    req.lineEnd = lineEnd;
     req.frameEnd = nl + 1;
     const t = this.t;
-    if (t.partial) t.more(b, start, lineEnd, true);
-    else t.split(b, start, lineEnd);
+    req.lineEnd = t.partial ? t.more(b, start, lineEnd, true) : t.split(b, start, lineEnd);
     let r: Next;
     if (t.n === 0) {
       req.cmdStart = req.cmdEnd = start;

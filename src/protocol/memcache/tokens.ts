@@ -1,6 +1,9 @@
 /**
  * A command line split on single spaces, as memcached's tokenize_command (proto_text.c) does:
- * runs of spaces separate tokens, tabs are not separators. Arrays are reused across requests.
+ * runs of spaces separate tokens, tabs are not separators. memcached handles the line as a C
+ * string (process_command_ascii, strlen), so the line ends at its first NUL byte: `get \0` is
+ * `get ` (ERROR) and `get a\0b` is `get a` (memcached 1.6.18 answers so). Arrays are reused
+ * across requests.
  *
  * A long line (a get of thousands of keys, up to 1 MiB) is split as its bytes arrive instead
  * (more()): each read's bytes are tokenized once, so the read that brings the "\n" does not
@@ -14,6 +17,8 @@ export class Tokens {
   private at = -1;
   /** Start of the token cut by the end of the bytes seen so far; -1 when none. */
   private open = -1;
+  /** The first NUL byte of the line so far (where it ends); -1 when none. */
+  private nul = -1;
 
   /** A split begun by more() waits for the rest of its line. */
   get partial(): boolean {
@@ -23,43 +28,58 @@ export class Tokens {
   /**
    * Splits the line that starts at `from` as far as its bytes have arrived (`to`), after the
    * tokens of earlier calls; a token that reaches `to` stays open. `final`: `to` is the end of
-   * the line (the "\r" the parser strips may already have been scanned: it is dropped).
+   * the line (the "\r" the parser strips may already have been scanned: it is dropped), and
+   * the return value is where the line ends, as split()'s; -1 otherwise.
    */
-  more(b: Buffer, from: number, to: number, final: boolean): void {
+  more(b: Buffer, from: number, to: number, final: boolean): number {
     let n = 0;
     let i = from;
     let open = -1;
+    let nul = -1;
     if (this.at >= 0) {
       n = this.n;
       i = this.at;
       open = this.open;
+      nul = this.nul;
       if (i > to) {
         i = to;
         if (open >= to) open = -1;
       }
     }
-    for (;;) {
+    while (nul < 0) {
       if (open < 0) {
         while (i < to && b[i] === 0x20) i++;
         if (i >= to) break;
+        if (b[i] === 0) {
+          nul = i;
+          break;
+        }
         open = i;
       }
-      while (i < to && b[i] !== 0x20) i++;
+      while (i < to && b[i] !== 0x20 && b[i] !== 0) i++;
       if (i >= to && !final) break;
       this.s[n] = open;
       this.e[n] = i;
       n++;
       open = -1;
+      if (i < to && b[i] === 0) nul = i;
     }
     this.n = n;
-    this.at = final ? -1 : i;
-    this.open = final ? -1 : open;
+    if (final) {
+      this.reset();
+      return nul >= 0 ? nul : to;
+    }
+    this.at = i;
+    this.open = open;
+    this.nul = nul;
+    return -1;
   }
 
   /** The line's bytes moved `d` to the left (ByteQueue.feed) while a split is under way. */
   shift(d: number): void {
     this.at -= d;
     if (this.open >= 0) this.open -= d;
+    if (this.nul >= 0) this.nul -= d;
     for (let k = 0; k < this.n; k++) {
       this.s[k] -= d;
       this.e[k] -= d;
@@ -70,21 +90,24 @@ export class Tokens {
   reset(): void {
     this.at = -1;
     this.open = -1;
+    this.nul = -1;
   }
 
-  split(b: Buffer, from: number, to: number): void {
+  /** Splits b[from, to) and returns where the line ends: `to`, or its first NUL byte. */
+  split(b: Buffer, from: number, to: number): number {
     let n = 0;
     let i = from;
     while (i < to) {
       while (i < to && b[i] === 0x20) i++;
-      if (i >= to) break;
+      if (i >= to || b[i] === 0) break;
       const st = i;
-      while (i < to && b[i] !== 0x20) i++;
+      while (i < to && b[i] !== 0x20 && b[i] !== 0) i++;
       this.s[n] = st;
       this.e[n] = i;
       n++;
     }
     this.n = n;
+    return i;
   }
 
   len(i: number): number {

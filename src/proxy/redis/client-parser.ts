@@ -21,6 +21,7 @@ import {
   ParseResult,
   type Plan,
 } from "../driver.js";
+import type { RedisCommandPolicy } from "./command-policy.js";
 import { connClass, isDesignatedPubSub, shardChannels } from "./dedicated.js";
 import { Id } from "./ids.js";
 import { allowedBeforeAuth, isLocal, type LocalConn, localCommand, NOAUTH } from "./local.js";
@@ -109,12 +110,20 @@ export class RedisClientParser implements ClientParser {
     return errorReply(message);
   }
 
-  private planFor(req: RespRequest): Plan {
-    const cmd = req.cmd;
+  private planFor(parsed: RespRequest): Plan {
     const st = this.state;
-    if (st.password !== undefined && !st.authenticated && !allowedBeforeAuth(cmd)) {
+    if (st.password !== undefined && !st.authenticated && !allowedBeforeAuth(parsed.cmd)) {
       return local(NOAUTH);
     }
+    // The pool's command policy (command-policy.ts): refused like an ACL denial, which in
+    // MULTI also fails the transaction (redis: EXECABORT after a NOPERM while queuing).
+    const policy = this.limits.commandPolicy as RedisCommandPolicy | undefined;
+    const req = policy === undefined ? parsed : policy.check(parsed);
+    if (Buffer.isBuffer(req)) {
+      if (this.tx.open) this.tx.dirty = true;
+      return local(req);
+    }
+    const cmd = req.cmd;
     if (st.streaming === true) return this.inStream(req, cmd);
     if (this.tx.open) return this.inTransaction(req, cmd);
     switch (cmd) {

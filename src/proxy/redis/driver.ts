@@ -8,10 +8,12 @@ import type {
   ClientParser,
   ClientState,
   DriverLimits,
+  HandshakeStep,
   ProtocolDriver,
   ReplyFramer,
 } from "../driver.js";
 import { RedisClientParser } from "./client-parser.js";
+import { RedisCommandPolicy } from "./command-policy.js";
 import { EXPECT_ONE } from "./planner.js";
 import { RedisReplyFramer } from "./reply-framer.js";
 
@@ -31,6 +33,11 @@ function command(...args: string[]): Buffer {
 }
 
 const PING = command("PING");
+const OK = Buffer.from("+OK\r\n");
+const isOk = (r: Buffer): boolean => r.equals(OK);
+/** A reply's first line, for a log or error text. */
+const line = (r: Buffer): string =>
+  r.toString("latin1", 0, Math.min(r.length, 200)).split("\r\n")[0];
 const PONG = Buffer.from("+PONG\r\n");
 
 export const redisDriver: ProtocolDriver = {
@@ -60,16 +67,53 @@ export const redisDriver: ProtocolDriver = {
 
   /**
    * AUTH redis_auth, then SELECT redis_db when it is not 0 (nc_redis.c redis_add_auth and
-   * redis_add_select, sent on every new server connection before any client request).
+   * redis_add_select, sent on every new server connection before any client request). A
+   * refused SELECT fails the connection: served anyway, it would reach database 0. With
+   * redis_user the connection authenticates as that ACL user instead, and must then be
+   * refused a SELECT of another database: that ACL rule is what confines scripts (see
+   * command-policy.ts), so a user without it fails every connection, loudly.
    */
-  handshake(pool: { redisAuth?: string; redisDb?: number }) {
-    const out: Array<{ request: Buffer; expect: number }> = [];
-    if (pool.redisAuth !== undefined && pool.redisAuth !== "") {
+  handshake(pool: {
+    redisAuth?: string;
+    redisDb?: number;
+    redisUser?: { name: string; password: string };
+  }): HandshakeStep[] {
+    const out: HandshakeStep[] = [];
+    const db = pool.redisDb ?? 0;
+    if (pool.redisUser !== undefined) {
+      const u = pool.redisUser;
+      out.push({
+        request: command("AUTH", u.name, u.password),
+        expect: EXPECT_ONE,
+        check: (r) => (isOk(r) ? undefined : `AUTH as redis_user ${u.name}: ${line(r)}`),
+      });
+    } else if (pool.redisAuth !== undefined && pool.redisAuth !== "") {
       out.push({ request: command("AUTH", pool.redisAuth), expect: EXPECT_ONE });
     }
-    if (pool.redisDb !== undefined && pool.redisDb !== 0) {
-      out.push({ request: command("SELECT", String(pool.redisDb)), expect: EXPECT_ONE });
+    if (db !== 0 || pool.redisUser !== undefined) {
+      out.push({
+        request: command("SELECT", String(db)),
+        expect: EXPECT_ONE,
+        check: (r) => (isOk(r) ? undefined : `SELECT ${db} (redis_db): ${line(r)}`),
+      });
+    }
+    if (pool.redisUser !== undefined) {
+      const other = db === 0 ? 1 : 0;
+      out.push({
+        request: command("SELECT", String(other)),
+        expect: EXPECT_ONE,
+        // ACL denial is checked before the command runs (server.c processCommand), so NOPERM
+        // comes even for a database number the server does not have.
+        check: (r) =>
+          r.subarray(0, 8).toString("latin1") === "-NOPERM "
+            ? undefined
+            : `redis_user ${pool.redisUser?.name} may SELECT ${other}; its ACL rules must deny SELECT of any database but ${db} (-select +select|${db})`,
+      });
     }
     return out;
+  },
+
+  commandPolicy(pool) {
+    return new RedisCommandPolicy(pool);
   },
 };

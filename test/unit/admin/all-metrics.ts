@@ -15,6 +15,7 @@ import {
   replicaSetMetrics,
   replicationMetrics,
   replicationPeerMetrics,
+  sentinelMetrics,
   storeMetrics,
   tcpServerMetrics,
   tcpServiceMetrics,
@@ -33,6 +34,7 @@ export const ALL_TABLES: [string, MetricTable][] = [
   ["tcp_service", tcpServiceMetrics],
   ["tcp_server", tcpServerMetrics],
   ["vrrp", vrrpMetrics],
+  ["sentinel", sentinelMetrics],
   ["config", configMetrics],
   ["", buildMetrics],
 ];

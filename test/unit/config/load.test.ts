@@ -249,3 +249,52 @@ describe("keepcache check", () => {
     assert.match(out[3], /cannot read/);
   });
 });
+
+describe("redis command policy keys", () => {
+  test("unknown command names are errors with file, line, key and a suggestion", () => {
+    const msgs = errorsOf(
+      [
+        "r:", // 1
+        "  listen: 127.0.0.1:6000", // 2
+        "  redis: true", // 3
+        "  allow_commands:", // 4
+        "    - confg", // 5
+        "    - config get", // 6
+        "  deny_commands: [keys, AUTH]", // 7
+        "  servers:", // 8
+        "    - 127.0.0.1:6379:1", // 9
+      ].join("\n"),
+    );
+    assert.equal(msgs.length, 2, msgs.join("\n"));
+    assert.match(
+      msgs[0],
+      /^t\.yml:5: r\.allow_commands\[0\]: unknown redis command "confg" \(did you mean config\?\)/,
+    );
+    assert.match(msgs[1], /^t\.yml:7: r\.deny_commands\[1\]: auth cannot be closed/);
+  });
+
+  test("redis_user needs its password; the lists need a redis pool", () => {
+    const msgs = errorsOf(
+      [
+        "m:",
+        "  listen: 127.0.0.1:6000",
+        "  redis_user: u", // 3
+        "  deny_commands: [get]",
+        "  servers:",
+        "    - 127.0.0.1:11211:1",
+      ].join("\n"),
+    );
+    assert.ok(
+      msgs.some((m) => /^t\.yml:3: m\.redis_user: is only valid for a redis pool/.test(m)),
+      msgs.join("\n"),
+    );
+    assert.ok(
+      msgs.some((m) => /redis_user needs redis_user_password/.test(m)),
+      msgs.join("\n"),
+    );
+    assert.ok(
+      msgs.some((m) => /allow_commands and deny_commands are only valid for a redis pool/.test(m)),
+      msgs.join("\n"),
+    );
+  });
+});

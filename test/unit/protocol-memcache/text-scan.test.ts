@@ -89,6 +89,16 @@ describe("text parser: a long get line is split into keys as it arrives", () => 
     assert.deepEqual(r[1].keys, ["a", "b"]);
   });
 
+  test("a NUL byte ends the line, whatever the pieces (memcached reads it as a C string)", () => {
+    const keys = Array.from({ length: 300 }, (_, i) => `key:${i}`);
+    const line = longLine(keys, [1]).replace("key:150 ", "key:150\0ignored ");
+    const r = assertSplitInvariant(textTarget(), Buffer.from(`${line}version\r\n`, "latin1"), {
+      maxSplitLength: 0,
+    });
+    assert.deepEqual(r[0].keys, keys.slice(0, 151));
+    assert.equal(r[1].cmd, Cmd.Version);
+  });
+
   test("a key too long, a line past maxGetLine: memcached's answers, whatever the pieces", () => {
     const keys = Array.from({ length: 300 }, (_, i) => `k${i}`);
     keys[200] = "x".repeat(251);

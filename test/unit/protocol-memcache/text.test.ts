@@ -208,6 +208,23 @@ describe("text protocol: errors as memcached 1.6.18 replies", () => {
     );
   });
 
+  test("a command line ends at its first NUL, as memcached's C-string handling has it", () => {
+    const r = split(
+      "get \u0000\r\nget a\u0000b\r\nset a\u0000b 0 0 1\r\nx\r\nget \u0001 ok \u0000 z\r\nstats\u0000 junk\r\n",
+    );
+    assert.deepEqual(
+      r.map((x) => [x.s, x.cmd, x.keys, x.error]),
+      [
+        [ERRS, Cmd.Get, [], "ERROR"],
+        [OK, Cmd.Get, ["a"], ""],
+        [ERRS, Cmd.Set, [], "ERROR"],
+        [ERRS, Cmd.Unknown, [], "ERROR"],
+        [OK, Cmd.Get, ["\u0001", "ok"], ""],
+        [OK, Cmd.Stats, [], ""],
+      ],
+    );
+  });
+
   test("a line over 2048 bytes closes the connection, except a long multi-get", () => {
     const long = "x".repeat(2100);
     const [e] = parseAll(long);

@@ -201,7 +201,8 @@ describe("incr/decr (protocol.txt Increment/Decrement)", () => {
     );
     if (r !== IncrResult.Ok) return r;
     const o = s.incrOut;
-    assert.equal(valStr(s, o.handle), ((BigInt(o.hi) << 32n) | BigInt(o.lo)).toString());
+    // A result that fits is written in place, padded with spaces (memcached do_add_delta).
+    assert.equal(valStr(s, o.handle).trimEnd(), ((BigInt(o.hi) << 32n) | BigInt(o.lo)).toString());
     return (BigInt(o.hi) << 32n) | BigInt(o.lo);
   };
 
@@ -212,7 +213,9 @@ describe("incr/decr (protocol.txt Increment/Decrement)", () => {
     assert.equal(incr(s, "n", true, 1n), 100n);
     assert.equal(get(s, "n", T), "100");
     assert.equal(incr(s, "n", false, 1n), 99n);
-    assert.equal(get(s, "n", T), "99");
+    assert.equal(get(s, "n", T), "99 ");
+    assert.equal(incr(s, "n", true, 1n), 100n);
+    assert.equal(get(s, "n", T), "100");
     const h = s.find(k("n"), 0, 1, T);
     assert.equal(s.flags(h), 3);
     assert.equal(s.exptime(h), T + 100);
@@ -224,6 +227,8 @@ describe("incr/decr (protocol.txt Increment/Decrement)", () => {
     const s = mkStore();
     setv(s, "n", "18446744073709551615", T);
     assert.equal(incr(s, "n", true, 2n), 1n);
+    // The 20-byte width stays: "1" and 19 spaces, as memcached stores it.
+    assert.equal(get(s, "n", T), `1${" ".repeat(19)}`);
     assert.equal(incr(s, "n", false, 5n), 0n);
     assert.equal(incr(s, "n", true, (1n << 64n) - 1n), (1n << 64n) - 1n);
     setv(s, "t", "abc", T);
@@ -232,5 +237,11 @@ describe("incr/decr (protocol.txt Increment/Decrement)", () => {
     assert.equal(incr(s, "e", true, 1n), IncrResult.NonNumeric);
     setv(s, "big", "18446744073709551616", T);
     assert.equal(incr(s, "big", false, 1n), IncrResult.NonNumeric);
+    setv(s, "sp", " 12", T);
+    assert.equal(incr(s, "sp", true, 1n), 13n);
+    assert.equal(get(s, "sp", T), "13 ");
+    setv(s, "grow", " 9", T);
+    assert.equal(incr(s, "grow", true, 991n), 1000n);
+    assert.equal(get(s, "grow", T), "1000");
   });
 });

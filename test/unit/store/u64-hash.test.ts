@@ -40,7 +40,26 @@ describe("u64 decimal", () => {
     assert.equal(p("12a"), null);
     assert.equal(p("-1"), null);
     assert.equal(p("42  "), 42n);
-    assert.equal(p(" 42"), null);
+  });
+  test("parse reads a value as memcached's safe_strtoull", () => {
+    const out = { hi: 0, lo: 0 };
+    const p = (s: string) =>
+      parseU64(Buffer.from(s, "latin1"), 0, s.length, out) ? join(out.hi, out.lo) : null;
+    assert.equal(p(" 42"), 42n); // strtoull skips leading whitespace
+    assert.equal(p("\t\r\n\v\f 7"), 7n);
+    assert.equal(p("12 34"), 12n); // the digits end at whitespace
+    assert.equal(p("12\t"), 12n);
+    assert.equal(p("7\u0000xy"), 7n); // ... or at a NUL (the end of the C string)
+    assert.equal(p("+5"), 5n);
+    assert.equal(p("-0"), 0n);
+    assert.equal(p("  "), null);
+    assert.equal(p("-"), null);
+    assert.equal(p(" -1"), null); // 2^64-1 has its top bit set: refused with a '-'
+    assert.equal(p("-9223372036854775808"), null); // 2^63
+    assert.equal(p("-9223372036854775809"), (1n << 63n) - 1n);
+    assert.equal(p("-18446744073709551615"), 1n);
+    assert.equal(p("12abc"), null);
+    assert.equal(p("0x10"), null);
   });
   test("format, add, sub agree with BigInt", () => {
     const scratch = new Uint8Array(20);

@@ -1,0 +1,139 @@
+/**
+ * A real Redis Cluster for tests: 3 masters + 3 replicas, redis-server processes with
+ * `cluster-enabled yes` on free loopback ports in a temp dir, joined with
+ * `redis-cli --cluster create ... --cluster-replicas 1 --cluster-yes`, then waited on until
+ * every node reports cluster_state:ok and the same slot owners. stop() kills them and removes
+ * the directory.
+ */
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { Redis } from "ioredis";
+import { freePorts } from "./ports.js";
+import { type Proc, startRedis } from "./procs.js";
+
+const run = promisify(execFile);
+
+export interface ClusterOptions {
+  masters?: number;
+  replicasPerMaster?: number;
+  /** cluster-node-timeout (ms): how long until a silent master is failed over. */
+  nodeTimeoutMs?: number;
+}
+
+export class RedisCluster {
+  private constructor(
+    readonly ports: number[],
+    readonly procs: (Proc | undefined)[],
+    private readonly dir: string,
+    readonly masters: number,
+    readonly nodesPerShard: number,
+  ) {}
+
+  static async start(o: ClusterOptions = {}): Promise<RedisCluster> {
+    const masters = o.masters ?? 3;
+    const per = o.replicasPerMaster ?? 1;
+    const n = masters * (1 + per);
+    const ports = await freePorts(n);
+    const dir = mkdtempSync(join(tmpdir(), "kc-cluster-"));
+    const c = new RedisCluster(ports, [], dir, masters, 1 + per);
+    try {
+      const procs = await Promise.all(
+        ports.map((p) =>
+          startRedis(p, [
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            join(dir, `nodes-${p}.conf`),
+            "--cluster-node-timeout",
+            String(o.nodeTimeoutMs ?? 2000),
+          ]),
+        ),
+      );
+      c.procs.push(...procs);
+      await run(
+        "redis-cli",
+        [
+          "--cluster",
+          "create",
+          ...ports.map((p) => `127.0.0.1:${p}`),
+          "--cluster-replicas",
+          String(per),
+          "--cluster-yes",
+        ],
+        { timeout: 30_000 },
+      );
+      await c.waitConverged(15_000);
+      return c;
+    } catch (err) {
+      await c.stop();
+      throw err;
+    }
+  }
+
+  /** Node count of each shard in one node's CLUSTER SHARDS (empty when it does not answer). */
+  private async shardSizes(port: number): Promise<number[]> {
+    const r = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0 });
+    r.on("error", () => {});
+    try {
+      await r.connect();
+      const shards = (await r.call("CLUSTER", "SHARDS")) as unknown[][];
+      return shards.map((sh) => {
+        const nodes = sh[sh.indexOf("nodes") + 1];
+        return Array.isArray(nodes) ? nodes.length : 0;
+      });
+    } catch {
+      return [];
+    } finally {
+      r.disconnect();
+    }
+  }
+
+  /** Runs redis-cli against one node; returns its stdout. */
+  async cli(port: number, ...args: string[]): Promise<string> {
+    const r = await run("redis-cli", ["-p", String(port), ...args], { timeout: 10_000 });
+    return r.stdout;
+  }
+
+  /** Until every live node says cluster_state:ok and all agree on who serves each slot. */
+  async waitConverged(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let last = "";
+    while (Date.now() < deadline) {
+      const live = this.ports.filter((_, i) => this.procs[i] !== undefined);
+      const infos = await Promise.all(
+        live.map((p) => this.cli(p, "CLUSTER", "INFO").catch(() => "")),
+      );
+      const slots = await Promise.all(
+        live.map((p) =>
+          this.cli(p, "CLUSTER", "SLOTS")
+            .then((s) => s.split("\n").sort().join("\n"))
+            .catch(() => ""),
+        ),
+      );
+      last = infos.map((s) => /cluster_state:(\w+)/.exec(s)?.[1] ?? "?").join(",");
+      // Redis 7 groups a replica into its master's shard (shard-id) only once gossip has told
+      // it: until then CLUSTER SHARDS shows the replica as a shard of its own.
+      const grouped =
+        live.length < this.ports.length ||
+        (await Promise.all(live.map((p) => this.shardSizes(p)))).every(
+          (sizes) => sizes.length === this.masters && sizes.every((n) => n === this.nodesPerShard),
+        );
+      if (
+        grouped &&
+        infos.every((s) => s.includes("cluster_state:ok")) &&
+        slots.every((s) => s === slots[0] && s !== "")
+      )
+        return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`cluster did not converge within ${timeoutMs} ms (states: ${last})`);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.procs.map((p) => p?.stop("SIGKILL")));
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
