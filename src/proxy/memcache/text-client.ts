@@ -72,10 +72,14 @@ export class TextClientParser implements ClientParser {
    */
   private readonly fwd = newForwardPlan();
 
+  /** The pool's key → server mapping (ClientState.shardOf), as multiget.ts takes it. */
+  private readonly shardOf: (buf: Buffer, start: number, end: number) => number;
+
   constructor(
     maxRequestBytes: number,
     private readonly state?: ClientState,
   ) {
+    this.shardOf = (buf, start, end) => (state as ClientState).shardOf(buf, start, end);
     this.p = new TextRequestParser({ maxValueBytes: maxRequestBytes, newerMetaFlags: true });
   }
 
@@ -235,14 +239,15 @@ export class TextClientParser implements ClientParser {
    */
   private multiGet(b: Buffer, r: TextRequest): Plan {
     const state = this.state;
-    if (state === undefined || state.servers <= 1)
-      return this.fill(b, r, undefined, Kind.Multi, false, false, true);
-    const shardOf = (buf: Buffer, s: number, e: number) => state.shardOf(buf, s, e);
+    if (state === undefined) return this.fill(b, r, undefined, Kind.Multi, false, false, true);
+    // A pool of one server too: the reply is then matched and written a batch per turn, not
+    // framed and copied whole in one pass.
     if (r.keyCount > BATCH_KEYS) {
-      this.large = new LargeGet(b, r, shardOf);
+      this.large = new LargeGet(b, r, this.shardOf);
       return this.batch(this.large);
     }
-    const split = planMultiGet(b, r, shardOf);
+    if (state.servers <= 1) return this.fill(b, r, undefined, Kind.Multi, false, false, true);
+    const split = planMultiGet(b, r, this.shardOf);
     // Not idempotent: a retry would send every key to the new owner of the first one.
     return split ?? this.fill(b, r, undefined, Kind.Multi, false, false, true);
   }

@@ -192,6 +192,21 @@ describe("memcache multi-get of more than BATCH_KEYS keys: one batch per next()"
     assert.equal(after?.kind, "split");
   });
 
+  test("a pool of one server gets the batches too, one part each", () => {
+    const one: ClientState = { ...state, shardOf: () => 0, servers: 1 };
+    const p = memcacheDriver.newClientParser({ maxRequestBytes: 1 << 20 }, one);
+    const keys = Array.from({ length: 2 * BATCH_KEYS }, (_, i) => `one:${i}`);
+    p.feed(Buffer.from(`gets ${keys.join(" ")}\r\n`, "latin1"));
+    for (const more of [true, false]) {
+      assert.equal(p.next(), ParseResult.Plan);
+      const plan = p.plan as Split;
+      assert.equal(plan.kind, "split");
+      assert.equal(plan.parts.length, 1);
+      assert.match(plan.parts[0].request.toString("latin1"), /^gets one:/);
+      assert.equal(p.more, more);
+    }
+  });
+
   test("a batch that fails ends the reply with its error; later batches write nothing", () => {
     const keys = Array.from({ length: 3 * BATCH_KEYS }, (_, i) => `f:${i}`);
     const store = new Map(keys.map((k) => [k, "v"]));
