@@ -40,6 +40,8 @@ export class ClientConn implements SlotOwner, Flushable {
   private readingPaused = false;
   /** A large request's next slice is to be parsed in the check phase (parseLater). */
   private parseDue = false;
+  /** The client half-closed (EOF); `ending` follows once its last request was parsed. */
+  private eof = false;
   private waitingDrain = false;
   private readonly writer: SocketWriter;
   /** The dedicated backend connection this client holds (dedicated.ts), null when none. */
@@ -92,11 +94,10 @@ export class ClientConn implements SlotOwner, Flushable {
     // its replies, as from twemproxy; the socket is ended once the last one is written.
     socket.on("end", () => {
       this.pool.counters.client_eof++;
-      this.ending = true;
-      // Redis closes a client at EOF (networking.c readQueryFromClient): a BLPOP or a
-      // subscription of a client that went has nobody to answer; its connection goes.
-      this.lease?.drop("client closed its connection");
-      if (this.slots.length === 0) scheduleReply(this);
+      this.eof = true;
+      // A large request being planned a slice per turn (parseLater) is planned to its end
+      // first: its client sent all of it.
+      if (this.parser.more !== true) this.endInput();
     });
     socket.on("error", () => {
       this.pool.counters.client_err++;
@@ -148,6 +149,16 @@ export class ClientConn implements SlotOwner, Flushable {
       }
     }
     if (this.out.pending > 0) scheduleReply(this);
+    if (this.eof && !this.ending && parser.more !== true) this.endInput();
+  }
+
+  /** The client sent everything it will (EOF) and all of it was parsed. */
+  private endInput(): void {
+    this.ending = true;
+    // Redis closes a client at EOF (networking.c readQueryFromClient): a BLPOP or a
+    // subscription of a client that went has nobody to answer; its connection goes.
+    this.lease?.drop("client closed its connection");
+    if (this.slots.length === 0) scheduleReply(this);
   }
 
   private parseLater(): void {

@@ -3,6 +3,7 @@
  * real memcached:
  * - a 60,000-key get split over two shards: a client on a third shard meanwhile gets every
  *   reply, none of them an error, none late by seconds; no backend is timed out or ejected;
+ * - a client that half-closes after a large get (planned batch by batch) still gets all of it;
  * - a client that pipelines gets and never reads is disconnected at client_output_limit and
  *   counted in /metrics, while another client sees no error and the stats port answers;
  * - a 3,000 x 20 KB `set ... noreply` bulk load through a `timeout: 400, auto_eject_hosts`
@@ -14,6 +15,7 @@
  * keeps being answered.
  */
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import net from "node:net";
 import { join } from "node:path";
 import { describe, test } from "node:test";
@@ -110,6 +112,29 @@ describe("proxy isolation between clients", () => {
     const doc = await statsDoc(stats);
     assert.equal(numbers(doc, "iso").server_ejects, 0);
     for (const name of ["a", "b", "c"]) assert.equal(numbers(doc, "iso", name).server_timedout, 0);
+  });
+
+  test("a client that half-closes after a large get gets all of its reply", async () => {
+    const [a, b, listen] = await freePorts(3);
+    for (const p of [a, b]) await startMemcached(p, ["-m", "64"]);
+    const px = await startProxy(poolYaml(listen, [a, b]));
+    try {
+      // Several batches (BATCH_KEYS each): the EOF arrives while most are still to be planned.
+      const keys = loaderKeys(5000);
+      for (const p of [a, b]) await loadItems(p, keys.length, 10, VALUE);
+      const sock = net.connect({ port: px.port(), host: "127.0.0.1" });
+      await once(sock, "connect");
+      const chunks: Buffer[] = [];
+      sock.on("data", (d: Buffer) => chunks.push(d));
+      sock.end(`get ${keys.join(" ")}\r\n`);
+      // As from twemproxy: every reply, then the proxy ends the connection.
+      await once(sock, "close");
+      const got = Buffer.concat(chunks);
+      assert.equal(got.length, hitReplyBytes(keys, VALUE));
+      assert.equal(got.toString("latin1", got.length - 5), "END\r\n");
+    } finally {
+      await px.stop();
+    }
   });
 
   test("a client that pipelines gets and never reads is cut at client_output_limit", async () => {

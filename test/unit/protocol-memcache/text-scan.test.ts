@@ -16,6 +16,24 @@ function getLine(keyLen: number, keys: number): string {
   return `get ${ks.join(" ")}\r\n`;
 }
 
+/** Parses `input` whole and cut at `cuts` (mod its length), asserts both agree; the results. */
+function wholeAndCut(input: Buffer, cuts: number[]) {
+  const whole = textTarget()();
+  whole.feed(input);
+  const want = whole.drain();
+  const t = textTarget()();
+  const got = [];
+  let prev = 0;
+  const points = [...new Set(cuts.map((c) => c % (input.length + 1)))].sort((a, b) => a - b);
+  for (const at of [...points, input.length]) {
+    t.feed(input.subarray(prev, at));
+    prev = at;
+    got.push(...t.drain());
+  }
+  assert.deepEqual(got, want);
+  return want;
+}
+
 describe("text parser: newline search around the short-scan boundary", () => {
   test("get lines of 50 to 140 bytes, whole, byte by byte and split everywhere", () => {
     for (let len = 44; len <= 136; len += 3) {
@@ -45,20 +63,7 @@ describe("text parser: newline search around the short-scan boundary", () => {
     fc.assert(
       fc.property(arb, ([lines, cuts]) => {
         const input = Buffer.from(lines.map(([l, k]) => getLine(l, k)).join(""), "latin1");
-        const whole = textTarget()();
-        whole.feed(input);
-        const want = whole.drain();
-        assert.equal(want.length, lines.length);
-        const t = textTarget()();
-        const got = [];
-        let prev = 0;
-        const points = [...new Set(cuts.map((c) => c % (input.length + 1)))].sort((a, b) => a - b);
-        for (const at of [...points, input.length]) {
-          t.feed(input.subarray(prev, at));
-          prev = at;
-          got.push(...t.drain());
-        }
-        assert.deepEqual(got, want);
+        assert.equal(wholeAndCut(input, cuts).length, lines.length);
       }),
       { numRuns: 300 },
     );
@@ -136,20 +141,7 @@ describe("text parser: a long get line is split into keys as it arrives", () => 
     fc.assert(
       fc.property(arb, ([keys, gaps, cuts]) => {
         const input = Buffer.from(`${longLine(keys, gaps)}${longLine(keys, [0])}`, "latin1");
-        const whole = textTarget()();
-        whole.feed(input);
-        const want = whole.drain();
-        assert.deepEqual(want[0].keys, keys);
-        const t = textTarget()();
-        const got = [];
-        let prev = 0;
-        const points = [...new Set(cuts.map((c) => c % (input.length + 1)))].sort((a, b) => a - b);
-        for (const at of [...points, input.length]) {
-          t.feed(input.subarray(prev, at));
-          prev = at;
-          got.push(...t.drain());
-        }
-        assert.deepEqual(got, want);
+        assert.deepEqual(wholeAndCut(input, cuts)[0].keys, keys);
       }),
       { numRuns: 200 },
     );
