@@ -5,12 +5,11 @@
  * include names the included file), never at a line of generated YAML. `run`, `vrrp` and
  * `check` all load through here, so `check` accepts exactly what the others run.
  */
-import { readFileSync } from "node:fs";
 import { ConfigError } from "../errors.js";
 import { fsInclude } from "./keepalived/fs-include.js";
 import { importKeepalived, type Unmapped } from "./keepalived/import.js";
 import { keywordPath, originOf } from "./keepalived/origin.js";
-import { ConfigErrors, ConfigReadError, formatPath, parseConfig, validateConfig } from "./load.js";
+import { ConfigErrors, formatPath, parseConfig, readConfigText, validateConfig } from "./load.js";
 import type { Config } from "./schema/index.js";
 
 /** keepalived.conf, not YAML: its block keywords at the start of a line followed by "{". */
@@ -27,14 +26,12 @@ export interface Loaded {
   unmapped: Unmapped[];
 }
 
-/** Reads and validates `file`. Throws ConfigReadError (unreadable) or ConfigErrors. */
+/**
+ * Reads (at most MAX_CONFIG_BYTES, as every config file) and validates `file`. Throws
+ * ConfigReadError (unreadable) or ConfigErrors.
+ */
 export function loadConfigFile(file: string): Loaded {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (err) {
-    throw new ConfigReadError(file, err);
-  }
+  const text = readConfigText(file);
   if (!looksLikeKeepalived(text))
     return { config: parseConfig(text, file), format: "yaml", unmapped: [] };
   let imported: ReturnType<typeof importKeepalived>;
