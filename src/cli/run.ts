@@ -178,7 +178,10 @@ export async function main(argv: string[]): Promise<number> {
   // Loaded once the config is valid: a refused file costs only its own parsing.
   const { ProxyService } = await import("../proxy/proxy.js");
   const { StatsServer } = await import("../proxy/stats.js");
-  const proxy = new ProxyService(child("proxy"));
+  const { Leadership } = await import("../failover/leader.js");
+  const { setControllers } = await import("../failover/set-control.js");
+  const leadership = new Leadership();
+  const proxy = new ProxyService(child("proxy"), setControllers(leadership));
   const tcp = new TcpPart(log);
   const stats = new StatsServer(proxy);
   let vrrp: import("../vrrp/runtime.js").VrrpRuntime | undefined;
@@ -213,8 +216,7 @@ export async function main(argv: string[]): Promise<number> {
       // Builtin failover of a set with failover_vrrp_instance is decided only by the proxy
       // that holds that instance's MASTER role; the others follow the roles they observe.
       const running = vrrp;
-      const { setVrrpStatusSource } = await import("../failover/leader.js");
-      setVrrpStatusSource(() => running.status());
+      leadership.follow(() => running.status());
     }
     admin?.setVrrp(vrrp);
     await admin?.listen();

@@ -13,6 +13,8 @@ import { proxyReadyChecks } from "../admin/sources/proxy-ready.js";
 import { attachReplicaSetEvents } from "../admin/sources/replicaset.js";
 import { KeepcacheError } from "../errors.js";
 import { poolActionHandlers, replicaSetMemberHook, setFailovers } from "../failover/admin.js";
+import { Leadership } from "../failover/leader.js";
+import { setControllers } from "../failover/set-control.js";
 import { child, type Logger } from "../log.js";
 import { ProxyService } from "../proxy/proxy.js";
 import { findOnPath } from "../scripts/path.js";
@@ -137,7 +139,7 @@ export async function startUp(
     const i = members.findIndex((m) => m.name === name);
     if (i >= 0) upSet(proxy, POOL)?.memberFailed(i, `process ${how}`);
   };
-  const proxy = new ProxyService(child("proxy"));
+  const proxy = new ProxyService(child("proxy"), setControllers(new Leadership()));
   const members = redis
     ? await redisMembers(args.redisServer as string, log, onExit)
     : await keepcacheMembers(log, onExit);

@@ -10,10 +10,10 @@ import type { PoolStatus, ServerStatus, StatusProvider } from "../admin/status.j
 import { formatEndpoint } from "../config/schema/common.js";
 import type { ProxyPool } from "../proxy/pool.js";
 import type { ProxyService } from "../proxy/proxy.js";
-import { ReplicaSet } from "../proxy/replicaset/set.js";
+import type { ReplicaSet } from "../proxy/replicaset/set.js";
 
 function sets(pool: ProxyPool): ReplicaSet[] {
-  return pool.servers.filter((s): s is ReplicaSet => s instanceof ReplicaSet);
+  return pool.servers.filter((s): s is ReplicaSet => s.kind === "set");
 }
 
 function memberStatus(set: ReplicaSet, i: number): ServerStatus {
@@ -37,7 +37,7 @@ function memberStatus(set: ReplicaSet, i: number): ServerStatus {
 export function poolSnapshot(pool: ProxyPool): PoolStatus {
   let failovers = 0;
   const shards = pool.servers.map((s) => {
-    if (s instanceof ReplicaSet) {
+    if (s.kind === "set") {
       failovers += s.controller.failovers;
       return { name: s.name, members: s.members.map((_, i) => memberStatus(s, i)) };
     }

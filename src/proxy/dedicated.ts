@@ -20,6 +20,7 @@ import type { ClientConn } from "./client.js";
 import { Conn, type ForwardPlan, type ReplyFramer } from "./driver.js";
 import { Request, type Slot } from "./request.js";
 import type { BackendServer } from "./server.js";
+import type { PoolTarget } from "./target.js";
 
 /** Idle dedicated connections kept per server for the next client (the rest are closed). */
 const MAX_IDLE = 8;
@@ -161,7 +162,7 @@ export function routeDedicated(
   plan: ForwardPlan,
   idx: number,
   req: Request,
-  server: BackendServer,
+  server: PoolTarget,
 ): boolean {
   const lease = client.lease;
   const cls = plan.conn;

@@ -21,11 +21,11 @@ import { routeDedicated } from "./dedicated.js";
 import type { Plan, ReplyFramer, SplitPart } from "./driver.js";
 import { Request, type Slot } from "./request.js";
 import type { RoutingTable } from "./router.js";
-import type { BackendServer } from "./server.js";
+import type { PoolTarget } from "./target.js";
 
 export abstract class PoolDataPlane {
   readonly counters: ProxyPoolCounters = counters(proxyPoolMetrics);
-  servers: BackendServer[] = [];
+  servers: PoolTarget[] = [];
   table!: RoutingTable;
   config!: PoolConfig;
 
@@ -140,7 +140,7 @@ export abstract class PoolDataPlane {
     req: Request,
     p: SplitPart,
     keep: boolean,
-    failed: BackendServer | undefined,
+    failed: PoolTarget | undefined,
     why: string,
   ): boolean {
     const idx = this.table.picker.pick(p.keyBuf, p.keyStart, p.keyEnd);
@@ -165,7 +165,7 @@ export abstract class PoolDataPlane {
     client.complete(slot, client.failReply(slot, `keepcache: no live server in pool ${this.name}`));
   }
 
-  private refuse(slot: Slot, s: BackendServer): void {
+  private refuse(slot: Slot, s: PoolTarget): void {
     this.counters.forward_error++;
     slot.owner.complete(
       slot,
@@ -217,7 +217,7 @@ export abstract class PoolDataPlane {
    * `req` could not be served by `server`. With auto_eject_hosts an idempotent request is sent
    * once more, to the server that owns its key in the current table (after an ejection: another).
    */
-  failRequest(req: Request, server: BackendServer, reason: string, retryable: boolean): void {
+  failRequest(req: Request, server: PoolTarget, reason: string, retryable: boolean): void {
     const slot = req.slot;
     if (slot === null) return;
     if (retryable && !req.retried && !slot.owner.closed) {
@@ -238,7 +238,7 @@ export abstract class PoolDataPlane {
   }
 
   /** The retry of a forward or a one-key part from its sent bytes; false when not sent. */
-  private resend(req: Request, bytes: Buffer, server: BackendServer): boolean {
+  private resend(req: Request, bytes: Buffer, server: PoolTarget): boolean {
     const slot = req.slot as Slot;
     const idx = this.table.picker.pick(req.hashKey ?? bytes, req.keyStart, req.keyEnd);
     const target = idx >= 0 ? this.servers[idx] : undefined;
@@ -261,7 +261,7 @@ export abstract class PoolDataPlane {
    * group is sent as a part of its own (never again to `server`). False when the merger cannot
    * re-plan it; the part then fails as it is.
    */
-  private replanPart(req: Request, slot: Slot, server: BackendServer, reason: string): boolean {
+  private replanPart(req: Request, slot: Slot, server: PoolTarget, reason: string): boolean {
     const merger = slot.merger;
     if (merger === null || merger.replan === undefined) return false;
     const plan = merger.replan(req.part, this.table.picker);

@@ -10,6 +10,7 @@
 import type net from "node:net";
 import type tls from "node:tls";
 import type { PoolConfig } from "../config/index.js";
+import { formatEndpoint } from "../config/schema/common.js";
 import type { Prober } from "../health/prober.js";
 import type { Logger } from "../log.js";
 import { ClientConn } from "./client.js";
@@ -18,9 +19,11 @@ import type { CommandPolicy, HandshakeStep, ProtocolDriver } from "./driver.js";
 import { countFailure, setHealthDown } from "./eject.js";
 import { type HealthWatch, probeId, watchHealth } from "./pool-health.js";
 import { openListener } from "./pool-listener.js";
-import { ReplicaSet } from "./replicaset/set.js";
+import type { SetControllerFactory } from "./replicaset/control.js";
+import { ReplicaSet, setLabel } from "./replicaset/set.js";
 import { buildTable, statsName } from "./router.js";
-import { BackendServer, endpointOf } from "./server.js";
+import { BackendServer } from "./server.js";
+import type { PoolTarget } from "./target.js";
 import { backendTls } from "./tls.js";
 
 const DEFAULT_OUTPUT_LIMIT = 64 * 1024 * 1024;
@@ -36,12 +39,14 @@ export interface PoolDeps {
   log: Logger;
   /** Process-wide connection counters (stats port total_connections / curr_connections). */
   global: { total_connections: number; curr_connections: number };
+  /** Builds each replica set's controller (control.ts): injected, the proxy decides nothing. */
+  setControllers: SetControllerFactory;
   /** Called after every table swap (the primary pushes tables to worker processes). */
   onTable?: (pool: ProxyPool) => void;
 }
 
 /** Taken out of routing through the admin API (drain, disable, weight 0). */
-function operatorOut(s: BackendServer): boolean {
+function operatorOut(s: PoolTarget): boolean {
   return s.adminState !== "enabled" || s.weightOverride === 0;
 }
 
@@ -95,17 +100,17 @@ export class ProxyPool extends PoolDataPlane {
       denyCommands: config.deny_commands,
       backendAcl: config.redis_user !== undefined,
     });
-    const next: BackendServer[] = [];
+    const next: PoolTarget[] = [];
     for (const s of config.servers) {
       const name = s.kind === "server" ? statsName(s) : s.name;
-      const { ep, label } = endpointOf(s);
+      const label = s.kind === "server" ? formatEndpoint(s.address) : setLabel(s);
       const key = `${name}|${label}`;
       const kept = old.get(key);
       if (kept) {
         old.delete(key);
         next.push(kept);
       } else if (s.kind === "replicaset") next.push(new ReplicaSet(this, s, label, this.deps));
-      else next.push(new BackendServer(this, name, label, ep, config.server_connections));
+      else next.push(new BackendServer(this, name, label, s.address, config.server_connections));
     }
     for (const s of old.values()) s.retire("was removed from the pool by a reload");
     this.servers = next;
@@ -122,7 +127,7 @@ export class ProxyPool extends PoolDataPlane {
         const srv = this.servers[i];
         const weight = srv.weightOverride ?? s.weight;
         // A replica set stays live (its members fail over inside it; keys never move).
-        if (srv instanceof ReplicaSet)
+        if (srv.kind === "set")
           return {
             key: s.key,
             weight: Math.max(1, weight),
@@ -208,10 +213,7 @@ export class ProxyPool extends PoolDataPlane {
     this.listener = undefined;
     const closed = srv ? new Promise<void>((r) => srv.close(() => r())) : Promise.resolve();
     for (const c of [...this.clients]) c.destroy();
-    for (const s of this.servers) {
-      s.close("pool stopped");
-      if (s.ejectTimer) clearTimeout(s.ejectTimer);
-    }
+    for (const s of this.servers) s.close("pool stopped");
     await closed;
   }
 }

@@ -16,6 +16,7 @@ import type { Logger } from "../log.js";
 import { driverFor } from "./drivers.js";
 import { ProxyPool } from "./pool.js";
 import { prepareTlsRefresh } from "./pool-listener.js";
+import type { SetControllerFactory } from "./replicaset/control.js";
 import type { StatsSource } from "./stats.js";
 import type { ProxyWorkers } from "./workers/primary.js";
 
@@ -46,7 +47,11 @@ export class ProxyService implements StatsSource {
   workers: ProxyWorkers | undefined;
   private workerSetting: number | "auto" = 1;
 
-  constructor(private readonly log: Logger) {
+  constructor(
+    private readonly log: Logger,
+    /** Builds replica sets' controllers (replicaset/control.ts): the caller's control plane. */
+    private readonly setControllers: SetControllerFactory,
+  ) {
     this.prober = new Prober({ onError: (err) => log.warn({ err }, "health prober error") });
   }
 
@@ -82,6 +87,7 @@ export class ProxyService implements StatsSource {
       prober: this.prober,
       log: this.log,
       global: this.global,
+      setControllers: this.setControllers,
       onTable: (p) => this.workers?.table(p),
     });
     const addr = await pool.listen();

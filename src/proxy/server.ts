@@ -3,8 +3,7 @@
  * (twemproxy's per-server stats) and its consecutive-failure count (nc_server.c
  * server_failure / server_ok).
  */
-import type { Endpoint, PoolServer } from "../config/index.js";
-import { formatEndpoint } from "../config/schema/common.js";
+import type { Endpoint } from "../config/index.js";
 import { Histogram } from "../metrics/histogram.js";
 import { counters, type ProxyServerCounters, proxyServerMetrics } from "../metrics/table.js";
 import { BackendConn } from "./backend.js";
@@ -14,17 +13,6 @@ import { Request } from "./request.js";
 
 /** Bound of one connection's in-flight FIFO; beyond it requests are refused, not queued. */
 export const MAX_INFLIGHT_PER_CONN = 16384;
-
-/** A config server's address and its label in messages ("127.0.0.1:11212"). */
-export function endpointOf(s: PoolServer): { ep: Endpoint; label: string } {
-  if (s.kind === "server") {
-    const a = s.address;
-    return { ep: a, label: formatEndpoint(a) };
-  }
-  // A replica set: the label lists its members and settings, so a reload that
-  // changes any of them builds a new set (replicaset/set.ts).
-  return { ep: s.members[0].endpoint, label: `rs(${JSON.stringify({ ...s, key: undefined })})` };
-}
 
 export class BackendServer {
   readonly counters: ProxyServerCounters = counters(proxyServerMetrics);
@@ -38,8 +26,10 @@ export class BackendServer {
   ejectTimer: NodeJS.Timeout | undefined;
   /** The active health checker says down. */
   healthDown = false;
-  /** A replica set (replicaset/set.ts) rather than one server: it watches its own members. */
-  readonly replicaSet: boolean = false;
+  /** A routing-table entry is a server or a replica set (target.ts); this is a server. */
+  readonly kind = "server" as const;
+  /** The backend servers that carry this entry's connections: itself (a set: its members). */
+  readonly backends: readonly BackendServer[] = [this];
   /** Request-to-reply time in ms (queue wait included), read by the admin plane. */
   readonly latency = new Histogram();
   /**

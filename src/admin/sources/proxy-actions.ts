@@ -12,7 +12,7 @@
  */
 import { type Action, ActionError, type ActionHandler, type ActionResult } from "../actions.js";
 import { displayName, inflight, type ProxyStatusHooks } from "./proxy-status.js";
-import type { BackendServer, ProxyLike, ProxyPoolLike } from "./proxy-types.js";
+import type { PoolTarget, ProxyLike, ProxyPoolLike } from "./proxy-types.js";
 
 export function findPool(proxy: ProxyLike, name: string): ProxyPoolLike | undefined {
   for (const p of proxy.pools()) if (p.name === name) return p;
@@ -24,7 +24,7 @@ export function findServer(
   pool: ProxyPoolLike,
   name: string,
   hooks: ProxyStatusHooks,
-): BackendServer | undefined {
+): PoolTarget | undefined {
   for (let i = 0; i < pool.servers.length; i++) {
     const s = pool.servers[i];
     if (s.name === name || s.label === name || displayName(pool, i, hooks) === name) return s;

@@ -10,7 +10,7 @@ import { type StatsWorkers, serverQueues } from "../../proxy/stats.js";
 import { RateMeter } from "../rate.js";
 import type { Health, PoolStatus, ServerStatus, ShardStatus } from "../status.js";
 import { RecentQuantiles } from "./latency.js";
-import type { BackendServer, ProxyPoolLike } from "./proxy-types.js";
+import type { BackendServer, PoolTarget, ProxyPoolLike } from "./proxy-types.js";
 
 export interface MemberInfo {
   name?: string;
@@ -76,9 +76,11 @@ function detailOf(s: BackendServer, h: Health, hooks: ProxyStatusHooks): string 
   return undefined;
 }
 
-/** Requests sent to `s` and not answered yet, in every process (stats.ts serverQueues). */
-export function inflight(s: BackendServer, hooks: ProxyStatusHooks): number {
-  return serverQueues(s, hooks.workers?.()).out_queue;
+/** Requests sent to `s` (a set: its members) and not answered yet, in every process. */
+export function inflight(s: PoolTarget, hooks: ProxyStatusHooks): number {
+  let n = 0;
+  for (const b of s.backends) n += serverQueues(b, hooks.workers?.()).out_queue;
+  return n;
 }
 
 function served(
@@ -132,68 +134,34 @@ export function poolStatus(
   pool.config.servers.forEach((cfg, i) => {
     const s = pool.servers[i];
     if (s === undefined) return;
-    if (cfg.kind === "server") {
+    if (s.kind === "server") {
       const st = served(hooks, s, tracks.get(s), now, s.name, "server");
       ops += st.opsPerSec;
       const shard = { name: s.name, members: [st] };
       shards.push(hooks.shard?.(pool.name, shard) ?? shard);
       return;
     }
-    // Issue 5's ReplicaSet is a BackendServer holding one BackendServer per member: each
-    // member has its own counters and latency; role and health come from the hook (its view).
-    const own = (s as { members?: unknown }).members;
-    if (Array.isArray(own) && own.length === cfg.members.length) {
-      const list = (own as BackendServer[]).map((m, j) => {
-        const info = hooks.member?.(pool.name, cfg.name, m.label, true) ?? {};
-        const name = info.name ?? m.label;
-        const st = served(
-          hooks,
-          m,
-          tracks.get(m),
-          now,
-          name,
-          info.role ?? "replica",
-          cfg.members[j].weight,
-        );
-        if (info.health !== undefined) st.health = info.health;
-        if (info.detail !== undefined) st.detail = info.detail;
-        ops += st.opsPerSec;
-        return st;
-      });
-      shards.push({ name: cfg.name, members: list });
-      return;
-    }
-    const members = cfg.members.map((m): ServerStatus => {
-      const address = `${m.endpoint.host}:${m.endpoint.port}`;
-      const isServed = address === s.label;
-      const info = hooks.member?.(pool.name, cfg.name, address, isServed) ?? {};
-      if (isServed) {
-        const st = served(
-          hooks,
-          s,
-          tracks.get(s),
-          now,
-          info.name ?? address,
-          info.role ?? "master",
-        );
-        ops += st.opsPerSec;
-        return st;
-      }
-      const standby: ServerStatus = {
-        name: info.name ?? address,
-        address,
-        role: info.role ?? "replica",
-        health: info.health ?? "unknown",
-        weight: m.weight,
-        opsPerSec: 0,
-        latencyMs: { p50: null, p99: null },
-        errors: 0,
-        ejections: 0,
-      };
-      if (info.detail !== undefined) standby.detail = info.detail;
-      return standby;
+    if (s.kind !== "set" || cfg.kind !== "replicaset") return;
+    // Each member has its own counters and latency; role and health come from the hook (the
+    // set's view).
+    const list = s.members.map((m, j) => {
+      const info = hooks.member?.(pool.name, cfg.name, m.label, true) ?? {};
+      const name = info.name ?? m.label;
+      const st = served(
+        hooks,
+        m,
+        tracks.get(m),
+        now,
+        name,
+        info.role ?? "replica",
+        cfg.members[j].weight,
+      );
+      if (info.health !== undefined) st.health = info.health;
+      if (info.detail !== undefined) st.detail = info.detail;
+      ops += st.opsPerSec;
+      return st;
     });
-    shards.push({ name: cfg.name, members });
+    shards.push({ name: cfg.name, members: list });
   });
   const c = pool.counters;
   const cfg = pool.config;

@@ -9,13 +9,12 @@
  */
 
 import { proxyPoolMetrics } from "../../metrics/table.js";
-import { ReplicaSet } from "../../proxy/replicaset/set.js";
 import type { AdminServer } from "../http.js";
 import type { Health } from "../status.js";
 import { findPool, serverActions } from "./proxy-actions.js";
 import { registerReplicaSet, registerServer, serverEntries } from "./proxy-metrics.js";
 import { type ProxyStatusHooks, poolStatus, ServerTracks, serverHealth } from "./proxy-status.js";
-import type { BackendServer, ProxyLike } from "./proxy-types.js";
+import type { BackendServer, ProxyLike, ReplicaSet } from "./proxy-types.js";
 
 export interface AttachProxyOptions extends ProxyStatusHooks {
   /** Register the server actions (default true). `keepcache up` offers failover instead. */
@@ -65,7 +64,7 @@ export function attachProxy(
     ...opts,
   };
   const pools = new Map<string, () => void>();
-  const servers = new Map<BackendServer, Seen>();
+  const servers = new Map<BackendServer | ReplicaSet, Seen>();
 
   const watchServer = (poolName: string, s: BackendServer, seen: Seen, label: string) => {
     const at = s.counters.server_ejected_at;
@@ -108,7 +107,7 @@ export function attachProxy(
 
   const sync = () => {
     const livePools = new Set<string>();
-    const liveServers = new Set<BackendServer>();
+    const liveServers = new Set<BackendServer | ReplicaSet>();
     for (const pool of proxy.pools()) {
       const name = pool.name;
       livePools.add(name);
@@ -136,28 +135,36 @@ export function attachProxy(
           for (const u of undo) u();
         });
       }
-      for (const { s, label, member } of serverEntries(pool.servers)) {
-        liveServers.add(s);
-        let seen = servers.get(s);
+      for (const e of serverEntries(pool.servers)) {
+        liveServers.add(e.s);
+        let seen = servers.get(e.s);
+        // A set's traffic is its members': it registers its own state only, and has no
+        // ejections or health checks of its own to watch.
+        if (e.kind === "set") {
+          if (seen === undefined)
+            servers.set(e.s, {
+              undo: registerReplicaSet(admin, name, e.s),
+              ejectedAt: 0,
+              health: "up",
+            });
+          continue;
+        }
+        const s = e.s;
         if (seen === undefined) {
           seen = {
-            // A set's own counters stay zero (its members carry the traffic): its own state only.
-            undo:
-              s instanceof ReplicaSet
-                ? registerReplicaSet(admin, name, s)
-                : registerServer(
-                    admin,
-                    s,
-                    { pool: name, server: label },
-                    () => proxy.workers,
-                    member,
-                  ),
+            undo: registerServer(
+              admin,
+              s,
+              { pool: name, server: e.label },
+              () => proxy.workers,
+              e.member,
+            ),
             ejectedAt: s.counters.server_ejected_at,
             health: serverHealth(s),
           };
           servers.set(s, seen);
         }
-        watchServer(name, s, seen, label);
+        watchServer(name, s, seen, e.label);
       }
     }
     for (const [name, undo] of pools) {

@@ -21,7 +21,6 @@
 import type { Logger } from "../../log.js";
 import { type Forked, ForkedWorkers, moduleBeside } from "../../workers/forked.js";
 import type { ProxyPool } from "../pool.js";
-import type { ReplicaSet } from "../replicaset/set.js";
 import type { BackendServer } from "../server.js";
 import type { QueueGauges } from "../stats.js";
 import { type FromWorker, type ToWorker, toWire } from "./ipc.js";
@@ -241,10 +240,8 @@ export class ProxyWorkers extends ForkedWorkers<WorkerState, ToWorker, FromWorke
       }
       case "member": {
         const pool = this.target.pool(m.pool, m.gen);
-        const set = pool?.servers.find((s) => s.replicaSet && s.name === m.set) as
-          | ReplicaSet
-          | undefined;
-        if (set === undefined) return;
+        const set = pool?.servers.find((s) => s.kind === "set" && s.name === m.set);
+        if (set?.kind !== "set") return;
         if (m.what === "failed" && m.member >= 0 && m.member < set.members.length)
           set.memberFailed(m.member, m.reason);
         else if (m.what === "rediscover") set.rediscover(m.reason);

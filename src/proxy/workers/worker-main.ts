@@ -10,7 +10,7 @@ import { child } from "../../log.js";
 import { driverFor } from "../drivers.js";
 import { HeldListener } from "./handoff.js";
 import type { FromWorker, ToWorker, WorkerReport } from "./ipc.js";
-import { tameSets, WorkerProxyPool } from "./worker-pool.js";
+import { WorkerProxyPool } from "./worker-pool.js";
 
 const STATS_MS = Number(process.env.KEEPCACHE_PROXY_STATS_MS ?? 1000);
 const log = child("proxy-worker");
@@ -51,7 +51,6 @@ async function handle(m: ToWorker, held: HeldListener | undefined): Promise<void
         throw err;
       }
       pool.send = send;
-      tameSets(pool);
       pool.setTable(m.table);
       pool.adopt(held);
       pools.set(m.cfg.name, pool);

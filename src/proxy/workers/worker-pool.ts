@@ -8,8 +8,7 @@
  */
 import type { PoolConfig } from "../../config/index.js";
 import { type PoolDeps, ProxyPool } from "../pool.js";
-import type { SetController } from "../replicaset/set.js";
-import { ReplicaSet } from "../replicaset/set.js";
+import type { SetController } from "../replicaset/control.js";
 import { buildTable } from "../router.js";
 import type { BackendServer } from "../server.js";
 import { queueGauges } from "../stats.js";
@@ -34,17 +33,20 @@ export class WorkerProxyPool extends ProxyPool {
 
   constructor(
     config: PoolConfig,
-    deps: PoolDeps,
+    deps: Omit<PoolDeps, "setControllers">,
     readonly gen: number,
   ) {
-    super(config, deps);
+    // A worker's replica sets follow the primary's views and decide nothing: their controller
+    // forwards the data plane's signals to the primary's (the sets are built inside super()).
+    const self: { pool?: WorkerProxyPool } = {};
+    super(config, { ...deps, setControllers: (set) => new RemoteController(self, set.name) });
+    self.pool = this;
   }
 
   /** Adopts a config from the primary together with the table the primary built for it. */
   reconfigure(config: PoolConfig, table: WireTable): void {
     this.wire = table;
     this.apply(config);
-    tameSets(this);
     this.setTable(table);
   }
 
@@ -55,7 +57,7 @@ export class WorkerProxyPool extends ProxyPool {
     this.wire = table;
     table.servers.forEach((t, i) => {
       const s = this.servers[i];
-      if (t.set !== undefined && s instanceof ReplicaSet) s.setView(t.set);
+      if (t.set !== undefined && s.kind === "set") s.setView(t.set);
     });
     this.rebuild();
   }
@@ -97,10 +99,7 @@ export class WorkerProxyPool extends ProxyPool {
         lat: histogramWire(s.latency),
       };
     };
-    for (const s of this.servers) {
-      if (s instanceof ReplicaSet) for (const m of s.members) one(m);
-      else one(s);
-    }
+    for (const s of this.servers) for (const b of s.backends) one(b);
     return {
       gen: this.gen,
       c: { ...(this.counters as unknown as Record<string, number>) },
@@ -116,24 +115,11 @@ function matches(cfg: PoolConfig, t: WireTable): boolean {
   );
 }
 
-/**
- * A worker's replica sets follow the primary's views and decide nothing: their controller
- * (set.ts builds a monitor or a Redis failover controller) is replaced, before it starts (set.ts
- * starts it in a microtask after construction), by one that forwards the data plane's signals
- * (a member failed a request, a write found no master) to the primary's controller.
- */
-export function tameSets(pool: WorkerProxyPool): void {
-  for (const s of pool.servers) {
-    if (!(s instanceof ReplicaSet) || s.controller instanceof RemoteController) continue;
-    s.controller.stop();
-    (s as { controller: SetController }).controller = new RemoteController(pool, s.name);
-  }
-}
-
+/** A worker's set controller: the data plane's signals go to the primary's controller. */
 class RemoteController implements SetController {
   readonly failovers = 0;
   constructor(
-    private readonly pool: WorkerProxyPool,
+    private readonly owner: { pool?: WorkerProxyPool },
     private readonly set: string,
   ) {}
   start(): void {}
@@ -148,7 +134,7 @@ class RemoteController implements SetController {
     return Promise.resolve("failover is decided by the primary process");
   }
   private signal(what: "failed" | "rediscover", member: number, reason: string): void {
-    const p = this.pool;
-    p.send?.({ t: "member", pool: p.name, gen: p.gen, set: this.set, what, member, reason });
+    const p = this.owner.pool;
+    p?.send?.({ t: "member", pool: p.name, gen: p.gen, set: this.set, what, member, reason });
   }
 }

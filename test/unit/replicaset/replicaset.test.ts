@@ -4,6 +4,7 @@ import fc from "fast-check";
 import { parseConfig } from "../../../src/config/index.js";
 import { electReplica, witnessesConfirm } from "../../../src/failover/elect.js";
 import { parseInfo, parseRole, replicaFacts } from "../../../src/failover/info.js";
+import { parseMetadump, percentDecode } from "../../../src/failover/memcache-warm.js";
 import { reconfigArgs } from "../../../src/failover/notify.js";
 import { parseSwitchMaster } from "../../../src/failover/sentinel.js";
 import {
@@ -17,7 +18,6 @@ import { FAILED, WriteMerge } from "../../../src/proxy/replicaset/merge.js";
 import { ReadPicker } from "../../../src/proxy/replicaset/pick.js";
 import { requiredAcks } from "../../../src/proxy/replicaset/policy.js";
 import { initialView, nextView } from "../../../src/proxy/replicaset/view.js";
-import { parseMetadump, percentDecode } from "../../../src/proxy/replicaset/warm.js";
 
 const cls = (s: string, f = memcacheReplyClass) => f(Buffer.from(s, "latin1"), 0, s.length);
 
