@@ -22,3 +22,12 @@ export function parseFlags<const O extends Options>(argv: string[], options: O, 
 export function verboseLevel(count: number): "debug" | "trace" | undefined {
   return count > 1 ? "trace" : count > 0 ? "debug" : undefined;
 }
+
+/**
+ * The level of every logger of the process (and of its worker processes, which take the
+ * primary's level at fork): -v/-vv, else KEEPCACHE_LOG_LEVEL (the operator's override of the
+ * file), else the config's `log.level`, else info.
+ */
+export function logLevel(verbosity: number, fileLevel: string | undefined, env = process.env) {
+  return verboseLevel(verbosity) ?? (env.KEEPCACHE_LOG_LEVEL || fileLevel || "info");
+}

@@ -4,7 +4,7 @@
  */
 import { type AdminListen, assertSafeListen, parseAdminListen } from "../admin/listen.js";
 import { UsageError } from "../errors.js";
-import { child } from "../log.js";
+import { child, logFile, setLogLevel } from "../log.js";
 import { type NodeOptions, nodeDefaults } from "../node/options.js";
 import {
   deriveNodeId,
@@ -15,6 +15,7 @@ import {
   replicationDefaults,
 } from "../node/replication/options.js";
 import { parseFlags, verboseLevel } from "./flags.js";
+import { addDumpSection, onSighup } from "./signals.js";
 import { parseDurationMs, parseIntFlag, parseSize } from "./size.js";
 
 export const nodeUsage = `usage: keepcache node [options]
@@ -165,10 +166,25 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const opts = parseNodeArgs(argv);
+  const level = verboseLevel(opts.verbosity);
+  if (level !== undefined) setLogLevel(level);
   const log = child("node");
-  log.level = verboseLevel(opts.verbosity) ?? log.level;
   const { CacheNode } = await import("../node/server.js");
   const node = new CacheNode(opts, log);
+  const { generalStats } = await import("../node/stats.js");
+  const { replicationPeers } = await import("../admin/node-source.js");
+  // The SIGUSR1 dump: where it listens, its `stats`, its replication peers.
+  addDumpSection("node", () => {
+    const a = node.address();
+    const repl = node.ctx.repl;
+    return {
+      listen: `${a.host}:${a.port}`,
+      stats: Object.fromEntries(generalStats(node.ctx)),
+      peers: repl ? replicationPeers(repl) : [],
+    };
+  });
+  // No config file to re-read: SIGHUP reopens the log file (signals.ts) and says so.
+  onSighup(() => log.info({ logFile: logFile() ?? "stderr" }, "SIGHUP: log reopened"));
   // Handlers first: a signal that arrives while the listener starts must still stop cleanly.
   let stopping = false;
   let admin: { close(): Promise<void> } | undefined;

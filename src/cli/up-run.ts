@@ -18,6 +18,8 @@ import { setControllers } from "../failover/set-control.js";
 import { child, type Logger } from "../log.js";
 import { ProxyService } from "../proxy/proxy.js";
 import { findOnPath } from "../scripts/path.js";
+import { poolsDump } from "./dumps.js";
+import { addDumpSection } from "./signals.js";
 import { keepcacheProbe, MemberView, memberAdminHeaders, redisProbe } from "./up-nodes.js";
 import { upPoolConfig, upSet } from "./up-pool.js";
 import { Child, freePort } from "./up-procs.js";
@@ -183,6 +185,11 @@ export async function startUp(
     log.error({ err }, "keepcache up failed to start");
     return 1;
   }
+  // The SIGUSR1 dump: the pool with its replica set, and each member process.
+  addDumpSection("pools", () => poolsDump(proxy));
+  addDumpSection("members", () =>
+    members.map((m) => ({ ...m.view.status(), pid: m.proc.pid, alive: m.proc.alive })),
+  );
   const dash = admin.url();
   const lines = [
     "",
