@@ -52,7 +52,7 @@ export class Dedicated {
       this.streamed(framer.buf, framer.start, framer.end);
       return;
     }
-    this.pool.server.pool.settle(req, framer);
+    this.pool.server.plane.settle(req, framer);
     if (this.releasing && this.conn.inflightCount === 0 && !this.conn.dead) this.giveBack();
   }
 
@@ -67,7 +67,7 @@ export class Dedicated {
   died(reason: string, reqs: Request[]): void {
     const server = this.pool.server;
     this.pool.forget(this);
-    for (const r of reqs) server.pool.failRequest(r, server, reason, false);
+    for (const r of reqs) server.plane.failRequest(r, server, reason, false);
     const c = this.client;
     this.client = null;
     if (c === null || c.lease !== this) return;

@@ -1,10 +1,10 @@
 /**
  * A pool's data plane (twemproxy nc_request.c / nc_response.c): each Plan is routed by the
- * current RoutingTable (router.ts) to backend servers, replies are settled into the client's
- * slots, and failed requests are retried once or failed by name. ProxyPool (pool.ts) extends
- * this class with the lifecycle and the control plane that swaps `table`; route, settle and
- * failRequest stay methods of the pool's own prototype chain, so their call sites (client.ts,
- * backend.ts, server.ts) see the same receivers as before the split and pay no extra call.
+ * current RoutingTable (router.ts) to the servers and replica sets the table holds, replies are
+ * settled into the client's slots, and failed requests are retried once or failed by name. A
+ * pool (pool.ts) owns one, in the primary as in a worker process; its control plane only
+ * swaps `table`. Clients, servers and their connections keep a reference to it, so every call
+ * on the request path has one receiver class.
  *
  * Retries (a failed request is retried once on the server that owns the
  * key now, with auto_eject_hosts): a forward or a one-key part is re-sent from the bytes its
@@ -15,21 +15,26 @@
  */
 import type { PoolConfig } from "../config/index.js";
 import type { Logger } from "../log.js";
-import { counters, type ProxyPoolCounters, proxyPoolMetrics } from "../metrics/table.js";
-import type { ClientConn } from "./client.js";
+import type { ProxyPoolCounters } from "../metrics/table.js";
+import type { ClientConn, RequestRouter } from "./client.js";
 import { routeDedicated } from "./dedicated.js";
 import type { Plan, ReplyFramer, SplitPart } from "./driver.js";
+import type { ReplySink } from "./reply-sink.js";
 import { Request, type Slot } from "./request.js";
 import type { RoutingTable } from "./router.js";
 import type { PoolTarget } from "./target.js";
 
-export abstract class PoolDataPlane {
-  readonly counters: ProxyPoolCounters = counters(proxyPoolMetrics);
-  servers: PoolTarget[] = [];
-  table!: RoutingTable;
+export class DataPlane implements ReplySink, RequestRouter {
+  /** Swapped whole by the pool's control plane (never mutated). */
+  table!: RoutingTable<PoolTarget>;
+  /** The pool's current config (auto_eject_hosts, the pool name in messages). */
   config!: PoolConfig;
 
-  constructor(protected readonly log: Logger) {}
+  constructor(
+    /** The pool's counters (twemproxy's per-pool stats). */
+    readonly counters: ProxyPoolCounters,
+    private readonly log: Logger,
+  ) {}
 
   get name(): string {
     return this.config.name;
@@ -45,14 +50,16 @@ export abstract class PoolDataPlane {
         slot.silent = plan.silent;
         slot.tag = plan.tag ?? 0;
         const hk = plan.hashKey;
+        const table = this.table;
         const idx =
           hk === undefined
-            ? this.table.picker.pick(plan.buf, plan.keyStart, plan.keyEnd)
-            : this.table.picker.pick(hk, 0, hk.length);
+            ? table.picker.pick(plan.buf, plan.keyStart, plan.keyEnd)
+            : table.picker.pick(hk, 0, hk.length);
         if (idx < 0) {
           this.noServer(client, slot);
           return;
         }
+        const target = table.targets[idx];
         const req = new Request(slot, -1, plan.expect, plan.silent);
         const retry = plan.idempotent && this.config.auto_eject_hosts;
         if (hk !== undefined && retry) {
@@ -69,12 +76,12 @@ export abstract class PoolDataPlane {
         // The driver's connection class (driver.ts Conn), or a client holding a dedicated one.
         if (
           (plan.conn !== 0 || client.lease !== null) &&
-          routeDedicated(client, slot, plan, idx, req, this.servers[idx])
+          routeDedicated(client, slot, plan, idx, req, target)
         )
           return;
         const ok =
           plan.rewrite !== undefined
-            ? this.servers[idx].send(
+            ? target.send(
                 req,
                 client.id,
                 client.channel,
@@ -83,7 +90,7 @@ export abstract class PoolDataPlane {
                 plan.rewrite.length,
                 retry,
               )
-            : this.servers[idx].send(
+            : target.send(
                 req,
                 client.id,
                 client.channel,
@@ -92,14 +99,15 @@ export abstract class PoolDataPlane {
                 plan.frameEnd,
                 retry,
               );
-        if (!ok) this.refuse(slot, this.servers[idx]);
+        if (!ok) this.refuse(slot, target);
         return;
       }
       case "broadcast": {
         slot.silent = plan.silent;
         slot.tag = plan.tag ?? 0;
         slot.merger = plan.merge;
-        const live = this.servers.filter((_, i) => this.table.servers[i].live);
+        const table = this.table;
+        const live = table.targets.filter((_, i) => table.servers[i].live);
         if (live.length === 0) {
           this.noServer(client, slot);
           return;
@@ -140,16 +148,17 @@ export abstract class PoolDataPlane {
     req: Request,
     p: SplitPart,
     keep: boolean,
-    failed: PoolTarget | undefined,
+    failed: object | undefined,
     why: string,
   ): boolean {
-    const idx = this.table.picker.pick(p.keyBuf, p.keyStart, p.keyEnd);
-    if (idx < 0 || this.servers[idx] === failed) {
+    const table = this.table;
+    const idx = table.picker.pick(p.keyBuf, p.keyStart, p.keyEnd);
+    if (idx < 0 || table.targets[idx] === failed) {
       this.counters.forward_error++;
       this.partFailed(req, idx < 0 ? `keepcache: no live server in pool ${this.name}` : why);
       return false;
     }
-    const s = this.servers[idx];
+    const s = table.targets[idx];
     const owner = (req.slot as Slot).owner;
     req.keyStart = p.keyStart;
     req.keyEnd = p.keyEnd;
@@ -217,7 +226,12 @@ export abstract class PoolDataPlane {
    * `req` could not be served by `server`. With auto_eject_hosts an idempotent request is sent
    * once more, to the server that owns its key in the current table (after an ejection: another).
    */
-  failRequest(req: Request, server: PoolTarget, reason: string, retryable: boolean): void {
+  failRequest(
+    req: Request,
+    server: object & { readonly label: string },
+    reason: string,
+    retryable: boolean,
+  ): void {
     const slot = req.slot;
     if (slot === null) return;
     if (retryable && !req.retried && !slot.owner.closed) {
@@ -238,10 +252,11 @@ export abstract class PoolDataPlane {
   }
 
   /** The retry of a forward or a one-key part from its sent bytes; false when not sent. */
-  private resend(req: Request, bytes: Buffer, server: PoolTarget): boolean {
+  private resend(req: Request, bytes: Buffer, server: object): boolean {
     const slot = req.slot as Slot;
-    const idx = this.table.picker.pick(req.hashKey ?? bytes, req.keyStart, req.keyEnd);
-    const target = idx >= 0 ? this.servers[idx] : undefined;
+    const table = this.table;
+    const idx = table.picker.pick(req.hashKey ?? bytes, req.keyStart, req.keyEnd);
+    const target = idx >= 0 ? table.targets[idx] : undefined;
     if (target === undefined || target === server) return false;
     const again = new Request(slot, req.part, req.expect, req.silent);
     again.retried = true;
@@ -261,7 +276,12 @@ export abstract class PoolDataPlane {
    * group is sent as a part of its own (never again to `server`). False when the merger cannot
    * re-plan it; the part then fails as it is.
    */
-  private replanPart(req: Request, slot: Slot, server: PoolTarget, reason: string): boolean {
+  private replanPart(
+    req: Request,
+    slot: Slot,
+    server: { readonly label: string },
+    reason: string,
+  ): boolean {
     const merger = slot.merger;
     if (merger === null || merger.replan === undefined) return false;
     const plan = merger.replan(req.part, this.table.picker);

@@ -35,7 +35,6 @@ export function watchHealth(
     if (s.kind !== "server" || s.endpoint.kind !== "tcp") continue;
     const id = probeId(pool, s);
     byId.set(id, s);
-    s.healthDown = false;
     prober.add({
       id,
       target: { host: s.endpoint.host, port: s.endpoint.port, name: s.label },

@@ -160,9 +160,13 @@ describe("proxy failures", () => {
     await freeze(mc[0].child);
     stopped.push(mc[0]);
     c.write(`get ${k0}\r\n`);
-    for (let i = 0; i < 100 && !serverOf(pool, 0).healthDown; i++)
+    for (let i = 0; i < 100 && !pool.control.state(serverOf(pool, 0)).healthDown; i++)
       await new Promise((r) => setTimeout(r, 20));
-    assert.equal(serverOf(pool, 0).healthDown, true, "the health check saw the server hang");
+    assert.equal(
+      pool.control.state(serverOf(pool, 0)).healthDown,
+      true,
+      "the health check saw the server hang",
+    );
     await mc[0].stop("SIGKILL");
     // The get is retried on the other server (where the key does not exist).
     assert.equal(await c.readUntil("END\r\n", 5000), "END\r\n");

@@ -27,9 +27,10 @@ function ejected(reason: Reason | undefined): Record<string, number> {
 
 /** A pool server's state: out of the table by passive ejection, its health check, or the operator. */
 export function serverState(s: BackendServer): { up: number; ejected: Record<string, number> } {
+  const st = s.pool.control.state(s);
   const reason: Reason | undefined =
-    s.ejectedUntil !== 0 ? "failure_limit" : s.healthDown ? "health_check" : undefined;
-  const up = reason === undefined && s.adminState === "enabled" ? 1 : 0;
+    st.ejectedUntil !== 0 ? "failure_limit" : st.healthDown ? "health_check" : undefined;
+  const up = reason === undefined && st.adminState === "enabled" ? 1 : 0;
   return { up, ejected: ejected(reason) };
 }
 

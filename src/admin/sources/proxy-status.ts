@@ -59,16 +59,18 @@ export class ServerTracks {
 
 /** Operator state first (it is what someone chose), then passive ejection, then health. */
 export function serverHealth(s: BackendServer): Health {
-  if (s.adminState === "disabled") return "disabled";
-  if (s.adminState === "draining" || s.weightOverride === 0) return "draining";
-  if (s.ejectedUntil !== 0) return "ejected";
-  if (s.healthDown) return "down";
+  const st = s.pool.control.state(s);
+  if (st.adminState === "disabled") return "disabled";
+  if (st.adminState === "draining" || st.weightOverride === 0) return "draining";
+  if (st.ejectedUntil !== 0) return "ejected";
+  if (st.healthDown) return "down";
   return "up";
 }
 
 function detailOf(s: BackendServer, h: Health, hooks: ProxyStatusHooks): string | undefined {
   if (h === "ejected") {
-    return `ejected until ${new Date(s.ejectedUntil).toTimeString().slice(0, 8)}`;
+    const until = s.pool.control.state(s).ejectedUntil;
+    return `ejected until ${new Date(until).toTimeString().slice(0, 8)}`;
   }
   if (h === "down") return "health check failing";
   if (h === "draining") return `${inflight(s, hooks)} requests in flight`;
@@ -99,7 +101,7 @@ function served(
     address: s.label,
     role,
     health,
-    weight: s.weightOverride ?? weight ?? weightOf(s),
+    weight: s.pool.control.state(s).weightOverride ?? weight ?? weightOf(s),
     opsPerSec: Math.round(t.ops.update(c.requests, now) * 10) / 10,
     latencyMs: t.latency.update(s.latency, now),
     errors: c.server_err + c.server_timedout,

@@ -3,9 +3,10 @@
  *   - Prometheus: the pool table of src/metrics/table.ts (keepcache_proxy_pool_*), and per
  *     server and replica set what proxy-metrics.ts registers (counters, latency, state);
  *   - a "pool" status provider per pool, and the server actions (proxy-actions.ts);
- *   - ejection, reinstatement and health events for the dashboard's history, found by a
- *     light poll of the servers' state (the data plane is not touched for them).
- * Pools and servers that come and go with a SIGHUP reload are picked up by the same poll.
+ *   - ejection, reinstatement and health events for the dashboard's history, from the events
+ *     of each pool's control plane (proxy/control.ts) as they happen.
+ * Pools and servers that come and go with a SIGHUP reload are picked up by sync(), which the
+ * caller runs after every reload.
  */
 
 import { proxyPoolMetrics } from "../../metrics/table.js";
@@ -19,12 +20,10 @@ import type { BackendServer, ProxyLike, ReplicaSet } from "./proxy-types.js";
 export interface AttachProxyOptions extends ProxyStatusHooks {
   /** Register the server actions (default true). `keepcache up` offers failover instead. */
   serverActions?: boolean;
-  /** How often servers are looked at for ejections and reloads (ms, default 250). */
-  watchMs?: number;
 }
 
 export interface ProxyAttachment {
-  /** Registers pools/servers added by a reload and drops removed ones (the poll does it too). */
+  /** Registers pools/servers added by a reload and drops removed ones. */
   sync(): void;
   detach(): void;
 }
@@ -33,6 +32,9 @@ interface Seen {
   undo: () => void;
   ejectedAt: number;
   health: Health;
+  /** The pool's name and the server's metric label, for its events. */
+  pool: string;
+  label: string;
 }
 
 function addressText(a: unknown): string | undefined {
@@ -63,7 +65,8 @@ export function attachProxy(
     failovers: (name) => failovers.get(name) ?? 0,
     ...opts,
   };
-  const pools = new Map<string, () => void>();
+  /** Registrations by pool name, with the pool object they subscribed to. */
+  const pools = new Map<string, { pool: object; undo: () => void }>();
   const servers = new Map<BackendServer | ReplicaSet, Seen>();
 
   const watchServer = (poolName: string, s: BackendServer, seen: Seen, label: string) => {
@@ -72,7 +75,9 @@ export function attachProxy(
     if (at !== seen.ejectedAt && at !== 0) {
       seen.ejectedAt = at;
       tracks.get(s).ejections++;
-      const why = s.healthDown ? "health check failed" : "failure limit reached";
+      const why = s.pool.control.state(s).healthDown
+        ? "health check failed"
+        : "failure limit reached";
       admin.events.push({
         kind: "eject",
         subject,
@@ -111,6 +116,12 @@ export function attachProxy(
     for (const pool of proxy.pools()) {
       const name = pool.name;
       livePools.add(name);
+      const had = pools.get(name);
+      // A pool restarted under the same name (a new listener) is a new object: subscribe again.
+      if (had !== undefined && had.pool !== pool) {
+        had.undo();
+        pools.delete(name);
+      }
       if (!pools.has(name)) {
         const undo = [
           admin.metrics.registerSource(
@@ -131,8 +142,21 @@ export function attachProxy(
         if (opts.serverActions ?? true) {
           undo.push(admin.actions.register(serverActions(proxy, name, hooks)));
         }
-        pools.set(name, () => {
-          for (const u of undo) u();
+        // A server's control state changed (ejected, back, health verdict, operator): record
+        // the transition now.
+        undo.push(
+          pool.control.subscribe((ev) => {
+            const s = ev.type === "operator" ? ev.target : ev.server;
+            const seen = servers.get(s);
+            if (seen !== undefined && s.kind === "server")
+              watchServer(seen.pool, s, seen, seen.label);
+          }),
+        );
+        pools.set(name, {
+          pool,
+          undo: () => {
+            for (const u of undo) u();
+          },
         });
       }
       for (const e of serverEntries(pool.servers)) {
@@ -146,6 +170,8 @@ export function attachProxy(
               undo: registerReplicaSet(admin, name, e.s),
               ejectedAt: 0,
               health: "up",
+              pool: name,
+              label: e.label,
             });
           continue;
         }
@@ -161,15 +187,17 @@ export function attachProxy(
             ),
             ejectedAt: s.counters.server_ejected_at,
             health: serverHealth(s),
+            pool: name,
+            label: e.label,
           };
           servers.set(s, seen);
         }
         watchServer(name, s, seen, e.label);
       }
     }
-    for (const [name, undo] of pools) {
+    for (const [name, p] of pools) {
       if (!livePools.has(name)) {
-        undo();
+        p.undo();
         pools.delete(name);
       }
     }
@@ -182,14 +210,11 @@ export function attachProxy(
   };
 
   sync();
-  const timer = setInterval(sync, opts.watchMs ?? 250);
-  timer.unref();
   return {
     sync,
     detach() {
-      clearInterval(timer);
       unsubscribe();
-      for (const u of pools.values()) u();
+      for (const p of pools.values()) p.undo();
       for (const s of servers.values()) s.undo();
       pools.clear();
       servers.clear();

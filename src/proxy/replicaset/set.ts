@@ -56,9 +56,6 @@ export class ReplicaSet implements SetPort, ControlledSet {
   readonly holdMs: number;
   private parked: { op: Parked; until: number }[] = [];
   private parkTimer: NodeJS.Timeout | undefined;
-  /** Operator state from the admin API, as for a server (server.ts). */
-  adminState: "enabled" | "draining" | "disabled" = "enabled";
-  weightOverride: number | undefined = undefined;
 
   constructor(
     readonly pool: ProxyPool,

@@ -7,11 +7,13 @@
  * many failures to eject, and could disagree on where a key goes).
  */
 import type { PoolConfig } from "../../config/index.js";
-import { type PoolDeps, ProxyPool } from "../pool.js";
+import type { TargetState } from "../control.js";
+import { type PoolControlPlane, type PoolDeps, ProxyPool } from "../pool.js";
 import type { SetController } from "../replicaset/control.js";
-import { buildTable } from "../router.js";
+import { buildTable, type RoutingTable } from "../router.js";
 import type { BackendServer } from "../server.js";
 import { queueGauges } from "../stats.js";
+import type { PoolTarget } from "../target.js";
 import type { HeldListener } from "./handoff.js";
 import {
   type FromWorker,
@@ -24,58 +26,136 @@ import {
 export type Send = (m: FromWorker) => void;
 
 const NEVER = { live: 0, pick: () => -1 };
+const ALL_IN: Readonly<TargetState> = Object.freeze({
+  ejectedUntil: 0,
+  ejectTimer: undefined,
+  healthDown: false,
+  adminState: "enabled",
+  weightOverride: undefined,
+});
 
-export class WorkerProxyPool extends ProxyPool {
+/**
+ * A worker's control plane: it decides nothing. Tables are the primary's (their plain data
+ * rebuilt into a picker here), failures are reported to the primary, which counts them like
+ * its own (nc_server.c), and the operator's actions are the primary's.
+ */
+class FollowerControl implements PoolControlPlane {
   /** The primary's current table for this pool (undefined until the first arrives). */
-  private wire: WireTable | undefined;
+  wire: WireTable | undefined;
+  private version = 0;
+
+  constructor(
+    private readonly pool: ProxyPool,
+    private readonly owner: WorkerProxyPool,
+  ) {}
+
+  /** The primary's table; without one yet, every server is live (the start state). */
+  build(): RoutingTable<PoolTarget> {
+    const cfg = this.pool.config;
+    const w = this.wire;
+    if (w === undefined || !matches(cfg, w)) {
+      const all = cfg.servers.map((s) => ({
+        key: s.key,
+        weight: Math.max(1, s.weight),
+        live: true,
+      }));
+      return buildTable(cfg, all, ++this.version, this.pool.servers);
+    }
+    const t = buildTable(cfg, w.servers, w.version, this.pool.servers);
+    return w.blocked ? { ...t, picker: NEVER } : t;
+  }
+
+  serverFailed(s: BackendServer, reason: string): void {
+    const o = this.owner;
+    o.send?.({ t: "failed", pool: o.name, gen: o.gen, server: s.name, reason });
+  }
+
+  configured(): void {}
+  close(): void {}
+  state(): Readonly<TargetState> {
+    return ALL_IN;
+  }
+  subscribe(): () => void {
+    return () => {};
+  }
+  drain(): void {
+    decidedByPrimary();
+  }
+  disable(): void {
+    decidedByPrimary();
+  }
+  enable(): void {
+    decidedByPrimary();
+  }
+  setWeight(): void {
+    decidedByPrimary();
+  }
+}
+
+function decidedByPrimary(): never {
+  throw new Error("a worker process's pool follows the primary: act on the primary's");
+}
+
+/** A pool as a worker process runs it: a ProxyPool with a follower's control plane. */
+export class WorkerProxyPool {
+  readonly pool: ProxyPool;
+  /** Made by the pool's constructor (the control factory below), before it adopts the config. */
+  private follower!: FollowerControl;
   /** Set by the worker right after construction; nothing fails before it listens. */
   send: Send | undefined;
 
   constructor(
     config: PoolConfig,
-    deps: Omit<PoolDeps, "setControllers">,
+    deps: Omit<PoolDeps, "setControllers" | "control">,
     readonly gen: number,
   ) {
-    // A worker's replica sets follow the primary's views and decide nothing: their controller
-    // forwards the data plane's signals to the primary's (the sets are built inside super()).
-    const self: { pool?: WorkerProxyPool } = {};
-    super(config, { ...deps, setControllers: (set) => new RemoteController(self, set.name) });
-    self.pool = this;
+    this.pool = new ProxyPool(config, {
+      ...deps,
+      // A worker's replica sets follow the primary's views and decide nothing: their
+      // controller forwards the data plane's signals to the primary's.
+      setControllers: (set) => new RemoteController(this, set.name),
+      control: (pool) => {
+        this.follower = new FollowerControl(pool, this);
+        return this.follower;
+      },
+    });
+  }
+
+  get name(): string {
+    return this.pool.name;
+  }
+
+  get table(): RoutingTable<PoolTarget> {
+    return this.pool.table;
+  }
+
+  get servers(): readonly PoolTarget[] {
+    return this.pool.servers;
+  }
+
+  /** Reported, never counted here: the primary counts it like its own (nc_server.c). */
+  serverFailed(s: BackendServer, reason: string): void {
+    this.follower.serverFailed(s, reason);
   }
 
   /** Adopts a config from the primary together with the table the primary built for it. */
   reconfigure(config: PoolConfig, table: WireTable): void {
-    this.wire = table;
-    this.apply(config);
+    this.follower.wire = table;
+    this.pool.apply(config);
     this.setTable(table);
   }
 
   /** Swaps in the primary's table; replica sets take their views from it first. */
   setTable(table: WireTable): void {
+    const pool = this.pool;
     // A table built for another server list (a reload in flight) waits for its "config".
-    if (!matches(this.config, table)) return;
-    this.wire = table;
+    if (!matches(pool.config, table)) return;
+    this.follower.wire = table;
     table.servers.forEach((t, i) => {
-      const s = this.servers[i];
+      const s = pool.servers[i];
       if (t.set !== undefined && s.kind === "set") s.setView(t.set);
     });
-    this.rebuild();
-  }
-
-  /** The table is the primary's; without one yet, every server is live (the start state). */
-  override rebuild(): void {
-    const w = this.wire;
-    if (w === undefined || !matches(this.config, w)) {
-      super.rebuild();
-      return;
-    }
-    const t = buildTable(this.config, w.servers, w.version);
-    this.table = w.blocked ? { ...t, picker: NEVER } : t;
-  }
-
-  /** Reported, never counted here: the primary counts it like its own (nc_server.c). */
-  override serverFailed(s: BackendServer, reason: string): void {
-    this.send?.({ t: "failed", pool: this.name, gen: this.gen, server: s.name, reason });
+    pool.rebuild();
   }
 
   /**
@@ -83,9 +163,14 @@ export class WorkerProxyPool extends ProxyPool {
    * the connections accepted while this pool was being built first.
    */
   adopt(held: HeldListener): void {
-    this.listener = held.server;
-    held.release((sock) => this.accept(sock));
-    if (this.config.preconnect) for (const x of this.servers) x.preconnect();
+    const pool = this.pool;
+    pool.listener = held.server;
+    held.release((sock) => pool.accept(sock));
+    if (pool.config.preconnect) for (const x of pool.servers) x.preconnect();
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
   }
 
   /** Absolute counters of this pool, its servers and replica-set members. */
@@ -99,10 +184,10 @@ export class WorkerProxyPool extends ProxyPool {
         lat: histogramWire(s.latency),
       };
     };
-    for (const s of this.servers) for (const b of s.backends) one(b);
+    for (const s of this.pool.servers) for (const b of s.backends) one(b);
     return {
       gen: this.gen,
-      c: { ...(this.counters as unknown as Record<string, number>) },
+      c: { ...(this.pool.counters as unknown as Record<string, number>) },
       servers,
     };
   }
@@ -119,7 +204,7 @@ function matches(cfg: PoolConfig, t: WireTable): boolean {
 class RemoteController implements SetController {
   readonly failovers = 0;
   constructor(
-    private readonly owner: { pool?: WorkerProxyPool },
+    private readonly owner: WorkerProxyPool,
     private readonly set: string,
   ) {}
   start(): void {}
@@ -134,7 +219,7 @@ class RemoteController implements SetController {
     return Promise.resolve("failover is decided by the primary process");
   }
   private signal(what: "failed" | "rediscover", member: number, reason: string): void {
-    const p = this.owner.pool;
-    p?.send?.({ t: "member", pool: p.name, gen: p.gen, set: this.set, what, member, reason });
+    const p = this.owner;
+    p.send?.({ t: "member", pool: p.name, gen: p.gen, set: this.set, what, member, reason });
   }
 }

@@ -12,9 +12,11 @@ import { parseConfig } from "../../../src/config/index.js";
 import { Leadership } from "../../../src/failover/leader.js";
 import { setControllers } from "../../../src/failover/set-control.js";
 import { logger } from "../../../src/log.js";
+import type { TargetState } from "../../../src/proxy/control.js";
 import { memcacheDriver } from "../../../src/proxy/memcache/index.js";
 import { ProxyPool } from "../../../src/proxy/pool.js";
 import type { BackendServer } from "../../../src/proxy/server.js";
+import type { PoolTarget } from "../../../src/proxy/target.js";
 import { type FromWorker, toWire, type WorkerReport } from "../../../src/proxy/workers/ipc.js";
 import { addDelta, WorkerTotals } from "../../../src/proxy/workers/merge.js";
 import { WorkerProxyPool } from "../../../src/proxy/workers/worker-pool.js";
@@ -22,7 +24,7 @@ import { WorkerProxyPool } from "../../../src/proxy/workers/worker-pool.js";
 const log = logger({ level: "silent" });
 
 /** The i-th entry of a pool's list, configured as a plain server. */
-function server(pool: ProxyPool, i: number): BackendServer {
+function server(pool: { servers: readonly PoolTarget[] }, i: number): BackendServer {
   const s = pool.servers[i];
   assert.ok(s.kind === "server");
   return s;
@@ -70,7 +72,8 @@ describe("proxy workers: tables", () => {
           const cfg = poolConfig(n, hash, dist);
           const primary = new ProxyPool(cfg, deps());
           primary.servers.forEach((s, i) => {
-            if (ejected[i] && s.kind === "server") s.ejectedUntil = Date.now() + 60_000;
+            if (ejected[i])
+              (primary.control.state(s) as TargetState).ejectedUntil = Date.now() + 60_000;
           });
           primary.rebuild();
           const worker = new WorkerProxyPool(overIpc(cfg), deps(), 1);
@@ -102,14 +105,12 @@ describe("proxy workers: tables", () => {
     const primary = new ProxyPool(cfg, deps());
     const key = Buffer.from("k");
     assert.equal(primary.table.picker.pick(key, 0, 1), 0);
-    primary.servers[0].adminState = "draining";
-    primary.rebuild();
+    primary.control.drain(primary.servers[0]);
     assert.equal(primary.table.picker.pick(key, 0, 1), -1);
     const worker = new WorkerProxyPool(overIpc(cfg), deps(), 1);
     worker.setTable(overIpc(toWire(primary.table)));
     assert.equal(worker.table.picker.pick(key, 0, 1), -1);
-    primary.servers[0].adminState = "enabled";
-    primary.rebuild();
+    primary.control.enable(primary.servers[0]);
     worker.setTable(overIpc(toWire(primary.table)));
     assert.equal(worker.table.picker.pick(key, 0, 1), 0);
   });
@@ -145,7 +146,7 @@ describe("proxy workers: tables", () => {
         reason: "refused the connection",
       },
     ]);
-    assert.equal(server(worker, 1).ejectedUntil, 0);
+    assert.equal(worker.pool.control.state(server(worker, 1)).ejectedUntil, 0);
     assert.equal(worker.table.version, v);
   });
 
@@ -222,8 +223,8 @@ describe("proxy workers: counter totals", () => {
       global: { total_connections: 6, curr_connections: 2 },
       pools: { p: worker.report() },
     });
-    worker.counters.forward_error = 3;
-    worker.counters.client_connections = 2;
+    worker.pool.counters.forward_error = 3;
+    worker.pool.counters.client_connections = 2;
     server(worker, 0).counters.requests = 10;
     server(worker, 0).counters.server_connections = 1;
     server(worker, 0).latency.observe(0.2);
