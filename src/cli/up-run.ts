@@ -12,7 +12,7 @@ import { attachProxy } from "../admin/sources/proxy.js";
 import { proxyReadyChecks } from "../admin/sources/proxy-ready.js";
 import { attachReplicaSetEvents } from "../admin/sources/replicaset.js";
 import { KeepcacheError } from "../errors.js";
-import { poolActionHandlers, replicaSetMemberHook, setFailovers } from "../failover/admin.js";
+import { poolActionHandlers } from "../failover/admin.js";
 import { Leadership } from "../failover/leader.js";
 import { setControllers } from "../failover/set-control.js";
 import { child, type Logger } from "../log.js";
@@ -221,15 +221,10 @@ export async function startUp(
 function wireAdmin(admin: AdminServer, proxy: ProxyService, members: Member[], log: Logger): void {
   const byName = new Map(members.map((m) => [m.name, m]));
   const byAddress = new Map(members.map((m) => [`127.0.0.1:${m.port}`, m.name]));
-  const member = replicaSetMemberHook(proxy);
   attachProxy(admin, proxy, {
     // Drain/disable/weight act on whole shards; here the set fails over inside its one shard.
     serverActions: false,
-    member: (pool, shard, address) => {
-      const info = member(pool, shard, address);
-      return { ...info, name: byAddress.get(address) ?? address };
-    },
-    failovers: (pool) => setFailovers(proxy, pool),
+    member: (_pool, _shard, address) => ({ name: byAddress.get(address) ?? address }),
   });
   attachReplicaSetEvents(proxy, admin.events, {
     memberName: (_pool, _set, label) => byAddress.get(label),

@@ -1,8 +1,8 @@
 /**
- * The dashboard's view of a proxy pool (status.ts PoolStatus): one shard per configured
- * server; a replica set is one shard whose members are listed, the one the pool serves with
- * its live figures. The other members' role and health come from a hook
- * (ProxyStatusHooks.member; failover/admin.ts replicaSetMemberHook reads each set's view).
+ * The view of a proxy pool (status.ts PoolStatus) for the dashboard, the admin API and the
+ * SIGUSR1 dump: one shard per configured server; a replica set is one shard listing its
+ * members with their live figures, and their role and health from the set's current view
+ * (a hook may rename them: ProxyStatusHooks.member).
  */
 
 import { formatEndpoint } from "../../config/schema/common.js";
@@ -10,7 +10,7 @@ import { type StatsWorkers, serverQueues } from "../../proxy/stats.js";
 import { RateMeter } from "../rate.js";
 import type { Health, PoolStatus, ServerStatus, ShardStatus } from "../status.js";
 import { RecentQuantiles } from "./latency.js";
-import type { BackendServer, PoolTarget, ProxyPoolLike } from "./proxy-types.js";
+import type { BackendServer, PoolTarget, ProxyPoolLike, ReplicaSet } from "./proxy-types.js";
 
 export interface MemberInfo {
   name?: string;
@@ -22,12 +22,12 @@ export interface MemberInfo {
 export interface ProxyStatusHooks {
   /**
    * A replica-set member, by address: `served` is true for the member the pool sends to.
-   * Returns its display name, role and (for members not served) health.
+   * Returns what replaces the view's: its display name (`keepcache up`), role or health.
    */
   member?(pool: string, shard: string, address: string, served: boolean): MemberInfo | undefined;
   /** The pool's bound listen address (port 0 resolved), when known. */
   listen?(pool: string): string | undefined;
-  /** Failovers so far (counted from the event ring by the caller). */
+  /** Failovers so far (default: those of the pool's replica sets, setFailovers). */
   failovers?(pool: string): number;
   /**
    * Reshapes a plain server's shard, for a server that stands for several members (`keepcache
@@ -125,6 +125,23 @@ export function displayName(pool: ProxyPoolLike, i: number, hooks: ProxyStatusHo
   return hooks.member?.(pool.name, cfg.name, s.label, true)?.name ?? s.label;
 }
 
+/** A set member's role and health as the set's current view says (its controller decides). */
+function memberFromView(set: ReplicaSet, i: number): MemberInfo {
+  const v = set.view.members[i];
+  return {
+    role: i === set.view.writeTarget || v.role === "master" ? "master" : "replica",
+    health: v.health === "up" ? "up" : v.health === "warming" ? "draining" : "down",
+    ...(v.health !== "up" ? { detail: v.health } : {}),
+  };
+}
+
+/** Failovers done or followed by the replica sets of a pool since they started. */
+export function setFailovers(pool: ProxyPoolLike): number {
+  let n = 0;
+  for (const s of pool.servers) if (s.kind === "set") n += s.controller.failovers;
+  return n;
+}
+
 export function poolStatus(
   pool: ProxyPoolLike,
   tracks: ServerTracks,
@@ -144,10 +161,12 @@ export function poolStatus(
       return;
     }
     if (s.kind !== "set" || cfg.kind !== "replicaset") return;
-    // Each member has its own counters and latency; role and health come from the hook (the
-    // set's view).
+    // Each member has its own counters and latency; role and health come from the set's view.
     const list = s.members.map((m, j) => {
-      const info = hooks.member?.(pool.name, cfg.name, m.label, true) ?? {};
+      const info = {
+        ...memberFromView(s, j),
+        ...hooks.member?.(pool.name, cfg.name, m.label, true),
+      };
       const name = info.name ?? m.label;
       const st = served(
         hooks,
@@ -177,6 +196,6 @@ export function poolStatus(
     opsPerSec: Math.round(ops * 10) / 10,
     errors: c.forward_error,
     shards,
-    failovers: hooks.failovers?.(pool.name) ?? 0,
+    failovers: hooks.failovers?.(pool.name) ?? setFailovers(pool),
   };
 }

@@ -52,17 +52,9 @@ export function attachProxy(
   opts: AttachProxyOptions = {},
 ): ProxyAttachment {
   const tracks = new ServerTracks();
-  const failovers = new Map<string, number>();
-  const unsubscribe = admin.events.subscribe((e) => {
-    const pool = e.data?.pool;
-    if (e.kind === "failover" && typeof pool === "string") {
-      failovers.set(pool, (failovers.get(pool) ?? 0) + 1);
-    }
-  });
   const hooks: ProxyStatusHooks = {
     listen: (name) => addressText(proxy.addresses?.get(name)),
     workers: () => proxy.workers,
-    failovers: (name) => failovers.get(name) ?? 0,
     ...opts,
   };
   /** Registrations by pool name, with the pool object they subscribed to. */
@@ -213,7 +205,6 @@ export function attachProxy(
   return {
     sync,
     detach() {
-      unsubscribe();
       for (const p of pools.values()) p.undo();
       for (const s of servers.values()) s.undo();
       pools.clear();
