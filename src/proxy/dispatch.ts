@@ -115,6 +115,7 @@ export class DataPlane implements ReplySink, RequestRouter {
         slot.pending = live.length;
         live.forEach((s, i) => {
           const req = new Request(slot, i, plan.expect, plan.silent);
+          req.readOnly = plan.readOnly;
           if (!s.send(req, client.id, client.channel, plan.request, 0, plan.request.length, false))
             this.failRequest(req, s, "has too many requests in flight", false);
         });
@@ -133,6 +134,7 @@ export class DataPlane implements ReplySink, RequestRouter {
           const p = plan.parts[i];
           const req = new Request(slot, i, plan.expect, plan.silent);
           req.idempotent = replan;
+          req.readOnly = plan.readOnly;
           this.sendPart(req, p, retry && !replan && p.keyBuf === p.request, undefined, "");
         }
         return;
@@ -297,6 +299,7 @@ export class DataPlane implements ReplySink, RequestRouter {
       const again = new Request(slot, plan.first + k, req.expect, req.silent);
       again.retried = true;
       again.idempotent = true;
+      again.readOnly = req.readOnly;
       if (this.sendPart(again, plan.parts[k], false, server, why)) sent++;
     }
     if (sent > 0) this.counters.retries++;

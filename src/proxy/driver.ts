@@ -65,6 +65,8 @@ export type Plan =
       expect: number;
       merge: Merger;
       silent: boolean;
+      /** It only reads (stats, INFO): a replica set serves it from one member by its read policy. */
+      readOnly: boolean;
       tag?: number;
     }
   /**
@@ -78,6 +80,8 @@ export type Plan =
       expect: number;
       merge: Merger;
       silent: boolean;
+      /** Every part only reads (multi-get, MGET): as a broadcast's readOnly. */
+      readOnly: boolean;
       tag?: number;
     };
 

@@ -108,5 +108,5 @@ export function planMultiGet(
         : { keyBuf: b, keyStart: r.keyStarts[f], keyEnd: r.keyEnds[f], request: req },
     );
   }
-  return { kind: "split", parts, expect: Kind.Multi, merge, silent: false };
+  return { kind: "split", parts, expect: Kind.Multi, merge, silent: false, readOnly: true };
 }

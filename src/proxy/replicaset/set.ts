@@ -16,7 +16,6 @@ import type { BackendConn } from "../backend.js";
 import type { PoolDeps, ProxyPool } from "../pool.js";
 import type { Request } from "../request.js";
 import { BackendServer } from "../server.js";
-import { memcacheRequestIsRead, redisRequestIsRead } from "./classify.js";
 import type { ControlledSet, SetController } from "./control.js";
 import { SetEvents } from "./events.js";
 import { FanOutWrite } from "./fanout.js";
@@ -110,12 +109,8 @@ export class ReplicaSet implements SetPort, ControlledSet {
     end: number,
     _keepForRetry: boolean,
   ): boolean {
-    const read =
-      req.part >= 0
-        ? this.protocol === "redis"
-          ? redisRequestIsRead(buf, start, end)
-          : memcacheRequestIsRead(buf, start, end)
-        : req.readOnly;
+    // The driver's flag, on forwards, split parts and broadcasts alike (driver.ts Plan).
+    const read = req.readOnly;
     if (read || this.protocol === "redis" || (this.cfg.write === "one" && this.cfg.replicated))
       new SingleOp(this, req, clientId, channel, read).start(buf, start, end);
     else new FanOutWrite(this, req, clientId, channel, this.cfg.write).start(buf, start, end);
