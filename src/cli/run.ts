@@ -18,6 +18,8 @@ import { KeepcacheError, UsageError } from "../errors.js";
 import type { Leadership } from "../failover/leader.js";
 import { child, configureLog, type Logger } from "../log.js";
 import type { ProxyService } from "../proxy/proxy.js";
+import { NUTCRACKER_FLAGS, nutcrackerVerbose } from "./compat.js";
+import { daemonize, writePidFile } from "./daemon.js";
 import { poolsDump, tcpDump, workersDump } from "./dumps.js";
 import { logLevel, parseFlags } from "./flags.js";
 import { leaveCleanlyOnCrash, logReloadRefused } from "./lifecycle.js";
@@ -32,8 +34,14 @@ export const runUsage = `usage: keepcache run -c FILE [options]
   -a, --stats-addr ADDR   stats address (default 127.0.0.1)
   --admin HOST:PORT       dashboard, /metrics and JSON API (overrides admin.listen;
                           action token: admin.token or env KEEPCACHE_ADMIN_TOKEN)
-  -v, --verbose           log more (-vv for debug traces)
-  -h, --help              show this help`;
+  -v, --verbose           log more (-vv for debug traces; nutcracker's -v N works too)
+  -t, --test-conf         check the config and exit, as \`keepcache check\`
+  -d, --daemonize         run in the background (for init scripts; not under systemd)
+  -p, --pid-file FILE     write the pid to FILE
+  -o, --output FILE       with -d: append the log to FILE
+  -h, --help              show this help
+
+nutcracker's -D, -i N and -m N are accepted and ignored with a warning.`;
 
 interface RunArgs {
   file: string;
@@ -41,6 +49,10 @@ interface RunArgs {
   statsAddr: string;
   verbosity: number;
   admin: AdminListen | undefined;
+  testConf: boolean;
+  daemonize: boolean;
+  pidFile: string | undefined;
+  output: string | undefined;
 }
 
 const RUN_FLAGS = {
@@ -53,7 +65,7 @@ const RUN_FLAGS = {
 } as const;
 
 function parseRunArgs(argv: string[]): RunArgs {
-  const v = parseFlags(argv, RUN_FLAGS, runUsage);
+  const v = parseFlags(nutcrackerVerbose(argv), RUN_FLAGS, runUsage, { flags: NUTCRACKER_FLAGS });
   if (!v["conf-file"]) throw new UsageError(`missing -c FILE\n\n${runUsage}`);
   return {
     file: v["conf-file"],
@@ -64,6 +76,10 @@ function parseRunArgs(argv: string[]): RunArgs {
     statsAddr: v["stats-addr"] ?? "127.0.0.1",
     verbosity: v.verbose?.length ?? 0,
     admin: v.admin === undefined ? undefined : parseAdminListen("--admin", v.admin),
+    testConf: v["test-conf"] === true,
+    daemonize: v.daemonize === true,
+    pidFile: v["pid-file"],
+    output: v.output,
   };
 }
 
@@ -195,10 +211,15 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const args = parseRunArgs(argv);
+  // nutcracker -t: test the configuration and exit.
+  if (args.testConf) return (await import("./check.js")).main(["-c", args.file]);
   const log = child("run");
   applyLog(args, undefined);
   const cfg = await load(args.file, log);
   if (cfg === undefined) return 2;
+  // -d starts the same command in the background once the config is known to be valid.
+  if (args.daemonize && daemonize(args.output) !== undefined) return 0;
+  if (args.pidFile !== undefined) writePidFile(args.pidFile);
   applyLog(args, cfg);
   // Loaded once the config is valid: a refused file costs only its own parsing.
   const { ProxyService } = await import("../proxy/proxy.js");

@@ -22,7 +22,7 @@ import { poolsDump } from "./dumps.js";
 import { addDumpSection } from "./signals.js";
 import { keepcacheProbe, MemberView, memberAdminHeaders, redisProbe } from "./up-nodes.js";
 import { upPoolConfig, upSet } from "./up-pool.js";
-import { Child, freePort } from "./up-procs.js";
+import { Child, freePort, scratchRedisArgs } from "./up-procs.js";
 
 /** `keepcache up`'s flags, parsed by up.ts. */
 export interface UpArgs {
@@ -76,19 +76,7 @@ async function redisMembers(redis: string, log: Logger, onExit: OnExit): Promise
   const byAddr = new Map(names.map((n, j) => [`127.0.0.1:${ports[j]}`, n]));
   return names.map((name, i) => {
     const port = ports[i];
-    const args = [
-      "--port",
-      String(port),
-      "--bind",
-      "127.0.0.1",
-      "--save",
-      "",
-      "--appendonly",
-      "no",
-      // A replica's full sync writes the master's RDB into --dir: keep it out of the cwd.
-      "--dir",
-      tmpdir(),
-    ];
+    const args = scratchRedisArgs(port, tmpdir());
     args.push("--maxmemory", `${MEMORY_MB}mb`, "--maxmemory-policy", "allkeys-lru");
     // A replica's sync starts at once (Redis 7 otherwise waits 5 s for more replicas).
     args.push("--repl-diskless-sync-delay", "0");

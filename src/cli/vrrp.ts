@@ -6,15 +6,12 @@
  * keepcache YAML or a keepalived.conf, which is imported on the fly (the same mapping as
  * `keepcache import`; unmapped lines are logged).
  */
-import { stringify } from "yaml";
-import { type Config, ConfigErrors, parseConfig } from "../config/index.js";
-import { importKeepalived } from "../config/keepalived/index.js";
-import { readConfigText } from "../config/load.js";
+import { loadConfigFile } from "../config/file.js";
+import { type Config, ConfigErrors } from "../config/index.js";
 import { ConfigError, UsageError } from "../errors.js";
 import { child, configureLog, type Logger } from "../log.js";
 import type { VrrpRuntime } from "../vrrp/runtime.js";
 import { logLevel, parseFlags } from "./flags.js";
-import { fsInclude } from "./import.js";
 import { leaveCleanlyOnCrash, logReloadRefused } from "./lifecycle.js";
 import { addDumpSection, onSighup } from "./signals.js";
 
@@ -24,29 +21,12 @@ const USAGE = `usage: keepcache vrrp -c FILE [-v]
   -v, --verbose       log more (-vv for every advert drop)
   -h, --help          show this help`;
 
-/** keepalived.conf, not YAML: its block keywords at the start of a line followed by "{". */
-export function looksLikeKeepalived(text: string): boolean {
-  return /^\s*(global_defs|vrrp_instance|vrrp_script|vrrp_sync_group|virtual_server|include)\b[^:\n]*(\{|$)/m.test(
-    text,
-  );
-}
-
-/** Loads keepcache YAML, or imports a keepalived.conf; `keepcache run` can use it as well. */
+/** Loads keepcache YAML, or imports a keepalived.conf; `keepcache run` uses it as well. */
 export function loadConfigOrKeepalived(file: string, log?: Logger): Config {
-  const text = readConfigText(file);
-  if (!looksLikeKeepalived(text)) return parseConfig(text, file);
-  let imported: ReturnType<typeof importKeepalived>;
-  try {
-    imported = importKeepalived(text, file, fsInclude);
-  } catch (err) {
-    // The keepalived reader stops at its first problem; report it like a YAML one.
-    if (err instanceof ConfigError) throw new ConfigErrors(file, [err]);
-    throw err;
-  }
-  const { native, unmapped } = imported;
+  const { config, unmapped } = loadConfigFile(file);
   for (const u of unmapped)
     log?.warn({ file: u.file, line: u.line, why: u.why }, "keepalived.conf line not used");
-  return parseConfig(stringify(native, { lineWidth: 0 }), `${file} (imported)`);
+  return config;
 }
 
 const VRRP_FLAGS = {

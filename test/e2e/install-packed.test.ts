@@ -1,9 +1,10 @@
 /**
  * A production install, as a user makes one: `npm pack` of the built tree, the tarball
  * installed with `npm install --omit=dev` into an empty prefix (devDependencies such as
- * ioredis absent), and from that install `keepcache up`, `keepcache check` and `keepcache run`
- * over a memcached pool, a Redis pool and a Redis replica set (builtin failover), each
- * answering a request. A production import of a devDependency fails here with
+ * ioredis absent), and from that install every subcommand: `up`, `check` and `run` over a
+ * memcached pool, a Redis pool and a Redis replica set (builtin failover), `node`, `import`,
+ * and `vrrp` (in a network namespace, taking its VIP: the optional raw-socket module loads),
+ * each doing its job. A production import of a devDependency fails here with
  * ERR_MODULE_NOT_FOUND.
  */
 import assert from "node:assert/strict";
@@ -12,6 +13,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { promisify } from "node:util";
+import { createLab } from "../../tools/netns.js";
 import { freePorts, waitForPort } from "../../tools/ports.js";
 import { repoRoot, start, startMemcached, startRedis } from "../../tools/procs.js";
 import { suiteDir } from "../helpers/keepcache-run.js";
@@ -154,5 +156,77 @@ describe("packed tarball, production dependencies only", { timeout: 120_000 }, (
     assert.equal(await ask(p3, "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n", "w\r\n"), "$1\r\nw\r\n");
     await proxy.stop("SIGTERM");
     assert.equal(proxy.child.exitCode, 0, proxy.output());
+  });
+
+  test("keepcache node serves, keepcache import converts a keepalived.conf", async () => {
+    assert.ok(bin, "installed");
+    const [port] = await freePorts(1);
+    const node = await start(
+      bin,
+      ["node", "-p", String(port), "-l", "127.0.0.1", "--replication-port", "0"],
+      {
+        port,
+        env,
+        timeoutMs: 20_000,
+      },
+    );
+    assert.equal(await ask(port, "set a 0 0 1\r\nb\r\n", "\r\n"), "STORED\r\n", node.output());
+    await node.stop("SIGTERM");
+    assert.equal(node.child.exitCode, 0, node.output());
+    const conf = join(dir, "keepalived.conf");
+    writeFileSync(
+      conf,
+      [
+        "vrrp_instance VI_1 {",
+        "  state MASTER",
+        "  interface eth0",
+        "  virtual_router_id 51",
+        "  priority 100",
+        "  virtual_ipaddress {",
+        "    10.9.9.9/24",
+        "  }",
+        "}",
+        "",
+      ].join("\n"),
+    );
+    const imported = await run(bin, ["import", conf], { env, timeout: 20_000 });
+    assert.match(imported.stdout, /VI_1:/);
+    assert.match(imported.stdout, /10\.9\.9\.9\/24/);
+  });
+
+  test("keepcache vrrp takes its VIP in a network namespace", async () => {
+    assert.ok(bin, "installed");
+    const lab = await createLab(1, 1);
+    try {
+      const [h] = lab.hosts;
+      const vip = lab.addr(100);
+      const file = join(dir, "vrrp.yml");
+      writeFileSync(
+        file,
+        [
+          "vrrp:",
+          "  instances:",
+          "    VI_1:",
+          "      interface: eth0",
+          "      state: MASTER",
+          "      virtual_router_id: 52",
+          "      priority: 150",
+          "      advert_int: 0.2",
+          `      virtual_ipaddress: ["${vip}/24"]`,
+          "",
+        ].join("\n"),
+      );
+      const p = lab.spawn(h.ns, bin, ["vrrp", "-c", file], env);
+      let held = false;
+      for (let i = 0; i < 100 && !held; i++) {
+        held = await lab.hasAddr(h.ns, vip);
+        if (!held) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.ok(held, p.output());
+      await p.kill("SIGTERM");
+      assert.equal(await lab.hasAddr(h.ns, vip), false, "the VIP is released on SIGTERM");
+    } finally {
+      await lab.destroy();
+    }
   });
 });
