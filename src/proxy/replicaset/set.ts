@@ -13,6 +13,7 @@
 import assert from "node:assert";
 import type { ReplicaSetConfig } from "../../config/index.js";
 import type { BackendConn } from "../backend.js";
+import type { ReplyClass, SetBehaviour } from "../driver.js";
 import type { PoolDeps, ProxyPool } from "../pool.js";
 import type { Request } from "../request.js";
 import { BackendServer } from "../server.js";
@@ -46,7 +47,8 @@ export class ReplicaSet implements SetPort, ControlledSet {
   readonly picker: ReadPicker;
   readonly protocol: "memcache" | "redis";
   readonly readMissFailover: boolean;
-  readonly fenceAcks: boolean;
+  readonly behaviour: SetBehaviour;
+  readonly replyClass: (buf: Buffer, start: number, end: number) => ReplyClass;
   readonly controller: SetController;
   view: SetView;
   /** Transitions as they happen (events.ts), for the admin plane's timeline. */
@@ -79,7 +81,8 @@ export class ReplicaSet implements SetPort, ControlledSet {
     this.backends = this.members;
     this.picker = new ReadPicker(cfg.read, cfg.members.length);
     this.readMissFailover = cfg.read_miss_failover;
-    this.fenceAcks = this.protocol === "redis";
+    this.behaviour = pool.driver.replicaSet;
+    this.replyClass = pool.driver.replyClass;
     const master = cfg.members.findIndex((m) => m.role === "master");
     this.view = initialView(cfg.members, Math.max(master, 0));
     this.holdMs = cfg.down_after + 5000;
@@ -111,7 +114,7 @@ export class ReplicaSet implements SetPort, ControlledSet {
   ): boolean {
     // The driver's flag, on forwards, split parts and broadcasts alike (driver.ts Plan).
     const read = req.readOnly;
-    if (read || this.protocol === "redis" || (this.cfg.write === "one" && this.cfg.replicated))
+    if (read || this.behaviour.singleWriter || (this.cfg.write === "one" && this.cfg.replicated))
       new SingleOp(this, req, clientId, channel, read).start(buf, start, end);
     else new FanOutWrite(this, req, clientId, channel, this.cfg.write).start(buf, start, end);
     return true;
