@@ -6,8 +6,9 @@
 // The one known exception to rule 1 is the proxy core: the pool, its control plane, servers,
 // connections, clients and replica sets still import each other's types, and the Redis set
 // controller its builtin-failover and Sentinel parts. They are listed below, by name, until
-// the proxy core redesign (docs/architecture.md, "Dependencies") removes them. Any cycle or import not listed fails, and
-// so does a listed one that no longer exists, so the list only ever shrinks.
+// the proxy core redesign (docs/architecture.md, "Dependencies") removes them. Any cycle or
+// import not listed fails, and so does a listed one that no longer exists, so the list only
+// ever shrinks.
 import { parseCircular, parseDependencyTree } from "dpdm";
 
 /** Import cycles of the proxy core, each as dpdm reports it (a file path, one arrow per edge). */
