@@ -10,6 +10,8 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig } from "../../src/config/index.js";
+import { Leadership } from "../../src/failover/leader.js";
+import { setControllers } from "../../src/failover/set-control.js";
 import { logger } from "../../src/log.js";
 import { ProxyService } from "../../src/proxy/proxy.js";
 import { freePorts } from "../../tools/ports.js";
@@ -99,6 +101,7 @@ export class RedisLab {
     const cfg = parseConfig(yaml, "lab.yml");
     lab.proxy = new ProxyService(
       logger({ level: process.env.KC_LAB_LOG ?? "silent" }).child({ component: "proxy" }),
+      setControllers(new Leadership()),
     );
     await lab.proxy.start(cfg.pools);
     lab.proxyPort = (lab.proxy.addresses.get("cache") as net.AddressInfo).port;

@@ -4,7 +4,7 @@
  * the action API. Loaded lazily, so a config without admin never loads prom-client.
  */
 import type { Config } from "../config/index.js";
-import { poolActionHandlers, replicaSetMemberHook, setFailovers } from "../failover/admin.js";
+import { poolActionHandlers } from "../failover/admin.js";
 import type { Logger } from "../log.js";
 import { configMetrics, type SentinelCounters, sentinelMetrics } from "../metrics/table.js";
 import type { ProxyService } from "../proxy/proxy.js";
@@ -57,12 +57,9 @@ export class RunAdmin {
       proxyWorkers: proxy.workers?.pids() ?? [],
       tcpWorkers: this.tcp?.balancer?.workerPids?.() ?? [],
     }));
-    // Replica sets: member roles and health from each set's view, the manual
-    // failover action, and the sets' failover counts.
-    this.proxy = attachProxy(this.server, proxy, {
-      member: replicaSetMemberHook(proxy),
-      failovers: (name) => setFailovers(proxy, name),
-    });
+    // Pools and replica sets (members' roles and health from each set's view), and the
+    // sets' manual failover action.
+    this.proxy = attachProxy(this.server, proxy);
     for (const h of poolActionHandlers(proxy)) this.server.actions.register(h);
     // Their transitions (member down/warming/up, failovers, fencing) on the timeline.
     this.setEvents = attachReplicaSetEvents(proxy, this.server.events);

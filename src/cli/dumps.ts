@@ -5,15 +5,16 @@
  * the dump and the dashboard describe a server the same way.
  */
 
+import { poolStatus, ServerTracks } from "../admin/sources/proxy-status.js";
 import { tcpStatus } from "../admin/sources/tcp.js";
 import type { Config } from "../config/index.js";
-import { poolSnapshot } from "../failover/admin.js";
 import type { ProxyService } from "../proxy/proxy.js";
 import type { TcpBalancer } from "../tcp/index.js";
 
 /** Every proxy pool: its servers, replica sets with member roles and health, failovers. */
 export function poolsDump(proxy: ProxyService): unknown {
-  return [...proxy.pools()].map((p) => poolSnapshot(p));
+  const tracks = new ServerTracks();
+  return [...proxy.pools()].map((p) => poolStatus(p, tracks, {}));
 }
 
 /** Every `tcp:` service with its servers' health, weight and open connections. */

@@ -15,6 +15,7 @@ import type { RunAdmin } from "../admin/run-admin.js";
 import type { Config } from "../config/index.js";
 import { ConfigErrors, ConfigReadError } from "../config/load.js";
 import { KeepcacheError, UsageError } from "../errors.js";
+import type { Leadership } from "../failover/leader.js";
 import { child, configureLog, type Logger } from "../log.js";
 import type { ProxyService } from "../proxy/proxy.js";
 import { NUTCRACKER_FLAGS, nutcrackerVerbose } from "./compat.js";
@@ -177,6 +178,11 @@ function applyLog(args: RunArgs, cfg: Config | undefined): void {
  */
 class VrrpPart {
   runtime: import("../vrrp/runtime.js").VrrpRuntime | undefined;
+  /**
+   * Builtin failover of a set with failover_vrrp_instance is decided only by the proxy that
+   * holds that instance's MASTER role; the others follow the roles they observe.
+   */
+  constructor(private readonly leadership: Leadership) {}
   async apply(cfg: Config): Promise<void> {
     const want = cfg.vrrp?.instances.length ? cfg.vrrp : undefined;
     if (want === undefined) {
@@ -190,8 +196,7 @@ class VrrpPart {
     const { startVrrp } = await import("../vrrp/runtime.js");
     const running = await startVrrp(want, child("vrrp"));
     this.runtime = running;
-    const { setVrrpStatusSource } = await import("../failover/leader.js");
-    setVrrpStatusSource(() => running.status());
+    this.leadership.follow(() => running.status());
   }
   async stop(): Promise<void> {
     const r = this.runtime;
@@ -219,10 +224,13 @@ export async function main(argv: string[]): Promise<number> {
   // Loaded once the config is valid: a refused file costs only its own parsing.
   const { ProxyService } = await import("../proxy/proxy.js");
   const { StatsServer } = await import("../proxy/stats.js");
-  const proxy = new ProxyService(child("proxy"));
+  const { Leadership } = await import("../failover/leader.js");
+  const { setControllers } = await import("../failover/set-control.js");
+  const leadership = new Leadership();
+  const proxy = new ProxyService(child("proxy"), setControllers(leadership));
   const tcp = new TcpPart(log);
   const stats = new StatsServer(proxy);
-  const vrrp = new VrrpPart();
+  const vrrp = new VrrpPart(leadership);
   let admin: RunAdmin | undefined;
   let sentinel: import("../sentinel/server.js").SentinelServer | undefined;
   let current = cfg;

@@ -6,7 +6,7 @@
  *     reads fail over to the other member on an error or timeout; the set's monitor takes a
  *     dead node out (the data path and a `version` probe every check_interval), moves the
  *     primary, and lets a returning node serve reads only once its replication reports in
- *     sync (proxy/replicaset/warm.ts waitNodeInSync).
+ *     sync (failover/memcache-warm.ts waitNodeInSync).
  *   - `--redis`: `failover: builtin` over a master and its replica: the proxy detects the
  *     master's death, confirms it with the replica, promotes it, and repoints the old master
  *     when it returns (failover/builtin.ts).
@@ -15,7 +15,7 @@
 import type { Config } from "../config/index.js";
 import { parseConfig } from "../config/load.js";
 import type { ProxyService } from "../proxy/proxy.js";
-import { ReplicaSet } from "../proxy/replicaset/set.js";
+import type { ReplicaSet } from "../proxy/replicaset/set.js";
 
 export const SHARD = "cache";
 
@@ -56,5 +56,5 @@ export function upPoolConfig(o: UpPoolOptions): Config {
 /** The pool's replica set (looked up each time: the pool owns it). */
 export function upSet(proxy: ProxyService, pool: string): ReplicaSet | undefined {
   const s = proxy.pools_.get(pool)?.servers[0];
-  return s instanceof ReplicaSet ? s : undefined;
+  return s?.kind === "set" ? s : undefined;
 }

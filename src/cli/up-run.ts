@@ -12,7 +12,9 @@ import { attachProxy } from "../admin/sources/proxy.js";
 import { proxyReadyChecks } from "../admin/sources/proxy-ready.js";
 import { attachReplicaSetEvents } from "../admin/sources/replicaset.js";
 import { KeepcacheError } from "../errors.js";
-import { poolActionHandlers, replicaSetMemberHook, setFailovers } from "../failover/admin.js";
+import { poolActionHandlers } from "../failover/admin.js";
+import { Leadership } from "../failover/leader.js";
+import { setControllers } from "../failover/set-control.js";
 import { child, type Logger } from "../log.js";
 import { ProxyService } from "../proxy/proxy.js";
 import { findOnPath } from "../scripts/path.js";
@@ -127,7 +129,7 @@ export async function startUp(
     const i = members.findIndex((m) => m.name === name);
     if (i >= 0) upSet(proxy, POOL)?.memberFailed(i, `process ${how}`);
   };
-  const proxy = new ProxyService(child("proxy"));
+  const proxy = new ProxyService(child("proxy"), setControllers(new Leadership()));
   const members = redis
     ? await redisMembers(args.redisServer as string, log, onExit)
     : await keepcacheMembers(log, onExit);
@@ -207,15 +209,10 @@ export async function startUp(
 function wireAdmin(admin: AdminServer, proxy: ProxyService, members: Member[], log: Logger): void {
   const byName = new Map(members.map((m) => [m.name, m]));
   const byAddress = new Map(members.map((m) => [`127.0.0.1:${m.port}`, m.name]));
-  const member = replicaSetMemberHook(proxy);
   attachProxy(admin, proxy, {
     // Drain/disable/weight act on whole shards; here the set fails over inside its one shard.
     serverActions: false,
-    member: (pool, shard, address) => {
-      const info = member(pool, shard, address);
-      return { ...info, name: byAddress.get(address) ?? address };
-    },
-    failovers: (pool) => setFailovers(proxy, pool),
+    member: (_pool, _shard, address) => ({ name: byAddress.get(address) ?? address }),
   });
   attachReplicaSetEvents(proxy, admin.events, {
     memberName: (_pool, _set, label) => byAddress.get(label),

@@ -16,7 +16,6 @@ import { queueGauges } from "../proxy/stats.js";
 import type { RedisSetController } from "./controller.js";
 import { electReplica, witnessesConfirm } from "./elect.js";
 import { parseInfo, type ReplicaFacts, replicaFacts } from "./info.js";
-import { mayDecide } from "./leader.js";
 
 /** Minimum ms between two REPLICAOF commands to one member. */
 const REPOINT_EVERY = 1000;
@@ -39,7 +38,7 @@ export class BuiltinFailover {
   async step(now: number): Promise<void> {
     const c = this.c;
     if (c.cfg.failover !== "builtin" || this.inFlight) return;
-    if (!mayDecide(c.cfg.failover_vrrp_instance)) return;
+    if (!c.leadership.mayDecide(c.cfg.failover_vrrp_instance)) return;
     const m = c.master;
     if (m < 0) return;
     if (c.roles[m]?.role === "master") {

@@ -3,7 +3,7 @@
  * ROLE every check_interval, keeps the set's view (proxy/replicaset/view.ts) naming exactly one
  * write target, and changes it in three ways:
  * - observing: the members say who the master is (another proxy or a Sentinel promoted one);
- * - builtin failover (builtin.ts) when this proxy may decide (leader.ts);
+ * - builtin failover (builtin.ts) when this proxy may decide (leader.ts, injected);
  * - following Sentinels (sentinel.ts) with `failover: sentinel`.
  *
  * Fencing (no split brain): when a master is replaced, the old one becomes "fenced": it gets no
@@ -12,10 +12,11 @@
  * target -1) rather than sent to a server that may be gone or about to be demoted.
  */
 import type { Logger } from "../log.js";
-import type { ReplicaSet, SetController } from "../proxy/replicaset/set.js";
+import type { ControlledSet, SetController } from "../proxy/replicaset/control.js";
 import { type MemberView, nextView } from "../proxy/replicaset/view.js";
 import { BuiltinFailover } from "./builtin.js";
 import { parseRole, type RoleReply } from "./info.js";
+import type { Leadership } from "./leader.js";
 import { runNotify } from "./notify.js";
 import { RedisLink } from "./redis-link.js";
 import { SentinelFollower } from "./sentinel.js";
@@ -49,10 +50,12 @@ export class RedisSetController implements SetController {
   readonly startedAt = Date.now();
 
   constructor(
-    readonly set: ReplicaSet,
+    readonly set: ControlledSet,
     readonly log: Logger,
+    /** Whether this proxy may decide a builtin failover now (leader.ts). */
+    readonly leadership: Leadership,
   ) {
-    const pw = set.pool.config.redis_auth;
+    const pw = set.redisAuth;
     this.links = set.members.map(
       (m) =>
         new RedisLink(

@@ -213,7 +213,7 @@ export class BackendConn implements Flushable {
       this.server.latency.observe(elapsedMs(req.sentUs, now));
       if (req.slot === null && !this.handshakeOk(framer)) return;
       this.server.onReply();
-      if (this.owner === undefined) this.server.pool.settle(req, framer);
+      if (this.owner === undefined) this.server.plane.settle(req, framer);
       else {
         this.owner.framed(req, framer);
         // The timer skips a blocking request at the head (onTimer), so the request behind one
@@ -328,7 +328,7 @@ export class BackendConn implements Flushable {
       this.owner.died(reason, reqs);
       return;
     }
-    for (const r of reqs) this.server.pool.failRequest(r, this.server, reason, false);
+    for (const r of reqs) this.server.plane.failRequest(r, this.server, reason, false);
   }
 }
 

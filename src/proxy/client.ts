@@ -1,5 +1,5 @@
 /**
- * One client connection of a proxy pool: bytes in → driver ClientParser → Plans → pool.route();
+ * One client connection of a proxy pool: bytes in → driver ClientParser → Plans → DataPlane.route();
  * replies leave in request order through the slot FIFO, one write per backend read batch (flush.ts).
  *
  * Limits: a client with too many requests outstanding stops being read
@@ -22,6 +22,11 @@ import { Slot, type SlotOwner } from "./request.js";
 const MAX_SLOTS = 4096;
 
 let nextId = 0;
+
+/** Where a client's parsed requests go: the pool's data plane (dispatch.ts DataPlane). */
+export interface RequestRouter {
+  route(client: ClientConn, slot: Slot, plan: Plan): void;
+}
 
 function resumeParse(c: ClientConn): void {
   c.resumeParse();
@@ -49,11 +54,15 @@ export class ClientConn implements SlotOwner, Flushable {
   /** Its lease is a stream (subscriber mode, MONITOR): requests are written to it unanswered. */
   streaming = false;
 
+  /** The pool's data plane (dispatch.ts), which routes this client's requests. */
+  private readonly plane: RequestRouter;
+
   constructor(
     readonly socket: net.Socket,
     /** The pool whose routing serves this client; swapped by a reload that keeps the listener. */
     public pool: ProxyPool,
   ) {
+    this.plane = pool.plane;
     const self = this;
     this.state = {
       authenticated: false,
@@ -142,7 +151,7 @@ export class ClientConn implements SlotOwner, Flushable {
       }
       const slot = new Slot(this);
       this.slots.push(slot);
-      this.pool.route(this, slot, plan);
+      this.plane.route(this, slot, plan);
       // One slice of a large request per turn (driver.ts ClientParser.more): its next slice,
       // and whatever the client sent after it, wait for the check phase, after the poll phase
       // has served the other clients.

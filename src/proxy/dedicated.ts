@@ -20,6 +20,7 @@ import type { ClientConn } from "./client.js";
 import { Conn, type ForwardPlan, type ReplyFramer } from "./driver.js";
 import { Request, type Slot } from "./request.js";
 import type { BackendServer } from "./server.js";
+import type { PoolTarget } from "./target.js";
 
 /** Idle dedicated connections kept per server for the next client (the rest are closed). */
 const MAX_IDLE = 8;
@@ -51,7 +52,7 @@ export class Dedicated {
       this.streamed(framer.buf, framer.start, framer.end);
       return;
     }
-    this.pool.server.pool.settle(req, framer);
+    this.pool.server.plane.settle(req, framer);
     if (this.releasing && this.conn.inflightCount === 0 && !this.conn.dead) this.giveBack();
   }
 
@@ -66,7 +67,7 @@ export class Dedicated {
   died(reason: string, reqs: Request[]): void {
     const server = this.pool.server;
     this.pool.forget(this);
-    for (const r of reqs) server.pool.failRequest(r, server, reason, false);
+    for (const r of reqs) server.plane.failRequest(r, server, reason, false);
     const c = this.client;
     this.client = null;
     if (c === null || c.lease !== this) return;
@@ -161,7 +162,7 @@ export function routeDedicated(
   plan: ForwardPlan,
   idx: number,
   req: Request,
-  server: BackendServer,
+  server: PoolTarget,
 ): boolean {
   const lease = client.lease;
   const cls = plan.conn;

@@ -1,10 +1,10 @@
 /**
  * A pool's data plane (twemproxy nc_request.c / nc_response.c): each Plan is routed by the
- * current RoutingTable (router.ts) to backend servers, replies are settled into the client's
- * slots, and failed requests are retried once or failed by name. ProxyPool (pool.ts) extends
- * this class with the lifecycle and the control plane that swaps `table`; route, settle and
- * failRequest stay methods of the pool's own prototype chain, so their call sites (client.ts,
- * backend.ts, server.ts) see the same receivers as before the split and pay no extra call.
+ * current RoutingTable (router.ts) to the servers and replica sets the table holds, replies are
+ * settled into the client's slots, and failed requests are retried once or failed by name. A
+ * pool (pool.ts) owns one, in the primary as in a worker process; its control plane only
+ * swaps `table`. Clients, servers and their connections keep a reference to it, so every call
+ * on the request path has one receiver class.
  *
  * Retries (a failed request is retried once on the server that owns the
  * key now, with auto_eject_hosts): a forward or a one-key part is re-sent from the bytes its
@@ -15,30 +15,39 @@
  */
 import type { PoolConfig } from "../config/index.js";
 import type { Logger } from "../log.js";
-import { counters, type ProxyPoolCounters, proxyPoolMetrics } from "../metrics/table.js";
-import type { ClientConn } from "./client.js";
+import type { ProxyPoolCounters } from "../metrics/table.js";
+import type { ClientConn, RequestRouter } from "./client.js";
 import { routeDedicated } from "./dedicated.js";
 import type { Plan, ReplyFramer, SplitPart } from "./driver.js";
+import type { ReplyHook, ReplySink } from "./reply-sink.js";
 import { Request, type Slot } from "./request.js";
 import type { RoutingTable } from "./router.js";
-import type { BackendServer } from "./server.js";
+import type { PoolTarget } from "./target.js";
 
-export abstract class PoolDataPlane {
-  readonly counters: ProxyPoolCounters = counters(proxyPoolMetrics);
-  servers: BackendServer[] = [];
-  table!: RoutingTable;
+export class DataPlane implements ReplySink, RequestRouter {
+  /** Swapped whole by the pool's control plane (never mutated). */
+  table!: RoutingTable<PoolTarget>;
+  /** The pool's current config (auto_eject_hosts, the pool name in messages). */
   config!: PoolConfig;
-  /**
-   * Seam for pools that re-send requests a server answered with a redirect (Redis Cluster
-   * -MOVED/-ASK, cluster/pool.ts): every request keeps a view of the bytes it sent
-   * (Request.retryBuf, no copy: backend.ts), not only the retryable ones.
-   */
-  protected keepSent = false;
+  /** Sees replies and failures first (a Redis Cluster pool: reply-sink.ts ReplyHook). */
+  private hook: ReplyHook | undefined = undefined;
+  /** Every request keeps its sent bytes for the hook (ReplyHook.keepSent). */
+  private keepSent = false;
 
-  constructor(protected readonly log: Logger) {}
+  constructor(
+    /** The pool's counters (twemproxy's per-pool stats). */
+    readonly counters: ProxyPoolCounters,
+    private readonly log: Logger,
+  ) {}
 
   get name(): string {
     return this.config.name;
+  }
+
+  /** Installs the pool's reply hook (once, when the pool is made). */
+  setHook(hook: ReplyHook | undefined): void {
+    this.hook = hook;
+    this.keepSent = hook?.keepSent === true;
   }
 
   route(client: ClientConn, slot: Slot, plan: Plan): void {
@@ -51,14 +60,16 @@ export abstract class PoolDataPlane {
         slot.silent = plan.silent;
         slot.tag = plan.tag ?? 0;
         const hk = plan.hashKey;
+        const table = this.table;
         const idx =
           hk === undefined
-            ? this.table.picker.pick(plan.buf, plan.keyStart, plan.keyEnd)
-            : this.table.picker.pick(hk, 0, hk.length);
+            ? table.picker.pick(plan.buf, plan.keyStart, plan.keyEnd)
+            : table.picker.pick(hk, 0, hk.length);
         if (idx < 0) {
           this.noServer(client, slot);
           return;
         }
+        const target = table.targets[idx];
         const req = new Request(slot, -1, plan.expect, plan.silent);
         const retry = (plan.idempotent && this.config.auto_eject_hosts) || this.keepSent;
         if (hk !== undefined && retry) {
@@ -75,12 +86,12 @@ export abstract class PoolDataPlane {
         // The driver's connection class (driver.ts Conn), or a client holding a dedicated one.
         if (
           (plan.conn !== 0 || client.lease !== null) &&
-          routeDedicated(client, slot, plan, idx, req, this.servers[idx])
+          routeDedicated(client, slot, plan, idx, req, target)
         )
           return;
         const ok =
           plan.rewrite !== undefined
-            ? this.servers[idx].send(
+            ? target.send(
                 req,
                 client.id,
                 client.channel,
@@ -89,7 +100,7 @@ export abstract class PoolDataPlane {
                 plan.rewrite.length,
                 retry,
               )
-            : this.servers[idx].send(
+            : target.send(
                 req,
                 client.id,
                 client.channel,
@@ -98,14 +109,15 @@ export abstract class PoolDataPlane {
                 plan.frameEnd,
                 retry,
               );
-        if (!ok) this.refuse(slot, this.servers[idx]);
+        if (!ok) this.refuse(slot, target);
         return;
       }
       case "broadcast": {
         slot.silent = plan.silent;
         slot.tag = plan.tag ?? 0;
         slot.merger = plan.merge;
-        const live = this.servers.filter((_, i) => this.table.servers[i].live);
+        const table = this.table;
+        const live = table.targets.filter((_, i) => table.servers[i].live);
         if (live.length === 0) {
           this.noServer(client, slot);
           return;
@@ -113,6 +125,7 @@ export abstract class PoolDataPlane {
         slot.pending = live.length;
         live.forEach((s, i) => {
           const req = new Request(slot, i, plan.expect, plan.silent);
+          req.readOnly = plan.readOnly;
           if (!s.send(req, client.id, client.channel, plan.request, 0, plan.request.length, false))
             this.failRequest(req, s, "has too many requests in flight", false);
         });
@@ -131,6 +144,7 @@ export abstract class PoolDataPlane {
           const p = plan.parts[i];
           const req = new Request(slot, i, plan.expect, plan.silent);
           req.idempotent = replan;
+          req.readOnly = plan.readOnly;
           const keep = (retry && !replan && p.keyBuf === p.request) || this.keepSent;
           this.sendPart(req, p, keep, undefined, "");
         }
@@ -147,16 +161,17 @@ export abstract class PoolDataPlane {
     req: Request,
     p: SplitPart,
     keep: boolean,
-    failed: BackendServer | undefined,
+    failed: object | undefined,
     why: string,
   ): boolean {
-    const idx = this.table.picker.pick(p.keyBuf, p.keyStart, p.keyEnd);
-    if (idx < 0 || this.servers[idx] === failed) {
+    const table = this.table;
+    const idx = table.picker.pick(p.keyBuf, p.keyStart, p.keyEnd);
+    if (idx < 0 || table.targets[idx] === failed) {
       this.counters.forward_error++;
       this.partFailed(req, idx < 0 ? `keepcache: no live server in pool ${this.name}` : why);
       return false;
     }
-    const s = this.servers[idx];
+    const s = table.targets[idx];
     const owner = (req.slot as Slot).owner;
     req.keyStart = p.keyStart;
     req.keyEnd = p.keyEnd;
@@ -172,7 +187,7 @@ export abstract class PoolDataPlane {
     client.complete(slot, client.failReply(slot, `keepcache: no live server in pool ${this.name}`));
   }
 
-  private refuse(slot: Slot, s: BackendServer): void {
+  private refuse(slot: Slot, s: PoolTarget): void {
     this.counters.forward_error++;
     slot.owner.complete(
       slot,
@@ -182,6 +197,7 @@ export abstract class PoolDataPlane {
 
   /** A reply for `req` is framed in `framer`. */
   settle(req: Request, framer: ReplyFramer): void {
+    if (this.hook?.settle(req, framer) === true) return;
     const slot = req.slot;
     if (slot === null) {
       if (framer.isError)
@@ -221,10 +237,31 @@ export abstract class PoolDataPlane {
   }
 
   /**
-   * `req` could not be served by `server`. With auto_eject_hosts an idempotent request is sent
-   * once more, to the server that owns its key in the current table (after an ejection: another).
+   * `req` could not be served by `server`: the pool's reply hook may take it; else it fails
+   * (fail), retried only without a hook.
    */
-  failRequest(req: Request, server: BackendServer, reason: string, retryable: boolean): void {
+  failRequest(
+    req: Request,
+    server: object & { readonly label: string },
+    reason: string,
+    retryable: boolean,
+  ): void {
+    const hook = this.hook;
+    if (hook === undefined) this.fail(req, server, reason, retryable);
+    else if (!hook.failed(req, server, reason, retryable)) this.fail(req, server, reason, false);
+  }
+
+  /**
+   * `req` could not be served by `server` (the hook not asked). With auto_eject_hosts an
+   * idempotent request is sent once more, to the server that owns its key in the current table
+   * (after an ejection: another).
+   */
+  fail(
+    req: Request,
+    server: object & { readonly label: string },
+    reason: string,
+    retryable: boolean,
+  ): void {
     const slot = req.slot;
     if (slot === null) return;
     if (retryable && !req.retried && !slot.owner.closed) {
@@ -245,10 +282,11 @@ export abstract class PoolDataPlane {
   }
 
   /** The retry of a forward or a one-key part from its sent bytes; false when not sent. */
-  private resend(req: Request, bytes: Buffer, server: BackendServer): boolean {
+  private resend(req: Request, bytes: Buffer, server: object): boolean {
     const slot = req.slot as Slot;
-    const idx = this.table.picker.pick(req.hashKey ?? bytes, req.keyStart, req.keyEnd);
-    const target = idx >= 0 ? this.servers[idx] : undefined;
+    const table = this.table;
+    const idx = table.picker.pick(req.hashKey ?? bytes, req.keyStart, req.keyEnd);
+    const target = idx >= 0 ? table.targets[idx] : undefined;
     if (target === undefined || target === server) return false;
     const again = new Request(slot, req.part, req.expect, req.silent);
     again.retried = true;
@@ -268,7 +306,12 @@ export abstract class PoolDataPlane {
    * group is sent as a part of its own (never again to `server`). False when the merger cannot
    * re-plan it; the part then fails as it is.
    */
-  private replanPart(req: Request, slot: Slot, server: BackendServer, reason: string): boolean {
+  private replanPart(
+    req: Request,
+    slot: Slot,
+    server: { readonly label: string },
+    reason: string,
+  ): boolean {
     const merger = slot.merger;
     if (merger === null || merger.replan === undefined) return false;
     const plan = merger.replan(req.part, this.table.picker);
@@ -284,6 +327,7 @@ export abstract class PoolDataPlane {
       const again = new Request(slot, plan.first + k, req.expect, req.silent);
       again.retried = true;
       again.idempotent = true;
+      again.readOnly = req.readOnly;
       if (this.sendPart(again, plan.parts[k], false, server, why)) sent++;
     }
     if (sent > 0) this.counters.retries++;

@@ -65,6 +65,8 @@ export type Plan =
       expect: number;
       merge: Merger;
       silent: boolean;
+      /** It only reads (stats, INFO): a replica set serves it from one member by its read policy. */
+      readOnly: boolean;
       tag?: number;
     }
   /**
@@ -78,6 +80,8 @@ export type Plan =
       expect: number;
       merge: Merger;
       silent: boolean;
+      /** Every part only reads (multi-get, MGET): as a broadcast's readOnly. */
+      readOnly: boolean;
       tag?: number;
     };
 
@@ -253,8 +257,43 @@ export interface HandshakeStep {
 }
 
 /** A protocol, as the proxy sees it. */
+/**
+ * A backend reply as a replica set's merge and retry decisions see it (replicaset/op.ts,
+ * fanout.ts). The driver classifies; the set never looks at protocol bytes.
+ */
+export enum ReplyClass {
+  Ok = 0,
+  /** A read found nothing (memcached END / EN / binary NOT_FOUND on a get; Redis nil). */
+  Miss = 1,
+  /** A write was refused on its merits: NOT_STORED, EXISTS, NOT_FOUND (protocol.txt). */
+  Refused = 2,
+  /** SERVER_ERROR, ERROR, CLIENT_ERROR, a binary error status, a Redis error. */
+  Error = 3,
+  /**
+   * Redis -READONLY, -MASTERDOWN, -LOADING (sentinel-clients.md): the server cannot serve this
+   * now because of its role; the request was not executed, so it is safe to send elsewhere.
+   */
+  RoleChange = 4,
+}
+
+/** How a protocol's servers behave as members of a replica set (replicaset/). */
+export interface SetBehaviour {
+  /** Every request goes to one member at a time, writes to the one write target (Redis). */
+  readonly singleWriter: boolean;
+  /** A read answered with an error is tried on another member (memcached: a member's own fault). */
+  readonly retryReadErrors: boolean;
+  /**
+   * A write acknowledged by a member that lost the write target role meanwhile is refused: its
+   * data is discarded when it resyncs from the new master (Redis replication).
+   */
+  readonly fenceAcks: boolean;
+}
+
 export interface ProtocolDriver {
   readonly name: "memcache" | "redis";
+  /** The class of a backend reply (pure, no allocation: it runs per member reply). */
+  replyClass(buf: Buffer, start: number, end: number): ReplyClass;
+  readonly replicaSet: SetBehaviour;
   newClientParser(limits: DriverLimits, state: ClientState): ClientParser;
   newReplyFramer(): ReplyFramer;
   /** The reply a client gets when its request could not be served: SERVER_ERROR / -ERR. */

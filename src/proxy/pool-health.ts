@@ -31,11 +31,10 @@ export function watchHealth(
     cfg.server_tls !== undefined ? "tcp" : pool.driver.name === "redis" ? "redis" : "memcache";
   const byId = new Map<string, BackendServer>();
   for (const s of pool.servers) {
-    // A replica set's members are watched by the set itself (replicaset/, failover/).
-    if (s.endpoint.kind !== "tcp" || s.replicaSet) continue;
+    // A replica set's members are watched by the set's own controller (replicaset/control.ts).
+    if (s.kind !== "server" || s.endpoint.kind !== "tcp") continue;
     const id = probeId(pool, s);
     byId.set(id, s);
-    s.healthDown = false;
     prober.add({
       id,
       target: { host: s.endpoint.host, port: s.endpoint.port, name: s.label },

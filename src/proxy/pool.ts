@@ -1,26 +1,30 @@
 /**
- * A proxy pool (twemproxy server_pool): its listener, its backend servers, the current
- * RoutingTable (router.ts) and the control plane that swaps it: passive ejection exactly as
- * nc_server.c (server_failure: eject after `server_failure_limit` consecutive failures, back
- * after `server_retry_timeout`), and active health transitions from the shared prober. The
- * data plane that routes requests by the table (route, settle, failRequest) is the base
- * class, dispatch.ts.
+ * A proxy pool (twemproxy server_pool): its listener and clients, its servers and replica sets,
+ * and two parts it owns: the data plane (dispatch.ts) that routes requests by the current
+ * RoutingTable (router.ts), and a control plane that builds and swaps that table. In the
+ * primary process the control plane is a PoolControl (control.ts: ejection, health verdicts,
+ * the operator); in a worker process it follows the primary's tables (workers/worker-pool.ts).
  */
 
 import type net from "node:net";
 import type tls from "node:tls";
 import type { Endpoint, PoolConfig } from "../config/index.js";
+import { formatEndpoint } from "../config/schema/common.js";
 import type { Prober } from "../health/prober.js";
 import type { Logger } from "../log.js";
+import { counters, type ProxyPoolCounters, proxyPoolMetrics } from "../metrics/table.js";
 import { ClientConn } from "./client.js";
-import { PoolDataPlane } from "./dispatch.js";
+import { PoolControl, type PoolControlListener, type TargetState } from "./control.js";
+import { DataPlane } from "./dispatch.js";
 import type { CommandPolicy, HandshakeStep, ProtocolDriver } from "./driver.js";
-import { countFailure, setHealthDown } from "./eject.js";
-import { type HealthWatch, probeId, watchHealth } from "./pool-health.js";
 import { openListener } from "./pool-listener.js";
-import { ReplicaSet } from "./replicaset/set.js";
-import { buildTable, statsName } from "./router.js";
-import { BackendServer, endpointOf } from "./server.js";
+import type { SetControllerFactory } from "./replicaset/control.js";
+import { ReplicaSet, setLabel } from "./replicaset/set.js";
+import type { ReplyHook } from "./reply-sink.js";
+import type { RoutingTable } from "./router.js";
+import { statsName } from "./router.js";
+import { BackendServer } from "./server.js";
+import type { PoolTarget } from "./target.js";
 import { backendTls } from "./tls.js";
 
 const DEFAULT_OUTPUT_LIMIT = 64 * 1024 * 1024;
@@ -36,16 +40,52 @@ export interface PoolDeps {
   log: Logger;
   /** Process-wide connection counters (stats port total_connections / curr_connections). */
   global: { total_connections: number; curr_connections: number };
+  /** Builds each replica set's controller (control.ts): injected, the proxy decides nothing. */
+  setControllers: SetControllerFactory;
   /** Called after every table swap (the primary pushes tables to worker processes). */
   onTable?: (pool: ProxyPool) => void;
+  /**
+   * The control plane that builds the pool's tables: a worker process's follower of the
+   * primary's tables; by default the deciding PoolControl (control.ts).
+   */
+  control?: (pool: ProxyPool) => PoolControlPlane;
 }
 
-/** Taken out of routing through the admin API (drain, disable, weight 0). */
-function operatorOut(s: BackendServer): boolean {
-  return s.adminState !== "enabled" || s.weightOverride === 0;
+/**
+ * What builds a pool's routing tables, hears of its servers' failures and holds their control
+ * state: PoolControl (control.ts) where it is decided, a follower in a worker process.
+ */
+export interface PoolControlPlane {
+  /** A table for the pool's current servers (called after every change that may move keys). */
+  build(): RoutingTable<PoolTarget>;
+  /** One failure of `s` on the data path (a connection failed or timed out). */
+  serverFailed(s: BackendServer, reason: string): void;
+  /** The pool adopted a config: its list of servers may have changed. */
+  configured(): void;
+  close(): void;
+  /** The control state of a server, member or set. */
+  state(t: PoolTarget | BackendServer): Readonly<TargetState>;
+  /** Control state changes as they happen (after the table swap for them). */
+  subscribe(l: PoolControlListener): () => void;
+  /** The operator's actions (admin API): control.ts. */
+  drain(t: PoolTarget): void;
+  disable(t: PoolTarget): void;
+  enable(t: PoolTarget): void;
+  setWeight(t: PoolTarget, weight: number): void;
+  /**
+   * The config the pool runs for the operator's `config` (a Redis Cluster pool lists its slot
+   * map's masters as servers: cluster/control.ts). Without it: the config as given.
+   */
+  adopt?(config: PoolConfig): PoolConfig;
+  /** The server for one config server line. Without it: a BackendServer. */
+  newServer?(name: string, label: string, ep: Endpoint, connections: number): BackendServer;
+  /** Awaited before the listener opens (a cluster pool's first slot map). */
+  ready?(): Promise<void>;
+  /** Sees the data plane's replies and failures first (reply-sink.ts ReplyHook). */
+  readonly replies?: ReplyHook;
 }
 
-export class ProxyPool extends PoolDataPlane {
+export class ProxyPool {
   timeoutMs = 0;
   outputLimit = DEFAULT_OUTPUT_LIMIT;
   maxRequestBytes = DEFAULT_MAX_REQUEST;
@@ -58,23 +98,42 @@ export class ProxyPool extends PoolDataPlane {
   /** The listening socket (the primary also hands it to worker processes: workers/). */
   listener: net.Server | undefined;
   private readonly clients = new Set<ClientConn>();
-  private version = 0;
-  private health: HealthWatch | undefined;
   readonly driver: ProtocolDriver;
+  readonly counters: ProxyPoolCounters = counters(proxyPoolMetrics);
+  /** Routes requests by the current table (shared by every client and server of the pool). */
+  readonly plane: DataPlane;
+  /** Builds and swaps the table. */
+  readonly control: PoolControlPlane;
+  /** The servers and replica sets of the config, in its order (the table's indexes). */
+  servers: PoolTarget[] = [];
+  config!: PoolConfig;
 
   constructor(
     config: PoolConfig,
-    protected readonly deps: PoolDeps,
+    private readonly deps: PoolDeps,
   ) {
-    super(deps.log);
     this.driver = deps.driver;
+    this.plane = new DataPlane(this.counters, deps.log);
+    this.control = deps.control?.(this) ?? new PoolControl(this, deps.prober, deps.log);
+    this.plane.setHook(this.control.replies);
     this.apply(config);
   }
 
+  get name(): string {
+    return this.config.name;
+  }
+
+  /** The current routing table. */
+  get table(): RoutingTable<PoolTarget> {
+    return this.plane.table;
+  }
+
   /** Adopts a (new) config: servers with the same stats name and address keep their connections. */
-  apply(config: PoolConfig): void {
+  apply(operatorConfig: PoolConfig): void {
+    const config = this.control.adopt?.(operatorConfig) ?? operatorConfig;
     const old = new Map(this.servers.map((s) => [`${s.name}|${s.label}`, s]));
     this.config = config;
+    this.plane.config = config;
     this.timeoutMs = config.timeout ?? 0;
     this.outputLimit =
       config.client_output_limit ??
@@ -95,92 +154,45 @@ export class ProxyPool extends PoolDataPlane {
       denyCommands: config.deny_commands,
       backendAcl: config.redis_user !== undefined,
     });
-    const next: BackendServer[] = [];
+    const next: PoolTarget[] = [];
     for (const s of config.servers) {
       const name = s.kind === "server" ? statsName(s) : s.name;
-      const { ep, label } = endpointOf(s);
+      const label = s.kind === "server" ? formatEndpoint(s.address) : setLabel(s);
       const key = `${name}|${label}`;
       const kept = old.get(key);
       if (kept) {
         old.delete(key);
         next.push(kept);
       } else if (s.kind === "replicaset") next.push(new ReplicaSet(this, s, label, this.deps));
-      else next.push(this.newServer(name, label, ep, config.server_connections));
+      else {
+        const conns = config.server_connections;
+        next.push(
+          this.control.newServer?.(name, label, s.address, conns) ??
+            new BackendServer(this, name, label, s.address, conns),
+        );
+      }
     }
     for (const s of old.values()) s.retire("was removed from the pool by a reload");
     this.servers = next;
+    this.control.configured();
     this.rebuild();
-    this.registerProbes();
-  }
-
-  /** Seam: the server object for one config server line (cluster/pool.ts adds replica reads). */
-  protected newServer(
-    name: string,
-    label: string,
-    ep: Endpoint,
-    connections: number,
-  ): BackendServer {
-    return new BackendServer(this, name, label, ep, connections);
   }
 
   /** Builds and swaps a new routing table from the servers' current states. */
   rebuild(): void {
-    const eject = this.config.auto_eject_hosts;
-    this.table = buildTable(
-      this.config,
-      this.config.servers.map((s, i) => {
-        const srv = this.servers[i];
-        const weight = srv.weightOverride ?? s.weight;
-        // A replica set stays live (its members fail over inside it; keys never move).
-        if (srv instanceof ReplicaSet)
-          return {
-            key: s.key,
-            weight: Math.max(1, weight),
-            live: !operatorOut(srv),
-            set: srv.view,
-          };
-        return {
-          key: s.key,
-          weight: Math.max(1, weight),
-          live: !operatorOut(srv) && (!eject || (srv.ejectedUntil === 0 && !srv.healthDown)),
-        };
-      }),
-      ++this.version,
-    );
-    // A pool of one routes without hashing (server_pool_idx), so the table's live flag is not
-    // consulted; an operator's drain/disable/weight 0 must still stop new requests to it.
-    if (this.servers.length === 1 && operatorOut(this.servers[0])) {
-      this.table = { ...this.table, picker: { live: 0, pick: () => -1 } };
-    }
+    this.plane.table = this.control.build();
     this.deps.onTable?.(this);
   }
 
-  private registerProbes(): void {
-    this.health?.stop();
-    this.health = undefined;
-    const prober = this.deps.prober;
-    if (!prober || !(this.config.auto_eject_hosts || this.config.health)) return;
-    this.health = watchHealth(this, prober, (s, down, reason) => {
-      this.deps.log.warn(
-        { pool: this.name, server: s.label, state: down ? "down" : "up", reason },
-        "health check transition",
-      );
-      setHealthDown(this, s, down);
-      this.rebuild();
-    });
-  }
-
-  // ---- control plane ----
-
-  /** One failure of `s` (a connection failed or timed out): nc_server.c server_failure. */
+  /** One failure of `s` (a connection failed or timed out): the control plane counts it. */
   serverFailed(s: BackendServer, reason: string): void {
-    this.deps.prober?.reportFailure(probeId(this, s), reason);
-    countFailure(this, this.deps.log, s, reason);
+    this.control.serverFailed(s, reason);
   }
 
   // ---- listener ----
 
   async listen(): Promise<net.AddressInfo | string> {
+    await this.control.ready?.();
     const { server, address } = await openListener(this.config, (sock) => this.accept(sock));
     this.listener = server;
     server.on("error", (err) => this.deps.log.error({ pool: this.name, err }, "listener error"));
@@ -188,7 +200,7 @@ export class ProxyPool extends PoolDataPlane {
     return address;
   }
 
-  protected accept(sock: net.Socket): void {
+  accept(sock: net.Socket): void {
     const limit = this.config.client_connections;
     if (limit > 0 && this.clients.size >= limit) {
       this.counters.rejected_connections++;
@@ -212,16 +224,12 @@ export class ProxyPool extends PoolDataPlane {
 
   /** Stops listening, closes clients and backends, removes probes. */
   async close(): Promise<void> {
-    this.health?.stop();
-    this.health = undefined;
+    this.control.close();
     const srv = this.listener;
     this.listener = undefined;
     const closed = srv ? new Promise<void>((r) => srv.close(() => r())) : Promise.resolve();
     for (const c of [...this.clients]) c.destroy();
-    for (const s of this.servers) {
-      s.close("pool stopped");
-      if (s.ejectTimer) clearTimeout(s.ejectTimer);
-    }
+    for (const s of this.servers) s.close("pool stopped");
     await closed;
   }
 }

@@ -13,10 +13,11 @@ import type { Config, PoolConfig } from "../config/index.js";
 import { formatEndpoint } from "../config/schema/common.js";
 import { Prober } from "../health/prober.js";
 import type { Logger } from "../log.js";
-import { ClusterPool } from "./cluster/pool.js";
+import { ClusterControl } from "./cluster/control.js";
 import { driverFor } from "./drivers.js";
 import { ProxyPool } from "./pool.js";
 import { prepareTlsRefresh } from "./pool-listener.js";
+import type { SetControllerFactory } from "./replicaset/control.js";
 import type { StatsSource } from "./stats.js";
 import type { ProxyWorkers } from "./workers/primary.js";
 
@@ -48,7 +49,11 @@ export class ProxyService implements StatsSource {
   workers: ProxyWorkers | undefined;
   private workerSetting: number | "auto" = 1;
 
-  constructor(private readonly log: Logger) {
+  constructor(
+    private readonly log: Logger,
+    /** Builds replica sets' controllers (replicaset/control.ts): the caller's control plane. */
+    private readonly setControllers: SetControllerFactory,
+  ) {
     this.prober = new Prober({ onError: (err) => log.warn({ err }, "health prober error") });
   }
 
@@ -79,14 +84,20 @@ export class ProxyService implements StatsSource {
   }
 
   private async startPool(cfg: PoolConfig): Promise<void> {
-    const deps = {
+    const prober = this.prober;
+    const log = this.log;
+    const pool = new ProxyPool(cfg, {
       driver: await driverFor(cfg),
-      prober: this.prober,
-      log: this.log,
+      prober,
+      log,
       global: this.global,
-      onTable: (p: ProxyPool) => this.workers?.table(p),
-    };
-    const pool = cfg.redis_cluster ? new ClusterPool(cfg, deps) : new ProxyPool(cfg, deps);
+      setControllers: this.setControllers,
+      onTable: (p) => this.workers?.table(p),
+      // A Redis Cluster pool's table comes from the cluster's slot map (cluster/control.ts).
+      ...(cfg.redis_cluster
+        ? { control: (p: ProxyPool) => new ClusterControl(p, prober, log) }
+        : {}),
+    });
     const addr = await pool.listen();
     this.addresses.set(cfg.name, addr);
     this.pools_.set(cfg.name, pool);

@@ -4,12 +4,12 @@
  * Control plane / data plane. Everything that changes where a key goes (passive ejection after
  * `server_failure_limit` failures, reinstatement after `server_retry_timeout`, active health
  * transitions, SIGHUP reload, replica-set member changes) builds a NEW immutable
- * RoutingTable and swaps `pool.table`. The data plane reads `pool.table` once per request and
+ * RoutingTable and swaps the data plane's `table`. The data plane reads it once per request and
  * never sees a half-updated state. A table is plain data plus a picker rebuilt from it
  * (servers, weights, live flags), so it can be serialized to other worker processes.
  *
  * Data path (twemproxy's model: nc_request.c / nc_response.c, one event loop):
- *   client socket → driver ClientParser → Plan → pool.route() → BackendServer.send()
+ *   client socket → driver ClientParser → Plan → DataPlane.route() → target.send()
  *   → one BackendConn (chosen by client id, so one client's requests to a server stay ordered)
  *   → its OutBuffer, flushed once per event-loop turn (flush.ts) → backend socket.
  *   Replies: backend socket → driver ReplyFramer → oldest in-flight request of that
@@ -41,11 +41,17 @@ export interface TableServer {
   set?: SetView;
 }
 
-export interface RoutingTable {
+/** `T`: what the entries route to (the pool's PoolTarget, target.ts). */
+export interface RoutingTable<T = unknown> {
   /** Increases with every swap (logs, tests). */
   readonly version: number;
   readonly servers: readonly TableServer[];
-  /** Key → index into `servers`, -1 when none is live. */
+  /**
+   * What each entry routes to, by the same index (the pool's servers and sets when the table
+   * was built): the data plane sends to these, never to a list that changes under it.
+   */
+  readonly targets: readonly T[];
+  /** Key → index into `servers` and `targets`, -1 when none is live. */
   readonly picker: Picker;
   /**
    * Seam for pools whose keys must share more than a server to go in one request (Redis
@@ -55,18 +61,19 @@ export interface RoutingTable {
   readonly group?: Picker;
 }
 
-export function buildTable(
+export function buildTable<T>(
   pool: Pick<PoolConfig, "hash" | "distribution" | "hash_tag">,
   servers: readonly TableServer[],
   version: number,
-): RoutingTable {
+  targets: readonly T[] = [],
+): RoutingTable<T> {
   const picker = buildRouter({
     servers: servers.map((s) => ({ name: s.key, weight: s.weight, live: s.live })),
     hash: pool.hash,
     distribution: pool.distribution,
     hashTag: pool.hash_tag,
   });
-  return { version, servers: servers.map((s) => ({ ...s })), picker };
+  return { version, servers: servers.map((s) => ({ ...s })), targets, picker };
 }
 
 /** twemproxy's stats name for a server (nc_conf.c conf_add_server): its name, else host:port. */

@@ -3,52 +3,36 @@
  * (twemproxy's per-server stats) and its consecutive-failure count (nc_server.c
  * server_failure / server_ok).
  */
-import type { Endpoint, PoolServer } from "../config/index.js";
-import { formatEndpoint } from "../config/schema/common.js";
+import type { Endpoint } from "../config/index.js";
 import { Histogram } from "../metrics/histogram.js";
 import { counters, type ProxyServerCounters, proxyServerMetrics } from "../metrics/table.js";
 import { BackendConn } from "./backend.js";
 import { DedicatedPool } from "./dedicated.js";
 import type { ProxyPool } from "./pool.js";
+import type { ReplySink } from "./reply-sink.js";
 import { Request } from "./request.js";
 
 /** Bound of one connection's in-flight FIFO; beyond it requests are refused, not queued. */
 export const MAX_INFLIGHT_PER_CONN = 16384;
-
-/** A config server's address and its label in messages ("127.0.0.1:11212"). */
-export function endpointOf(s: PoolServer): { ep: Endpoint; label: string } {
-  if (s.kind === "server") {
-    const a = s.address;
-    return { ep: a, label: formatEndpoint(a) };
-  }
-  // A replica set: the label lists its members and settings, so a reload that
-  // changes any of them builds a new set (replicaset/set.ts).
-  return { ep: s.members[0].endpoint, label: `rs(${JSON.stringify({ ...s, key: undefined })})` };
-}
 
 export class BackendServer {
   readonly counters: ProxyServerCounters = counters(proxyServerMetrics);
   /** [channel * server_connections + i]: see ClientParser.channel. */
   private readonly conns: (BackendConn | undefined)[] = [];
   private readonly perChannel: number;
-  /** Consecutive failures since the last reply (twemproxy failure_count). */
+  /**
+   * Consecutive failures since the last reply (twemproxy failure_count): reset here by every
+   * reply (the data path), counted and acted on by the pool's control plane (control.ts).
+   */
   failures = 0;
-  /** Passive ejection: ms timestamp until which the server stays out (0: not ejected). */
-  ejectedUntil = 0;
-  ejectTimer: NodeJS.Timeout | undefined;
-  /** The active health checker says down. */
-  healthDown = false;
-  /** A replica set (replicaset/set.ts) rather than one server: it watches its own members. */
-  readonly replicaSet: boolean = false;
+  /** A routing-table entry is a server or a replica set (target.ts); this is a server. */
+  readonly kind = "server" as const;
+  /** The backend servers that carry this entry's connections: itself (a set: its members). */
+  readonly backends: readonly BackendServer[] = [this];
   /** Request-to-reply time in ms (queue wait included), read by the admin plane. */
   readonly latency = new Histogram();
-  /**
-   * Operator state from the admin API: "draining" and "disabled" take the server out of the
-   * routing table (no new requests); "disabled" also closed its connections.
-   */
-  adminState: "enabled" | "draining" | "disabled" = "enabled";
-  /** Weight set through the admin API, replacing the configured one until a reload. */
-  weightOverride: number | undefined = undefined;
+  /** The pool's data plane: replies and failures of this server's connections go to it. */
+  readonly plane: ReplySink;
   /** Connections leased to one client each (dedicated.ts), made on first use. */
   private dedicated: DedicatedPool | undefined;
 
@@ -62,6 +46,7 @@ export class BackendServer {
     connections: number,
   ) {
     this.perChannel = connections;
+    this.plane = pool.plane;
   }
 
   /** The connection for a client: fixed per client so its requests to this server stay ordered. */
@@ -123,7 +108,7 @@ export class BackendServer {
     const i = this.conns.indexOf(conn);
     if (i >= 0) this.conns[i] = undefined;
     this.pool.serverFailed(this, reason);
-    for (const r of reqs) this.pool.failRequest(r, this, reason, true);
+    for (const r of reqs) this.plane.failRequest(r, this, reason, true);
   }
 
   /** Live connections (preconnect, stats). */
@@ -137,14 +122,12 @@ export class BackendServer {
 
   /** Removed by a reload: connections close once their in-flight requests are answered. */
   retire(reason: string): void {
-    if (this.ejectTimer !== undefined) clearTimeout(this.ejectTimer);
     for (const c of this.conns) c?.retire(reason);
     this.conns.length = 0;
     this.closeDedicated(reason);
   }
 
   close(reason: string): void {
-    if (this.ejectTimer !== undefined) clearTimeout(this.ejectTimer);
     for (const c of this.conns) c?.close(reason);
     this.conns.length = 0;
     this.closeDedicated(reason);

@@ -65,15 +65,9 @@ export function statsDocument(src: StatsSource): Record<string, unknown> {
     const p: Record<string, unknown> = {};
     const pc = pool.counters as Record<string, number>;
     for (const [k, nc] of POOL_FIELDS) p[nc] = pc[k];
-    for (const s of pool.servers) {
-      const members = s.replicaSet
-        ? (s as BackendServer & { members: BackendServer[] }).members
-        : [];
-      const one = (x: BackendServer) => serverStats(x, src.workers);
-      if (members.length === 0) p[s.name] = one(s);
-      // Named by BackendServer.name, which a set gives its members as "set/host:port".
-      for (const m of members) p[m.name] = one(m);
-    }
+    // Named by BackendServer.name, which a set gives its members as "set/host:port".
+    for (const s of pool.servers)
+      for (const b of s.backends) p[b.name] = serverStats(b, src.workers);
     doc[pool.name] = p;
   }
   return doc;

@@ -11,7 +11,7 @@
 import { RedisSetController } from "../failover/controller.js";
 import type { ProxyService } from "../proxy/proxy.js";
 import type { SetEvent } from "../proxy/replicaset/events.js";
-import { ReplicaSet } from "../proxy/replicaset/set.js";
+import type { ReplicaSet } from "../proxy/replicaset/set.js";
 
 export interface Master {
   name: string;
@@ -60,7 +60,7 @@ export class Masters {
     for (const pool of this.proxy.pools()) {
       if (!pool.config.redis) continue;
       for (const s of pool.servers) {
-        if (!(s instanceof ReplicaSet)) continue;
+        if (s.kind !== "set") continue;
         const name = masterNameOf(s);
         if (seen.has(name)) continue;
         seen.add(name);

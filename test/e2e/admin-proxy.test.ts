@@ -11,6 +11,8 @@ import { AdminServer } from "../../src/admin/http.js";
 import { attachProxy } from "../../src/admin/sources/proxy.js";
 import type { PoolStatus } from "../../src/admin/status.js";
 import { parseConfig } from "../../src/config/load.js";
+import { Leadership } from "../../src/failover/leader.js";
+import { setControllers } from "../../src/failover/set-control.js";
 import { nodeDefaults } from "../../src/node/options.js";
 import { CacheNode } from "../../src/node/server.js";
 import { ProxyService } from "../../src/proxy/proxy.js";
@@ -24,7 +26,7 @@ describe("admin actions change the proxy's routing", () => {
   const nodes = [0, 1, 2].map(
     () => new CacheNode({ ...nodeDefaults, port: 0, memoryLimitMb: 8 }, log),
   );
-  const proxy = new ProxyService(log);
+  const proxy = new ProxyService(log, setControllers(new Leadership()));
   const admin = new AdminServer({ log, listen: { kind: "tcp", host: "127.0.0.1", port: 0 } });
   let client: RawClient;
   let base = "";

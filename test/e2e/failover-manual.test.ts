@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { lostWrites, RedisLab, RespConn, sleep, writeLoad } from "../../bench/failover/lab.js";
-import { poolActionHandlers, poolStatusProviders } from "../../src/failover/admin.js";
+import { poolStatus, ServerTracks } from "../../src/admin/sources/proxy-status.js";
+import { poolActionHandlers } from "../../src/failover/admin.js";
 import { stopAll } from "../../tools/procs.js";
 
 async function commandsProcessed(lab: RedisLab, i: number): Promise<number> {
@@ -35,7 +36,7 @@ describe("replica set reads and manual failover (redis)", { timeout: 60_000 }, (
     assert.deepEqual(got, [100, 200, 300], `GETs per member ${got}`);
     c.close();
 
-    const status = poolStatusProviders(lab.proxy)[0].snapshot();
+    const status = poolStatus([...lab.proxy.pools()][0], new ServerTracks(), {});
     assert.equal(status.shards[0].members[0].role, "master");
 
     const load = writeLoad(lab.proxyPort, 2);
@@ -55,7 +56,7 @@ describe("replica set reads and manual failover (redis)", { timeout: 60_000 }, (
     // Every acknowledged write, before and after the switch, is on the new master.
     await sleep(200);
     assert.equal(await lostWrites(lab.ports[2], [...load.acked.keys()]), 0);
-    const after2 = poolStatusProviders(lab.proxy)[0].snapshot();
+    const after2 = poolStatus([...lab.proxy.pools()][0], new ServerTracks(), {});
     assert.equal(after2.shards[0].members[2].role, "master");
     assert.equal(after2.failovers, 1);
   });

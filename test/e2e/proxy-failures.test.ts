@@ -10,7 +10,7 @@ import { after, describe, test } from "node:test";
 import { freePorts } from "../../tools/ports.js";
 import { freeze, type Proc, startMemcached, stopAll } from "../../tools/procs.js";
 import { RawClient } from "../helpers/line-client.js";
-import { type RunningProxy, startProxy } from "./proxy-harness.js";
+import { type RunningProxy, serverOf, startProxy } from "./proxy-harness.js";
 
 async function setup(extra: string): Promise<{ px: RunningProxy; mc: Proc[]; ports: number[] }> {
   const ports = await freePorts(3);
@@ -87,7 +87,7 @@ describe("proxy failures", () => {
       pool.table.servers.map((s) => s.live),
       [false, true],
     );
-    assert.ok(pool.servers[0].counters.server_ejected_at > 0, String(ports[0]));
+    assert.ok(serverOf(pool, 0).counters.server_ejected_at > 0, String(ports[0]));
     c.close();
   });
 
@@ -115,7 +115,7 @@ describe("proxy failures", () => {
     assert.ok(Date.now() - t0 >= 290);
     mc[0].child.kill("SIGCONT");
     const pool = [...px.proxy.pools()][0];
-    assert.ok(pool.servers[0].counters.server_timedout >= 1);
+    assert.ok(serverOf(pool, 0).counters.server_timedout >= 1);
     a.close();
     b.close();
   });
@@ -160,9 +160,13 @@ describe("proxy failures", () => {
     await freeze(mc[0].child);
     stopped.push(mc[0]);
     c.write(`get ${k0}\r\n`);
-    for (let i = 0; i < 100 && !pool.servers[0].healthDown; i++)
+    for (let i = 0; i < 100 && !pool.control.state(serverOf(pool, 0)).healthDown; i++)
       await new Promise((r) => setTimeout(r, 20));
-    assert.equal(pool.servers[0].healthDown, true, "the health check saw the server hang");
+    assert.equal(
+      pool.control.state(serverOf(pool, 0)).healthDown,
+      true,
+      "the health check saw the server hang",
+    );
     await mc[0].stop("SIGKILL");
     // The get is retried on the other server (where the key does not exist).
     assert.equal(await c.readUntil("END\r\n", 5000), "END\r\n");

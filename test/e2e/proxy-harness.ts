@@ -2,10 +2,15 @@
  * In-process proxy pools for the proxy e2e tests: the real ProxyService (listeners, backend
  * connections, prober) in the test process, in front of real memcached/redis processes.
  */
+import assert from "node:assert/strict";
 import net from "node:net";
 import { parseConfig } from "../../src/config/index.js";
+import { Leadership } from "../../src/failover/leader.js";
+import { setControllers } from "../../src/failover/set-control.js";
 import { logger } from "../../src/log.js";
+import type { ProxyPool } from "../../src/proxy/pool.js";
 import { ProxyService } from "../../src/proxy/proxy.js";
+import type { BackendServer } from "../../src/proxy/server.js";
 
 export interface RunningProxy {
   proxy: ProxyService;
@@ -16,7 +21,10 @@ export interface RunningProxy {
 /** Starts every pool of a YAML config text (listen ports must be free ones). */
 export async function startProxy(yaml: string): Promise<RunningProxy> {
   const cfg = parseConfig(yaml, "test.yml");
-  const proxy = new ProxyService(logger({ level: "silent" }).child({ component: "proxy" }));
+  const proxy = new ProxyService(
+    logger({ level: "silent" }).child({ component: "proxy" }),
+    setControllers(new Leadership()),
+  );
   await proxy.start(cfg.pools);
   return {
     proxy,
@@ -55,4 +63,11 @@ export async function exchange(
       reject(e);
     });
   });
+}
+
+/** The i-th entry of a pool's server list, which the test configured as a plain server. */
+export function serverOf(pool: ProxyPool, i: number): BackendServer {
+  const s = pool.servers[i];
+  assert.ok(s?.kind === "server", `entry ${i} of pool ${pool.name} is not a server`);
+  return s;
 }

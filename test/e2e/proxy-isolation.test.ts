@@ -263,6 +263,7 @@ describe("proxy isolation between clients", () => {
     try {
       const pool = [...px.proxy.pools()][0];
       const server = pool.servers[0];
+      assert.ok(server.kind === "server");
       const c = await RawClient.connect(px.port());
       assert.equal(await c.call("set k 0 0 1\r\n1\r\n"), "STORED\r\n");
       const hold = (ms: number) => {

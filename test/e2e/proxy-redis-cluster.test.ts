@@ -14,7 +14,7 @@ import { execFile } from "node:child_process";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
-import type { ClusterPool } from "../../src/proxy/cluster/pool.js";
+import type { ClusterControl } from "../../src/proxy/cluster/control.js";
 import { keySlot } from "../../src/proxy/cluster/slot.js";
 import { freePort } from "../../tools/ports.js";
 import { stopAll } from "../../tools/procs.js";
@@ -122,8 +122,8 @@ describe("redis cluster pool", { timeout: 180_000 }, () => {
   });
 
   test("status: slots per master; keyless commands reach every master", async () => {
-    const pool = proxy.proxy.pools_.get("kc") as ClusterPool;
-    const st = pool.clusterStatus();
+    const control = proxy.proxy.pools_.get("kc")?.control as ClusterControl;
+    const st = control.clusterStatus();
     assert.equal(st.known, true);
     assert.equal(st.uncoveredSlots, 0);
     assert.equal(st.shards.length, 3);

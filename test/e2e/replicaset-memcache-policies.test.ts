@@ -14,7 +14,7 @@ import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { EventRing } from "../../src/admin/events.js";
 import { attachReplicaSetEvents } from "../../src/admin/sources/replicaset.js";
-import { ReplicaSet } from "../../src/proxy/replicaset/set.js";
+import type { ReplicaSet } from "../../src/proxy/replicaset/set.js";
 import { StatsServer } from "../../src/proxy/stats.js";
 import { freePorts } from "../../tools/ports.js";
 import { type Proc, startMemcached, stopAll } from "../../tools/procs.js";
@@ -25,7 +25,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function set(proxy: RunningProxy, pool: string): ReplicaSet {
   const s = proxy.proxy.pools_.get(pool)?.servers[0];
-  assert.ok(s instanceof ReplicaSet);
+  assert.ok(s?.kind === "set");
   return s;
 }
 

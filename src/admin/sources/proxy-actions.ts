@@ -1,6 +1,6 @@
 /**
  * The server actions of the admin API for a proxy pool: disable, enable, drain, set a weight.
- * Each changes the server's operator state and swaps a new routing table (pool.rebuild), so
+ * Each changes the server's operator state and swaps a new routing table (control.ts), so
  * the data plane sees the change at its next request and never a half-updated table:
  *   - drain: no NEW request is routed to the server; requests in flight finish normally;
  *   - disable: the same, and its connections are closed now (requests still in flight on them
@@ -12,7 +12,7 @@
  */
 import { type Action, ActionError, type ActionHandler, type ActionResult } from "../actions.js";
 import { displayName, inflight, type ProxyStatusHooks } from "./proxy-status.js";
-import type { BackendServer, ProxyLike, ProxyPoolLike } from "./proxy-types.js";
+import type { PoolTarget, ProxyLike, ProxyPoolLike } from "./proxy-types.js";
 
 export function findPool(proxy: ProxyLike, name: string): ProxyPoolLike | undefined {
   for (const p of proxy.pools()) if (p.name === name) return p;
@@ -24,7 +24,7 @@ export function findServer(
   pool: ProxyPoolLike,
   name: string,
   hooks: ProxyStatusHooks,
-): BackendServer | undefined {
+): PoolTarget | undefined {
   for (let i = 0; i < pool.servers.length; i++) {
     const s = pool.servers[i];
     if (s.name === name || s.label === name || displayName(pool, i, hooks) === name) return s;
@@ -51,24 +51,18 @@ export function serverActions(
       const before = pool.table.version;
       switch (a.op) {
         case "drain":
-          s.adminState = "draining";
-          pool.rebuild();
+          pool.control.drain(s);
           return result(`${who} draining (${inflight(s, hooks)} requests in flight)`, pool, before);
         case "disable": {
-          s.adminState = "disabled";
-          pool.rebuild();
           const n = inflight(s, hooks);
-          s.forEachConn((c) => c.close("was disabled by the operator"));
+          pool.control.disable(s);
           return result(`${who} disabled (${n} requests in flight failed)`, pool, before);
         }
         case "enable":
-          s.adminState = "enabled";
-          if (s.weightOverride === 0) s.weightOverride = undefined;
-          pool.rebuild();
+          pool.control.enable(s);
           return result(`${who} enabled`, pool, before);
         case "weight":
-          s.weightOverride = a.weight;
-          pool.rebuild();
+          pool.control.setWeight(s, a.weight);
           return result(
             a.weight === 0 ? `${who} weight 0: no new requests` : `${who} weight ${a.weight}`,
             pool,

@@ -13,10 +13,9 @@ import {
   proxyServerStateMetrics,
   replicaSetMetrics,
 } from "../../metrics/table.js";
-import { ReplicaSet } from "../../proxy/replicaset/set.js";
 import { type StatsWorkers, serverQueues } from "../../proxy/stats.js";
 import type { AdminServer } from "../http.js";
-import type { BackendServer } from "./proxy-types.js";
+import type { BackendServer, PoolTarget, ReplicaSet } from "./proxy-types.js";
 
 type Reason = (typeof EJECT_REASONS)[number];
 
@@ -28,9 +27,10 @@ function ejected(reason: Reason | undefined): Record<string, number> {
 
 /** A pool server's state: out of the table by passive ejection, its health check, or the operator. */
 export function serverState(s: BackendServer): { up: number; ejected: Record<string, number> } {
+  const st = s.pool.control.state(s);
   const reason: Reason | undefined =
-    s.ejectedUntil !== 0 ? "failure_limit" : s.healthDown ? "health_check" : undefined;
-  const up = reason === undefined && s.adminState === "enabled" ? 1 : 0;
+    st.ejectedUntil !== 0 ? "failure_limit" : st.healthDown ? "health_check" : undefined;
+  const up = reason === undefined && st.adminState === "enabled" ? 1 : 0;
   return { up, ejected: ejected(reason) };
 }
 
@@ -108,20 +108,25 @@ export function registerReplicaSet(admin: AdminServer, pool: string, set: Replic
   };
 }
 
+/** One entry of a pool's list as the admin plane registers it. */
+export type Entry =
+  | { kind: "server"; s: BackendServer; label: string; member?: [ReplicaSet, number] }
+  | { kind: "set"; s: ReplicaSet; label: string };
+
 /**
- * Every server of a pool's list with its metric label and registration: a replica set
- * registers its own state and each member's server series.
+ * Every entry of a pool's list with its metric label: a server, or a replica set (its own
+ * state) followed by each member's server series.
  */
-export function* serverEntries(
-  list: readonly BackendServer[],
-): Iterable<{ s: BackendServer; label: string; member?: [ReplicaSet, number] }> {
-  for (const s of list) {
-    if (s instanceof ReplicaSet) {
-      yield { s, label: s.name };
-      for (let i = 0; i < s.members.length; i++) {
-        const m = s.members[i];
-        yield { s: m, label: `${s.name}/${m.label}`, member: [s, i] };
-      }
-    } else yield { s, label: s.name };
+export function* serverEntries(list: readonly PoolTarget[]): Iterable<Entry> {
+  for (const t of list) {
+    if (t.kind === "server") {
+      yield { kind: "server", s: t, label: t.name };
+      continue;
+    }
+    yield { kind: "set", s: t, label: t.name };
+    for (let i = 0; i < t.members.length; i++) {
+      const m = t.members[i];
+      yield { kind: "server", s: m, label: `${t.name}/${m.label}`, member: [t, i] };
+    }
   }
 }

@@ -4,7 +4,6 @@
  * live member). A proxy whose shard has nothing live answers errors for that shard's keys,
  * so a load balancer should prefer a peer.
  */
-import { ReplicaSet } from "../../proxy/replicaset/set.js";
 import type { ReadyCheck } from "../ready.js";
 import { serverState } from "./proxy-metrics.js";
 import type { ProxyLike } from "./proxy-types.js";
@@ -20,7 +19,7 @@ export function proxyReadyChecks(proxy: ProxyLike): ReadyCheck[] {
       ok: () =>
         [...proxy.pools()].every((p) =>
           p.servers.every((s) =>
-            s instanceof ReplicaSet
+            s.kind === "set"
               ? s.view.members.some((m) => m.health === "up")
               : serverState(s).up === 1,
           ),

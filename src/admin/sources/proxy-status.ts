@@ -1,17 +1,17 @@
 /**
- * The dashboard's view of a proxy pool (status.ts PoolStatus): one shard per configured
- * server; a replica set is one shard whose members are listed, the one the pool serves with
- * its live figures. The other members' role and health come from a hook
- * (ProxyStatusHooks.member; failover/admin.ts replicaSetMemberHook reads each set's view).
+ * The view of a proxy pool (status.ts PoolStatus) for the dashboard, the admin API and the
+ * SIGUSR1 dump: one shard per configured server; a replica set is one shard listing its
+ * members with their live figures, and their role and health from the set's current view
+ * (a hook may rename them: ProxyStatusHooks.member).
  */
 
 import { formatEndpoint } from "../../config/schema/common.js";
-import type { ClusterStatus } from "../../proxy/cluster/pool.js";
+import { ClusterControl } from "../../proxy/cluster/control.js";
 import { type StatsWorkers, serverQueues } from "../../proxy/stats.js";
 import { RateMeter } from "../rate.js";
 import type { Health, PoolStatus, ServerStatus, ShardStatus } from "../status.js";
 import { RecentQuantiles } from "./latency.js";
-import type { BackendServer, ProxyPoolLike } from "./proxy-types.js";
+import type { BackendServer, PoolTarget, ProxyPoolLike, ReplicaSet } from "./proxy-types.js";
 
 export interface MemberInfo {
   name?: string;
@@ -23,12 +23,12 @@ export interface MemberInfo {
 export interface ProxyStatusHooks {
   /**
    * A replica-set member, by address: `served` is true for the member the pool sends to.
-   * Returns its display name, role and (for members not served) health.
+   * Returns what replaces the view's: its display name (`keepcache up`), role or health.
    */
   member?(pool: string, shard: string, address: string, served: boolean): MemberInfo | undefined;
   /** The pool's bound listen address (port 0 resolved), when known. */
   listen?(pool: string): string | undefined;
-  /** Failovers so far (counted from the event ring by the caller). */
+  /** Failovers so far (default: those of the pool's replica sets, setFailovers). */
   failovers?(pool: string): number;
   /**
    * Reshapes a plain server's shard, for a server that stands for several members (`keepcache
@@ -60,16 +60,18 @@ export class ServerTracks {
 
 /** Operator state first (it is what someone chose), then passive ejection, then health. */
 export function serverHealth(s: BackendServer): Health {
-  if (s.adminState === "disabled") return "disabled";
-  if (s.adminState === "draining" || s.weightOverride === 0) return "draining";
-  if (s.ejectedUntil !== 0) return "ejected";
-  if (s.healthDown) return "down";
+  const st = s.pool.control.state(s);
+  if (st.adminState === "disabled") return "disabled";
+  if (st.adminState === "draining" || st.weightOverride === 0) return "draining";
+  if (st.ejectedUntil !== 0) return "ejected";
+  if (st.healthDown) return "down";
   return "up";
 }
 
 function detailOf(s: BackendServer, h: Health, hooks: ProxyStatusHooks): string | undefined {
   if (h === "ejected") {
-    return `ejected until ${new Date(s.ejectedUntil).toTimeString().slice(0, 8)}`;
+    const until = s.pool.control.state(s).ejectedUntil;
+    return `ejected until ${new Date(until).toTimeString().slice(0, 8)}`;
   }
   if (h === "down") return "health check failing";
   if (h === "draining") return `${inflight(s, hooks)} requests in flight`;
@@ -77,9 +79,11 @@ function detailOf(s: BackendServer, h: Health, hooks: ProxyStatusHooks): string 
   return undefined;
 }
 
-/** Requests sent to `s` and not answered yet, in every process (stats.ts serverQueues). */
-export function inflight(s: BackendServer, hooks: ProxyStatusHooks): number {
-  return serverQueues(s, hooks.workers?.()).out_queue;
+/** Requests sent to `s` (a set: its members) and not answered yet, in every process. */
+export function inflight(s: PoolTarget, hooks: ProxyStatusHooks): number {
+  let n = 0;
+  for (const b of s.backends) n += serverQueues(b, hooks.workers?.()).out_queue;
+  return n;
 }
 
 function served(
@@ -98,7 +102,7 @@ function served(
     address: s.label,
     role,
     health,
-    weight: s.weightOverride ?? weight ?? weightOf(s),
+    weight: s.pool.control.state(s).weightOverride ?? weight ?? weightOf(s),
     opsPerSec: Math.round(t.ops.update(c.requests, now) * 10) / 10,
     latencyMs: t.latency.update(s.latency, now),
     errors: c.server_err + c.server_timedout,
@@ -122,6 +126,23 @@ export function displayName(pool: ProxyPoolLike, i: number, hooks: ProxyStatusHo
   return hooks.member?.(pool.name, cfg.name, s.label, true)?.name ?? s.label;
 }
 
+/** A set member's role and health as the set's current view says (its controller decides). */
+function memberFromView(set: ReplicaSet, i: number): MemberInfo {
+  const v = set.view.members[i];
+  return {
+    role: i === set.view.writeTarget || v.role === "master" ? "master" : "replica",
+    health: v.health === "up" ? "up" : v.health === "warming" ? "draining" : "down",
+    ...(v.health !== "up" ? { detail: v.health } : {}),
+  };
+}
+
+/** Failovers done or followed by the replica sets of a pool since they started. */
+export function setFailovers(pool: ProxyPoolLike): number {
+  let n = 0;
+  for (const s of pool.servers) if (s.kind === "set") n += s.controller.failovers;
+  return n;
+}
+
 export function poolStatus(
   pool: ProxyPoolLike,
   tracks: ServerTracks,
@@ -130,12 +151,12 @@ export function poolStatus(
 ): PoolStatus {
   const shards: ShardStatus[] = [];
   let ops = 0;
-  // A Redis Cluster pool (proxy/cluster/pool.ts): one server per master, with its slots.
-  const cluster = (pool as { clusterStatus?: () => ClusterStatus }).clusterStatus?.();
+  // A Redis Cluster pool (proxy/cluster/control.ts): one server per master, with its slots.
+  const cluster = pool.control instanceof ClusterControl ? pool.control.clusterStatus() : undefined;
   pool.config.servers.forEach((cfg, i) => {
     const s = pool.servers[i];
     if (s === undefined) return;
-    if (cfg.kind === "server") {
+    if (s.kind === "server") {
       const st = served(hooks, s, tracks.get(s), now, s.name, "server");
       const cs = cluster?.shards.find((sh) => sh.master === s.label);
       if (cs !== undefined) {
@@ -147,61 +168,29 @@ export function poolStatus(
       shards.push(hooks.shard?.(pool.name, shard) ?? shard);
       return;
     }
-    // Issue 5's ReplicaSet is a BackendServer holding one BackendServer per member: each
-    // member has its own counters and latency; role and health come from the hook (its view).
-    const own = (s as { members?: unknown }).members;
-    if (Array.isArray(own) && own.length === cfg.members.length) {
-      const list = (own as BackendServer[]).map((m, j) => {
-        const info = hooks.member?.(pool.name, cfg.name, m.label, true) ?? {};
-        const name = info.name ?? m.label;
-        const st = served(
-          hooks,
-          m,
-          tracks.get(m),
-          now,
-          name,
-          info.role ?? "replica",
-          cfg.members[j].weight,
-        );
-        if (info.health !== undefined) st.health = info.health;
-        if (info.detail !== undefined) st.detail = info.detail;
-        ops += st.opsPerSec;
-        return st;
-      });
-      shards.push({ name: cfg.name, members: list });
-      return;
-    }
-    const members = cfg.members.map((m): ServerStatus => {
-      const address = `${m.endpoint.host}:${m.endpoint.port}`;
-      const isServed = address === s.label;
-      const info = hooks.member?.(pool.name, cfg.name, address, isServed) ?? {};
-      if (isServed) {
-        const st = served(
-          hooks,
-          s,
-          tracks.get(s),
-          now,
-          info.name ?? address,
-          info.role ?? "master",
-        );
-        ops += st.opsPerSec;
-        return st;
-      }
-      const standby: ServerStatus = {
-        name: info.name ?? address,
-        address,
-        role: info.role ?? "replica",
-        health: info.health ?? "unknown",
-        weight: m.weight,
-        opsPerSec: 0,
-        latencyMs: { p50: null, p99: null },
-        errors: 0,
-        ejections: 0,
+    if (s.kind !== "set" || cfg.kind !== "replicaset") return;
+    // Each member has its own counters and latency; role and health come from the set's view.
+    const list = s.members.map((m, j) => {
+      const info = {
+        ...memberFromView(s, j),
+        ...hooks.member?.(pool.name, cfg.name, m.label, true),
       };
-      if (info.detail !== undefined) standby.detail = info.detail;
-      return standby;
+      const name = info.name ?? m.label;
+      const st = served(
+        hooks,
+        m,
+        tracks.get(m),
+        now,
+        name,
+        info.role ?? "replica",
+        cfg.members[j].weight,
+      );
+      if (info.health !== undefined) st.health = info.health;
+      if (info.detail !== undefined) st.detail = info.detail;
+      ops += st.opsPerSec;
+      return st;
     });
-    shards.push({ name: cfg.name, members });
+    shards.push({ name: cfg.name, members: list });
   });
   const c = pool.counters;
   const cfg = pool.config;
@@ -215,7 +204,7 @@ export function poolStatus(
     opsPerSec: Math.round(ops * 10) / 10,
     errors: c.forward_error,
     shards,
-    failovers: hooks.failovers?.(pool.name) ?? 0,
+    failovers: hooks.failovers?.(pool.name) ?? setFailovers(pool),
     ...(cluster !== undefined ? { cluster } : {}),
   };
 }

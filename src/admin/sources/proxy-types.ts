@@ -3,10 +3,12 @@
  * sources depend on a small surface of it.
  */
 import type { ProxyPool } from "../../proxy/pool.js";
+import type { ReplicaSet } from "../../proxy/replicaset/set.js";
 import type { BackendServer } from "../../proxy/server.js";
 import type { StatsWorkers } from "../../proxy/stats.js";
+import type { PoolTarget } from "../../proxy/target.js";
 
-export type { BackendServer, ProxyPool };
+export type { BackendServer, PoolTarget, ProxyPool, ReplicaSet };
 export type ProxyPoolLike = ProxyPool;
 
 /** ProxyService, or anything that lists pools and knows their bound addresses. */

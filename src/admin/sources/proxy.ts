@@ -3,29 +3,27 @@
  *   - Prometheus: the pool table of src/metrics/table.ts (keepcache_proxy_pool_*), and per
  *     server and replica set what proxy-metrics.ts registers (counters, latency, state);
  *   - a "pool" status provider per pool, and the server actions (proxy-actions.ts);
- *   - ejection, reinstatement and health events for the dashboard's history, found by a
- *     light poll of the servers' state (the data plane is not touched for them).
- * Pools and servers that come and go with a SIGHUP reload are picked up by the same poll.
+ *   - ejection, reinstatement and health events for the dashboard's history, from the events
+ *     of each pool's control plane (proxy/control.ts) as they happen.
+ * Pools and servers that come and go with a SIGHUP reload are picked up by sync(), which the
+ * caller runs after every reload.
  */
 
 import { proxyPoolMetrics } from "../../metrics/table.js";
-import { ReplicaSet } from "../../proxy/replicaset/set.js";
 import type { AdminServer } from "../http.js";
 import type { Health } from "../status.js";
 import { findPool, serverActions } from "./proxy-actions.js";
 import { registerReplicaSet, registerServer, serverEntries } from "./proxy-metrics.js";
 import { type ProxyStatusHooks, poolStatus, ServerTracks, serverHealth } from "./proxy-status.js";
-import type { BackendServer, ProxyLike } from "./proxy-types.js";
+import type { BackendServer, ProxyLike, ReplicaSet } from "./proxy-types.js";
 
 export interface AttachProxyOptions extends ProxyStatusHooks {
   /** Register the server actions (default true). `keepcache up` offers failover instead. */
   serverActions?: boolean;
-  /** How often servers are looked at for ejections and reloads (ms, default 250). */
-  watchMs?: number;
 }
 
 export interface ProxyAttachment {
-  /** Registers pools/servers added by a reload and drops removed ones (the poll does it too). */
+  /** Registers pools/servers added by a reload and drops removed ones. */
   sync(): void;
   detach(): void;
 }
@@ -34,6 +32,9 @@ interface Seen {
   undo: () => void;
   ejectedAt: number;
   health: Health;
+  /** The pool's name and the server's metric label, for its events. */
+  pool: string;
+  label: string;
 }
 
 function addressText(a: unknown): string | undefined {
@@ -51,21 +52,14 @@ export function attachProxy(
   opts: AttachProxyOptions = {},
 ): ProxyAttachment {
   const tracks = new ServerTracks();
-  const failovers = new Map<string, number>();
-  const unsubscribe = admin.events.subscribe((e) => {
-    const pool = e.data?.pool;
-    if (e.kind === "failover" && typeof pool === "string") {
-      failovers.set(pool, (failovers.get(pool) ?? 0) + 1);
-    }
-  });
   const hooks: ProxyStatusHooks = {
     listen: (name) => addressText(proxy.addresses?.get(name)),
     workers: () => proxy.workers,
-    failovers: (name) => failovers.get(name) ?? 0,
     ...opts,
   };
-  const pools = new Map<string, () => void>();
-  const servers = new Map<BackendServer, Seen>();
+  /** Registrations by pool name, with the pool object they subscribed to. */
+  const pools = new Map<string, { pool: object; undo: () => void }>();
+  const servers = new Map<BackendServer | ReplicaSet, Seen>();
 
   const watchServer = (poolName: string, s: BackendServer, seen: Seen, label: string) => {
     const at = s.counters.server_ejected_at;
@@ -73,7 +67,9 @@ export function attachProxy(
     if (at !== seen.ejectedAt && at !== 0) {
       seen.ejectedAt = at;
       tracks.get(s).ejections++;
-      const why = s.healthDown ? "health check failed" : "failure limit reached";
+      const why = s.pool.control.state(s).healthDown
+        ? "health check failed"
+        : "failure limit reached";
       admin.events.push({
         kind: "eject",
         subject,
@@ -108,10 +104,16 @@ export function attachProxy(
 
   const sync = () => {
     const livePools = new Set<string>();
-    const liveServers = new Set<BackendServer>();
+    const liveServers = new Set<BackendServer | ReplicaSet>();
     for (const pool of proxy.pools()) {
       const name = pool.name;
       livePools.add(name);
+      const had = pools.get(name);
+      // A pool restarted under the same name (a new listener) is a new object: subscribe again.
+      if (had !== undefined && had.pool !== pool) {
+        had.undo();
+        pools.delete(name);
+      }
       if (!pools.has(name)) {
         const undo = [
           admin.metrics.registerSource(
@@ -132,37 +134,62 @@ export function attachProxy(
         if (opts.serverActions ?? true) {
           undo.push(admin.actions.register(serverActions(proxy, name, hooks)));
         }
-        pools.set(name, () => {
-          for (const u of undo) u();
+        // A server's control state changed (ejected, back, health verdict, operator): record
+        // the transition now.
+        undo.push(
+          pool.control.subscribe((ev) => {
+            const s = ev.type === "operator" ? ev.target : ev.server;
+            const seen = servers.get(s);
+            if (seen !== undefined && s.kind === "server")
+              watchServer(seen.pool, s, seen, seen.label);
+          }),
+        );
+        pools.set(name, {
+          pool,
+          undo: () => {
+            for (const u of undo) u();
+          },
         });
       }
-      for (const { s, label, member } of serverEntries(pool.servers)) {
-        liveServers.add(s);
-        let seen = servers.get(s);
+      for (const e of serverEntries(pool.servers)) {
+        liveServers.add(e.s);
+        let seen = servers.get(e.s);
+        // A set's traffic is its members': it registers its own state only, and has no
+        // ejections or health checks of its own to watch.
+        if (e.kind === "set") {
+          if (seen === undefined)
+            servers.set(e.s, {
+              undo: registerReplicaSet(admin, name, e.s),
+              ejectedAt: 0,
+              health: "up",
+              pool: name,
+              label: e.label,
+            });
+          continue;
+        }
+        const s = e.s;
         if (seen === undefined) {
           seen = {
-            // A set's own counters stay zero (its members carry the traffic): its own state only.
-            undo:
-              s instanceof ReplicaSet
-                ? registerReplicaSet(admin, name, s)
-                : registerServer(
-                    admin,
-                    s,
-                    { pool: name, server: label },
-                    () => proxy.workers,
-                    member,
-                  ),
+            undo: registerServer(
+              admin,
+              s,
+              { pool: name, server: e.label },
+              () => proxy.workers,
+              e.member,
+            ),
             ejectedAt: s.counters.server_ejected_at,
             health: serverHealth(s),
+            pool: name,
+            label: e.label,
           };
           servers.set(s, seen);
         }
-        watchServer(name, s, seen, label);
+        watchServer(name, s, seen, e.label);
       }
     }
-    for (const [name, undo] of pools) {
+    for (const [name, p] of pools) {
       if (!livePools.has(name)) {
-        undo();
+        p.undo();
         pools.delete(name);
       }
     }
@@ -175,14 +202,10 @@ export function attachProxy(
   };
 
   sync();
-  const timer = setInterval(sync, opts.watchMs ?? 250);
-  timer.unref();
   return {
     sync,
     detach() {
-      clearInterval(timer);
-      unsubscribe();
-      for (const u of pools.values()) u();
+      for (const p of pools.values()) p.undo();
       for (const s of servers.values()) s.undo();
       pools.clear();
       servers.clear();

@@ -10,7 +10,7 @@
  */
 import type { ProxyService } from "../../proxy/proxy.js";
 import type { SetEvent } from "../../proxy/replicaset/events.js";
-import { ReplicaSet } from "../../proxy/replicaset/set.js";
+import type { ReplicaSet } from "../../proxy/replicaset/set.js";
 import type { AdminEventInput, EventRing } from "../events.js";
 
 export interface ReplicaSetEventsOptions {
@@ -154,7 +154,7 @@ export function attachReplicaSetEvents(
     const live = new Set<ReplicaSet>();
     for (const pool of proxy.pools()) {
       for (const s of pool.servers) {
-        if (!(s instanceof ReplicaSet)) continue;
+        if (s.kind !== "set") continue;
         live.add(s);
         if (subscribed.has(s)) continue;
         const name = (i: number) => {

@@ -275,7 +275,7 @@ export const poolSchema = z
     redis_dedicated_connections: posInt.default(256),
     client_output_limit: posInt.optional(),
     /**
-     * The servers are seeds of a Redis Cluster (proxy/cluster/pool.ts): the pool learns the
+     * The servers are seeds of a Redis Cluster (proxy/cluster/control.ts): the pool learns the
      * slot map from them and routes by hash slot, following -MOVED/-ASK and the cluster's own
      * failover; hash, distribution and auto_eject_hosts do not apply.
      */

@@ -32,15 +32,16 @@ export class ClusterNode extends BackendServer {
   ): boolean {
     if (req.readOnly && this.read !== "master" && this.replicas.length > 0) {
       const r = this.replicas[clientId % this.replicas.length];
-      // prefer-replica: a replica that is failing leaves its reads to the master.
-      if (this.read === "replica" || (r.failures === 0 && !r.healthDown))
+      // prefer-replica: a replica that is failing leaves its reads to the master (replicas are
+      // not pool entries: no health check, the data path's failures are the evidence).
+      if (this.read === "replica" || r.failures === 0)
         return r.send(req, clientId, channel, buf, start, end, keepForRetry);
     }
     return super.send(req, clientId, channel, buf, start, end, keepForRetry);
   }
 }
 
-/** A request re-sent after a redirect: how many it has followed (bounded, pool.ts). */
+/** A request re-sent after a redirect: how many it has followed (bounded, control.ts). */
 export class Redirected extends Request {
   constructor(
     slot: Slot,

@@ -7,11 +7,11 @@
  */
 import type { Picker } from "../distribution/types.js";
 import type { RoutingTable } from "../router.js";
-import type { BackendServer } from "../server.js";
+import type { PoolTarget } from "../target.js";
 import { keySlot, SLOTS } from "./slot.js";
 import type { SlotMap } from "./slot-map.js";
 
-export interface ClusterTable extends RoutingTable {
+export interface ClusterTable extends RoutingTable<PoolTarget> {
   /**
    * Slot → server index, -1 while unknown. Written in place by a -MOVED (one entry, the value
    * the next refresh would build): the pool lives in one process, and a request reads it once.
@@ -23,7 +23,7 @@ const slotGroup: Picker = { live: SLOTS, pick: (b, s, e) => keySlot(b, s, e) };
 
 export function clusterTable(
   map: SlotMap | undefined,
-  servers: readonly BackendServer[],
+  servers: readonly PoolTarget[],
   version: number,
 ): ClusterTable {
   const owner = new Int32Array(SLOTS).fill(-1);
@@ -44,6 +44,7 @@ export function clusterTable(
   return {
     version,
     servers: servers.map((s) => ({ key: s.label, weight: 1, live: true })),
+    targets: servers,
     picker,
     group: slotGroup,
     owner,

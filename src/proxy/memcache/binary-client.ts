@@ -133,6 +133,7 @@ export class BinaryClientParser implements ClientParser {
           expect: Kind.Binary,
           merge: new BinaryAllOkMerger(0, op, r.opaque, quiet),
           silent: quiet,
+          readOnly: false,
           tag,
         };
       }
@@ -143,6 +144,7 @@ export class BinaryClientParser implements ClientParser {
           expect: Kind.BinaryStats,
           merge: new BinaryStatsMerger(0, r.opaque),
           silent: false,
+          readOnly: true,
           tag,
         };
       default: {

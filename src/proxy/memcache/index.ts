@@ -8,6 +8,7 @@ import { ParseResult } from "../driver.js";
 import { BinaryClientParser } from "./binary-client.js";
 import { Kind } from "./expect.js";
 import { MemcacheFramer } from "./framer.js";
+import { memcacheReplyClass } from "./reply-class.js";
 import { TextClientParser } from "./text-client.js";
 
 const EMPTY = Buffer.alloc(0);
@@ -54,6 +55,8 @@ class DetectingParser implements ClientParser {
 
 export const memcacheDriver: ProtocolDriver = {
   name: "memcache",
+  replyClass: memcacheReplyClass,
+  replicaSet: { singleWriter: false, retryReadErrors: true, fenceAcks: false },
   newClientParser(limits: DriverLimits, state: ClientState): ClientParser {
     return new DetectingParser(limits, state);
   },

@@ -196,5 +196,5 @@ function planKeys(
         : { keyBuf: b, keyStart: starts[f], keyEnd: ends[f], request: req },
     );
   }
-  return { kind: "split", parts, expect: Kind.Multi, merge, silent: false };
+  return { kind: "split", parts, expect: Kind.Multi, merge, silent: false, readOnly: true };
 }

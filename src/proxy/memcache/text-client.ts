@@ -145,7 +145,7 @@ export class TextClientParser implements ClientParser {
         return { kind: "local", reply: MN };
       case Cmd.FlushAll:
       case Cmd.Verbosity:
-        return this.broadcast(b, r, Kind.Line, new TextAllOkMerger(0, r.noreply));
+        return this.broadcast(b, r, Kind.Line, new TextAllOkMerger(0, r.noreply), false);
       case Cmd.Stats:
         return this.stats(b, r);
       case Cmd.Version:
@@ -272,11 +272,25 @@ export class TextClientParser implements ClientParser {
     if (sub === "metadump") {
       this.channel = DUMP_CHANNEL;
       const merge = new TextDumpMerger(0);
-      return { kind: "broadcast", request, expect: Kind.Dump, merge, silent: false };
+      return {
+        kind: "broadcast",
+        request,
+        expect: Kind.Dump,
+        merge,
+        silent: false,
+        readOnly: false,
+      };
     }
     if (CRAWLER_LINE.has(sub)) {
       const merge = new TextAllOkMerger(0, false);
-      return { kind: "broadcast", request, expect: Kind.Line, merge, silent: false };
+      return {
+        kind: "broadcast",
+        request,
+        expect: Kind.Line,
+        merge,
+        silent: false,
+        readOnly: false,
+      };
     }
     return { kind: "local", reply: ERROR };
   }
@@ -286,11 +300,12 @@ export class TextClientParser implements ClientParser {
     r: TextRequest,
     kind: number,
     merge: TextAllOkMerger | TextStatsMerger,
+    readOnly: boolean,
   ): Plan {
     const request = r.noreply
       ? stripNoreply(b, r)
       : Buffer.from(b.subarray(r.frameStart, r.frameEnd));
-    return { kind: "broadcast", request, expect: kind, merge, silent: r.noreply };
+    return { kind: "broadcast", request, expect: kind, merge, silent: r.noreply, readOnly };
   }
 
   private stats(b: Buffer, r: TextRequest): Plan {
@@ -299,7 +314,7 @@ export class TextClientParser implements ClientParser {
     let kind: number = Kind.Multi;
     if (sub === "reset" || (sub === "detail" && args[1] !== "dump")) kind = Kind.Line;
     else if (sub === "cachedump" || sub === "detail") kind = Kind.Lines;
-    return this.broadcast(b, r, kind, new TextStatsMerger(0));
+    return this.broadcast(b, r, kind, new TextStatsMerger(0), true);
   }
 }
 

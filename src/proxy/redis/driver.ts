@@ -15,6 +15,7 @@ import type {
 import { RedisClientParser } from "./client-parser.js";
 import { RedisCommandPolicy } from "./command-policy.js";
 import { EXPECT_ONE } from "./planner.js";
+import { redisReplyClass } from "./reply-class.js";
 import { RedisReplyFramer } from "./reply-framer.js";
 
 /** A request made of string arguments (handshake and probe only; not the hot path). */
@@ -42,6 +43,8 @@ const PONG = Buffer.from("+PONG\r\n");
 
 export const redisDriver: ProtocolDriver = {
   name: "redis",
+  replyClass: redisReplyClass,
+  replicaSet: { singleWriter: true, retryReadErrors: false, fenceAcks: true },
 
   newClientParser(limits: DriverLimits, state: ClientState): ClientParser {
     return new RedisClientParser(limits, state);

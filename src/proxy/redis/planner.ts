@@ -213,6 +213,7 @@ function split(req: RespRequest, cmd: number, eff: number, state: ClientState): 
     expect: state.resp3 ? EXPECT_RESP3 : EXPECT_ONE,
     merge: new SplitMerge(sp),
     silent: false,
+    readOnly: isReadOnly(eff),
   };
 }
 
@@ -226,6 +227,7 @@ function keyless(req: RespRequest, eff: number, state: ClientState): Plan {
     expect: state.resp3 ? EXPECT_RESP3 : EXPECT_ONE,
     merge: new BroadcastMerge(kind, state.servers, state.resp3),
     silent: false,
+    readOnly: isReadOnly(eff),
   };
 }
 

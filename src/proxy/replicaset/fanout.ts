@@ -5,8 +5,9 @@
  * member's reply is copied (writes' replies are a few bytes) because the winner may be an
  * earlier member's.
  */
+
+import { ReplyClass } from "../driver.js";
 import { Request, Slot, type SlotOwner } from "../request.js";
-import { memcacheReplyClass, ReplyClass } from "./classify.js";
 import { FAILED, WriteMerge } from "./merge.js";
 import { requiredAcks, type WritePolicy } from "./policy.js";
 import {
@@ -75,7 +76,7 @@ export class FanOutWrite implements SlotOwner {
   deliver(slot: Slot, buf: Buffer, start: number, end: number): void {
     const k = slot.tag;
     this.replies[k] = Buffer.from(buf.subarray(start, end));
-    this.record(k, memcacheReplyClass(buf, start, end));
+    this.record(k, this.set.replyClass(buf, start, end));
   }
 
   complete(slot: Slot, reply: Buffer | null): void {
@@ -86,7 +87,7 @@ export class FanOutWrite implements SlotOwner {
       return;
     }
     this.replies[k] = reply ?? Buffer.alloc(0);
-    this.record(k, reply === null ? ReplyClass.Ok : memcacheReplyClass(reply, 0, reply.length));
+    this.record(k, reply === null ? ReplyClass.Ok : this.set.replyClass(reply, 0, reply.length));
   }
 
   failReply(slot: Slot, message: string): Buffer {

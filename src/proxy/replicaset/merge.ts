@@ -14,7 +14,7 @@
  *   member's.
  */
 import assert from "node:assert";
-import { ReplyClass } from "./classify.js";
+import { ReplyClass } from "../driver.js";
 
 /** Outcome severity for "worst wins": a failure ranks above every reply class. */
 export const FAILED = 5;

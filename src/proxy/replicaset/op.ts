@@ -11,8 +11,8 @@
  * Plan says idempotent.
  */
 
+import { ReplyClass } from "../driver.js";
 import { Request, Slot, type SlotOwner } from "../request.js";
-import { memcacheReplyClass, ReplyClass, redisReplyClass } from "./classify.js";
 import {
   completeOuterSilently,
   deliverOuter,
@@ -158,14 +158,11 @@ export class SingleOp implements SlotOwner, Parked {
     this.done();
     const set = this.set;
     const m = this.member;
-    const cls =
-      set.protocol === "redis"
-        ? redisReplyClass(buf, start, end)
-        : memcacheReplyClass(buf, start, end);
+    const cls = set.replyClass(buf, start, end);
     if (this.read) {
       const retry =
         cls === ReplyClass.RoleChange ||
-        (cls === ReplyClass.Error && set.protocol === "memcache") ||
+        (cls === ReplyClass.Error && set.behaviour.retryReadErrors) ||
         (cls === ReplyClass.Miss && set.readMissFailover);
       if (retry && !this.closed) {
         if (cls === ReplyClass.RoleChange)
@@ -190,7 +187,7 @@ export class SingleOp implements SlotOwner, Parked {
       this.park(buf, start, end);
       return;
     }
-    if (set.fenceAcks && demoted(set.view, m) && cls !== ReplyClass.RoleChange) {
+    if (set.behaviour.fenceAcks && demoted(set.view, m) && cls !== ReplyClass.RoleChange) {
       // The member was demoted while this write was in flight: its acknowledgement means
       // nothing (the demoted master's data is discarded when it resyncs), so never pass it on.
       this.failure = `keepcache: ${set.members[m].label} was demoted while the write was in flight; its outcome is unknown`;

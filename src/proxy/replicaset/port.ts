@@ -3,6 +3,7 @@
  * its final outcome to the request the pool routed (the same steps as ProxyPool.settle and
  * ProxyPool.failRequest, which it stands in for).
  */
+import type { ReplyClass, SetBehaviour } from "../driver.js";
 import type { ProxyPool } from "../pool.js";
 import type { Request } from "../request.js";
 import type { BackendServer } from "../server.js";
@@ -22,10 +23,11 @@ export interface SetPort {
   readonly members: readonly BackendServer[];
   readonly view: SetView;
   readonly picker: ReadPicker;
-  readonly protocol: "memcache" | "redis";
   readonly readMissFailover: boolean;
-  /** Acknowledgements from a member that stopped being the write target are refused (Redis). */
-  readonly fenceAcks: boolean;
+  /** The protocol's behaviour in a set (driver.ts SetBehaviour). */
+  readonly behaviour: SetBehaviour;
+  /** The class of a member's reply (the driver's). */
+  replyClass(buf: Buffer, start: number, end: number): ReplyClass;
   /** A member failed a request (connection error, timeout): the control plane reacts. */
   memberFailed(i: number, reason: string): void;
   /** A reply said the roles changed (-READONLY ...): ask every member again, now. */

@@ -1,25 +1,25 @@
 /**
  * A replica set as one shard of a pool. The pool hashes the SET NAME (config key),
  * so keys never move when members fail over; inside the set, requests go to members by the
- * current SetView (view.ts), which only the control plane replaces:
- *   memcached sets: monitor.ts (member health, warming returning members);
- *   Redis sets:     failover/controller.ts (ROLE tracking, builtin or Sentinel failover).
+ * current SetView (view.ts), which only its controller (control.ts, injected by the process
+ * that runs the proxy) replaces: in the primary process src/failover/'s member monitor for
+ * memcached sets and ROLE tracking with builtin or Sentinel failover for Redis sets.
  *
- * It is a BackendServer to the pool (the pool's data plane calls send() as for any server),
- * made of plain BackendServers, one per member, that carry the pool's connections, timeouts,
- * TLS and handshake. Writes that find no write target (a failover in progress) are held here,
+ * It is a routing-table entry of its own kind (target.ts), not a server: the pool's data plane
+ * calls send() on it as on a server, and it sends to plain BackendServers, one per member,
+ * that carry the pool's connections, timeouts, TLS and handshake. Writes that find no write target (a failover in progress) are held here,
  * bounded in number and time, and sent when the view names a new one.
  */
 import assert from "node:assert";
 import type { ReplicaSetConfig } from "../../config/index.js";
-import { RedisSetController } from "../../failover/controller.js";
+import type { BackendConn } from "../backend.js";
+import type { ReplyClass, SetBehaviour } from "../driver.js";
 import type { PoolDeps, ProxyPool } from "../pool.js";
 import type { Request } from "../request.js";
 import { BackendServer } from "../server.js";
-import { memcacheRequestIsRead, redisRequestIsRead } from "./classify.js";
+import type { ControlledSet, SetController } from "./control.js";
 import { SetEvents } from "./events.js";
 import { FanOutWrite } from "./fanout.js";
-import { MemcacheSetMonitor } from "./monitor.js";
 import { SingleOp } from "./op.js";
 import { ReadPicker } from "./pick.js";
 import { MAX_MEMBERS } from "./policy.js";
@@ -29,25 +29,26 @@ import { initialView, type SetView, sameView } from "./view.js";
 /** Bound on writes held while a set has no write target. */
 const MAX_PARKED = 10000;
 
-/** What drives a set's view. */
-export interface SetController {
-  start(): void;
-  stop(): void;
-  memberFailed(i: number, reason: string): void;
-  rediscover(reason: string): void;
-  /** Manual failover (admin API); resolves with a one-line result. */
-  failover(to: string | undefined): Promise<string>;
-  /** Failovers done or followed since start. */
-  readonly failovers: number;
+/**
+ * A set's label in messages and reload matching: it lists its members and settings, so a
+ * reload that changes any of them builds a new set.
+ */
+export function setLabel(cfg: ReplicaSetConfig): string {
+  return `rs(${JSON.stringify({ ...cfg, key: undefined })})`;
 }
 
-export class ReplicaSet extends BackendServer implements SetPort {
-  override readonly replicaSet = true;
+export class ReplicaSet implements SetPort, ControlledSet {
+  /** A routing-table entry is a server or a replica set (target.ts); this is a set. */
+  readonly kind = "set" as const;
+  readonly name: string;
   readonly members: BackendServer[];
+  /** The backend servers that carry this entry's connections: its members. */
+  readonly backends: readonly BackendServer[];
   readonly picker: ReadPicker;
   readonly protocol: "memcache" | "redis";
   readonly readMissFailover: boolean;
-  readonly fenceAcks: boolean;
+  readonly behaviour: SetBehaviour;
+  readonly replyClass: (buf: Buffer, start: number, end: number) => ReplyClass;
   readonly controller: SetController;
   view: SetView;
   /** Transitions as they happen (events.ts), for the admin plane's timeline. */
@@ -58,12 +59,13 @@ export class ReplicaSet extends BackendServer implements SetPort {
   private parkTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    pool: ProxyPool,
+    readonly pool: ProxyPool,
     readonly cfg: ReplicaSetConfig,
-    label: string,
+    /** For messages and reload matching (setLabel). */
+    readonly label: string,
     readonly deps: PoolDeps,
   ) {
-    super(pool, cfg.name, label, cfg.members[0].endpoint, pool.config.server_connections);
+    this.name = cfg.name;
     assert(cfg.members.length <= MAX_MEMBERS, `a replica set has at most ${MAX_MEMBERS} members`);
     this.protocol = pool.driver.name;
     this.members = cfg.members.map(
@@ -76,16 +78,15 @@ export class ReplicaSet extends BackendServer implements SetPort {
           pool.config.server_connections,
         ),
     );
+    this.backends = this.members;
     this.picker = new ReadPicker(cfg.read, cfg.members.length);
     this.readMissFailover = cfg.read_miss_failover;
-    this.fenceAcks = this.protocol === "redis";
+    this.behaviour = pool.driver.replicaSet;
+    this.replyClass = pool.driver.replyClass;
     const master = cfg.members.findIndex((m) => m.role === "master");
     this.view = initialView(cfg.members, Math.max(master, 0));
     this.holdMs = cfg.down_after + 5000;
-    this.controller =
-      this.protocol === "redis"
-        ? new RedisSetController(this, deps.log)
-        : new MemcacheSetMonitor(this, deps.log);
+    this.controller = deps.setControllers(this, deps.log);
     // Started after the constructor: the pool swaps tables only once it holds this set.
     queueMicrotask(() => {
       if (!this.closedFlag) this.controller.start();
@@ -94,7 +95,15 @@ export class ReplicaSet extends BackendServer implements SetPort {
 
   private closedFlag = false;
 
-  override send(
+  get poolName(): string {
+    return this.pool.name;
+  }
+
+  get redisAuth(): string | undefined {
+    return this.pool.config.redis_auth;
+  }
+
+  send(
     req: Request,
     clientId: number,
     channel: number,
@@ -103,13 +112,9 @@ export class ReplicaSet extends BackendServer implements SetPort {
     end: number,
     _keepForRetry: boolean,
   ): boolean {
-    const read =
-      req.part >= 0
-        ? this.protocol === "redis"
-          ? redisRequestIsRead(buf, start, end)
-          : memcacheRequestIsRead(buf, start, end)
-        : req.readOnly;
-    if (read || this.protocol === "redis" || (this.cfg.write === "one" && this.cfg.replicated))
+    // The driver's flag, on forwards, split parts and broadcasts alike (driver.ts Plan).
+    const read = req.readOnly;
+    if (read || this.behaviour.singleWriter || (this.cfg.write === "one" && this.cfg.replicated))
       new SingleOp(this, req, clientId, channel, read).start(buf, start, end);
     else new FanOutWrite(this, req, clientId, channel, this.cfg.write).start(buf, start, end);
     return true;
@@ -195,36 +200,34 @@ export class ReplicaSet extends BackendServer implements SetPort {
     }
   }
 
-  override dedicatedTarget(): BackendServer | undefined {
+  dedicatedTarget(): BackendServer | undefined {
     const w = this.view.writeTarget;
     return w >= 0 ? this.members[w] : undefined;
   }
 
-  override closeDedicated(reason: string): void {
+  closeDedicated(reason: string): void {
     for (const m of this.members) m.closeDedicated(reason);
   }
 
-  override preconnect(): void {
+  preconnect(): void {
     for (const m of this.members) m.preconnect();
   }
 
-  override forEachConn(fn: Parameters<BackendServer["forEachConn"]>[0]): void {
+  forEachConn(fn: (c: BackendConn) => void): void {
     for (const m of this.members) m.forEachConn(fn);
   }
 
-  override retire(reason: string): void {
+  retire(reason: string): void {
     this.closedFlag = true;
     this.controller.stop();
     this.expireParked(Number.POSITIVE_INFINITY);
     for (const m of this.members) m.retire(reason);
-    super.retire(reason);
   }
 
-  override close(reason: string): void {
+  close(reason: string): void {
     this.closedFlag = true;
     this.controller.stop();
     this.expireParked(Number.POSITIVE_INFINITY);
     for (const m of this.members) m.close(reason);
-    super.close(reason);
   }
 }

@@ -67,15 +67,7 @@ function addHistogram(into: Histogram, now: WireHistogram, was: WireHistogram | 
 
 /** A pool's server or replica-set member by stats name. */
 export function serverByName(pool: ProxyPool, name: string): BackendServer | undefined {
-  for (const s of pool.servers) {
-    if (s.name === name && !s.replicaSet) return s;
-    if (s.replicaSet) {
-      const m = (s as BackendServer & { members: BackendServer[] }).members.find(
-        (x) => x.name === name,
-      );
-      if (m) return m;
-    }
-  }
+  for (const s of pool.servers) for (const b of s.backends) if (b.name === name) return b;
   return undefined;
 }
 

@@ -21,7 +21,6 @@
 import type { Logger } from "../../log.js";
 import { type Forked, ForkedWorkers, moduleBeside } from "../../workers/forked.js";
 import type { ProxyPool } from "../pool.js";
-import type { ReplicaSet } from "../replicaset/set.js";
 import type { BackendServer } from "../server.js";
 import type { QueueGauges } from "../stats.js";
 import { type FromWorker, type ToWorker, toWire } from "./ipc.js";
@@ -51,7 +50,7 @@ interface Shared {
 
 /** Pools the workers can serve too. */
 export function shareable(pool: ProxyPool): boolean {
-  // A Redis Cluster pool's table follows the cluster's own slot map (cluster/pool.ts), which
+  // A Redis Cluster pool's table follows the cluster's own slot map (cluster/control.ts), which
   // the workers do not learn: the primary serves it alone.
   return (
     pool.config.listen.kind === "tcp" && pool.config.tls === undefined && !pool.config.redis_cluster
@@ -245,10 +244,8 @@ export class ProxyWorkers extends ForkedWorkers<WorkerState, ToWorker, FromWorke
       }
       case "member": {
         const pool = this.target.pool(m.pool, m.gen);
-        const set = pool?.servers.find((s) => s.replicaSet && s.name === m.set) as
-          | ReplicaSet
-          | undefined;
-        if (set === undefined) return;
+        const set = pool?.servers.find((s) => s.kind === "set" && s.name === m.set);
+        if (set?.kind !== "set") return;
         if (m.what === "failed" && m.member >= 0 && m.member < set.members.length)
           set.memberFailed(m.member, m.reason);
         else if (m.what === "rediscover") set.rediscover(m.reason);

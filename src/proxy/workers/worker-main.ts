@@ -11,7 +11,7 @@ import { installWorkerSignals } from "../../workers/worker-signals.js";
 import { driverFor } from "../drivers.js";
 import { HeldListener } from "./handoff.js";
 import type { FromWorker, ToWorker, WorkerReport } from "./ipc.js";
-import { tameSets, WorkerProxyPool } from "./worker-pool.js";
+import { WorkerProxyPool } from "./worker-pool.js";
 
 installWorkerSignals();
 
@@ -54,7 +54,6 @@ async function handle(m: ToWorker, held: HeldListener | undefined): Promise<void
         throw err;
       }
       pool.send = send;
-      tameSets(pool);
       pool.setTable(m.table);
       pool.adopt(held);
       pools.set(m.cfg.name, pool);

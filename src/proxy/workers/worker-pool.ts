@@ -7,12 +7,13 @@
  * many failures to eject, and could disagree on where a key goes).
  */
 import type { PoolConfig } from "../../config/index.js";
-import { type PoolDeps, ProxyPool } from "../pool.js";
-import type { SetController } from "../replicaset/set.js";
-import { ReplicaSet } from "../replicaset/set.js";
-import { buildTable } from "../router.js";
+import type { TargetState } from "../control.js";
+import { type PoolControlPlane, type PoolDeps, ProxyPool } from "../pool.js";
+import type { SetController } from "../replicaset/control.js";
+import { buildTable, type RoutingTable } from "../router.js";
 import type { BackendServer } from "../server.js";
 import { queueGauges } from "../stats.js";
+import type { PoolTarget } from "../target.js";
 import type { HeldListener } from "./handoff.js";
 import {
   type FromWorker,
@@ -25,55 +26,136 @@ import {
 export type Send = (m: FromWorker) => void;
 
 const NEVER = { live: 0, pick: () => -1 };
+const ALL_IN: Readonly<TargetState> = Object.freeze({
+  ejectedUntil: 0,
+  ejectTimer: undefined,
+  healthDown: false,
+  adminState: "enabled",
+  weightOverride: undefined,
+});
 
-export class WorkerProxyPool extends ProxyPool {
+/**
+ * A worker's control plane: it decides nothing. Tables are the primary's (their plain data
+ * rebuilt into a picker here), failures are reported to the primary, which counts them like
+ * its own (nc_server.c), and the operator's actions are the primary's.
+ */
+class FollowerControl implements PoolControlPlane {
   /** The primary's current table for this pool (undefined until the first arrives). */
-  private wire: WireTable | undefined;
+  wire: WireTable | undefined;
+  private version = 0;
+
+  constructor(
+    private readonly pool: ProxyPool,
+    private readonly owner: WorkerProxyPool,
+  ) {}
+
+  /** The primary's table; without one yet, every server is live (the start state). */
+  build(): RoutingTable<PoolTarget> {
+    const cfg = this.pool.config;
+    const w = this.wire;
+    if (w === undefined || !matches(cfg, w)) {
+      const all = cfg.servers.map((s) => ({
+        key: s.key,
+        weight: Math.max(1, s.weight),
+        live: true,
+      }));
+      return buildTable(cfg, all, ++this.version, this.pool.servers);
+    }
+    const t = buildTable(cfg, w.servers, w.version, this.pool.servers);
+    return w.blocked ? { ...t, picker: NEVER } : t;
+  }
+
+  serverFailed(s: BackendServer, reason: string): void {
+    const o = this.owner;
+    o.send?.({ t: "failed", pool: o.name, gen: o.gen, server: s.name, reason });
+  }
+
+  configured(): void {}
+  close(): void {}
+  state(): Readonly<TargetState> {
+    return ALL_IN;
+  }
+  subscribe(): () => void {
+    return () => {};
+  }
+  drain(): void {
+    decidedByPrimary();
+  }
+  disable(): void {
+    decidedByPrimary();
+  }
+  enable(): void {
+    decidedByPrimary();
+  }
+  setWeight(): void {
+    decidedByPrimary();
+  }
+}
+
+function decidedByPrimary(): never {
+  throw new Error("a worker process's pool follows the primary: act on the primary's");
+}
+
+/** A pool as a worker process runs it: a ProxyPool with a follower's control plane. */
+export class WorkerProxyPool {
+  readonly pool: ProxyPool;
+  /** Made by the pool's constructor (the control factory below), before it adopts the config. */
+  private follower!: FollowerControl;
   /** Set by the worker right after construction; nothing fails before it listens. */
   send: Send | undefined;
 
   constructor(
     config: PoolConfig,
-    deps: PoolDeps,
+    deps: Omit<PoolDeps, "setControllers" | "control">,
     readonly gen: number,
   ) {
-    super(config, deps);
+    this.pool = new ProxyPool(config, {
+      ...deps,
+      // A worker's replica sets follow the primary's views and decide nothing: their
+      // controller forwards the data plane's signals to the primary's.
+      setControllers: (set) => new RemoteController(this, set.name),
+      control: (pool) => {
+        this.follower = new FollowerControl(pool, this);
+        return this.follower;
+      },
+    });
+  }
+
+  get name(): string {
+    return this.pool.name;
+  }
+
+  get table(): RoutingTable<PoolTarget> {
+    return this.pool.table;
+  }
+
+  get servers(): readonly PoolTarget[] {
+    return this.pool.servers;
+  }
+
+  /** Reported, never counted here: the primary counts it like its own (nc_server.c). */
+  serverFailed(s: BackendServer, reason: string): void {
+    this.follower.serverFailed(s, reason);
   }
 
   /** Adopts a config from the primary together with the table the primary built for it. */
   reconfigure(config: PoolConfig, table: WireTable): void {
-    this.wire = table;
-    this.apply(config);
-    tameSets(this);
+    this.follower.wire = table;
+    this.pool.apply(config);
     this.setTable(table);
   }
 
   /** Swaps in the primary's table; replica sets take their views from it first. */
   setTable(table: WireTable): void {
+    const pool = this.pool;
     // A table built for another server list (a reload in flight) waits for its "config".
-    if (!matches(this.config, table)) return;
-    this.wire = table;
+    if (!matches(pool.config, table)) return;
+    this.follower.wire = table;
     table.servers.forEach((t, i) => {
-      const s = this.servers[i];
-      if (t.set !== undefined && s instanceof ReplicaSet) s.setView(t.set);
+      const s = pool.servers[i];
+      if (t.set !== undefined && s.kind === "set") s.setView(t.set);
     });
-    this.rebuild();
-  }
-
-  /** The table is the primary's; without one yet, every server is live (the start state). */
-  override rebuild(): void {
-    const w = this.wire;
-    if (w === undefined || !matches(this.config, w)) {
-      super.rebuild();
-      return;
-    }
-    const t = buildTable(this.config, w.servers, w.version);
-    this.table = w.blocked ? { ...t, picker: NEVER } : t;
-  }
-
-  /** Reported, never counted here: the primary counts it like its own (nc_server.c). */
-  override serverFailed(s: BackendServer, reason: string): void {
-    this.send?.({ t: "failed", pool: this.name, gen: this.gen, server: s.name, reason });
+    pool.rebuild();
   }
 
   /**
@@ -81,9 +163,14 @@ export class WorkerProxyPool extends ProxyPool {
    * the connections accepted while this pool was being built first.
    */
   adopt(held: HeldListener): void {
-    this.listener = held.server;
-    held.release((sock) => this.accept(sock));
-    if (this.config.preconnect) for (const x of this.servers) x.preconnect();
+    const pool = this.pool;
+    pool.listener = held.server;
+    held.release((sock) => pool.accept(sock));
+    if (pool.config.preconnect) for (const x of pool.servers) x.preconnect();
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
   }
 
   /** Absolute counters of this pool, its servers and replica-set members. */
@@ -97,13 +184,10 @@ export class WorkerProxyPool extends ProxyPool {
         lat: histogramWire(s.latency),
       };
     };
-    for (const s of this.servers) {
-      if (s instanceof ReplicaSet) for (const m of s.members) one(m);
-      else one(s);
-    }
+    for (const s of this.pool.servers) for (const b of s.backends) one(b);
     return {
       gen: this.gen,
-      c: { ...(this.counters as unknown as Record<string, number>) },
+      c: { ...(this.pool.counters as unknown as Record<string, number>) },
       servers,
     };
   }
@@ -116,24 +200,11 @@ function matches(cfg: PoolConfig, t: WireTable): boolean {
   );
 }
 
-/**
- * A worker's replica sets follow the primary's views and decide nothing: their controller
- * (set.ts builds a monitor or a Redis failover controller) is replaced, before it starts (set.ts
- * starts it in a microtask after construction), by one that forwards the data plane's signals
- * (a member failed a request, a write found no master) to the primary's controller.
- */
-export function tameSets(pool: WorkerProxyPool): void {
-  for (const s of pool.servers) {
-    if (!(s instanceof ReplicaSet) || s.controller instanceof RemoteController) continue;
-    s.controller.stop();
-    (s as { controller: SetController }).controller = new RemoteController(pool, s.name);
-  }
-}
-
+/** A worker's set controller: the data plane's signals go to the primary's controller. */
 class RemoteController implements SetController {
   readonly failovers = 0;
   constructor(
-    private readonly pool: WorkerProxyPool,
+    private readonly owner: WorkerProxyPool,
     private readonly set: string,
   ) {}
   start(): void {}
@@ -148,7 +219,7 @@ class RemoteController implements SetController {
     return Promise.resolve("failover is decided by the primary process");
   }
   private signal(what: "failed" | "rediscover", member: number, reason: string): void {
-    const p = this.pool;
+    const p = this.owner;
     p.send?.({ t: "member", pool: p.name, gen: p.gen, set: this.set, what, member, reason });
   }
 }

@@ -9,15 +9,26 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import { parseConfig } from "../../../src/config/index.js";
+import { Leadership } from "../../../src/failover/leader.js";
+import { setControllers } from "../../../src/failover/set-control.js";
 import { logger } from "../../../src/log.js";
+import type { TargetState } from "../../../src/proxy/control.js";
 import { memcacheDriver } from "../../../src/proxy/memcache/index.js";
 import { ProxyPool } from "../../../src/proxy/pool.js";
-import { ReplicaSet } from "../../../src/proxy/replicaset/set.js";
+import type { BackendServer } from "../../../src/proxy/server.js";
+import type { PoolTarget } from "../../../src/proxy/target.js";
 import { type FromWorker, toWire, type WorkerReport } from "../../../src/proxy/workers/ipc.js";
 import { addDelta, WorkerTotals } from "../../../src/proxy/workers/merge.js";
-import { tameSets, WorkerProxyPool } from "../../../src/proxy/workers/worker-pool.js";
+import { WorkerProxyPool } from "../../../src/proxy/workers/worker-pool.js";
 
 const log = logger({ level: "silent" });
+
+/** The i-th entry of a pool's list, configured as a plain server. */
+function server(pool: { servers: readonly PoolTarget[] }, i: number): BackendServer {
+  const s = pool.servers[i];
+  assert.ok(s.kind === "server");
+  return s;
+}
 
 function deps() {
   return {
@@ -25,6 +36,7 @@ function deps() {
     prober: undefined,
     log,
     global: { total_connections: 0, curr_connections: 0 },
+    setControllers: setControllers(new Leadership()),
   };
 }
 
@@ -60,7 +72,8 @@ describe("proxy workers: tables", () => {
           const cfg = poolConfig(n, hash, dist);
           const primary = new ProxyPool(cfg, deps());
           primary.servers.forEach((s, i) => {
-            if (ejected[i]) s.ejectedUntil = Date.now() + 60_000;
+            if (ejected[i])
+              (primary.control.state(s) as TargetState).ejectedUntil = Date.now() + 60_000;
           });
           primary.rebuild();
           const worker = new WorkerProxyPool(overIpc(cfg), deps(), 1);
@@ -92,14 +105,12 @@ describe("proxy workers: tables", () => {
     const primary = new ProxyPool(cfg, deps());
     const key = Buffer.from("k");
     assert.equal(primary.table.picker.pick(key, 0, 1), 0);
-    primary.servers[0].adminState = "draining";
-    primary.rebuild();
+    primary.control.drain(primary.servers[0]);
     assert.equal(primary.table.picker.pick(key, 0, 1), -1);
     const worker = new WorkerProxyPool(overIpc(cfg), deps(), 1);
     worker.setTable(overIpc(toWire(primary.table)));
     assert.equal(worker.table.picker.pick(key, 0, 1), -1);
-    primary.servers[0].adminState = "enabled";
-    primary.rebuild();
+    primary.control.enable(primary.servers[0]);
     worker.setTable(overIpc(toWire(primary.table)));
     assert.equal(worker.table.picker.pick(key, 0, 1), 0);
   });
@@ -125,7 +136,7 @@ describe("proxy workers: tables", () => {
     const sent: FromWorker[] = [];
     worker.send = (m) => sent.push(m);
     const v = worker.table.version;
-    worker.serverFailed(worker.servers[1], "refused the connection");
+    worker.serverFailed(server(worker, 1), "refused the connection");
     assert.deepEqual(sent, [
       {
         t: "failed",
@@ -135,7 +146,7 @@ describe("proxy workers: tables", () => {
         reason: "refused the connection",
       },
     ]);
-    assert.equal(worker.servers[1].ejectedUntil, 0);
+    assert.equal(worker.pool.control.state(server(worker, 1)).ejectedUntil, 0);
     assert.equal(worker.table.version, v);
   });
 
@@ -156,10 +167,9 @@ describe("proxy workers: tables", () => {
     const worker = new WorkerProxyPool(cfg, deps(), 2);
     const sent: FromWorker[] = [];
     worker.send = (m) => sent.push(m);
-    tameSets(worker);
     await Promise.resolve(); // set.ts starts its controller in a microtask
-    const set = worker.servers[0] as ReplicaSet;
-    assert.ok(set instanceof ReplicaSet);
+    const set = worker.servers[0];
+    assert.ok(set.kind === "set");
     set.memberFailed(1, "timed out");
     assert.deepEqual(sent, [
       {
@@ -213,26 +223,26 @@ describe("proxy workers: counter totals", () => {
       global: { total_connections: 6, curr_connections: 2 },
       pools: { p: worker.report() },
     });
-    worker.counters.forward_error = 3;
-    worker.counters.client_connections = 2;
-    worker.servers[0].counters.requests = 10;
-    worker.servers[0].counters.server_connections = 1;
-    worker.servers[0].latency.observe(0.2);
+    worker.pool.counters.forward_error = 3;
+    worker.pool.counters.client_connections = 2;
+    server(worker, 0).counters.requests = 10;
+    server(worker, 0).counters.server_connections = 1;
+    server(worker, 0).latency.observe(0.2);
     totals.add(report());
-    worker.servers[0].counters.requests = 15;
-    worker.servers[0].latency.observe(0.3);
+    server(worker, 0).counters.requests = 15;
+    server(worker, 0).latency.observe(0.3);
     totals.add(report());
     assert.equal(primary.counters.forward_error, 5);
     assert.equal(primary.counters.client_connections, 2);
-    assert.equal(primary.servers[0].counters.requests, 15);
-    assert.equal(primary.servers[0].counters.server_connections, 1);
-    assert.equal(primary.servers[0].latency.count, 2);
+    assert.equal(server(primary, 0).counters.requests, 15);
+    assert.equal(server(primary, 0).counters.server_connections, 1);
+    assert.equal(server(primary, 0).latency.count, 2);
     assert.deepEqual(global, { total_connections: 10, curr_connections: 3 });
     totals.retire();
-    assert.equal(primary.servers[0].counters.requests, 15);
+    assert.equal(server(primary, 0).counters.requests, 15);
     assert.equal(primary.counters.forward_error, 5);
     assert.equal(primary.counters.client_connections, 0);
-    assert.equal(primary.servers[0].counters.server_connections, 0);
+    assert.equal(server(primary, 0).counters.server_connections, 0);
     assert.deepEqual(global, { total_connections: 10, curr_connections: 1 });
   });
 });

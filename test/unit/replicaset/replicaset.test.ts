@@ -4,20 +4,18 @@ import fc from "fast-check";
 import { parseConfig } from "../../../src/config/index.js";
 import { electReplica, witnessesConfirm } from "../../../src/failover/elect.js";
 import { parseInfo, parseRole, replicaFacts } from "../../../src/failover/info.js";
+import { parseMetadump, percentDecode } from "../../../src/failover/memcache-warm.js";
 import { reconfigArgs } from "../../../src/failover/notify.js";
 import { parseSwitchMaster } from "../../../src/failover/sentinel.js";
-import {
-  memcacheReplyClass,
-  memcacheRequestIsRead,
-  ReplyClass,
-  redisReplyClass,
-  redisRequestIsRead,
-} from "../../../src/proxy/replicaset/classify.js";
+import { type ClientState, ParseResult, type Plan, ReplyClass } from "../../../src/proxy/driver.js";
+import { memcacheDriver } from "../../../src/proxy/memcache/index.js";
+import { memcacheReplyClass } from "../../../src/proxy/memcache/reply-class.js";
+import { redisDriver } from "../../../src/proxy/redis/driver.js";
+import { redisReplyClass } from "../../../src/proxy/redis/reply-class.js";
 import { FAILED, WriteMerge } from "../../../src/proxy/replicaset/merge.js";
 import { ReadPicker } from "../../../src/proxy/replicaset/pick.js";
 import { requiredAcks } from "../../../src/proxy/replicaset/policy.js";
 import { initialView, nextView } from "../../../src/proxy/replicaset/view.js";
-import { parseMetadump, percentDecode } from "../../../src/proxy/replicaset/warm.js";
 
 const cls = (s: string, f = memcacheReplyClass) => f(Buffer.from(s, "latin1"), 0, s.length);
 
@@ -64,15 +62,37 @@ describe("reply and request classification", () => {
     assert.equal(r("$1\r\nv\r\n"), ReplyClass.Ok);
   });
 
-  test("read-only requests (split parts, broadcasts)", () => {
-    const mc = (s: string) => memcacheRequestIsRead(Buffer.from(s), 0, s.length);
-    const rd = (s: string) => redisRequestIsRead(Buffer.from(s), 0, s.length);
-    assert.ok(mc("get a\r\n") && mc("gets a b\r\n") && mc("mg a v\r\n") && mc("stats\r\n"));
-    assert.ok(!mc("set a 0 0 1\r\nv\r\n") && !mc("flush_all\r\n") && !mc("delete a\r\n"));
-    assert.ok(memcacheRequestIsRead(Buffer.from([0x80, 0x00]), 0, 2), "binary Get");
-    assert.ok(!memcacheRequestIsRead(Buffer.from([0x80, 0x01]), 0, 2), "binary Set");
-    assert.ok(rd("*2\r\n$4\r\nMGET\r\n$1\r\na\r\n") && rd("*2\r\n$6\r\nexists\r\n$1\r\na\r\n"));
-    assert.ok(!rd("*3\r\n$4\r\nMSET\r\n$1\r\na\r\n$1\r\nb\r\n") && !rd("*1\r\n$8\r\nFLUSHALL\r\n"));
+  test("read-only requests (split parts, broadcasts): the drivers' plans say so", () => {
+    const state: ClientState = {
+      authenticated: false,
+      password: undefined,
+      resp3: false,
+      pinned: -1,
+      // Four servers, each key on its own: multi-key requests split.
+      shardOf: (b, s, e) => (e > s ? b[s] % 4 : 0),
+      servers: 4,
+      dedicated: -1,
+      streaming: false,
+      dropDedicated: () => {},
+    };
+    const planOf = (driver: typeof memcacheDriver, text: string): Plan => {
+      const p = driver.newClientParser({ maxRequestBytes: 1 << 20 }, state);
+      p.feed(Buffer.from(text, "latin1"));
+      assert.equal(p.next(), ParseResult.Plan, p.errorReply?.toString());
+      return p.plan as Plan;
+    };
+    const readOnly = (plan: Plan) => {
+      assert.ok(plan.kind === "split" || plan.kind === "broadcast", plan.kind);
+      return plan.readOnly;
+    };
+    const mc = (s: string) => readOnly(planOf(memcacheDriver, s));
+    const rd = (s: string) => readOnly(planOf(redisDriver, s));
+    assert.ok(mc("get a b c d\r\n") && mc("gets a b c d\r\n") && mc("stats\r\n"));
+    assert.ok(!mc("flush_all\r\n") && !mc("verbosity 1\r\n"));
+    assert.ok(rd("*5\r\n$4\r\nMGET\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\nd\r\n"));
+    assert.ok(rd("*3\r\n$6\r\nexists\r\n$1\r\na\r\n$1\r\nb\r\n"));
+    assert.ok(!rd("*5\r\n$4\r\nMSET\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n"));
+    assert.ok(!rd("*1\r\n$8\r\nFLUSHALL\r\n"));
   });
 });
 

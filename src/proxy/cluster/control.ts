@@ -1,7 +1,9 @@
 /**
- * A pool backed by a Redis Cluster (`redis_cluster: true`; its `servers` are seed nodes).
+ * The control plane of a pool backed by a Redis Cluster (`redis_cluster: true`; its `servers`
+ * are seed nodes), given to the ProxyPool in place of the default PoolControl (which it keeps
+ * for control state, health checks and the operator's actions).
  *
- * Control plane: the slot map is fetched from any node (topology.ts: CLUSTER SHARDS, else
+ * Slot map: it is fetched is fetched from any node (topology.ts: CLUSTER SHARDS, else
  * CLUSTER SLOTS) at start, every `cluster_refresh_interval`, and soon after anything that says
  * it changed: a -MOVED, a node connection failing. Refreshes are single-flight and at least
  * MIN_REFRESH_GAP_MS apart, so a burst of redirects or failures costs one fetch, not one per
@@ -9,7 +11,8 @@
  * server per master, whose replicas hang off it: node.ts) and a new routing table (table.ts).
  *
  * Data plane: the core routes by that table and the Redis driver splits multi-key commands by
- * slot. This class adds what a cluster client must do with the replies
+ * slot. This object, as the data plane's reply hook (reply-sink.ts ReplyHook), adds what a
+ * cluster client must do with the replies
  * (cluster-spec.md "Redirection and resharding"):
  *   -MOVED slot host:port  the request is sent again to that node, the slot's table entry is
  *                          pointed there at once, and a refresh is asked for;
@@ -23,15 +26,20 @@
  * because a write whose connection broke may have been applied, and sending it again could
  * apply it twice.
  */
-import type net from "node:net";
 import type { Endpoint, PoolConfig, ServerConfig } from "../../config/index.js";
 import { formatEndpoint } from "../../config/schema/common.js";
+import type { Prober } from "../../health/prober.js";
+import type { Logger } from "../../log.js";
+import { PoolControl, type PoolControlListener, type TargetState } from "../control.js";
 import type { ReplyFramer } from "../driver.js";
-import { type PoolDeps, ProxyPool } from "../pool.js";
+import type { PoolControlPlane, ProxyPool } from "../pool.js";
 import { HELLO3 } from "../redis/planner.js";
 import { expectAfter, expectBefore, expectToken } from "../redis/reply-framer.js";
+import type { ReplyHook } from "../reply-sink.js";
 import type { Request } from "../request.js";
+import type { RoutingTable } from "../router.js";
 import { BackendServer } from "../server.js";
+import type { PoolTarget } from "../target.js";
 import { type ClusterRead, ClusterNode as NodeServer, Redirected } from "./node.js";
 import { parseRedirect, type Redirect } from "./redirect.js";
 import type { SlotMap } from "./slot-map.js";
@@ -51,7 +59,7 @@ const WAIT_TICK_MS = 50;
 
 interface Waiting {
   req: Request;
-  server: BackendServer;
+  server: object & { readonly label: string };
   reason: string;
   deadline: number;
 }
@@ -64,26 +72,6 @@ export interface ClusterStatus {
   shards: { master: string; slots: number; replicas: string[]; health: string }[];
 }
 
-class Runtime {
-  user!: PoolConfig;
-  map: SlotMap | undefined = undefined;
-  version = 0;
-  /** Replica servers by label (kept across refreshes with their connections). */
-  readonly replicas = new Map<string, BackendServer>();
-  /** Nodes a redirect named that the map does not list yet (a new master importing slots). */
-  readonly extra = new Map<string, BackendServer>();
-  refreshing: Promise<void> | undefined = undefined;
-  again = false;
-  soon: NodeJS.Timeout | undefined = undefined;
-  lastRefresh = 0;
-  refreshedAt = 0;
-  lastGood = "";
-  timer: NodeJS.Timeout | undefined = undefined;
-  waiting: Waiting[] = [];
-  waitTimer: NodeJS.Timeout | undefined = undefined;
-  closed = false;
-}
-
 function nodeLine(host: string, port: number): ServerConfig {
   const address: Endpoint = { kind: "tcp", host, port };
   const pname = `${formatEndpoint(address)}:1`;
@@ -92,40 +80,78 @@ function nodeLine(host: string, port: number): ServerConfig {
 
 const labelOf = (host: string, port: number): string => formatEndpoint({ kind: "tcp", host, port });
 
-export class ClusterPool extends ProxyPool {
-  // Set by apply(), which the base constructor calls before this class's fields would be
-  // initialised: `declare` keeps TypeScript from emitting a field that would reset it.
-  declare private rt: Runtime;
+export class ClusterControl implements PoolControlPlane, ReplyHook {
+  /** Control state, health checks and the operator's actions, as for any pool. */
+  private readonly base: PoolControl;
+  /** The operator's config (the pool runs it with the map's masters as servers: adopt). */
+  private user!: PoolConfig;
+  private map: SlotMap | undefined = undefined;
+  private version = 0;
+  /** The table last built (a -MOVED points one slot of it elsewhere, in place). */
+  private current: ClusterTable | undefined = undefined;
+  /** Replica servers by label (kept across refreshes with their connections). */
+  private readonly replicas = new Map<string, BackendServer>();
+  /** Nodes a redirect named that the map does not list yet (a new master importing slots). */
+  private readonly extra = new Map<string, BackendServer>();
+  private refreshing: Promise<void> | undefined = undefined;
+  private again = false;
+  private soon: NodeJS.Timeout | undefined = undefined;
+  private lastRefresh = 0;
+  private refreshedAt = 0;
+  private lastGood = "";
+  private timer: NodeJS.Timeout | undefined = undefined;
+  private interval = 0;
+  private waiting: Waiting[] = [];
+  private waitTimer: NodeJS.Timeout | undefined = undefined;
+  private closed = false;
+  readonly keepSent = true;
 
-  constructor(config: PoolConfig, deps: PoolDeps) {
-    super(config, deps);
-    this.keepSent = true;
+  constructor(
+    private readonly pool: ProxyPool,
+    prober: Prober | undefined,
+    private readonly log: Logger,
+  ) {
+    this.base = new PoolControl(pool, prober, log);
   }
 
-  override apply(config: PoolConfig): void {
-    if (this.rt === undefined) this.rt = new Runtime();
-    this.rt.user = config;
-    this.adoptMap();
-    if (this.rt.timer !== undefined) clearInterval(this.rt.timer);
-    this.rt.timer = setInterval(() => this.refreshSoon(), config.cluster_refresh_interval);
-    this.rt.timer.unref();
+  get replies(): ReplyHook {
+    return this;
   }
 
-  /** Servers from the current map (masters, with their replicas), or the seeds before one. */
-  private adoptMap(): void {
-    const rt = this.rt;
-    const u = rt.user;
-    const map = rt.map;
-    const servers = map ? map.shards.map((s) => nodeLine(s.master.host, s.master.port)) : u.servers;
-    super.apply({ ...u, servers, auto_eject_hosts: false });
+  /** Servers from the current map (masters), or the seeds before one; no passive ejection. */
+  adopt(config: PoolConfig): PoolConfig {
+    this.user = config;
+    if (this.interval !== config.cluster_refresh_interval) {
+      clearInterval(this.timer);
+      this.interval = config.cluster_refresh_interval;
+      this.timer = setInterval(() => this.refreshSoon(), this.interval);
+      this.timer.unref();
+    }
+    const map = this.map;
+    const servers = map
+      ? map.shards.map((s) => nodeLine(s.master.host, s.master.port))
+      : config.servers;
+    return { ...config, servers, auto_eject_hosts: false };
+  }
+
+  newServer(name: string, label: string, ep: Endpoint, connections: number): BackendServer {
+    return new NodeServer(this.pool, name, label, ep, connections);
+  }
+
+  /** Each master's replicas, after the pool built its servers from the map (adopt). */
+  configured(): void {
+    this.base.configured();
+    const pool = this.pool;
+    const u = this.user;
+    const map = this.map;
     const read: ClusterRead = u.read ?? "master";
     // READONLY is harmless on a master connection (it only changes what a replica serves),
     // so every data connection gets it and replicas need no handshake of their own.
-    if (read !== "master") this.handshake = [...this.handshake, { request: READONLY, expect: 0 }];
+    if (read !== "master") pool.handshake = [...pool.handshake, { request: READONLY, expect: 0 }];
     const keep = new Set<string>();
     if (map) {
       map.shards.forEach((shard, i) => {
-        const node = this.servers[i];
+        const node = pool.servers[i];
         if (!(node instanceof NodeServer)) return;
         node.read = read;
         node.replicas =
@@ -136,80 +162,97 @@ export class ClusterPool extends ProxyPool {
                 .map((r) => {
                   const label = labelOf(r.host, r.port);
                   keep.add(label);
-                  let s = rt.replicas.get(label);
+                  let s = this.replicas.get(label);
                   if (s === undefined) {
                     s = new BackendServer(
-                      this,
+                      pool,
                       label,
                       label,
                       { kind: "tcp", host: r.host, port: r.port },
                       u.server_connections,
                     );
-                    rt.replicas.set(label, s);
+                    this.replicas.set(label, s);
                   }
                   return s;
                 });
       });
     }
-    for (const [label, s] of rt.replicas)
+    for (const [label, s] of this.replicas)
       if (!keep.has(label)) {
-        rt.replicas.delete(label);
+        this.replicas.delete(label);
         s.retire("is no longer a replica in the cluster's slot map");
       }
-    for (const [label, s] of rt.extra)
-      if (this.servers.some((m) => m.label === label)) {
-        rt.extra.delete(label);
+    for (const [label, s] of this.extra)
+      if (pool.servers.some((m) => m.label === label)) {
+        this.extra.delete(label);
         s.retire("is a master in the cluster's slot map now");
       }
   }
 
-  protected override newServer(
-    name: string,
-    label: string,
-    ep: Endpoint,
-    connections: number,
-  ): BackendServer {
-    return new NodeServer(this, name, label, ep, connections);
-  }
-
-  override rebuild(): void {
-    this.table = clusterTable(this.rt.map, this.servers, ++this.rt.version);
-    this.deps.onTable?.(this);
+  build(): RoutingTable<PoolTarget> {
+    this.current = clusterTable(this.map, this.pool.servers, ++this.version);
+    return this.current;
   }
 
   /** The first slot map is fetched before the listener opens (bounded by the seeds' timeouts). */
-  override async listen(): Promise<net.AddressInfo | string> {
-    await this.refresh();
-    return super.listen();
+  ready(): Promise<void> {
+    return this.refresh();
   }
 
-  override async close(): Promise<void> {
-    const rt = this.rt;
-    rt.closed = true;
-    clearInterval(rt.timer);
-    clearTimeout(rt.soon);
-    clearTimeout(rt.waitTimer);
-    const waiting = rt.waiting;
-    rt.waiting = [];
-    for (const w of waiting) super.failRequest(w.req, w.server, "pool stopped", false);
-    for (const s of [...rt.replicas.values(), ...rt.extra.values()]) s.close("pool stopped");
-    await super.close();
+  serverFailed(s: BackendServer, reason: string): void {
+    this.base.serverFailed(s, reason);
+    this.refreshSoon();
+  }
+
+  close(): void {
+    this.closed = true;
+    clearInterval(this.timer);
+    clearTimeout(this.soon);
+    clearTimeout(this.waitTimer);
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const w of waiting) this.pool.plane.fail(w.req, w.server, "pool stopped", false);
+    for (const s of [...this.replicas.values(), ...this.extra.values()]) s.close("pool stopped");
+    this.base.close();
+  }
+
+  state(t: PoolTarget | BackendServer): Readonly<TargetState> {
+    return this.base.state(t);
+  }
+
+  subscribe(l: PoolControlListener): () => void {
+    return this.base.subscribe(l);
+  }
+
+  drain(t: PoolTarget): void {
+    this.base.drain(t);
+  }
+
+  disable(t: PoolTarget): void {
+    this.base.disable(t);
+  }
+
+  enable(t: PoolTarget): void {
+    this.base.enable(t);
+  }
+
+  setWeight(t: PoolTarget, weight: number): void {
+    this.base.setWeight(t, weight);
   }
 
   // ---- slot map ----
 
   /** Asks for a refresh: coalesced with one in flight, at most one per MIN_REFRESH_GAP_MS. */
   refreshSoon(): void {
-    const rt = this.rt;
-    if (rt.closed) return;
-    if (rt.refreshing !== undefined) {
-      rt.again = true;
+    if (this.closed) return;
+    if (this.refreshing !== undefined) {
+      this.again = true;
       return;
     }
-    const gap = Date.now() - rt.lastRefresh;
+    const gap = Date.now() - this.lastRefresh;
     if (gap < MIN_REFRESH_GAP_MS) {
-      rt.soon ??= setTimeout(() => {
-        rt.soon = undefined;
+      this.soon ??= setTimeout(() => {
+        this.soon = undefined;
         this.refreshSoon();
       }, MIN_REFRESH_GAP_MS - gap);
       return;
@@ -219,21 +262,22 @@ export class ClusterPool extends ProxyPool {
 
   /** Fetches the map from the first node that answers and adopts it if it changed. */
   refresh(): Promise<void> {
-    const rt = this.rt;
-    if (rt.refreshing !== undefined) return rt.refreshing;
-    rt.lastRefresh = Date.now();
-    rt.refreshing = this.fetchFromAny()
+    if (this.refreshing !== undefined) return this.refreshing;
+    const pool = this.pool;
+    this.lastRefresh = Date.now();
+    this.refreshing = this.fetchFromAny()
       .then(
         (map) => {
-          this.counters.cluster_map_refreshes++;
-          rt.refreshedAt = Date.now();
-          if (rt.closed || (rt.map !== undefined && sameMap(rt.map, map))) return;
-          const first = rt.map === undefined;
-          rt.map = map;
-          this.adoptMap();
+          pool.counters.cluster_map_refreshes++;
+          this.refreshedAt = Date.now();
+          if (this.closed || (this.map !== undefined && sameMap(this.map, map))) return;
+          const first = this.map === undefined;
+          this.map = map;
+          // The pool runs the map's masters (adopt), each with its replicas (configured).
+          pool.apply(this.user);
           this.log[first ? "info" : "warn"](
             {
-              pool: this.name,
+              pool: pool.name,
               masters: map.shards.map((s) => labelOf(s.master.host, s.master.port)),
               uncovered: map.uncovered(),
             },
@@ -241,22 +285,22 @@ export class ClusterPool extends ProxyPool {
           );
         },
         (err: Error) => {
-          this.counters.cluster_map_errors++;
-          this.log.warn({ pool: this.name, err: err.message }, "cluster slot map refresh failed");
+          pool.counters.cluster_map_errors++;
+          this.log.warn({ pool: pool.name, err: err.message }, "cluster slot map refresh failed");
         },
       )
       .finally(() => {
-        rt.refreshing = undefined;
-        if (rt.again) {
-          rt.again = false;
+        this.refreshing = undefined;
+        if (this.again) {
+          this.again = false;
           this.refreshSoon();
         }
       });
-    return rt.refreshing;
+    return this.refreshing;
   }
 
   private async fetchFromAny(): Promise<SlotMap> {
-    const rt = this.rt;
+    const pool = this.pool;
     const seen = new Set<string>();
     const order: { host: string; port: number }[] = [];
     const add = (host: string, port: number) => {
@@ -265,25 +309,25 @@ export class ClusterPool extends ProxyPool {
       seen.add(l);
       order.push({ host, port });
     };
-    const last = rt.map?.shards
+    const last = this.map?.shards
       .flatMap((s) => [s.master, ...s.replicas])
-      .find((n) => labelOf(n.host, n.port) === rt.lastGood);
+      .find((n) => labelOf(n.host, n.port) === this.lastGood);
     if (last) add(last.host, last.port);
-    for (const s of rt.map?.shards ?? []) add(s.master.host, s.master.port);
-    for (const s of rt.map?.shards ?? []) for (const r of s.replicas) add(r.host, r.port);
-    for (const s of rt.user.servers)
+    for (const s of this.map?.shards ?? []) add(s.master.host, s.master.port);
+    for (const s of this.map?.shards ?? []) for (const r of s.replicas) add(r.host, r.port);
+    for (const s of this.user.servers)
       if (s.kind === "server" && s.address.kind === "tcp") add(s.address.host, s.address.port);
     const errors: string[] = [];
     const opts = {
-      handshake: this.handshake.filter((h) => h.request !== READONLY),
-      tls: this.serverTls,
+      handshake: pool.handshake.filter((h) => h.request !== READONLY),
+      tls: pool.serverTls,
       timeoutMs: NODE_TIMEOUT_MS,
-      newFramer: () => this.driver.newReplyFramer(),
+      newFramer: () => pool.driver.newReplyFramer(),
     };
     for (const n of order) {
       try {
         const map = await fetchSlotMap(n.host, n.port, opts);
-        rt.lastGood = labelOf(n.host, n.port);
+        this.lastGood = labelOf(n.host, n.port);
         return map;
       } catch (err) {
         errors.push((err as Error).message);
@@ -294,11 +338,11 @@ export class ClusterPool extends ProxyPool {
 
   /** Slots per master, for the admin status and dashboard. */
   clusterStatus(): ClusterStatus {
-    const map = this.rt.map;
+    const map = this.map;
     const counts = map?.slotCounts() ?? [];
     return {
       known: map !== undefined,
-      refreshedAt: this.rt.refreshedAt,
+      refreshedAt: this.refreshedAt,
       uncoveredSlots: map?.uncovered() ?? 16384,
       shards: (map?.shards ?? []).map((s, i) => ({
         master: labelOf(s.master.host, s.master.port),
@@ -309,77 +353,73 @@ export class ClusterPool extends ProxyPool {
     };
   }
 
-  // ---- data plane hooks ----
+  // ---- the data plane's reply hook (reply-sink.ts ReplyHook) ----
 
-  override settle(req: Request, framer: ReplyFramer): void {
+  settle(req: Request, framer: ReplyFramer): boolean {
     // Redirects are not server errors to the framer (isError): look at the reply's first byte.
-    if (framer.buf[framer.start] === 0x2d && req.slot !== null && req.retryBuf !== undefined) {
-      const r = parseRedirect(framer.buf, framer.start, framer.end);
-      if (r !== undefined && this.redirect(req, r)) return;
-    }
-    super.settle(req, framer);
+    if (framer.buf[framer.start] !== 0x2d || req.slot === null || req.retryBuf === undefined)
+      return false;
+    const r = parseRedirect(framer.buf, framer.start, framer.end);
+    return r !== undefined && this.redirect(req, r);
   }
 
-  override serverFailed(s: BackendServer, reason: string): void {
-    super.serverFailed(s, reason);
-    this.refreshSoon();
-  }
-
-  override failRequest(
+  /**
+   * A read whose node failed waits for the map to name another master. Anything else fails at
+   * once: the core's own retry is for ejections (auto_eject_hosts); here it would re-send writes.
+   */
+  failed(
     req: Request,
-    server: BackendServer,
+    server: object & { readonly label: string },
     reason: string,
     retryable: boolean,
-  ): void {
-    const rt = this.rt;
+  ): boolean {
     const slot = req.slot;
-    const wait = rt.user.cluster_failover_wait;
+    const wait = this.user.cluster_failover_wait;
     if (
-      slot !== null &&
-      retryable &&
-      wait > 0 &&
-      req.idempotent &&
-      req.retryBuf !== undefined &&
-      !slot.owner.closed &&
-      !rt.closed &&
-      rt.waiting.length < MAX_WAITING
-    ) {
-      this.counters.cluster_failover_waits++;
-      rt.waiting.push({ req, server, reason, deadline: Date.now() + wait });
-      this.refreshSoon();
-      rt.waitTimer ??= setTimeout(() => this.tick(), WAIT_TICK_MS);
-      return;
-    }
-    // The core's own retry is for ejections (auto_eject_hosts); here it would re-send writes.
-    super.failRequest(req, server, reason, false);
+      slot === null ||
+      !retryable ||
+      wait <= 0 ||
+      !req.idempotent ||
+      req.retryBuf === undefined ||
+      slot.owner.closed ||
+      this.closed ||
+      this.waiting.length >= MAX_WAITING
+    )
+      return false;
+    this.pool.counters.cluster_failover_waits++;
+    this.waiting.push({ req, server, reason, deadline: Date.now() + wait });
+    this.refreshSoon();
+    this.waitTimer ??= setTimeout(() => this.tick(), WAIT_TICK_MS);
+    return true;
   }
 
   /** Held reads whose slot has another master now go there; expired ones fail. */
   private tick(): void {
-    const rt = this.rt;
-    rt.waitTimer = undefined;
+    this.waitTimer = undefined;
+    const plane = this.pool.plane;
     const now = Date.now();
-    const held = rt.waiting;
-    rt.waiting = [];
+    const held = this.waiting;
+    this.waiting = [];
     for (const w of held) {
       const req = w.req;
       const bytes = req.retryBuf as Buffer;
-      const idx = this.table.picker.pick(bytes, req.keyStart, req.keyEnd);
-      const target = idx >= 0 ? this.servers[idx] : undefined;
-      if (req.slot?.owner.closed !== false) super.failRequest(req, w.server, w.reason, false);
+      const table = plane.table;
+      const idx = table.picker.pick(bytes, req.keyStart, req.keyEnd);
+      const target = idx >= 0 ? table.targets[idx] : undefined;
+      if (req.slot?.owner.closed !== false) plane.fail(req, w.server, w.reason, false);
       else if (target !== undefined && target !== w.server) this.sendAgain(req, target, false, 0);
       else if (now >= w.deadline)
-        super.failRequest(
+        plane.fail(
           req,
           w.server,
           `${w.reason} (the cluster named no other master for its slot within cluster_failover_wait)`,
           false,
         );
-      else rt.waiting.push(w);
+      else this.waiting.push(w);
     }
-    if (rt.waiting.length > 0) {
+    if (this.waiting.length > 0) {
       this.refreshSoon();
-      rt.waitTimer = setTimeout(() => this.tick(), WAIT_TICK_MS);
+      this.waitTimer = setTimeout(() => this.tick(), WAIT_TICK_MS);
     }
   }
 
@@ -389,12 +429,13 @@ export class ClusterPool extends ProxyPool {
     if (hops >= MAX_HOPS) return false;
     const host = r.host !== "" ? r.host : this.seedHost();
     const target = this.serverAt(host, r.port);
+    const counters = this.pool.counters;
     if (r.kind === "moved") {
-      this.counters.cluster_moved++;
-      const idx = this.servers.indexOf(target);
-      if (idx >= 0) (this.table as ClusterTable).owner[r.slot] = idx;
+      counters.cluster_moved++;
+      const idx = this.pool.servers.indexOf(target);
+      if (idx >= 0 && this.current !== undefined) this.current.owner[r.slot] = idx;
       this.refreshSoon();
-    } else this.counters.cluster_ask++;
+    } else counters.cluster_ask++;
     this.sendAgain(req, target, r.kind === "ask", hops + 1);
     return true;
   }
@@ -403,7 +444,7 @@ export class ClusterPool extends ProxyPool {
    * Sends `req`'s bytes again to `target` as a new request of the same slot and part (to the
    * master itself: a redirect names a master, and a held read's replica may be the one gone).
    */
-  private sendAgain(req: Request, target: BackendServer, ask: boolean, hops: number): void {
+  private sendAgain(req: Request, target: PoolTarget, ask: boolean, hops: number): void {
     const slot = req.slot;
     if (slot === null) return;
     let bytes = req.retryBuf as Buffer;
@@ -430,30 +471,30 @@ export class ClusterPool extends ProxyPool {
     again.retried = true;
     const owner = slot.owner;
     if (!target.send(again, owner.id, owner.channel, bytes, 0, bytes.length, true))
-      super.failRequest(again, target, "has too many requests in flight", false);
+      this.pool.plane.fail(again, target, "has too many requests in flight", false);
   }
 
   /** The server for a node a redirect named: a master of the table, a replica, or a new one. */
-  private serverAt(host: string, port: number): BackendServer {
+  private serverAt(host: string, port: number): PoolTarget {
     const label = labelOf(host, port);
     const known =
-      this.servers.find((s) => s.label === label) ??
-      this.rt.replicas.get(label) ??
-      this.rt.extra.get(label);
+      this.pool.servers.find((s) => s.label === label) ??
+      this.replicas.get(label) ??
+      this.extra.get(label);
     if (known !== undefined) return known;
     const s = new BackendServer(
-      this,
+      this.pool,
       label,
       label,
       { kind: "tcp", host, port },
-      this.rt.user.server_connections,
+      this.user.server_connections,
     );
-    this.rt.extra.set(label, s);
+    this.extra.set(label, s);
     return s;
   }
 
   private seedHost(): string {
-    const s = this.rt.user.servers[0];
+    const s = this.user.servers[0];
     return s.kind === "server" && s.address.kind === "tcp" ? s.address.host : "127.0.0.1";
   }
 }

@@ -2,14 +2,14 @@
  * The control plane of a memcached replica set: member health (an active `version` probe
  * every check_interval, plus the data path's failures, which take a member out at once),
  * the primary (the configured master, else the first live member), and warming a member that
- * returns (warm.ts) before it serves reads. A warming member already takes writes.
+ * returns (memcache-warm.ts) before it serves reads. A warming member already takes writes.
  */
-import { memcacheCheck } from "../../health/checks/index.js";
-import { CheckLink } from "../../health/checks/link.js";
-import type { Logger } from "../../log.js";
-import type { ReplicaSet, SetController } from "./set.js";
-import { type MemberHealth, type MemberView, nextView } from "./view.js";
-import { copyKeys, waitNodeInSync } from "./warm.js";
+import { memcacheCheck } from "../health/checks/index.js";
+import { CheckLink } from "../health/checks/link.js";
+import type { Logger } from "../log.js";
+import type { ControlledSet, SetController } from "../proxy/replicaset/control.js";
+import { type MemberHealth, type MemberView, nextView } from "../proxy/replicaset/view.js";
+import { copyKeys, waitNodeInSync } from "./memcache-warm.js";
 
 /** Consecutive failed probes that take an up member out (passive failures act at once). */
 const FALL = 2;
@@ -25,7 +25,7 @@ export class MemcacheSetMonitor implements SetController {
   private readonly links: (CheckLink | undefined)[];
 
   constructor(
-    private readonly set: ReplicaSet,
+    private readonly set: ControlledSet,
     private readonly log: Logger,
   ) {
     this.fails = set.members.map(() => 0);
