@@ -42,6 +42,11 @@ export function wrap(body: Buffer, resp3: boolean): Buffer {
   return resp3 ? Buffer.concat([HELLO3, body, HELLO2]) : body;
 }
 
+/** A RESP3 client's request still arriving (an upload): HELLO 3 and its first bytes... */
+export const wrapHead = (head: Buffer): Buffer => Buffer.concat([HELLO3, head]);
+/** ...and, after its last byte, HELLO 2. */
+export const WRAP_TAIL = HELLO2;
+
 export const EXPECT_ONE = 0;
 export const EXPECT_RESP3 = expectToken(1, 1);
 
