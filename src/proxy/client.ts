@@ -9,7 +9,6 @@
 import type net from "node:net";
 import { OutBuffer } from "../util/out-buffer.js";
 import { type SocketWriter, socketWriter } from "../util/socket-writes.js";
-import type { BackendConn } from "./backend.js";
 import { adoptReads } from "./client-read.js";
 import type { Dedicated } from "./dedicated.js";
 import { type ClientParser, type ClientState, ParseResult, type Plan } from "./driver.js";
@@ -48,7 +47,7 @@ export class ClientConn implements SlotOwner, Flushable {
   /** Its lease is a stream (subscriber mode, MONITOR): requests are written to it unanswered. */
   streaming = false;
   /** The connection a request being uploaded in pieces goes to (Conn.Upload); null: dropped. */
-  private upload: BackendConn | null = null;
+  private upload: Dedicated["conn"] | null = null;
   /** Reads wait for the upload's connection to take what it buffered. */
   private uploadWait = false;
   /** A backend connection waiting for this client to take a streamed reply (piece()). */
