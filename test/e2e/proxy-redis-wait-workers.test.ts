@@ -1,0 +1,143 @@
+/**
+ * WAIT through the proxy counts the client's own writes (a real master and a real replica),
+ * without blocking the shared connection; and a pool run by `workers: 2` keeps dedicated
+ * connections working in every process (BLPOP 0, SUBSCRIBE, a WATCH/EXEC race).
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { Redis } from "ioredis";
+import { freePorts } from "../../tools/ports.js";
+import { freeze, keepcacheBin, type Proc, start, startRedis, stopAll } from "../../tools/procs.js";
+
+let dir = "";
+let replica: Proc;
+const port = { master: 0, replica: 0, single: 0, workers: 0 };
+const clients: Redis[] = [];
+
+function io(p: number): Redis {
+  const c = new Redis({ port: p, host: "127.0.0.1", maxRetriesPerRequest: 0 });
+  c.on("error", () => {});
+  clients.push(c);
+  return c;
+}
+
+async function until(what: string, f: () => Promise<boolean>, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await f())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+before(async () => {
+  [port.master, port.replica, port.single, port.workers] = await freePorts(4);
+  await startRedis(port.master);
+  replica = await startRedis(port.replica, ["--replicaof", "127.0.0.1", String(port.master)]);
+  dir = mkdtempSync(join(tmpdir(), "kc-wait-"));
+  const file = join(dir, "keepcache.yml");
+  writeFileSync(
+    file,
+    `workers: 2
+pools:
+  single:
+    listen: 127.0.0.1:${port.single}
+    redis: true
+    timeout: 400
+    servers:
+      - 127.0.0.1:${port.master}:1
+`,
+  );
+  await start("node", [keepcacheBin(), "run", "-c", file], { port: port.single });
+  const m = io(port.master);
+  await until("the replica in sync", async () =>
+    /master_link_status:up/.test(await io(port.replica).info("replication")),
+  );
+  await m.quit();
+});
+
+after(async () => {
+  for (const c of clients) c.disconnect();
+  if (replica.child.exitCode === null) replica.child.kill("SIGCONT");
+  await stopAll();
+  if (dir !== "") rmSync(dir, { recursive: true, force: true });
+});
+
+describe("WAIT", { timeout: 60_000 }, () => {
+  test("counts the client's writes, and WAIT n 0 blocks only its own client", async () => {
+    const c = io(port.single);
+    const other = io(port.single);
+    assert.equal(await c.set("wait:a", "1"), "OK");
+    assert.equal(await c.call("WAIT", "1", "2000"), 1);
+    // A stopped replica acknowledges nothing: a write the client made is not counted as
+    // replicated (a WAIT counting only its own connection's writes would answer 1 at once).
+    await freeze(replica.child);
+    try {
+      assert.equal(await c.set("wait:b", "2"), "OK");
+      const t0 = Date.now();
+      assert.equal(await c.call("WAIT", "1", "300"), 0);
+      // The same as a direct client that wrote on its own connection.
+      const direct = io(port.master);
+      assert.equal(await direct.set("wait:c", "3"), "OK");
+      assert.equal(await direct.call("WAIT", "1", "300"), 0);
+      assert.ok(Date.now() - t0 >= 250, "WAIT returned before its timeout");
+      // Timeout 0 waits as long as it takes, past the pool's 400 ms timeout, and nobody
+      // else waits with it.
+      const forever = c.call("WAIT", "1", "0");
+      for (let i = 0; i < 20; i++) assert.equal(await other.set(`wait:o${i}`, "v"), "OK");
+      await new Promise((r) => setTimeout(r, 800));
+      assert.equal(await other.get("wait:o0"), "v");
+      replica.child.kill("SIGCONT");
+      assert.equal(await forever, 1);
+    } finally {
+      replica.child.kill("SIGCONT");
+    }
+  });
+});
+
+describe("workers: 2 keep dedicated connections", { timeout: 60_000 }, () => {
+  test("BLPOP 0 does not stall others, SUBSCRIBE gets messages, a WATCH race gets nil", async () => {
+    // Enough connections that both processes serve some (the kernel spreads accepts).
+    const blockers = Array.from({ length: 4 }, () => io(port.single));
+    const pops = blockers.map((b, i) => b.blpop(`w:q${i}`, 0));
+    const others = Array.from({ length: 6 }, () => io(port.single));
+    for (const [i, o] of others.entries()) {
+      assert.equal(await o.set(`w:k${i}`, "v"), "OK");
+      assert.equal(await o.get(`w:k${i}`), "v");
+    }
+    const pusher = io(port.single);
+    for (let i = 0; i < blockers.length; i++) await pusher.rpush(`w:q${i}`, `x${i}`);
+    assert.deepEqual(
+      await Promise.all(pops),
+      blockers.map((_, i) => [`w:q${i}`, `x${i}`]),
+    );
+
+    const subs = Array.from({ length: 4 }, () => io(port.single));
+    const got: string[][] = subs.map(() => []);
+    await Promise.all(subs.map((s) => s.subscribe("w:chan")));
+    subs.forEach((s, i) => s.on("message", (_ch: string, m: string) => got[i].push(m)));
+    await until("every subscriber counted", async () => {
+      const [, n] = (await pusher.call("PUBSUB", "NUMSUB", "w:chan")) as [string, number];
+      return n >= subs.length;
+    });
+    assert.equal(await pusher.publish("w:chan", "hello"), subs.length);
+    await until("every message", async () => got.every((g) => g.length === 1));
+    assert.deepEqual(
+      got,
+      subs.map(() => ["hello"]),
+    );
+
+    const a = io(port.single);
+    const b = io(port.single);
+    await a.set("w:race", "0");
+    await a.watch("w:race");
+    await b.watch("w:race");
+    const ra = await a.multi().set("w:race", "a").exec();
+    const rb = await b.multi().set("w:race", "b").exec();
+    assert.deepEqual(ra, [[null, "OK"]]);
+    assert.equal(rb, null);
+    assert.equal(await pusher.get("w:race"), "a");
+  });
+});
