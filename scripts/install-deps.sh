@@ -20,6 +20,7 @@ declare -A want=(
   [mariadbd]=mariadb-server
   [openssl]=openssl
   [chromium]=chromium # the dashboard's browser test (driven by playwright-core, no download)
+  [systemd-analyze]=systemd # deploy/systemd units: systemd-analyze verify
   [prometheus]=prometheus # the monitoring test scrapes keepcache with it
   [promtool]=prometheus   # checks /metrics output and the shipped alert rules
 )

@@ -9,7 +9,7 @@ import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { keepcacheBin } from "./procs.js";
+import { captureOutput, keepcacheBin, pidAlive } from "./procs.js";
 
 const run = promisify(execFile);
 const PREFIX = "kcv";
@@ -49,15 +49,6 @@ export async function ip(args: string[]): Promise<string> {
   return (await run("ip", args, { timeout: 10_000 })).stdout;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /** Pids of processes living in `ns` (ip netns pids). */
 async function pidsIn(ns: string): Promise<number[]> {
   try {
@@ -84,7 +75,7 @@ export async function removeLeftovers(): Promise<void> {
     .filter((n) => n?.startsWith(PREFIX));
   for (const ns of list) {
     const pid = Number(/^kcv(\d+)-/.exec(ns)?.[1]);
-    if (Number.isInteger(pid) && pid !== process.pid && !alive(pid)) await deleteNs(ns);
+    if (Number.isInteger(pid) && pid !== process.pid && !pidAlive(pid)) await deleteNs(ns);
   }
 }
 
@@ -110,20 +101,14 @@ export async function createLab(hostCount: number, net = 1): Promise<Lab> {
         stdio: ["ignore", "pipe", "pipe"],
         env: env ?? process.env,
       });
-      let out = "";
-      const keep = (d: Buffer) => {
-        out += d.toString();
-        if (out.length > 200_000) out = out.slice(-100_000);
-      };
-      child.stdout?.on("data", keep);
-      child.stderr?.on("data", keep);
+      const output = captureOutput(child);
       const exited = new Promise<void>((resolve) => {
         if (child.exitCode !== null) resolve();
         child.once("exit", () => resolve());
       });
       const p: LabProc = {
         child,
-        output: () => out,
+        output,
         exited,
         async kill(signal = "SIGKILL") {
           if (child.exitCode === null && child.signalCode === null) child.kill(signal);

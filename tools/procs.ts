@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { scratchRedisArgs } from "../src/cli/up-procs.js";
 import { waitForPort } from "./ports.js";
 
 export interface Proc {
@@ -44,12 +45,8 @@ export interface StartOptions {
   cwd?: string;
 }
 
-export async function start(cmd: string, args: string[], opts: StartOptions = {}): Promise<Proc> {
-  const child = spawn(cmd, args, {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: opts.env ?? process.env,
-    cwd: opts.cwd,
-  });
+/** The child's stdout and stderr as one text, its last 100-200 kB, for failure messages. */
+export function captureOutput(child: ChildProcess): () => string {
   let out = "";
   const keep = (d: Buffer) => {
     out += d.toString();
@@ -57,10 +54,20 @@ export async function start(cmd: string, args: string[], opts: StartOptions = {}
   };
   child.stdout?.on("data", keep);
   child.stderr?.on("data", keep);
+  return () => out;
+}
+
+export async function start(cmd: string, args: string[], opts: StartOptions = {}): Promise<Proc> {
+  const child = spawn(cmd, args, {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: opts.env ?? process.env,
+    cwd: opts.cwd,
+  });
+  const output = captureOutput(child);
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const proc: Proc = {
     child,
-    output: () => out,
+    output,
     async stop(signal = "SIGTERM") {
       live.delete(proc);
       if (child.exitCode !== null || child.signalCode !== null) return;
@@ -74,7 +81,7 @@ export async function start(cmd: string, args: string[], opts: StartOptions = {}
   if (opts.port !== undefined) {
     const failed = new Promise<never>((_, reject) =>
       child.once("exit", (code, sig) =>
-        reject(new Error(`${cmd} exited (${code ?? sig}) before listening:\n${out}`)),
+        reject(new Error(`${cmd} exited (${code ?? sig}) before listening:\n${output()}`)),
       ),
     );
     try {
@@ -86,6 +93,16 @@ export async function start(cmd: string, args: string[], opts: StartOptions = {}
     failed.catch(() => {});
   }
   return proc;
+}
+
+/** Whether a process with this pid exists (one we may not signal counts: EPERM). */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 /** Stops every process started by this module that is still running. */
@@ -110,23 +127,7 @@ export function startMemcached(port: number, extra: string[] = []): Promise<Proc
  */
 export function startRedis(port: number, extra: string[] = []): Promise<Proc> {
   const dir = mkdtempSync(join(tmpdir(), "kc-redis-"));
-  return start(
-    "redis-server",
-    [
-      "--port",
-      String(port),
-      "--bind",
-      "127.0.0.1",
-      "--save",
-      "",
-      "--appendonly",
-      "no",
-      "--dir",
-      dir,
-      ...extra,
-    ],
-    { port },
-  );
+  return start("redis-server", [...scratchRedisArgs(port, dir), ...extra], { port });
 }
 
 /**

@@ -3,7 +3,7 @@
  * /metrics, API). The token comes from KEEPCACHE_ADMIN_TOKEN, not a flag, so it does not show
  * in `ps`. Loaded lazily by the CLI so a node without --admin never loads prom-client.
  */
-import type { Logger } from "../log.js";
+import { type Logger, subLogger } from "../log.js";
 import { AdminServer } from "./http.js";
 import type { AdminListen } from "./listen.js";
 import { attachNode, type NodeLike } from "./node-source.js";
@@ -17,7 +17,7 @@ export async function startNodeAdmin(
     listen,
     token: process.env.KEEPCACHE_ADMIN_TOKEN,
     metricsToken: process.env.KEEPCACHE_METRICS_TOKEN,
-    log: log.child({ component: "admin" }),
+    log: subLogger(log, "admin"),
     source: "--admin",
   });
   const a = node.address();

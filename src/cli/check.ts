@@ -1,9 +1,11 @@
 /**
- * `keepcache check -c FILE`: validates a config (keepcache's own or a nutcracker.yml) and
- * prints a one-line summary, or every problem on its own line (exit 2), like `nutcracker -t`
- * but naming the line and key of each problem.
+ * `keepcache check -c FILE`: validates a config (keepcache's own, a nutcracker.yml or a
+ * keepalived.conf: whatever `run` and `vrrp` accept) and prints a one-line summary, or every
+ * problem on its own line (exit 2), like `nutcracker -t` but naming the line and key of each
+ * problem. keepalived.conf lines that do not carry over are listed as warnings.
  */
-import { ConfigErrors, ConfigReadError, loadConfig } from "../config/load.js";
+import { loadConfigFile } from "../config/file.js";
+import { ConfigErrors, ConfigReadError } from "../config/load.js";
 import { UsageError } from "../errors.js";
 import { parseFlags } from "./flags.js";
 
@@ -33,12 +35,16 @@ export async function main(argv: string[], io: CheckIo = stdio): Promise<number>
   const file = values.config;
   if (!file) throw new UsageError(`missing -c FILE\n${USAGE}`);
   try {
-    const cfg = await loadConfig(file);
+    const { config: cfg, unmapped } = loadConfigFile(file);
+    for (const u of unmapped) io.err(`${u.file}:${u.line}: warning: not used: ${u.why}\n`);
     const servers = cfg.pools.reduce((n, p) => n + p.servers.length, 0);
-    const parts = [
-      `${cfg.pools.length} pool${cfg.pools.length === 1 ? "" : "s"}`,
-      `${servers} server${servers === 1 ? "" : "s"}`,
-    ];
+    const parts: string[] = [];
+    // A keepalived.conf has no proxy pools: say what it has.
+    if (cfg.pools.length || !(cfg.tcp.length || cfg.vrrp))
+      parts.push(
+        `${cfg.pools.length} pool${cfg.pools.length === 1 ? "" : "s"}`,
+        `${servers} server${servers === 1 ? "" : "s"}`,
+      );
     if (cfg.tcp.length) parts.push(`${cfg.tcp.length} tcp service(s)`);
     if (cfg.vrrp) parts.push(`${cfg.vrrp.instances.length} vrrp instance(s)`);
     if (cfg.admin) parts.push("admin");

@@ -3,33 +3,15 @@
  * do not carry over are listed as YAML comments at the top and, with the reason, on stderr.
  * The result is validated against the native schema so a user sees problems before deploying.
  */
-import { readdirSync, writeFileSync } from "node:fs";
-import { basename, dirname, isAbsolute, join } from "node:path";
+import { writeFileSync } from "node:fs";
 import { stringify } from "yaml";
 import { parseConfig } from "../config/index.js";
-import { type IncludeReader, importKeepalived, type Unmapped } from "../config/keepalived/index.js";
+import { fsInclude } from "../config/keepalived/fs-include.js";
+import { importKeepalived, type Unmapped } from "../config/keepalived/index.js";
 import { readConfigText } from "../config/load.js";
 import { ConfigError, UsageError } from "../errors.js";
 
 const USAGE = "usage: keepcache import [-o out.yml] [--no-validate] keepalived.conf";
-
-/** keepalived's include takes a glob; * and ? in the last component are enough in practice. */
-export const fsInclude: IncludeReader = (pattern, from) => {
-  const full = isAbsolute(pattern) ? pattern : join(dirname(from), pattern);
-  const dir = dirname(full);
-  const base = basename(full);
-  if (!/[*?]/.test(base)) return [[full, readConfigText(full)]];
-  const re = new RegExp(
-    `^${base
-      .replace(/[.+^${}()|[\]\\]/g, "\\$&")
-      .replace(/\*/g, ".*")
-      .replace(/\?/g, ".")}$`,
-  );
-  return readdirSync(dir)
-    .filter((f) => re.test(f))
-    .sort()
-    .map((f): [string, string] => [join(dir, f), readConfigText(join(dir, f))]);
-};
 
 export function renderImport(
   native: Record<string, unknown>,

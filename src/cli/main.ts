@@ -7,6 +7,7 @@
  * be opened (one line naming the address and the cause). No stack trace for any of these.
  */
 import { KeepcacheError, UsageError } from "../errors.js";
+import { guardProcess } from "./inspector.js";
 
 type Sub = (argv: string[]) => Promise<number>;
 const commands: Record<string, { summary: string; load: () => Promise<Sub> }> = {
@@ -38,10 +39,19 @@ const commands: Record<string, { summary: string; load: () => Promise<Sub> }> = 
 
 function usage(): string {
   const lines = Object.entries(commands).map(([n, c]) => `  ${n.padEnd(8)} ${c.summary}`);
-  return `usage: keepcache <command> [options]\n\ncommands:\n${lines.join("\n")}\n\nRun 'keepcache <command> --help' for a command's options.`;
+  return `usage: keepcache [--inspect[=[HOST:]PORT]] <command> [options]\n\ncommands:\n${lines.join("\n")}\n\nRun 'keepcache <command> --help' for a command's options. --inspect opens the Node\ninspector on purpose (never through NODE_OPTIONS or SIGUSR1: SIGUSR1 writes a state dump).`;
 }
 
-async function run(argv: string[]): Promise<number> {
+async function run(args: string[]): Promise<number> {
+  let argv: string[];
+  try {
+    // First, before any await: the SIGUSR1 handler and the inspector policy.
+    argv = guardProcess(args);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`keepcache: ${err.message}\n`);
+    return 2;
+  }
   const [name, ...rest] = argv;
   if (name === undefined || name === "-h" || name === "--help" || name === "help") {
     process.stdout.write(`${usage()}\n`);

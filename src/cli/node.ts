@@ -4,7 +4,7 @@
  */
 import { type AdminListen, assertSafeListen, parseAdminListen } from "../admin/listen.js";
 import { UsageError } from "../errors.js";
-import { child } from "../log.js";
+import { child, logFile, setLogLevel } from "../log.js";
 import { type NodeOptions, nodeDefaults } from "../node/options.js";
 import {
   deriveNodeId,
@@ -14,7 +14,10 @@ import {
   type ReplicationOptions,
   replicationDefaults,
 } from "../node/replication/options.js";
+import { MEMCACHED_FLAGS } from "./compat.js";
+import { daemonize, dropPrivileges, writePidFile } from "./daemon.js";
 import { parseFlags, verboseLevel } from "./flags.js";
+import { addDumpSection, onSighup } from "./signals.js";
 import { parseDurationMs, parseIntFlag, parseSize } from "./size.js";
 
 export const nodeUsage = `usage: keepcache node [options]
@@ -40,7 +43,13 @@ replication (N-way master-master; enabled by -x or --replication-port):
   --replication-backlog SZ  backlog ring for incremental resync (default 64m)
   --tombstone-ttl SECONDS   how long deletes are remembered (default 300)
   --peer-timeout DUR        a silent peer link is dropped after this (default 3s)
-  -h, --help                show this help`;
+  -h, --help                show this help
+
+memcached's own flags, so its init scripts work unchanged:
+  -d, --daemon              run in the background (for init scripts; not under systemd)
+  -P, --pidfile FILE        write the pid to FILE
+  -u, --user USER           as root, become USER before listening
+  -U -t -o -a -r -k -f -n -L -R -b -W are accepted and ignored with a warning`;
 
 const NODE_FLAGS = {
   port: { type: "string", short: "p" },
@@ -68,9 +77,21 @@ function bareSyncFlag(argv: string[]): string[] {
   return argv.map((a) => (a === "--sync-replication" ? "--sync-replication=1" : a));
 }
 
-export function parseNodeArgs(argv: string[]): NodeOptions & { admin?: AdminListen } {
-  const v = parseFlags(bareSyncFlag(argv), NODE_FLAGS, nodeUsage);
-  const o: NodeOptions & { admin?: AdminListen } = { ...nodeDefaults };
+/** What the memcached flags keepcache acts on ask for (src/cli/daemon.ts). */
+export interface NodeProcessOptions {
+  daemonize: boolean;
+  pidFile?: string;
+  user?: string;
+}
+
+export function parseNodeArgs(
+  argv: string[],
+): NodeOptions & { admin?: AdminListen; process: NodeProcessOptions } {
+  const v = parseFlags(bareSyncFlag(argv), NODE_FLAGS, nodeUsage, { flags: MEMCACHED_FLAGS });
+  const o: NodeOptions & { admin?: AdminListen; process: NodeProcessOptions } = {
+    ...nodeDefaults,
+    process: { daemonize: v.daemon === true, pidFile: v.pidfile, user: v.user },
+  };
   if (v.port !== undefined) o.port = parseIntFlag("-p/--port", v.port, 0, 65535);
   if (v.listen !== undefined) {
     if (v.listen.trim() === "") throw new UsageError("-l/--listen: empty address");
@@ -100,7 +121,7 @@ export function parseNodeArgs(argv: string[]): NodeOptions & { admin?: AdminList
   return o;
 }
 
-type Values = ReturnType<typeof parseFlags<typeof NODE_FLAGS>>;
+type Values = ReturnType<typeof parseFlags<typeof NODE_FLAGS, typeof MEMCACHED_FLAGS>>;
 
 function parseReplication(v: Values, o: NodeOptions): ReplicationOptions | undefined {
   const peers: PeerAddress[] = [];
@@ -165,10 +186,29 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const opts = parseNodeArgs(argv);
+  if (opts.process.daemonize && daemonize(undefined) !== undefined) return 0;
+  // The pid file first: as root it can be written anywhere, as after -u it may not.
+  if (opts.process.pidFile !== undefined) writePidFile(opts.process.pidFile);
+  if (opts.process.user !== undefined) dropPrivileges(opts.process.user);
+  const level = verboseLevel(opts.verbosity);
+  if (level !== undefined) setLogLevel(level);
   const log = child("node");
-  log.level = verboseLevel(opts.verbosity) ?? log.level;
   const { CacheNode } = await import("../node/server.js");
   const node = new CacheNode(opts, log);
+  const { generalStats } = await import("../node/stats.js");
+  const { replicationPeers } = await import("../admin/node-source.js");
+  // The SIGUSR1 dump: where it listens, its `stats`, its replication peers.
+  addDumpSection("node", () => {
+    const a = node.address();
+    const repl = node.ctx.repl;
+    return {
+      listen: `${a.host}:${a.port}`,
+      stats: Object.fromEntries(generalStats(node.ctx)),
+      peers: repl ? replicationPeers(repl) : [],
+    };
+  });
+  // No config file to re-read: SIGHUP reopens the log file (signals.ts) and says so.
+  onSighup(() => log.info({ logFile: logFile() ?? "stderr" }, "SIGHUP: log reopened"));
   // Handlers first: a signal that arrives while the listener starts must still stop cleanly.
   let stopping = false;
   let admin: { close(): Promise<void> } | undefined;

@@ -4,17 +4,25 @@
  * (nutcracker's -s/--stats-port and -a/--stats-addr, same defaults), and with `admin:` in the
  * YAML or --admin HOST:PORT the dashboard, /metrics and action API (src/admin/run-admin.ts).
  *
- * Signals: SIGHUP re-reads and validates FILE; an invalid file is logged and the running config
- * stays; a valid one is swapped in without dropping client connections. SIGTERM/SIGINT stop.
+ * Signals: SIGHUP reopens log.file, re-reads and validates FILE; an invalid file is logged and
+ * the running config stays; a valid one is swapped in without dropping client connections, and
+ * its VRRP instances are applied as keepalived's reload does (unchanged instances keep their
+ * VIPs; vrrp/runtime.ts reload). SIGUSR1 writes a state dump (signals.ts). SIGTERM/SIGINT stop:
+ * VIPs first.
  */
 import { type AdminListen, parseAdminListen } from "../admin/listen.js";
 import type { RunAdmin } from "../admin/run-admin.js";
 import type { Config } from "../config/index.js";
 import { ConfigErrors, ConfigReadError } from "../config/load.js";
 import { KeepcacheError, UsageError } from "../errors.js";
-import { child, type Logger, logger } from "../log.js";
+import { child, configureLog, type Logger } from "../log.js";
 import type { ProxyService } from "../proxy/proxy.js";
-import { parseFlags, verboseLevel } from "./flags.js";
+import { NUTCRACKER_FLAGS, nutcrackerVerbose } from "./compat.js";
+import { daemonize, writePidFile } from "./daemon.js";
+import { poolsDump, tcpDump, workersDump } from "./dumps.js";
+import { logLevel, parseFlags } from "./flags.js";
+import { leaveCleanlyOnCrash, logReloadRefused } from "./lifecycle.js";
+import { addDumpSection, onSighup, sighupSettled } from "./signals.js";
 import { parseIntFlag } from "./size.js";
 import { loadConfigOrKeepalived } from "./vrrp.js";
 
@@ -25,8 +33,14 @@ export const runUsage = `usage: keepcache run -c FILE [options]
   -a, --stats-addr ADDR   stats address (default 127.0.0.1)
   --admin HOST:PORT       dashboard, /metrics and JSON API (overrides admin.listen;
                           action token: admin.token or env KEEPCACHE_ADMIN_TOKEN)
-  -v, --verbose           log more (-vv for debug traces)
-  -h, --help              show this help`;
+  -v, --verbose           log more (-vv for debug traces; nutcracker's -v N works too)
+  -t, --test-conf         check the config and exit, as \`keepcache check\`
+  -d, --daemonize         run in the background (for init scripts; not under systemd)
+  -p, --pid-file FILE     write the pid to FILE
+  -o, --output FILE       with -d: append the log to FILE
+  -h, --help              show this help
+
+nutcracker's -D, -i N and -m N are accepted and ignored with a warning.`;
 
 interface RunArgs {
   file: string;
@@ -34,6 +48,10 @@ interface RunArgs {
   statsAddr: string;
   verbosity: number;
   admin: AdminListen | undefined;
+  testConf: boolean;
+  daemonize: boolean;
+  pidFile: string | undefined;
+  output: string | undefined;
 }
 
 const RUN_FLAGS = {
@@ -46,7 +64,7 @@ const RUN_FLAGS = {
 } as const;
 
 function parseRunArgs(argv: string[]): RunArgs {
-  const v = parseFlags(argv, RUN_FLAGS, runUsage);
+  const v = parseFlags(nutcrackerVerbose(argv), RUN_FLAGS, runUsage, { flags: NUTCRACKER_FLAGS });
   if (!v["conf-file"]) throw new UsageError(`missing -c FILE\n\n${runUsage}`);
   return {
     file: v["conf-file"],
@@ -57,6 +75,10 @@ function parseRunArgs(argv: string[]): RunArgs {
     statsAddr: v["stats-addr"] ?? "127.0.0.1",
     verbosity: v.verbose?.length ?? 0,
     admin: v.admin === undefined ? undefined : parseAdminListen("--admin", v.admin),
+    testConf: v["test-conf"] === true,
+    daemonize: v.daemonize === true,
+    pidFile: v["pid-file"],
+    output: v.output,
   };
 }
 
@@ -122,10 +144,6 @@ class TcpPart {
   }
 }
 
-function noteOthers(cfg: Config, log: Logger): void {
-  if (cfg.vrrp) log.info("vrrp: changes take effect on restart, not on SIGHUP");
-}
-
 /** The admin plane when --admin or `admin:` asks for it (the flag wins over the file). */
 async function startAdmin(
   args: RunArgs,
@@ -147,21 +165,39 @@ async function startAdmin(
   );
 }
 
-/**
- * The level of every logger of this process and of the proxy's worker processes (which take
- * the primary's level at fork): -v/-vv, else KEEPCACHE_LOG_LEVEL (the operator's override of
- * the file), else the config's `log.level` (default info).
- */
-export function logLevel(verbosity: number, cfg: Config | undefined, env = process.env): string {
-  const v = verboseLevel(verbosity);
-  if (v !== undefined) return v;
-  return env.KEEPCACHE_LOG_LEVEL || cfg?.log.level || "info";
+/** The config's `log:` (file, format) and the level of every logger of this process. */
+function applyLog(args: RunArgs, cfg: Config | undefined): void {
+  configureLog({ ...cfg?.log, level: logLevel(args.verbosity, cfg?.log.level) });
 }
 
-/** Sets the root's level (children made from now on inherit it) and `log`'s, made before. */
-function applyLevel(level: string, log: Logger): void {
-  logger().level = level;
-  log.level = level;
+/**
+ * The `vrrp:` part across reloads: started when instances appear, reloaded in place (only
+ * changed instances restart), stopped when the section goes. Builtin failover of a set with
+ * failover_vrrp_instance is decided only by the proxy that holds that instance's MASTER role.
+ */
+class VrrpPart {
+  runtime: import("../vrrp/runtime.js").VrrpRuntime | undefined;
+  async apply(cfg: Config): Promise<void> {
+    const want = cfg.vrrp?.instances.length ? cfg.vrrp : undefined;
+    if (want === undefined) {
+      await this.stop();
+      return;
+    }
+    if (this.runtime !== undefined) {
+      await this.runtime.reload(want);
+      return;
+    }
+    const { startVrrp } = await import("../vrrp/runtime.js");
+    const running = await startVrrp(want, child("vrrp"));
+    this.runtime = running;
+    const { setVrrpStatusSource } = await import("../failover/leader.js");
+    setVrrpStatusSource(() => running.status());
+  }
+  async stop(): Promise<void> {
+    const r = this.runtime;
+    this.runtime = undefined;
+    await r?.stop();
+  }
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -170,20 +206,26 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const args = parseRunArgs(argv);
+  // nutcracker -t: test the configuration and exit.
+  if (args.testConf) return (await import("./check.js")).main(["-c", args.file]);
   const log = child("run");
-  applyLevel(logLevel(args.verbosity, undefined), log);
+  applyLog(args, undefined);
   const cfg = await load(args.file, log);
   if (cfg === undefined) return 2;
-  applyLevel(logLevel(args.verbosity, cfg), log);
+  // -d starts the same command in the background once the config is known to be valid.
+  if (args.daemonize && daemonize(args.output) !== undefined) return 0;
+  if (args.pidFile !== undefined) writePidFile(args.pidFile);
+  applyLog(args, cfg);
   // Loaded once the config is valid: a refused file costs only its own parsing.
   const { ProxyService } = await import("../proxy/proxy.js");
   const { StatsServer } = await import("../proxy/stats.js");
   const proxy = new ProxyService(child("proxy"));
   const tcp = new TcpPart(log);
   const stats = new StatsServer(proxy);
-  let vrrp: import("../vrrp/runtime.js").VrrpRuntime | undefined;
+  const vrrp = new VrrpPart();
   let admin: RunAdmin | undefined;
   let sentinel: import("../sentinel/server.js").SentinelServer | undefined;
+  let current = cfg;
   const tcpView = {
     get balancer() {
       return tcp.balancer;
@@ -207,20 +249,12 @@ export async function main(argv: string[]): Promise<number> {
     const sa = await stats.listen(args.statsPort, args.statsAddr);
     log.info({ host: sa.address, port: sa.port }, "stats port listening");
     // VRRP last: take the VIP only once the services behind it listen.
-    if (cfg.vrrp?.instances.length) {
-      const { startVrrp } = await import("../vrrp/runtime.js");
-      vrrp = await startVrrp(cfg.vrrp, child("vrrp"));
-      // Builtin failover of a set with failover_vrrp_instance is decided only by the proxy
-      // that holds that instance's MASTER role; the others follow the roles they observe.
-      const running = vrrp;
-      const { setVrrpStatusSource } = await import("../failover/leader.js");
-      setVrrpStatusSource(() => running.status());
-    }
-    admin?.setVrrp(vrrp);
+    await vrrp.apply(cfg);
+    admin?.setVrrp(vrrp.runtime);
     await admin?.listen();
   } catch (err) {
     await Promise.allSettled([
-      vrrp?.stop(),
+      vrrp.stop(),
       admin?.close(),
       sentinel?.close(),
       proxy.stop(),
@@ -232,20 +266,23 @@ export async function main(argv: string[]): Promise<number> {
     log.error({ err }, "startup failed");
     return 1;
   }
-  noteOthers(cfg, log);
+  leaveCleanlyOnCrash(log, () => vrrp.stop());
+  addDumpSection("pools", () => poolsDump(proxy));
+  addDumpSection("tcp", () => tcpDump(tcp.balancer, current, tcpView.listen));
+  addDumpSection("vrrp", () => vrrp.runtime?.status() ?? []);
+  addDumpSection("workers", () => workersDump(proxy, tcp.balancer));
   admin?.configLoaded(true);
   log.info(
     {
       file: args.file,
       pools: cfg.pools.length,
       tcp: cfg.tcp.length,
-      vrrp: cfg.vrrp?.instances.length ?? 0,
+      vrrp: vrrp.runtime?.status().length ?? 0,
       admin: admin?.server.url(),
     },
     "keepcache run ready",
   );
 
-  let reloading = Promise.resolve();
   const reload = async () => {
     log.info({ file: args.file }, "SIGHUP: reloading");
     const next = await load(args.file, log);
@@ -255,30 +292,30 @@ export async function main(argv: string[]): Promise<number> {
       return;
     }
     try {
+      applyLog(args, next);
       await proxy.reload(next);
       await tcp.apply(next);
       if (JSON.stringify(next.sentinel) !== JSON.stringify(cfg.sentinel))
         log.warn({ file: args.file }, "sentinel: section changes take effect at restart only");
+      current = next;
       admin?.reloaded();
       admin?.setTcp(next, tcpView);
-      noteOthers(next, log);
+      await vrrp.apply(next);
+      admin?.setVrrp(vrrp.runtime);
       log.info({ file: args.file, pools: next.pools.length }, "reload done");
       admin?.configLoaded(true);
     } catch (err) {
-      log.error({ err }, "reload failed part-way");
+      logReloadRefused(log, args.file, err);
       admin?.configLoaded(false);
     }
   };
-  const onHup = () => {
-    reloading = reloading.then(reload);
-  };
-  process.on("SIGHUP", onHup);
+  const undoHup = onSighup(reload);
   await new Promise<void>((resolve) => {
     const stop = (sig: string) => {
       log.info({ signal: sig }, "shutting down");
-      process.off("SIGHUP", onHup);
-      reloading
-        .then(() => vrrp?.stop()) // VIP first, so clients move before the services close
+      undoHup();
+      sighupSettled()
+        .then(() => vrrp.stop()) // VIP first, so clients move before the services close
         .catch((err: unknown) => log.error({ err }, "vrrp stop failed"))
         .then(() =>
           Promise.allSettled([

@@ -14,6 +14,26 @@ import type { Logger } from "../log.js";
 
 const SETPRIV = ["/usr/bin/setpriv", "/bin/setpriv"].find((p) => existsSync(p));
 
+/**
+ * redis-server arguments for a throwaway instance on loopback: no RDB snapshots, no AOF. `dir`
+ * is its working directory: a replica's full sync writes the received RDB there, so it must
+ * not be the caller's cwd. Shared by `keepcache up --redis` and the test/bench tools.
+ */
+export function scratchRedisArgs(port: number, dir: string): string[] {
+  return [
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--dir",
+    dir,
+  ];
+}
+
 export interface ChildSpec {
   name: string;
   command: string;

@@ -16,9 +16,11 @@ import { poolActionHandlers, replicaSetMemberHook, setFailovers } from "../failo
 import { child, type Logger } from "../log.js";
 import { ProxyService } from "../proxy/proxy.js";
 import { findOnPath } from "../scripts/path.js";
+import { poolsDump } from "./dumps.js";
+import { addDumpSection } from "./signals.js";
 import { keepcacheProbe, MemberView, memberAdminHeaders, redisProbe } from "./up-nodes.js";
 import { upPoolConfig, upSet } from "./up-pool.js";
-import { Child, freePort } from "./up-procs.js";
+import { Child, freePort, scratchRedisArgs } from "./up-procs.js";
 
 /** `keepcache up`'s flags, parsed by up.ts. */
 export interface UpArgs {
@@ -72,19 +74,7 @@ async function redisMembers(redis: string, log: Logger, onExit: OnExit): Promise
   const byAddr = new Map(names.map((n, j) => [`127.0.0.1:${ports[j]}`, n]));
   return names.map((name, i) => {
     const port = ports[i];
-    const args = [
-      "--port",
-      String(port),
-      "--bind",
-      "127.0.0.1",
-      "--save",
-      "",
-      "--appendonly",
-      "no",
-      // A replica's full sync writes the master's RDB into --dir: keep it out of the cwd.
-      "--dir",
-      tmpdir(),
-    ];
+    const args = scratchRedisArgs(port, tmpdir());
     args.push("--maxmemory", `${MEMORY_MB}mb`, "--maxmemory-policy", "allkeys-lru");
     // A replica's sync starts at once (Redis 7 otherwise waits 5 s for more replicas).
     args.push("--repl-diskless-sync-delay", "0");
@@ -181,6 +171,11 @@ export async function startUp(
     log.error({ err }, "keepcache up failed to start");
     return 1;
   }
+  // The SIGUSR1 dump: the pool with its replica set, and each member process.
+  addDumpSection("pools", () => poolsDump(proxy));
+  addDumpSection("members", () =>
+    members.map((m) => ({ ...m.view.status(), pid: m.proc.pid, alive: m.proc.alive })),
+  );
   const dash = admin.url();
   const lines = [
     "",

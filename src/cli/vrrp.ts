@@ -1,18 +1,19 @@
 /**
  * `keepcache vrrp -c FILE`: runs only the VRRP part of a config (virtual IP failover), until
- * SIGTERM/SIGINT, then leaves MASTER with a priority-0 advert and removes the VIPs. FILE is
+ * SIGTERM/SIGINT, then leaves MASTER with a priority-0 advert and removes the VIPs (an
+ * uncaught error does the same before exiting). SIGHUP re-reads FILE and applies it as
+ * keepalived's reload does; SIGUSR1 writes a state dump (signals.ts). FILE is
  * keepcache YAML or a keepalived.conf, which is imported on the fly (the same mapping as
  * `keepcache import`; unmapped lines are logged).
  */
-import { stringify } from "yaml";
-import { type Config, ConfigErrors, parseConfig } from "../config/index.js";
-import { importKeepalived } from "../config/keepalived/index.js";
-import { readConfigText } from "../config/load.js";
+import { loadConfigFile } from "../config/file.js";
+import { type Config, ConfigErrors } from "../config/index.js";
 import { ConfigError, UsageError } from "../errors.js";
-import { child, type Logger } from "../log.js";
+import { child, configureLog, type Logger } from "../log.js";
 import type { VrrpRuntime } from "../vrrp/runtime.js";
-import { parseFlags, verboseLevel } from "./flags.js";
-import { fsInclude } from "./import.js";
+import { logLevel, parseFlags } from "./flags.js";
+import { leaveCleanlyOnCrash, logReloadRefused } from "./lifecycle.js";
+import { addDumpSection, onSighup } from "./signals.js";
 
 const USAGE = `usage: keepcache vrrp -c FILE [-v]
 
@@ -20,29 +21,12 @@ const USAGE = `usage: keepcache vrrp -c FILE [-v]
   -v, --verbose       log more (-vv for every advert drop)
   -h, --help          show this help`;
 
-/** keepalived.conf, not YAML: its block keywords at the start of a line followed by "{". */
-export function looksLikeKeepalived(text: string): boolean {
-  return /^\s*(global_defs|vrrp_instance|vrrp_script|vrrp_sync_group|virtual_server|include)\b[^:\n]*(\{|$)/m.test(
-    text,
-  );
-}
-
-/** Loads keepcache YAML, or imports a keepalived.conf; `keepcache run` can use it as well. */
+/** Loads keepcache YAML, or imports a keepalived.conf; `keepcache run` uses it as well. */
 export function loadConfigOrKeepalived(file: string, log?: Logger): Config {
-  const text = readConfigText(file);
-  if (!looksLikeKeepalived(text)) return parseConfig(text, file);
-  let imported: ReturnType<typeof importKeepalived>;
-  try {
-    imported = importKeepalived(text, file, fsInclude);
-  } catch (err) {
-    // The keepalived reader stops at its first problem; report it like a YAML one.
-    if (err instanceof ConfigError) throw new ConfigErrors(file, [err]);
-    throw err;
-  }
-  const { native, unmapped } = imported;
+  const { config, unmapped } = loadConfigFile(file);
   for (const u of unmapped)
     log?.warn({ file: u.file, line: u.line, why: u.why }, "keepalived.conf line not used");
-  return parseConfig(stringify(native, { lineWidth: 0 }), `${file} (imported)`);
+  return config;
 }
 
 const VRRP_FLAGS = {
@@ -51,21 +35,28 @@ const VRRP_FLAGS = {
   help: { type: "boolean", short: "h" },
 } as const;
 
+/** The log settings of `config` at `level` (-v wins over log.level). */
+function applyLog(config: Config, verbose: number): void {
+  configureLog({ ...config.log, level: logLevel(verbose, config.log.level) });
+}
+
 export async function main(argv: string[]): Promise<number> {
   const values = parseFlags(argv, VRRP_FLAGS, USAGE);
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  if (!values.config) throw new UsageError(`-c FILE is required\n\n${USAGE}`);
+  const file = values.config;
+  if (!file) throw new UsageError(`-c FILE is required\n\n${USAGE}`);
+  const verbose = values.verbose?.length ?? 0;
   const log = child("vrrp");
-  log.level = verboseLevel(values.verbose?.length ?? 0) ?? log.level;
-  const config = loadConfigOrKeepalived(values.config, log);
+  const config = loadConfigOrKeepalived(file, log);
   if (!config.vrrp || config.vrrp.instances.length === 0) {
-    throw new ConfigErrors(values.config, [
-      new ConfigError(values.config, undefined, "vrrp", "no vrrp instances to run"),
+    throw new ConfigErrors(file, [
+      new ConfigError(file, undefined, "vrrp", "no vrrp instances to run"),
     ]);
   }
+  applyLog(config, verbose);
   const { startVrrp } = await import("../vrrp/runtime.js");
   // Handlers first: a signal during startup must still end with the VIPs removed.
   let runtime: VrrpRuntime | undefined;
@@ -81,6 +72,24 @@ export async function main(argv: string[]): Promise<number> {
   };
   process.once("SIGTERM", () => onSignal("SIGTERM"));
   process.once("SIGINT", () => onSignal("SIGINT"));
+  leaveCleanlyOnCrash(log, () => runtime?.stop());
+  addDumpSection("vrrp", () => runtime?.status() ?? []);
+  // SIGHUP: re-read FILE; VRRP changes apply as keepalived's reload (runtime.reload); an
+  // invalid file is logged and the running instances stay as they are.
+  onSighup(async () => {
+    log.info({ file }, "SIGHUP: reloading");
+    try {
+      const next = loadConfigOrKeepalived(file, log);
+      if (!next.vrrp || next.vrrp.instances.length === 0)
+        throw new ConfigErrors(file, [
+          new ConfigError(file, undefined, "vrrp", "no vrrp instances to run"),
+        ]);
+      applyLog(next, verbose);
+      await runtime?.reload(next.vrrp);
+    } catch (err) {
+      logReloadRefused(log, file, err);
+    }
+  });
   runtime = await startVrrp(config.vrrp, log);
   if (signalled) await runtime.stop();
   else await stopped;

@@ -21,7 +21,9 @@ import {
 } from "yaml";
 import type { z } from "zod";
 import { ConfigError, KeepcacheError } from "../errors.js";
+import { didYouMean } from "../util/suggest.js";
 import { type Config, configSchema, RESERVED_KEYS } from "./schema/index.js";
+import { keysAt } from "./schema/json.js";
 import { parseServerString } from "./schema/pool.js";
 
 /** Every problem found in one file; `errors` holds them in file order. */
@@ -202,6 +204,9 @@ function gotText(v: unknown): string {
   return ` (got ${JSON.stringify(v)})`;
 }
 
+/** Where a key path of the validated tree came from: file, line and the key as the user wrote it. */
+export type Locate = (path: readonly PathKey[]) => { file: string; line?: number; key?: string };
+
 /** Parses and validates `text`; `file` is used in messages only. Throws ConfigErrors. */
 export function parseConfig(text: string, file: string): Config {
   const deep = flowTooDeep(text);
@@ -225,7 +230,18 @@ export function parseConfig(text: string, file: string): Config {
   if (bomb) throw new ConfigErrors(file, [bomb]);
   // aliasBomb bounded the expansion; yaml's own alias counter (a different measure) is off.
   const data = doc.toJS({ maxAliasCount: -1 }) ?? {};
-  if (typeof data !== "object" || Array.isArray(data)) {
+  return validateConfig(data, file, (path) => ({
+    file,
+    line: locate(doc.contents as Node | null, path, lc),
+  }));
+}
+
+/**
+ * Validates an already-parsed tree (a YAML document's, or one imported from a keepalived.conf);
+ * `where` maps each problem's key path to the place the user wrote it. Throws ConfigErrors.
+ */
+export function validateConfig(data: unknown, file: string, where: Locate): Config {
+  if (data === null || typeof data !== "object" || Array.isArray(data)) {
     const err = new ConfigError(file, 1, undefined, "must be a mapping of pools and sections");
     throw new ConfigErrors(file, [err]);
   }
@@ -241,18 +257,23 @@ export function parseConfig(text: string, file: string): Config {
   // commonest (duplicate server names, nc_conf.c conf_validate_server) so it is never hidden.
   const issues = flatten(res.error.issues, []);
   const seenPaths = new Set(issues.map((i) => formatPath(i.path)));
-  for (const d of duplicateServers(data)) if (!seenPaths.has(formatPath(d.path))) issues.push(d);
+  for (const d of duplicateServers(data as Record<string, unknown>))
+    if (!seenPaths.has(formatPath(d.path))) issues.push(d);
+  const errors: ConfigError[] = [];
   for (const issue of issues) {
     const keys = issue.code === "unrecognized_keys" ? issue.keys : [undefined];
     for (const k of keys) {
       const path = k === undefined ? issue.path : [...issue.path, k];
-      const line = locate(doc.contents as Node | null, path, lc);
-      const msg =
-        k === undefined ? describeIssue(issue) : `unknown key '${k}'${allowedHint(issue.path)}`;
-      errors.push(new ConfigError(file, line, formatPath(path) || undefined, msg));
+      const at = where(path);
+      const msg = k === undefined ? describeIssue(issue) : unknownKey(k, issue.path);
+      errors.push(
+        new ConfigError(at.file, at.line, at.key ?? (formatPath(path) || undefined), msg),
+      );
     }
   }
-  errors.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+  errors.sort((a, b) =>
+    a.file === b.file ? (a.line ?? 0) - (b.line ?? 0) : a.file < b.file ? -1 : 1,
+  );
   throw new ConfigErrors(file, errors.slice(0, MAX_REPORTED));
 }
 
@@ -379,8 +400,11 @@ function duplicateServers(data: Record<string, unknown>): z.core.$ZodIssue[] {
   return out;
 }
 
-function allowedHint(path: readonly PathKey[]): string {
-  return path.length === 1 ? " (not a twemproxy pool directive)" : "";
+/** "unknown key 'hash_tags' (did you mean hash_tag?)", with the keys the schema allows there. */
+function unknownKey(key: string, path: readonly PathKey[]): string {
+  // A top-level pool's unknown key is the one twemproxy would refuse too.
+  const pool = path.length === 1 && !(RESERVED_KEYS as readonly string[]).includes(String(path[0]));
+  return `unknown key '${key}'${didYouMean(key, keysAt(path))}${pool ? " (not a twemproxy pool directive)" : ""}`;
 }
 
 /** Reads `file` and parses it. Throws ConfigReadError (unreadable) or ConfigErrors. */

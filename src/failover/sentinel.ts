@@ -45,11 +45,8 @@ export class SentinelFollower {
 
   start(): void {
     for (const s of this.subs) {
-      // Re-subscribe after every reconnect (autoResubscribe would too; explicit is clearer).
-      s.redis.on("ready", () => {
-        s.redis.subscribe("+switch-master").catch(() => {});
-      });
-      s.redis.on("message", (channel: string, message: string) => {
+      // The link subscribes again after every reconnect.
+      s.subscribe("+switch-master", (channel, message) => {
         if (channel !== "+switch-master") return;
         const m = parseSwitchMaster(message);
         if (m === undefined || m.name !== this.name) return;

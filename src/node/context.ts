@@ -1,7 +1,7 @@
 /**
  * What every session of one node shares: the store, the clocks, the counters and the options.
  */
-import type { Logger } from "../log.js";
+import { type Logger, subLogger } from "../log.js";
 import { counters, type NodeCounters, nodeMetrics } from "../metrics/table.js";
 import { Store } from "../store/store.js";
 import { StoreMode, StoreResult } from "../store/types.js";
@@ -48,7 +48,7 @@ export class NodeContext {
         options.replication,
         storeOptions,
         host,
-        log.child({ component: "replication" }),
+        subLogger(log, "replication"),
       );
       this.store = this.repl.store;
     } else {

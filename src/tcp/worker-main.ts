@@ -5,8 +5,11 @@
  * when the primary goes away (IPC disconnect), so no worker outlives its primary.
  */
 import type net from "node:net";
+import { installWorkerSignals } from "../workers/worker-signals.js";
 import { type FromWorker, refreeze, type ToWorker } from "./ipc.js";
 import { TcpService } from "./service.js";
+
+installWorkerSignals();
 
 const STATS_MS = Number(process.env.KEEPCACHE_TCP_STATS_MS ?? 1000);
 const services = new Map<string, TcpService>();

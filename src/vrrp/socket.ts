@@ -50,8 +50,20 @@ interface RawModule {
 
 let rawModule: RawModule | undefined;
 function raw(): RawModule {
-  // A native addon; loaded lazily so configs without vrrp never need it built.
-  rawModule ??= createRequire(import.meta.url)("raw-socket") as RawModule;
+  // A native addon and an optional dependency: loaded only when VRRP starts, so an install
+  // without it (no compiler, --omit=optional) runs everything else.
+  if (rawModule) return rawModule;
+  try {
+    rawModule = createRequire(import.meta.url)("raw-socket") as RawModule;
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code !== "MODULE_NOT_FOUND" && !/raw_socket\.node|raw-socket/.test(e.message)) throw err;
+    throw new KeepcacheError(
+      "KC_VRRP",
+      `VRRP needs the optional native package 'raw-socket', which is not installed or not built (${e.message.split("\n")[0]}). Install it next to keepcache: \`npm install raw-socket\` (needs python3, make and a C++ compiler; Debian: apt-get install python3 make g++), or reinstall keepcache without --omit=optional. Everything but VRRP runs without it.`,
+      { cause: err },
+    );
+  }
   return rawModule;
 }
 
@@ -108,14 +120,15 @@ export class VrrpSocket {
   /** Opens and configures the socket; fails with KC_PERMISSION without CAP_NET_RAW. */
   static open(opts: VrrpSocketOptions): VrrpSocket {
     let sock: RawSocket;
+    const mod = raw();
     try {
-      sock = raw().createSocket({ protocol: VRRP_PROTO, bufferSize: 2048 });
+      sock = mod.createSocket({ protocol: VRRP_PROTO, bufferSize: 2048 });
     } catch (err) {
       const msg = (err as Error).message;
       if (/not permitted|permission/i.test(msg)) {
         throw new KeepcacheError(
           "KC_PERMISSION",
-          `VRRP needs CAP_NET_RAW to open a raw IP socket (protocol 112): ${msg}. Run as root, or grant it: setcap cap_net_raw,cap_net_admin+ep "$(command -v node)"`,
+          `VRRP needs CAP_NET_RAW (and CAP_NET_ADMIN for the VIPs) to open a raw IP socket (protocol 112): ${msg}. Run it as root, or as a service user with AmbientCapabilities=CAP_NET_RAW CAP_NET_ADMIN (deploy/systemd/keepcache-vrrp.conf)`,
           { cause: err },
         );
       }

@@ -18,6 +18,7 @@
 import { type ChildProcess, fork, type SendHandle } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { logEnv, onLogReopen } from "../log.js";
 import { workerExecArgv } from "./exec-argv.js";
 
 /** One forked worker: its process, whether it said ready, and the owner's state for it. */
@@ -62,6 +63,7 @@ export function moduleBeside(base: string, name: string): string {
 export abstract class ForkedWorkers<S, ToW, FromW extends { t: string }> {
   private readonly workers = new Set<Forked<S>>();
   private stopping_ = false;
+  private undoReopen: (() => void) | undefined;
 
   constructor(protected readonly forkOptions: ForkedOptions<ToW>) {}
 
@@ -107,12 +109,17 @@ export abstract class ForkedWorkers<S, ToW, FromW extends { t: string }> {
 
   /** Forks the workers; resolves when each is ready (or died/was killed on the way). */
   async start(): Promise<void> {
+    // A worker that is not ready yet may not have its SIGHUP handler: it opens the file anew.
+    this.undoReopen ??= onLogReopen(() => {
+      for (const w of this.workers) if (w.ready) w.child.kill("SIGHUP");
+    });
     await Promise.all(Array.from({ length: this.forkOptions.count }, () => this.spawn()));
   }
 
   /** Asks every worker to stop (closing its connections); kills those alive after stopWaitMs. */
   async stop(): Promise<void> {
     this.stopping_ = true;
+    this.undoReopen?.();
     const wait = this.forkOptions.stopWaitMs ?? STOP_WAIT_MS;
     const exits = [...this.workers].map(
       (w) =>
@@ -160,7 +167,8 @@ export abstract class ForkedWorkers<S, ToW, FromW extends { t: string }> {
     const o = this.forkOptions;
     const child = fork(o.entry, [], {
       execArgv: workerExecArgv(process.execArgv),
-      env: this.forkEnv(),
+      // Workers log where the primary does (log.file, log.format), and reopen with it.
+      env: { ...this.forkEnv(), ...logEnv() },
       serialization: "json",
     });
     const w: Forked<S> = { child, ready: false, state: this.init(child) };

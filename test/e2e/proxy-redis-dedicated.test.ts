@@ -9,29 +9,26 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import net from "node:net";
 import { after, before, describe, test } from "node:test";
-import { Redis } from "ioredis";
+import type { Redis, RedisOptions } from "ioredis";
 import { createClient } from "redis";
 import { freePorts } from "../../tools/ports.js";
 import { startRedis, stopAll } from "../../tools/procs.js";
+import { ioredis, ioredisClients } from "../helpers/ioredis.js";
 import { type RunningProxy, startProxy } from "./proxy-harness.js";
 
 let redisPorts: number[] = [];
 let px: RunningProxy;
 const port = { single: 0, shards: 0, tiny: 0 };
-const clients: Redis[] = [];
 const closers: Array<() => Promise<unknown>> = [];
 
-function io(p: number, opts: Record<string, unknown> = {}): Redis {
-  const c = new Redis({
-    port: p,
-    host: "127.0.0.1",
+/** No retries and no reconnects: a failure shows as the command's error, never as a wait. */
+function io(p: number, opts: RedisOptions = {}): Redis {
+  return ioredis(p, {
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
+    lazyConnect: false,
     ...opts,
   });
-  c.on("error", () => {});
-  clients.push(c);
-  return c;
 }
 
 async function nodeRedis(p: number, resp: 2 | 3 = 3) {
@@ -85,7 +82,7 @@ ${shardList}
 });
 
 after(async () => {
-  for (const c of clients) c.disconnect();
+  for (const c of ioredisClients) c.disconnect();
   await Promise.all(closers.map((f) => f().catch(() => {})));
   await px?.stop();
   await stopAll();
@@ -284,7 +281,7 @@ describe("pub/sub", { timeout: 60_000 }, () => {
     const base = io(port.single);
     const sub = base.duplicate();
     sub.on("error", () => {});
-    clients.push(sub);
+    ioredisClients.push(sub);
     const got: string[] = [];
     sub.on("message", (_c: string, m: string) => got.push(m));
     await sub.subscribe("dup:ch");

@@ -5,10 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { RedisLab, sleep } from "../../bench/failover/lab.js";
 import { poolActionHandlers } from "../../src/failover/admin.js";
 import { stopAll } from "../../tools/procs.js";
+import { ioredis, ioredisClients } from "../helpers/ioredis.js";
 
 async function blocked(lab: RedisLab, i: number, cmd: string): Promise<number> {
   const list = await lab.direct(lab.ports[i], "CLIENT", "LIST");
@@ -26,24 +27,14 @@ async function until(what: string, fn: () => Promise<boolean>, ms = 5000): Promi
 
 describe("replica set: dedicated connections follow the write target", { timeout: 60_000 }, () => {
   let lab: RedisLab | undefined;
-  const clients: Redis[] = [];
   after(async () => {
-    for (const c of clients) c.disconnect();
+    for (const c of ioredisClients) c.disconnect();
     await lab?.stop();
     await stopAll();
   });
 
-  function io(port: number): Redis {
-    const c = new Redis({
-      port,
-      host: "127.0.0.1",
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    c.on("error", () => {});
-    clients.push(c);
-    return c;
-  }
+  const io = (port: number): Redis =>
+    ioredis(port, { maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: false });
 
   test("BLPOP and a subscriber on the master; a failover fails them with the reason", async () => {
     lab = await RedisLab.start({ replicas: 1, mode: "builtin", read: "any" });

@@ -3,9 +3,10 @@
  * YAML tree (`vrrp:` and `tcp:`), naming every line it cannot carry over and why.
  */
 
+import { unknown } from "../../util/suggest.js";
 import { mapVirtualServer } from "./lvs-map.js";
+import { put } from "./origin.js";
 import { type IncludeReader, parseKeepalived, type Stmt } from "./parse.js";
-import { unknown } from "./suggest.js";
 import {
   mapInstance,
   mapScript,
@@ -82,19 +83,19 @@ export function importKeepalived(
         scriptUser = mapGlobals(s, vrrp, defaults, note) ?? scriptUser;
         break;
       case "vrrp_script":
-        scripts[name] = mapScript(s, note);
+        put(scripts, name, mapScript(s, note), s);
         break;
       case "vrrp_track_file":
         break;
       case "vrrp_instance":
-        instances[name] = mapInstance(s, note, trackFiles, defaults);
+        put(instances, name, mapInstance(s, note, trackFiles, defaults), s);
         break;
       case "vrrp_sync_group":
-        groups[name] = mapSyncGroup(s, note);
+        put(groups, name, mapSyncGroup(s, note), s);
         break;
       case "virtual_server": {
         const vs = mapVirtualServer(s, note);
-        if (vs) tcp[vs[0]] = vs[1];
+        if (vs) put(tcp, vs[0], vs[1], s);
         break;
       }
       case "virtual_server_group":
@@ -140,10 +141,10 @@ function mapGlobals(
   for (const e of s.block ?? []) {
     switch (e.key) {
       case "router_id":
-        vrrp.router_id = e.args[0];
+        put(vrrp, "router_id", e.args[0], e);
         break;
       case "enable_script_security":
-        vrrp.enable_script_security = true;
+        put(vrrp, "enable_script_security", true, e);
         break;
       case "script_user":
         scriptUser = e.args[0];

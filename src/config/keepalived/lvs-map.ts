@@ -4,9 +4,10 @@
  * connection ends here and a new one goes to the real server, which is how LVS NAT behaves from
  * the client's side. DR and TUN (the real server answers the client directly) cannot be copied.
  */
+import { unknown } from "../../util/suggest.js";
 import { formatHostPort } from "../schema/common.js";
+import { mark, markAs, put } from "./origin.js";
 import type { Stmt } from "./parse.js";
-import { unknown } from "./suggest.js";
 import type { Note } from "./vrrp-map.js";
 
 const VS_KEYS = [
@@ -58,20 +59,22 @@ interface Check {
 
 function mapCheck(s: Stmt, note: Note, intervalMs: number | undefined): Check {
   const c: Check = { type: CHECKS[s.key] };
+  mark(c, "type", s);
   if (intervalMs !== undefined) c.interval = intervalMs;
   let retry = 1;
   for (const e of s.block ?? []) {
     const v = e.args[0];
     switch (e.key) {
       case "connect_timeout":
-        c.timeout = secondsToMs(v);
+        put(c, "timeout", secondsToMs(v), e);
         break;
       case "connect_port":
-        c.port = Number(v);
+        put(c, "port", Number(v), e);
         break;
       case "retry":
       case "nb_get_retry":
         retry = Number(v);
+        mark(c, "fall", e);
         break;
       case "delay_before_retry":
         note(
@@ -81,20 +84,20 @@ function mapCheck(s: Stmt, note: Note, intervalMs: number | undefined): Check {
         break;
       case "url":
         for (const u of e.block ?? []) {
-          if (u.key === "path") c.path = u.args[0];
-          else if (u.key === "digest") c.digest = u.args[0];
-          else if (u.key === "status_code") c.status = u.args.map(Number);
+          if (u.key === "path") put(c, "path", u.args[0], u);
+          else if (u.key === "digest") put(c, "digest", u.args[0], u);
+          else if (u.key === "status_code") put(c, "status", u.args.map(Number), u);
           else note(u, `unknown url keyword "${u.key}"`);
         }
         break;
       case "virtualhost":
-        c.host = v;
+        put(c, "host", v, e);
         break;
       case "misc_path":
         c.script = { ...((c.script as object) ?? {}), command: e.args.join(" ") };
         break;
       case "misc_timeout":
-        c.timeout = secondsToMs(v);
+        put(c, "timeout", secondsToMs(v), e);
         break;
       case "misc_dynamic":
         c.script = { ...((c.script as object) ?? {}), dynamic: true };
@@ -140,6 +143,7 @@ export function mapVirtualServer(
   const body = s.block ?? [];
   const delay = body.find((e) => e.key === "delay_loop");
   if (delay) intervalMs = secondsToMs(delay.args[0]);
+  mark(svc, "listen", s);
   let svcCheck: Check | undefined;
   let connectTimeout: number | undefined;
   for (const e of body) {
@@ -151,7 +155,7 @@ export function mapVirtualServer(
         const m = ALGOS[v ?? ""];
         if (!m) note(e, `unknown lb_algo "${v}"`);
         else {
-          svc.balance = m[0];
+          put(svc, "balance", m[0], e);
           if (m[1]) note(e, m[1]);
         }
         break;
@@ -165,15 +169,18 @@ export function mapVirtualServer(
         }
         break;
       case "persistence_timeout":
-        svc.persistence_timeout = Number(v);
+        put(svc, "persistence_timeout", Number(v), e);
         break;
       case "protocol":
         if (v !== "TCP") note(e, `protocol ${v}: keepcache balances TCP only`);
         break;
       case "sorry_server":
-        svc.sorry_server = e.args[0]?.includes(":")
-          ? `[${e.args[0]}]:${e.args[1]}`
-          : `${e.args[0]}:${e.args[1]}`;
+        put(
+          svc,
+          "sorry_server",
+          e.args[0]?.includes(":") ? `[${e.args[0]}]:${e.args[1]}` : `${e.args[0]}:${e.args[1]}`,
+          e,
+        );
         break;
       case "inhibit_on_failure":
         svc.inhibit_on_failure = true;
@@ -181,11 +188,18 @@ export function mapVirtualServer(
       case "real_server": {
         const r = mapRealServer(e, note, intervalMs);
         if (!r) break;
-        if (r.check && !svcCheck) svcCheck = r.check;
-        if (r.check?.timeout !== undefined) connectTimeout ??= r.check.timeout as number;
+        if (r.check && !svcCheck) {
+          svcCheck = r.check;
+          mark(svc, "check", r.checkAt ?? e);
+        }
+        if (r.check?.timeout !== undefined && connectTimeout === undefined) {
+          connectTimeout = r.check.timeout as number;
+          markAs(svc, "connect_timeout", r.check, "timeout");
+        }
         if (r.inhibit) svc.inhibit_on_failure = true;
+        mark(servers, servers.length, e);
         servers.push(r.server);
-        if (r.check) (r.server as { check?: Check }).check = r.check;
+        if (r.check) put(r.server, "check", r.check, r.checkAt ?? e);
         break;
       }
       default:
@@ -203,7 +217,7 @@ export function mapVirtualServer(
     }
   }
   if (connectTimeout !== undefined) svc.connect_timeout = connectTimeout;
-  svc.servers = servers;
+  put(svc, "servers", servers, s);
   return [`vs_${ip}_${port}`, svc];
 }
 
@@ -211,7 +225,9 @@ function mapRealServer(
   s: Stmt,
   note: Note,
   intervalMs: number | undefined,
-): { server: Record<string, unknown>; check?: Check; inhibit: boolean } | undefined {
+):
+  | { server: Record<string, unknown>; check?: Check; checkAt?: Stmt; inhibit: boolean }
+  | undefined {
   if (s.args.length < 2) {
     note(s, "real_server needs IP and PORT");
     return undefined;
@@ -220,16 +236,18 @@ function mapRealServer(
   const server: Record<string, unknown> = {
     address: ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`,
   };
+  mark(server, "address", s);
   let check: Check | undefined;
+  let checkAt: Stmt | undefined;
   let inhibit = false;
   for (const e of s.block ?? []) {
     switch (e.key) {
       case "weight":
-        server.weight = Number(e.args[0]);
+        put(server, "weight", Number(e.args[0]), e);
         break;
       case "notify_up":
       case "notify_down":
-        server[e.key] = e.args.join(" ");
+        put(server, e.key, e.args.join(" "), e);
         break;
       case "inhibit_on_failure":
         inhibit = true;
@@ -239,7 +257,10 @@ function mapRealServer(
       case "SSL_GET":
       case "MISC_CHECK":
         if (check) note(e, "only the first checker of a real_server is imported");
-        else check = mapCheck(e, note, intervalMs);
+        else {
+          check = mapCheck(e, note, intervalMs);
+          checkAt = e;
+        }
         break;
       case "SMTP_CHECK":
       case "DNS_CHECK":
@@ -256,5 +277,5 @@ function mapRealServer(
         note(e, unknown("real_server", e.key, RS_KEYS));
     }
   }
-  return { server, check, inhibit };
+  return { server, check, checkAt, inhibit };
 }

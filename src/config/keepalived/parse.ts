@@ -71,7 +71,12 @@ export function parseKeepalived(text: string, file: string, include?: IncludeRea
   parseInto(text, file, include, stack, depth);
   if (stack.length > 1) {
     const open = stack[stack.length - 1].opener!;
-    throw new ConfigError(file, open.line, open.key, `block opened here is never closed with "}"`);
+    throw new ConfigError(
+      open.file,
+      open.line,
+      open.key,
+      `block opened here is never closed with "}"`,
+    );
   }
   return root;
 }

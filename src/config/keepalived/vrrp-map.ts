@@ -2,8 +2,10 @@
  * keepalived.conf VRRP sections → keepcache's `vrrp:` tree (src/config/schema/vrrp.ts).
  * keepalived.conf(5) names: vrrp_script, vrrp_instance, vrrp_sync_group, vrrp_track_file.
  */
+
+import { unknown } from "../../util/suggest.js";
+import { mark, put, putEach } from "./origin.js";
 import type { Stmt } from "./parse.js";
-import { unknown } from "./suggest.js";
 
 export interface Unmapped {
   file: string;
@@ -76,13 +78,13 @@ function list(s: Stmt): Stmt[] {
 }
 
 /** `name [weight N]` entries of track_script / track_interface. */
-function weighted(s: Stmt, note: Note): (string | { name: string; weight: number })[] {
-  return list(s).map((e) => {
+function weighted(note: Note): (e: Stmt) => string | { name: string; weight: number } {
+  return (e) => {
     if (e.args[0] === "weight" && e.args[1] !== undefined)
       return { name: e.key, weight: num(e.args[1]) };
     if (e.args.length > 0) note(e, `extra words after "${e.key}" ignored`);
     return e.key;
-  });
+  };
 }
 
 export function mapScript(s: Stmt, note: Note): Record<string, unknown> {
@@ -91,19 +93,19 @@ export function mapScript(s: Stmt, note: Note): Record<string, unknown> {
     const v = e.args[0];
     switch (e.key) {
       case "script":
-        out.script = e.args.join(" ");
+        put(out, "script", e.args.join(" "), e);
         break;
       case "interval":
       case "timeout":
       case "weight":
       case "rise":
       case "fall":
-        out[e.key] = num(v);
+        put(out, e.key, num(v), e);
         if (e.key === "weight" && e.args[1] === "reverse")
           note(e, "weight reverse is not supported");
         break;
       case "user":
-        out.user = v;
+        put(out, "user", v, e);
         if (e.args[1]) note(e, "the group is taken from the user's passwd entry");
         break;
       default:
@@ -144,7 +146,7 @@ export function mapInstance(
       case "notify_fault":
       case "notify_stop":
       case "notify":
-        out[e.key] = e.key.startsWith("notify") ? e.args.join(" ") : v;
+        put(out, e.key, e.key.startsWith("notify") ? e.args.join(" ") : v, e);
         break;
       case "virtual_router_id":
       case "priority":
@@ -153,37 +155,35 @@ export function mapInstance(
       case "garp_master_delay":
       case "garp_master_repeat":
       case "garp_master_refresh":
-        out[e.key] = num(v);
-        break;
       case "version":
-        out.version = num(v);
+        put(out, e.key, num(v), e);
         break;
       case "nopreempt":
-        out.nopreempt = true;
+        put(out, "nopreempt", true, e);
         nopreemptAt = e;
         break;
       case "preempt":
-        out.nopreempt = false;
+        put(out, "nopreempt", false, e);
         break;
       case "check_unicast_src":
-        out.check_unicast_src = true;
+        put(out, "check_unicast_src", true, e);
         break;
       case "authentication":
-        out.authentication = mapAuth(e, note);
+        put(out, "authentication", mapAuth(e, note), e);
         break;
       case "virtual_ipaddress":
       case "virtual_ipaddress_excluded":
-        out[e.key] = list(e).map((a) => [a.key, ...a.args].join(" "));
+        putEach(out, e.key, e, (a) => [a.key, ...a.args].join(" "));
         break;
       case "unicast_peer":
-        out.unicast_peer = list(e).map((p) => {
+        putEach(out, "unicast_peer", e, (p) => {
           if (p.args.length) note(p, "per-peer options are ignored");
           return p.key;
         });
         break;
       case "track_script":
       case "track_interface":
-        out[e.key] = weighted(e, note);
+        putEach(out, e.key, e, weighted(note));
         break;
       case "track_file":
         out.track_file = list(e).flatMap((t) => {
@@ -195,6 +195,7 @@ export function mapInstance(
           const w = t.args[0] === "weight" ? num(t.args[1]) : f.weight;
           return [{ path: f.path, weight: w }];
         });
+        mark(out, "track_file", e);
         break;
       default:
         note(e, VRRP_UNSUPPORTED[e.key] ?? unknown("vrrp_instance", e.key, INSTANCE_KEYS));
@@ -218,13 +219,13 @@ export function mapInstance(
 function mapAuth(s: Stmt, note: Note): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const e of list(s)) {
-    if (e.key === "auth_type") out.auth_type = e.args[0];
+    if (e.key === "auth_type") put(out, "auth_type", e.args[0], e);
     else if (e.key === "auth_pass") {
       const pass = e.args.join(" ");
       // keepalived keeps the first 8 bytes only (RFC 3768 §5.3.10: 8 octets of data).
       if (Buffer.byteLength(pass) > 8)
         note(e, "auth_pass longer than 8 bytes: keepalived uses the first 8");
-      out.auth_pass = Buffer.from(pass).subarray(0, 8).toString();
+      put(out, "auth_pass", Buffer.from(pass).subarray(0, 8).toString(), e);
     } else note(e, unknown("authentication", e.key, AUTH_KEYS));
   }
   if (out.auth_type === "AH") note(s, "auth_type AH (IPsec-AH) is not supported; consider HMAC");
@@ -237,13 +238,14 @@ export function mapSyncGroup(s: Stmt, note: Note): Record<string, unknown> {
     switch (e.key) {
       case "group":
         out.group = list(e).flatMap((g) => [g.key, ...g.args]);
+        mark(out, "group", e);
         break;
       case "notify_master":
       case "notify_backup":
       case "notify_fault":
       case "notify_stop":
       case "notify":
-        out[e.key] = e.args.join(" ");
+        put(out, e.key, e.args.join(" "), e);
         break;
       case "smtp_alert":
         note(e, VRRP_UNSUPPORTED.smtp_alert);

@@ -20,7 +20,9 @@ export type AdminConfig = z.output<typeof adminSchema>;
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 export const logSchema = z.strictObject({
   level: z.enum(LOG_LEVELS).default("info"),
-  format: z.enum(["json", "pretty"]).default("json"),
-  file: z.string().optional(),
+  /** Unset: pretty when the output is a terminal, else json (src/log.ts). */
+  format: z.enum(["json", "pretty"]).optional(),
+  /** Append here instead of stderr; reopened on SIGHUP (logrotate). */
+  file: text.optional(),
 });
 export type LogConfig = z.output<typeof logSchema>;

@@ -99,10 +99,13 @@ export const ms = uint;
  * A free-text value. twemproxy and keepalived see every scalar as text, so `redis_auth: 1234`
  * or `auth_pass: 1111` unquoted must mean the string, not fail as a number.
  */
-export const text = z.preprocess(
-  (v) => (typeof v === "number" || typeof v === "boolean" ? String(v) : v),
-  z.string({ error: "must be a string" }),
-);
+export const text = z
+  .preprocess(
+    (v) => (typeof v === "number" || typeof v === "boolean" ? String(v) : v),
+    z.string({ error: "must be a string" }),
+  )
+  // The JSON Schema shows what is accepted, so editors do not flag `auth_pass: 1111`.
+  .meta({ type: ["string", "number", "boolean"] });
 
 /** TLS material: file paths. */
 export const tlsSchema = z.strictObject({

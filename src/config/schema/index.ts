@@ -123,6 +123,8 @@ export const configSchema = z
     node: z.record(z.string(), z.unknown()).optional(),
     workers: z
       .unknown()
+      // The accepted input, for the JSON Schema (a transform has none of its own).
+      .meta({ anyOf: [{ const: "auto" }, { type: "integer", minimum: 1, maximum: 64 }] })
       .transform((v, ctx): number | "auto" => {
         if (v === "auto" || (Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 64))
           return v as number | "auto";

@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import { COMMANDS, commandId } from "../../protocol/resp/commands.js";
-import { suggest } from "../keepalived/suggest.js";
+import { suggest } from "../../util/suggest.js";
 import {
   atoi,
   type Endpoint,

@@ -7,10 +7,13 @@
  */
 import type net from "node:net";
 import { child } from "../../log.js";
+import { installWorkerSignals } from "../../workers/worker-signals.js";
 import { driverFor } from "../drivers.js";
 import { HeldListener } from "./handoff.js";
 import type { FromWorker, ToWorker, WorkerReport } from "./ipc.js";
 import { tameSets, WorkerProxyPool } from "./worker-pool.js";
+
+installWorkerSignals();
 
 const STATS_MS = Number(process.env.KEEPCACHE_PROXY_STATS_MS ?? 1000);
 const log = child("proxy-worker");

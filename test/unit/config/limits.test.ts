@@ -74,6 +74,8 @@ describe("config limits", () => {
     });
     assert.ok(err instanceof ConfigErrors);
     assert.match(err.errors[0].message, /big\.yml: is larger than 1 MiB/);
+    // The loader run, vrrp and check share (YAML or keepalived.conf) has the same cap.
+    assert.match(problems(() => loadConfigOrKeepalived(f))[0], /big\.yml: is larger than 1 MiB/);
   });
 
   test("a YAML error per byte is reported 20 times, not a million", () => {

@@ -150,7 +150,11 @@ describe("ROLE and INFO parsing", () => {
       let facts: ReplicaFacts | undefined;
       while (Date.now() < deadline) {
         facts = replicaFacts(1, parseInfo(String(await replica.info())));
-        if (!facts.linkDown && facts.offset > 0) break;
+        // The master lists a replica in ROLE once it is online there, a moment after the
+        // replica's own link is up: wait for both sides.
+        const role = parseRole(await master.call("ROLE"));
+        const listed = role?.role === "master" && role.replicas.some((x) => x.port === ports[1]);
+        if (!facts.linkDown && facts.offset > 0 && listed) break;
         await new Promise((r) => setTimeout(r, 50));
       }
       assert.ok(facts && !facts.linkDown, "replica linked");

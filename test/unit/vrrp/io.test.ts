@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { looksLikeKeepalived } from "../../../src/cli/vrrp.js";
+import { looksLikeKeepalived } from "../../../src/config/file.js";
 import { GarpTimer, ipArgs, parseVip } from "../../../src/vrrp/address.js";
 import { FakeClock } from "../../../src/vrrp/clock.js";
 import { encodeAdvert } from "../../../src/vrrp/packet.js";

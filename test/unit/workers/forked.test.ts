@@ -8,7 +8,7 @@ import type { ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { type Forked, type ForkedOptions, ForkedWorkers } from "../../../src/workers/forked.js";
-import { repoRoot } from "../../../tools/procs.js";
+import { pidAlive, repoRoot } from "../../../tools/procs.js";
 import { until } from "../../helpers/keepcache-run.js";
 
 type ToW = { t: "ping"; n: number } | { t: "stop" };
@@ -81,19 +81,10 @@ class Echoes extends ForkedWorkers<null, ToW, FromW> {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 describe("ForkedWorkers", () => {
   after(async () => {
     await Promise.all(created.map((w) => w.stop()));
-    for (const pid of everPids) if (alive(pid)) process.kill(pid, "SIGKILL");
+    for (const pid of everPids) if (pidAlive(pid)) process.kill(pid, "SIGKILL");
   });
 
   test("ready handshake: nothing is sent before a worker says ready; then broadcast reaches all", async () => {
@@ -134,7 +125,7 @@ describe("ForkedWorkers", () => {
     const [second] = workers.pids();
     assert.notEqual(second, first);
     assert.equal(workers.size, 1);
-    assert.equal(alive(first), false);
+    assert.equal(pidAlive(first), false);
     await workers.stop();
   });
 
@@ -151,7 +142,7 @@ describe("ForkedWorkers", () => {
     assert.equal(workers.exits[0]?.expected, false);
     workers.mode = "ready";
     await until(() => workers.readies.length === 1, "a re-forked worker to be ready");
-    assert.ok(!alive(workers.slow[0]));
+    assert.ok(!pidAlive(workers.slow[0]));
     await workers.stop();
   });
 
@@ -171,7 +162,7 @@ describe("ForkedWorkers", () => {
         ["SIGKILL", true],
       ],
     );
-    assert.ok(pids.every((p) => !alive(p)));
+    assert.ok(pids.every((p) => !pidAlive(p)));
     // Well past respawnDelayMs: a stopped set forks nothing.
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(workers.size, 0);

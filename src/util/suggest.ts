@@ -1,4 +1,7 @@
-/** "Did you mean" for misspelt keywords (deploy_loop → delay_loop, autp_pass → auth_pass). */
+/**
+ * "Did you mean" for misspelt words: keepalived keywords (deploy_loop → delay_loop), YAML keys
+ * (hash_tags → hash_tag) and command-line flags (--conf → --conf-file).
+ */
 
 function distance(a: string, b: string): number {
   const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
@@ -28,7 +31,12 @@ export function suggest(word: string, known: Iterable<string>): string | undefin
   return best;
 }
 
-export function unknown(what: string, word: string, known: Iterable<string>): string {
+/** " (did you mean X?)" for the closest known word, or "". */
+export function didYouMean(word: string, known: Iterable<string>): string {
   const s = suggest(word, known);
-  return `unknown ${what} keyword "${word}"${s ? ` (did you mean ${s}?)` : ""}`;
+  return s ? ` (did you mean ${s}?)` : "";
+}
+
+export function unknown(what: string, word: string, known: Iterable<string>): string {
+  return `unknown ${what} keyword "${word}"${didYouMean(word, known)}`;
 }
