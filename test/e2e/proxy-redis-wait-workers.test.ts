@@ -117,7 +117,11 @@ describe("workers: 2 keep dedicated connections", { timeout: 60_000 }, () => {
     const subs = Array.from({ length: 4 }, () => io(port.single));
     const got: string[][] = subs.map(() => []);
     await Promise.all(subs.map((s) => s.subscribe("w:chan")));
-    subs.forEach((s, i) => s.on("message", (_ch: string, m: string) => got[i].push(m)));
+    for (const [i, s] of subs.entries()) {
+      s.on("message", (_ch: string, m: string) => {
+        got[i].push(m);
+      });
+    }
     await until("every subscriber counted", async () => {
       const [, n] = (await pusher.call("PUBSUB", "NUMSUB", "w:chan")) as [string, number];
       return n >= subs.length;
