@@ -6,29 +6,22 @@
  * GET 64 MB at once, against the 512 MB in flight. The replies match a direct connection.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import net from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { freePorts } from "../../tools/ports.js";
-import { keepcacheBin, type Proc, start, startRedis, stopAll } from "../../tools/procs.js";
+import { type Proc, startRedis } from "../../tools/procs.js";
+import { ioredis as io, ioredisClients } from "../helpers/ioredis.js";
+import { startRun, suiteDir } from "../helpers/keepcache-run.js";
 
 const MB = 1024 * 1024;
-let dir = "";
+const dir = suiteDir("kc-streaming-");
 let redisPort = 0;
 let proxyPort = 0;
 let shortPort = 0;
 let proxy: Proc;
-const clients: Redis[] = [];
-
-function io(p: number): Redis {
-  const c = new Redis({ port: p, host: "127.0.0.1", maxRetriesPerRequest: 0 });
-  c.on("error", () => {});
-  clients.push(c);
-  return c;
-}
 
 /** VmRSS and VmHWM of a process, in bytes (/proc/PID/status, kB). */
 export function memoryOf(pid: number): { rss: number; hwm: number } {
@@ -38,12 +31,11 @@ export function memoryOf(pid: number): { rss: number; hwm: number } {
 }
 
 before(async () => {
-  [redisPort, proxyPort, shortPort] = await freePorts(3);
+  const [stats, ...ports] = await freePorts(4);
+  [redisPort, proxyPort, shortPort] = ports;
   await startRedis(redisPort);
-  dir = mkdtempSync(join(tmpdir(), "kc-streaming-"));
-  const file = join(dir, "keepcache.yml");
-  writeFileSync(
-    file,
+  proxy = await startRun(
+    join(dir, "keepcache.yml"),
     `pools:
   big:
     listen: 127.0.0.1:${proxyPort}
@@ -59,14 +51,12 @@ before(async () => {
     servers:
       - 127.0.0.1:${redisPort}:1
 `,
+    { listen: proxyPort, stats },
   );
-  proxy = await start("node", [keepcacheBin(), "run", "-c", file], { port: proxyPort });
 });
 
-after(async () => {
-  for (const c of clients) c.disconnect();
-  await stopAll();
-  if (dir !== "") rmSync(dir, { recursive: true, force: true });
+after(() => {
+  for (const c of ioredisClients) c.disconnect();
 });
 
 describe("large values stream through", { timeout: 180_000 }, () => {

@@ -4,42 +4,26 @@
  * connections working in every process (BLPOP 0, SUBSCRIBE, a WATCH/EXEC race).
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { Redis } from "ioredis";
 import { freePorts } from "../../tools/ports.js";
-import { freeze, keepcacheBin, type Proc, start, startRedis, stopAll } from "../../tools/procs.js";
+import { freeze, type Proc, startRedis } from "../../tools/procs.js";
+import { ioredis as io, ioredisClients } from "../helpers/ioredis.js";
+import { startRun, suiteDir, until } from "../helpers/keepcache-run.js";
 
-let dir = "";
 let replica: Proc;
-const port = { master: 0, replica: 0, single: 0, workers: 0 };
-const clients: Redis[] = [];
-
-function io(p: number): Redis {
-  const c = new Redis({ port: p, host: "127.0.0.1", maxRetriesPerRequest: 0 });
-  c.on("error", () => {});
-  clients.push(c);
-  return c;
-}
-
-async function until(what: string, f: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await f())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const port = { master: 0, replica: 0, single: 0 };
+const dir = suiteDir("kc-wait-", () => {
+  if (replica?.child.exitCode === null) replica.child.kill("SIGCONT");
+});
 
 before(async () => {
-  [port.master, port.replica, port.single, port.workers] = await freePorts(4);
+  const [stats, ...ports] = await freePorts(4);
+  [port.master, port.replica, port.single] = ports;
   await startRedis(port.master);
   replica = await startRedis(port.replica, ["--replicaof", "127.0.0.1", String(port.master)]);
-  dir = mkdtempSync(join(tmpdir(), "kc-wait-"));
-  const file = join(dir, "keepcache.yml");
-  writeFileSync(
-    file,
+  await startRun(
+    join(dir, "keepcache.yml"),
     `workers: 2
 pools:
   single:
@@ -49,20 +33,18 @@ pools:
     servers:
       - 127.0.0.1:${port.master}:1
 `,
+    { listen: port.single, stats },
   );
-  await start("node", [keepcacheBin(), "run", "-c", file], { port: port.single });
   const m = io(port.master);
-  await until("the replica in sync", async () =>
-    /master_link_status:up/.test(await io(port.replica).info("replication")),
+  await until(
+    async () => /slave0:.*state=online/.test(await m.info("replication")),
+    "the master to list its replica online",
+    10_000,
   );
-  await m.quit();
 });
 
-after(async () => {
-  for (const c of clients) c.disconnect();
-  if (replica.child.exitCode === null) replica.child.kill("SIGCONT");
-  await stopAll();
-  if (dir !== "") rmSync(dir, { recursive: true, force: true });
+after(() => {
+  for (const c of ioredisClients) c.disconnect();
 });
 
 describe("WAIT", { timeout: 60_000 }, () => {
@@ -122,12 +104,12 @@ describe("workers: 2 keep dedicated connections", { timeout: 60_000 }, () => {
         got[i].push(m);
       });
     }
-    await until("every subscriber counted", async () => {
+    await until(async () => {
       const [, n] = (await pusher.call("PUBSUB", "NUMSUB", "w:chan")) as [string, number];
       return n >= subs.length;
-    });
+    }, "every subscriber counted");
     assert.equal(await pusher.publish("w:chan", "hello"), subs.length);
-    await until("every message", async () => got.every((g) => g.length === 1));
+    await until(() => got.every((g) => g.length === 1), "every message");
     assert.deepEqual(
       got,
       subs.map(() => ["hello"]),
