@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { createClient } from "redis";
 import { freePorts } from "../../tools/ports.js";
 import { freeze, type Proc, startRedis } from "../../tools/procs.js";
 import { ioredis as io, ioredisClients } from "../helpers/ioredis.js";
@@ -48,13 +49,38 @@ after(() => {
 });
 
 describe("WAIT", { timeout: 60_000 }, () => {
-  test("counts the client's writes, and WAIT n 0 blocks only its own client", async () => {
+  for (const client of ["ioredis", "node-redis RESP2"] as const) {
+    test(`${client}: counts the client's writes, and WAIT n 0 blocks only its own client`, async () => {
+      await waitCase(client);
+    });
+  }
+});
+
+/** A client's calls as ioredis or node-redis (RESP2: no HELLO before its requests) make them. */
+async function waitClient(kind: "ioredis" | "node-redis RESP2") {
+  if (kind === "ioredis") {
     const c = io(port.single);
+    return { call: (...a: string[]) => c.call(a[0], ...a.slice(1)), close: async () => {} };
+  }
+  const c = createClient({
+    RESP: 2,
+    socket: { host: "127.0.0.1", port: port.single, reconnectStrategy: false },
+  });
+  c.on("error", () => {});
+  await c.connect();
+  return { call: (...a: string[]) => c.sendCommand(a), close: () => c.close() };
+}
+
+async function waitCase(kind: "ioredis" | "node-redis RESP2"): Promise<void> {
+  {
+    const w = await waitClient(kind);
+    const c = { set: (k: string, v: string) => w.call("SET", k, v), call: w.call };
     const other = io(port.single);
     assert.equal(await c.set("wait:a", "1"), "OK");
     assert.equal(await c.call("WAIT", "1", "2000"), 1);
     // A stopped replica acknowledges nothing: a write the client made is not counted as
-    // replicated (a WAIT counting only its own connection's writes would answer 1 at once).
+    // replicated. A WAIT counting only its own connection's writes answers 1 at once (the
+    // RESP2 case shows it: ioredis' HELLO happens to lift a fresh connection's offset).
     await freeze(replica.child);
     try {
       assert.equal(await c.set("wait:b", "2"), "OK");
@@ -75,9 +101,10 @@ describe("WAIT", { timeout: 60_000 }, () => {
       assert.equal(await forever, 1);
     } finally {
       replica.child.kill("SIGCONT");
+      await w.close();
     }
-  });
-});
+  }
+}
 
 describe("workers: 2 keep dedicated connections", { timeout: 60_000 }, () => {
   test("BLPOP 0 does not stall others, SUBSCRIBE gets messages, a WATCH race gets nil", async () => {
