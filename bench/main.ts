@@ -46,6 +46,11 @@ const scenarios: Record<string, () => Promise<Scenario>> = {
     anchor: "keepalived",
     run: (await import("./vrrp/index.js")).run,
   }),
+  cluster: async () => ({
+    title: "Redis Cluster pool vs ioredis's Cluster client, direct (3 masters + 3 replicas)",
+    anchor: "ioredis Cluster",
+    run: (await import("./cluster/index.js")).run,
+  }),
   tcp: async () => ({
     title: "keepcache TCP balancer vs haproxy (tcp mode)",
     anchor: "haproxy",

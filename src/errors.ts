@@ -17,7 +17,8 @@ export type ErrorCode =
   | "KC_VRRP"
   | "KC_PERMISSION"
   | "KC_ADMIN"
-  | "KC_LISTEN";
+  | "KC_LISTEN"
+  | "KC_CLUSTER_MAP";
 
 export class KeepcacheError extends Error {
   readonly code: ErrorCode;
@@ -99,5 +100,12 @@ export class BackendError extends KeepcacheError {
   ) {
     super(code, `${backend}: ${message}`, options);
     this.backend = backend;
+  }
+}
+
+/** No node of a Redis Cluster pool answered for the slot map (proxy/cluster/topology.ts). */
+export class ClusterMapError extends KeepcacheError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("KC_CLUSTER_MAP", message, options);
   }
 }

@@ -19,6 +19,9 @@ export function hitReplyBytes(keys: string[], valueBytes: number): number {
 
 export interface TimedGet {
   ms: number;
+  /** When it was sent (performance.now()), and how long until its first reply byte. */
+  sentAt: number;
+  firstByteMs: number;
   bytes: number;
   /** The reply ended in END\r\n (not an error line). */
   ended: boolean;
@@ -34,6 +37,8 @@ export function timedGet(port: number, keys: string[], timeoutMs = 30_000): Prom
     let bytes = 0;
     let tail = "";
     let t0 = 0n;
+    let sentAt = 0;
+    let firstByteMs = -1;
     const timer = setTimeout(() => {
       sock.destroy();
       reject(
@@ -42,9 +47,11 @@ export function timedGet(port: number, keys: string[], timeoutMs = 30_000): Prom
     }, timeoutMs);
     sock.once("connect", () => {
       t0 = process.hrtime.bigint();
+      sentAt = performance.now();
       sock.write(request);
     });
     sock.on("data", (d: Buffer) => {
+      if (bytes === 0) firstByteMs = Number(process.hrtime.bigint() - t0) / 1e6;
       bytes += d.length;
       tail = (tail + d.subarray(Math.max(0, d.length - 256)).toString("latin1")).slice(-256);
       if (!tail.endsWith("\r\n")) return;
@@ -53,7 +60,7 @@ export function timedGet(port: number, keys: string[], timeoutMs = 30_000): Prom
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
       clearTimeout(timer);
       sock.destroy();
-      resolve({ ms, bytes, ended: last === "END", last });
+      resolve({ ms, sentAt, firstByteMs, bytes, ended: last === "END", last });
     });
     sock.on("error", (e) => {
       clearTimeout(timer);
@@ -68,6 +75,8 @@ export interface ProbeResult {
   maxMs: number;
   /** Replies that were not the expected VALUE ... END (errors, closes). */
   errors: string[];
+  /** When each reply came (performance.now()), in order. */
+  doneAt: number[];
 }
 
 /**
@@ -76,6 +85,7 @@ export interface ProbeResult {
  */
 export class Prober {
   private readonly lat: number[] = [];
+  private readonly doneAt: number[] = [];
   private readonly errors: string[] = [];
   private stopped = false;
   private done: Promise<void> | undefined;
@@ -122,6 +132,7 @@ export class Prober {
         });
       if (this.stopped && !got.endsWith("\r\n")) break;
       this.lat.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      this.doneAt.push(performance.now());
       if (got !== this.expect) this.errors.push(got.slice(0, 200));
       if (this.gapMs > 0) await new Promise((r) => setTimeout(r, this.gapMs));
     }
@@ -139,6 +150,7 @@ export class Prober {
       p99ms: sorted.length ? at(0.99) : 0,
       maxMs: sorted.length ? sorted[sorted.length - 1] : 0,
       errors: this.errors,
+      doneAt: this.doneAt,
     };
   }
 }

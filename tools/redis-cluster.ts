@@ -49,6 +49,9 @@ export class RedisCluster {
             join(dir, `nodes-${p}.conf`),
             "--cluster-node-timeout",
             String(o.nodeTimeoutMs ?? 2000),
+            // Replicas sync at once instead of after the default 5 s wait for more replicas.
+            "--repl-diskless-sync-delay",
+            "0",
           ]),
         ),
       );
@@ -97,6 +100,22 @@ export class RedisCluster {
     return r.stdout;
   }
 
+  /**
+   * Feeds `input` (commands, one a line) to `redis-cli -c` against one node: cluster-aware
+   * direct access, which follows -MOVED to each key's node. Returns its stdout.
+   */
+  cliFollowing(port: number, input: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const p = execFile(
+        "redis-cli",
+        ["-c", "-p", String(port)],
+        { timeout: 20_000 },
+        (err, out) => (err ? reject(err) : resolve(out)),
+      );
+      p.stdin?.end(input);
+    });
+  }
+
   /** Until every live node says cluster_state:ok and all agree on who serves each slot. */
   async waitConverged(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
@@ -130,6 +149,25 @@ export class RedisCluster {
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error(`cluster did not converge within ${timeoutMs} ms (states: ${last})`);
+  }
+
+  /**
+   * Until every live replica has finished its first sync (INFO master_link_status:up): a
+   * replica that never synced is not elected when its master fails (cluster-spec.md "Replica
+   * election and promotion": its data is too old).
+   */
+  async waitReplicasSynced(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const live = this.ports.filter((_, i) => this.procs[i] !== undefined);
+      const infos = await Promise.all(
+        live.map((p) => this.cli(p, "INFO", "replication").catch(() => "")),
+      );
+      if (infos.every((s) => s.includes("role:master") || s.includes("master_link_status:up")))
+        return;
+      if (Date.now() > deadline) throw new Error(`replicas not synced within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   async stop(): Promise<void> {

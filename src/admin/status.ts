@@ -5,6 +5,7 @@
  * Snapshots are taken about once a second per open dashboard, so they may allocate, but they
  * must be cheap and must not block (no I/O: report what the subsystem already knows).
  */
+import type { ClusterStatus } from "../proxy/cluster/pool.js";
 
 /** A backend as the proxy/balancer sees it. "draining": no new requests, in-flight finish. */
 export type Health = "up" | "down" | "ejected" | "draining" | "disabled" | "unknown";
@@ -42,6 +43,8 @@ export interface PoolStatus {
   errors: number;
   shards: ShardStatus[];
   failovers: number;
+  /** Redis Cluster pools: the slot map (slots, replicas and health per master). */
+  cluster?: ClusterStatus;
 }
 
 export interface PeerStatus {

@@ -196,6 +196,26 @@ export const proxyPoolMetrics = {
     type: "counter",
     help: "Requests retried on the server that owns the key after an ejection",
   },
+  cluster_moved: {
+    type: "counter",
+    help: "Redis Cluster pools: -MOVED replies followed (request re-sent to the slot's new master)",
+  },
+  cluster_ask: {
+    type: "counter",
+    help: "Redis Cluster pools: -ASK replies followed (ASKING and the request on the importing node)",
+  },
+  cluster_map_refreshes: {
+    type: "counter",
+    help: "Redis Cluster pools: slot maps fetched (CLUSTER SHARDS / CLUSTER SLOTS)",
+  },
+  cluster_map_errors: {
+    type: "counter",
+    help: "Redis Cluster pools: slot map refreshes that no node answered",
+  },
+  cluster_failover_waits: {
+    type: "counter",
+    help: "Redis Cluster pools: reads held while their master was unreachable, waiting for a promotion",
+  },
 } satisfies MetricTable;
 export type ProxyPoolCounters = Counters<typeof proxyPoolMetrics>;
 

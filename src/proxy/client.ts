@@ -29,6 +29,10 @@ const REPLY_BUFFER = 4 * 1024 * 1024;
 
 let nextId = 0;
 
+function resumeParse(c: ClientConn): void {
+  c.resumeParse();
+}
+
 export class ClientConn implements SlotOwner, Flushable {
   flushQueued = false;
   readonly id = nextId++;
@@ -40,6 +44,10 @@ export class ClientConn implements SlotOwner, Flushable {
   /** End the socket once everything before is written (quit). */
   private ending = false;
   private readingPaused = false;
+  /** A large request's next slice is to be parsed in the check phase (parseLater). */
+  private parseDue = false;
+  /** The client half-closed (EOF); `ending` follows once its last request was parsed. */
+  private eof = false;
   private waitingDrain = false;
   private readonly writer: SocketWriter;
   /** The dedicated backend connection this client holds (dedicated.ts), null when none. */
@@ -65,7 +73,10 @@ export class ClientConn implements SlotOwner, Flushable {
       resp3: false,
       pinned: -1,
       // Read through `pool` on every call: a reload or ejection swaps the table underneath.
-      shardOf: (buf, start, end) => self.pool.table.picker.pick(buf, start, end),
+      shardOf: (buf, start, end) => {
+        const t = self.pool.table;
+        return (t.group ?? t.picker).pick(buf, start, end);
+      },
       get servers() {
         return self.pool.servers.length;
       },
@@ -99,11 +110,10 @@ export class ClientConn implements SlotOwner, Flushable {
     // its replies, as from twemproxy; the socket is ended once the last one is written.
     socket.on("end", () => {
       this.pool.counters.client_eof++;
-      this.ending = true;
-      // Redis closes a client at EOF (networking.c readQueryFromClient): a BLPOP or a
-      // subscription of a client that went has nobody to answer; its connection goes.
-      this.lease?.drop("client closed its connection");
-      if (this.slots.length === 0) scheduleReply(this);
+      this.eof = true;
+      // A large request being planned a slice per turn (parseLater) is planned to its end
+      // first: its client sent all of it.
+      if (this.parser.more !== true) this.endInput();
     });
     socket.on("error", () => {
       this.pool.counters.client_err++;
@@ -154,8 +164,37 @@ export class ClientConn implements SlotOwner, Flushable {
       const slot = new Slot(this);
       this.slots.push(slot);
       this.pool.route(this, slot, plan);
+      // One slice of a large request per turn (driver.ts ClientParser.more): its next slice,
+      // and whatever the client sent after it, wait for the check phase, after the poll phase
+      // has served the other clients.
+      if (plan.kind === "split" && parser.more === true) {
+        this.parseLater();
+        break;
+      }
     }
     if (this.out.pending > 0) scheduleReply(this);
+    if (this.eof && !this.ending && parser.more !== true) this.endInput();
+  }
+
+  /** The client sent everything it will (EOF) and all of it was parsed. */
+  private endInput(): void {
+    this.ending = true;
+    // Redis closes a client at EOF (networking.c readQueryFromClient): a BLPOP or a
+    // subscription of a client that went has nobody to answer; its connection goes.
+    this.lease?.drop("client closed its connection");
+    if (this.slots.length === 0) scheduleReply(this);
+  }
+
+  private parseLater(): void {
+    if (this.parseDue) return;
+    this.parseDue = true;
+    setImmediate(resumeParse, this);
+  }
+
+  /** The next slice of a large request (parseLater); not while reading is paused (backpressure). */
+  resumeParse(): void {
+    this.parseDue = false;
+    if (!this.readingPaused) this.parse();
   }
 
   /**

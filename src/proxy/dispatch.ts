@@ -28,6 +28,12 @@ export abstract class PoolDataPlane {
   servers: BackendServer[] = [];
   table!: RoutingTable;
   config!: PoolConfig;
+  /**
+   * Seam for pools that re-send requests a server answered with a redirect (Redis Cluster
+   * -MOVED/-ASK, cluster/pool.ts): every request keeps a view of the bytes it sent
+   * (Request.retryBuf, no copy: backend.ts), not only the retryable ones.
+   */
+  protected keepSent = false;
 
   constructor(protected readonly log: Logger) {}
 
@@ -54,7 +60,7 @@ export abstract class PoolDataPlane {
           return;
         }
         const req = new Request(slot, -1, plan.expect, plan.silent);
-        const retry = plan.idempotent && this.config.auto_eject_hosts;
+        const retry = (plan.idempotent && this.config.auto_eject_hosts) || this.keepSent;
         if (hk !== undefined && retry) {
           // The parser's scratch is reused by its next request: a retry needs its own copy.
           req.hashKey = Buffer.from(hk);
@@ -125,7 +131,8 @@ export abstract class PoolDataPlane {
           const p = plan.parts[i];
           const req = new Request(slot, i, plan.expect, plan.silent);
           req.idempotent = replan;
-          this.sendPart(req, p, retry && !replan && p.keyBuf === p.request, undefined, "");
+          const keep = (retry && !replan && p.keyBuf === p.request) || this.keepSent;
+          this.sendPart(req, p, keep, undefined, "");
         }
         return;
       }

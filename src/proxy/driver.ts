@@ -220,6 +220,13 @@ export interface ClientParser {
   pieceEnd?: number;
   /** The piece ends the request. */
   pieceLast?: boolean;
+  /**
+   * Optional: the plan just returned is one slice of a request too large to plan at once (a
+   * multi-get of thousands of keys), and next() returns its next slice. The client asks for it
+   * on a later event-loop turn (client.ts), so one request is served a bounded slice per turn
+   * and other clients are served in between. Read only after a split plan.
+   */
+  readonly more?: boolean;
 }
 
 /** Frames one backend connection's replies. `expect` is the token the Plan carried. */

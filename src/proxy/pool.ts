@@ -9,7 +9,7 @@
 
 import type net from "node:net";
 import type tls from "node:tls";
-import type { PoolConfig } from "../config/index.js";
+import type { Endpoint, PoolConfig } from "../config/index.js";
 import type { Prober } from "../health/prober.js";
 import type { Logger } from "../log.js";
 import { ClientConn } from "./client.js";
@@ -64,7 +64,7 @@ export class ProxyPool extends PoolDataPlane {
 
   constructor(
     config: PoolConfig,
-    private readonly deps: PoolDeps,
+    protected readonly deps: PoolDeps,
   ) {
     super(deps.log);
     this.driver = deps.driver;
@@ -105,12 +105,22 @@ export class ProxyPool extends PoolDataPlane {
         old.delete(key);
         next.push(kept);
       } else if (s.kind === "replicaset") next.push(new ReplicaSet(this, s, label, this.deps));
-      else next.push(new BackendServer(this, name, label, ep, config.server_connections));
+      else next.push(this.newServer(name, label, ep, config.server_connections));
     }
     for (const s of old.values()) s.retire("was removed from the pool by a reload");
     this.servers = next;
     this.rebuild();
     this.registerProbes();
+  }
+
+  /** Seam: the server object for one config server line (cluster/pool.ts adds replica reads). */
+  protected newServer(
+    name: string,
+    label: string,
+    ep: Endpoint,
+    connections: number,
+  ): BackendServer {
+    return new BackendServer(this, name, label, ep, connections);
   }
 
   /** Builds and swaps a new routing table from the servers' current states. */

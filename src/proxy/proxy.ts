@@ -13,6 +13,7 @@ import type { Config, PoolConfig } from "../config/index.js";
 import { formatEndpoint } from "../config/schema/common.js";
 import { Prober } from "../health/prober.js";
 import type { Logger } from "../log.js";
+import { ClusterPool } from "./cluster/pool.js";
 import { driverFor } from "./drivers.js";
 import { ProxyPool } from "./pool.js";
 import { prepareTlsRefresh } from "./pool-listener.js";
@@ -31,6 +32,7 @@ function sameListener(a: PoolConfig, b: PoolConfig): boolean {
   return (
     formatEndpoint(a.listen) === formatEndpoint(b.listen) &&
     a.redis === b.redis &&
+    a.redis_cluster === b.redis_cluster &&
     tlsShape(a) === tlsShape(b)
   );
 }
@@ -77,13 +79,14 @@ export class ProxyService implements StatsSource {
   }
 
   private async startPool(cfg: PoolConfig): Promise<void> {
-    const pool = new ProxyPool(cfg, {
+    const deps = {
       driver: await driverFor(cfg),
       prober: this.prober,
       log: this.log,
       global: this.global,
-      onTable: (p) => this.workers?.table(p),
-    });
+      onTable: (p: ProxyPool) => this.workers?.table(p),
+    };
+    const pool = cfg.redis_cluster ? new ClusterPool(cfg, deps) : new ProxyPool(cfg, deps);
     const addr = await pool.listen();
     this.addresses.set(cfg.name, addr);
     this.pools_.set(cfg.name, pool);

@@ -47,6 +47,12 @@ export interface RoutingTable {
   readonly servers: readonly TableServer[];
   /** Key → index into `servers`, -1 when none is live. */
   readonly picker: Picker;
+  /**
+   * Seam for pools whose keys must share more than a server to go in one request (Redis
+   * Cluster: one hash slot, cluster/table.ts): key → group, read by the drivers' split and
+   * same-shard checks (ClientState.shardOf). Undefined: the group is the server.
+   */
+  readonly group?: Picker;
 }
 
 export function buildTable(

@@ -80,7 +80,7 @@ async function waitCase(kind: "ioredis" | "node-redis RESP2"): Promise<void> {
     assert.equal(await c.call("WAIT", "1", "2000"), 1);
     // A stopped replica acknowledges nothing: a write the client made is not counted as
     // replicated. A WAIT counting only its own connection's writes answers 1 at once (the
-    // RESP2 case shows it: ioredis' HELLO happens to lift a fresh connection's offset).
+    // RESP2 case shows it; through ioredis the old way happened to answer 0 as well).
     await freeze(replica.child);
     try {
       assert.equal(await c.set("wait:b", "2"), "OK");

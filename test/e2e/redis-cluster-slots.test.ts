@@ -9,7 +9,6 @@
  * - a request sent to the wrong node gets -MOVED, parsed to the slot and node the map names.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import net from "node:net";
 import { after, describe, test } from "node:test";
 import fc from "fast-check";
@@ -48,15 +47,6 @@ function raw(port: number, args: (string | Buffer)[]): Promise<Buffer> {
       }
     });
     s.write(encodeRequest(view));
-  });
-}
-
-function pipeCli(port: number, input: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const p = execFile("redis-cli", ["-c", "-p", String(port)], { timeout: 20_000 }, (err, out) =>
-      err ? reject(err) : resolve(out),
-    );
-    p.stdin?.end(input);
   });
 }
 
@@ -122,7 +112,7 @@ describe("redis cluster slot pieces against a real cluster", { timeout: 60_000 }
 
     // Keys written by redis-cli -c (it follows MOVED) are where the map says.
     const names = Array.from({ length: 200 }, (_, i) => `k:${i}:${(i * 7919) % 1000}`);
-    await pipeCli(p0, names.map((k) => `SET ${k} v-${k}\n`).join(""));
+    await cluster.cliFollowing(p0, names.map((k) => `SET ${k} v-${k}\n`).join(""));
     const byPort = new Map<number, Redis>();
     const conn = (port: number) => {
       let c = byPort.get(port);

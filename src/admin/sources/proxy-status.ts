@@ -6,6 +6,7 @@
  */
 
 import { formatEndpoint } from "../../config/schema/common.js";
+import type { ClusterStatus } from "../../proxy/cluster/pool.js";
 import { type StatsWorkers, serverQueues } from "../../proxy/stats.js";
 import { RateMeter } from "../rate.js";
 import type { Health, PoolStatus, ServerStatus, ShardStatus } from "../status.js";
@@ -129,11 +130,18 @@ export function poolStatus(
 ): PoolStatus {
   const shards: ShardStatus[] = [];
   let ops = 0;
+  // A Redis Cluster pool (proxy/cluster/pool.ts): one server per master, with its slots.
+  const cluster = (pool as { clusterStatus?: () => ClusterStatus }).clusterStatus?.();
   pool.config.servers.forEach((cfg, i) => {
     const s = pool.servers[i];
     if (s === undefined) return;
     if (cfg.kind === "server") {
       const st = served(hooks, s, tracks.get(s), now, s.name, "server");
+      const cs = cluster?.shards.find((sh) => sh.master === s.label);
+      if (cs !== undefined) {
+        st.role = "master";
+        st.detail ??= `${cs.slots} slots; replicas ${cs.replicas.join(", ") || "none"}`;
+      }
       ops += st.opsPerSec;
       const shard = { name: s.name, members: [st] };
       shards.push(hooks.shard?.(pool.name, shard) ?? shard);
@@ -208,5 +216,6 @@ export function poolStatus(
     errors: c.forward_error,
     shards,
     failovers: hooks.failovers?.(pool.name) ?? 0,
+    ...(cluster !== undefined ? { cluster } : {}),
   };
 }

@@ -139,6 +139,14 @@ export const DESCRIPTIONS: Record<string, string> = {
     "Largest request a client may send (default 1 MiB); bigger ones get an error.",
   "<pool>.client_output_limit":
     "Bytes of replies a client may leave unread (default 64 MiB) before it is disconnected.",
+  "<pool>.redis_cluster":
+    "The servers are seed nodes of a Redis Cluster: the pool learns the slot map and routes by hash slot, following MOVED/ASK and the cluster's failover (needs redis: true).",
+  "<pool>.read":
+    "Redis Cluster pools: where read-only commands go: master, replica or prefer-replica (replica connections get READONLY).",
+  "<pool>.cluster_refresh_interval":
+    "Redis Cluster pools: milliseconds between slot map refreshes when nothing asked for one.",
+  "<pool>.cluster_failover_wait":
+    "Redis Cluster pools: milliseconds a read to an unreachable master waits for the cluster to promote a replica; 0 = fail at once.",
 
   // TCP balancing: keepalived's virtual_server / real_server.
   tcp: "TCP services to balance (MySQL, MyCat, HTTP ...) by name: keepalived virtual_server, or an HAProxy listen block.",

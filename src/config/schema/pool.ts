@@ -165,6 +165,8 @@ export const READ_POLICIES = [
   "prefer-replica",
   "any",
 ] as const;
+/** Where a cluster pool sends read-only commands. */
+export const CLUSTER_READ = ["master", "replica", "prefer-replica"] as const;
 export const FAILOVER_MODES = ["builtin", "sentinel", "none"] as const;
 
 const memberSchema = z
@@ -272,6 +274,49 @@ export const poolSchema = z
      */
     redis_dedicated_connections: posInt.default(256),
     client_output_limit: posInt.optional(),
+    /**
+     * The servers are seeds of a Redis Cluster (proxy/cluster/pool.ts): the pool learns the
+     * slot map from them and routes by hash slot, following -MOVED/-ASK and the cluster's own
+     * failover; hash, distribution and auto_eject_hosts do not apply.
+     */
+    redis_cluster: z.boolean().default(false),
+    /** Cluster pools: where read-only commands go (replicas get READONLY). */
+    read: z.enum(CLUSTER_READ).optional(),
+    /** Cluster pools: ms between slot map refreshes when nothing asked for one. */
+    cluster_refresh_interval: posInt.default(5000),
+    /**
+     * Cluster pools: ms a request to an unreachable master waits for the cluster to promote a
+     * replica before it fails (0: fail at once).
+     */
+    cluster_failover_wait: uint.default(3000),
+  })
+  .refine((p) => p.redis === true || p.redis_cluster !== true, {
+    when: () => true,
+    error: 'is only valid for a redis pool (add "redis: true")',
+    path: ["redis_cluster"],
+  })
+  .refine((p) => p.redis_cluster === true || p.read === undefined, {
+    when: () => true,
+    error: 'is only valid for a Redis Cluster pool (add "redis_cluster: true")',
+    path: ["read"],
+  })
+  .refine((p) => p.redis_cluster !== true || (p.redis_db ?? 0) === 0, {
+    when: () => true,
+    error: "must be 0 for a Redis Cluster pool (a cluster has database 0 only)",
+    path: ["redis_db"],
+  })
+  .superRefine((p, ctx) => {
+    if (p.redis_cluster !== true || !Array.isArray(p.servers)) return;
+    p.servers.forEach((s, i) => {
+      if (s?.kind === "server" && s.address.kind === "tcp") return;
+      ctx.issues.push({
+        code: "custom",
+        input: s,
+        path: ["servers", i],
+        message:
+          'a Redis Cluster pool lists seed nodes as "host:port:weight" lines (no unix sockets or replica sets)',
+      });
+    });
   })
   .refine((p) => p.redis === true || p.redis_user === undefined, {
     when: () => true,

@@ -161,6 +161,7 @@ export class TextRequestParser {
     if (d !== 0) {
       this.scan -= d;
       this.pending?.shift(d);
+      if (this.t.partial) this.t.shift(d);
     }
   }
 
@@ -195,11 +196,15 @@ export class TextRequestParser {
       req.error = LINE_TOO_LONG;
       req.close = true;
       this.closed = true;
+      this.t.reset();
       q.consume(q.end);
       return ParseStatus.Error;
     }
     if (nl < 0) {
       this.scan = q.end;
+      // A get line past the command line limit (the only kind allowed to grow, up to
+      // maxGetLine) is split as it arrives: one pass over each read's bytes.
+      if (lineLen > this.maxLine) this.t.more(b, start, q.end, false);
       return ParseStatus.NeedMore;
     }
     req.reset();
@@ -208,7 +213,7 @@ export class TextRequestParser {
     const lineEnd = nl - start > 1 && b[nl - 1] === 13 ? nl - 1 : nl;
     req.frameEnd = nl + 1;
     const t = this.t;
-    req.lineEnd = t.split(b, start, lineEnd);
+    req.lineEnd = t.partial ? t.more(b, start, lineEnd, true) : t.split(b, start, lineEnd);
     let r: Next;
     if (t.n === 0) {
       req.cmdStart = req.cmdEnd = start;

@@ -103,8 +103,12 @@ export class SlotMap {
       for (const n of nodes) {
         const nf = fields(n, "CLUSTER SHARDS node");
         const node = nodeOf(nf, askedHost);
-        if (nf.get("role") === "master") master = node;
-        else replicas.push(node);
+        // After a failover the dead old master is still listed as a master of the shard
+        // (role "master", health "failed") until it rejoins as a replica: the online one serves.
+        if (nf.get("role") === "master" && (master === undefined || master.health !== "online")) {
+          if (master !== undefined) replicas.push(master);
+          master = node;
+        } else replicas.push(node);
       }
       // A shard without a master (its failover in progress) serves no slot for now.
       if (master === undefined || slots.length === 0) continue;

@@ -13,6 +13,14 @@ import { isErrorLine } from "./framer.js";
 const END = Buffer.from("END\r\n");
 
 /**
+ * The batches of one large retrieval (multiget.ts LargeGet) write one reply between them: a
+ * batch that wrote an error ended it, and the batches after it write nothing.
+ */
+export interface GetRun {
+  failed: boolean;
+}
+
+/**
  * Rebuilds the client's reply from one reply per fragment. Replies list hits in the fragment's
  * key order, so each VALUE block is matched to the next key of its fragment with equal bytes
  * (one forward walk, no key strings).
@@ -39,6 +47,10 @@ export class GroupedGetMerger implements Merger {
     n: number,
     /** Bytes before the first key in every fragment: "<cmd> [<exptime>] ". */
     private readonly prefix: number,
+    /** The large retrieval this merger writes a batch of (undefined: a request of its own). */
+    private readonly run: GetRun | undefined = undefined,
+    /** Ends the client's reply with END (false for a large retrieval's batches but its last). */
+    private readonly last = true,
   ) {
     this.partOf = new Int32Array(n);
     this.keyAt = new Int32Array(n);
@@ -140,24 +152,42 @@ export class GroupedGetMerger implements Merger {
   }
 
   write(out: OutBuffer): void {
+    const run = this.run;
+    if (run?.failed) return;
     // A failure, else the first fragment (in fragment order) whose server answered an error.
     let error = this.error;
     for (let p = 0; error === undefined && p < this.requests.length; p++)
       error = this.lineErrors[p];
     if (error !== undefined) {
       out.bytes(error, 0, error.length);
+      if (run !== undefined) run.failed = true;
       return;
     }
     // One allocation for the whole reply rather than a doubling series.
-    let total = END.length;
+    let total = this.last ? END.length : 0;
     for (let i = 0; i < this.partOf.length; i++)
       if (this.blockStart[i] >= 0) total += this.blockEnd[i] - this.blockStart[i];
     out.ensure(total);
+    // Blocks that follow each other in one fragment's reply (consecutive keys of one server)
+    // are copied as one range: fewer copies, and no view object per VALUE block.
+    let src: Buffer | undefined;
+    let from = 0;
+    let to = 0;
     for (let i = 0; i < this.partOf.length; i++) {
       const s = this.blockStart[i];
-      if (s >= 0) out.bytes(this.replies[this.partOf[i]] as Buffer, s, this.blockEnd[i]);
+      if (s < 0) continue;
+      const reply = this.replies[this.partOf[i]] as Buffer;
+      if (reply === src && s === to) {
+        to = this.blockEnd[i];
+        continue;
+      }
+      if (src !== undefined) out.bytes(src, from, to);
+      src = reply;
+      from = s;
+      to = this.blockEnd[i];
     }
-    out.bytes(END, 0, END.length);
+    if (src !== undefined) out.bytes(src, from, to);
+    if (this.last) out.bytes(END, 0, END.length);
   }
 
   /** Records the VALUE blocks of fragment p's reply against its positions byPart[from, to). */

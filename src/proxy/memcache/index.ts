@@ -30,6 +30,9 @@ class DetectingParser implements ClientParser {
     const inner = this.inner;
     return inner instanceof BinaryClientParser ? 1 : (inner?.channel ?? 0);
   }
+  get more(): boolean {
+    return this.inner?.more ?? false;
+  }
   get close(): boolean {
     return this.inner?.close ?? false;
   }

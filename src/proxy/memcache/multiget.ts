@@ -22,12 +22,19 @@ import assert from "node:assert";
 import type { TextRequest } from "../../protocol/memcache/text-request.js";
 import type { Plan } from "../driver.js";
 import { Kind } from "./expect.js";
-import { GroupedGetMerger } from "./get-merger.js";
+import { type GetRun, GroupedGetMerger } from "./get-merger.js";
 /** memcached's command line limit for anything but get/gets (see above). */
 export const GAT_LINE_LIMIT = 2048;
 
 type SplitPlan = Extract<Plan, { kind: "split" }>;
 type Part = SplitPlan["parts"][number];
+
+/**
+ * Keys per sub-plan of a large retrieval (LargeGet): a request with more keys is planned one
+ * batch per event-loop turn, so hashing, grouping and copying its keys, and later matching and
+ * writing their replies, is done in slices other clients are served between.
+ */
+export const BATCH_KEYS = 512;
 
 /**
  * The split plan for a multi-key retrieval, or undefined when every key is on one server (the
@@ -38,14 +45,94 @@ export function planMultiGet(
   r: TextRequest,
   shardOf: (buf: Buffer, start: number, end: number) => number,
 ): SplitPlan | undefined {
-  const n = r.keyCount;
+  const keys: KeyList = { buf: b, cmdStart: r.cmdStart, starts: r.keyStarts, ends: r.keyEnds };
+  return planKeys(keys, 0, r.keyCount, r.lineEnd - r.cmdStart + 2, shardOf, undefined);
+}
+
+/**
+ * A retrieval of more than BATCH_KEYS keys, planned as consecutive split plans of at most
+ * BATCH_KEYS keys each (the client asks for the next one on a later event-loop turn). Their
+ * replies, written in order, are the one reply memcached would give: every batch's VALUE
+ * blocks, and END after the last one. A batch whose merged reply is an error (a fragment
+ * failed for good) ends the reply there, in END's place: the VALUE blocks of earlier batches
+ * may already be on their way to the client, so the one line it can still trust is the error,
+ * and later batches write nothing.
+ *
+ * The line is copied once when the request is taken: the client parser's buffer may be
+ * reused by later reads meanwhile, and nothing is re-scanned. Its key offsets are read from
+ * the parsed request itself (TextRequest keyStarts/keyEnds), which stays as it is until the
+ * last batch was taken: the client parser parses nothing else meanwhile (text-client.ts).
+ */
+export class LargeGet {
+  private readonly keys: KeyList;
+  private readonly count: number;
+  private readonly lineLimit: number;
+  private at = 0;
+  private readonly run: GetRun = { failed: false };
+
+  constructor(
+    b: Buffer,
+    r: TextRequest,
+    /** The pool's key → server mapping, read again for every batch (a reload may swap it). */
+    private readonly shardOf: (buf: Buffer, start: number, end: number) => number,
+  ) {
+    // The bytes up to the line's end, at their offsets: one native copy, whatever the number
+    // of keys; the key offsets are the request's own arrays, read in place.
+    const buf = Buffer.allocUnsafeSlow(r.lineEnd);
+    b.copy(buf, 0, 0, r.lineEnd);
+    this.keys = { buf, cmdStart: r.cmdStart, starts: r.keyStarts, ends: r.keyEnds };
+    this.count = r.keyCount;
+    this.lineLimit = r.lineEnd - r.cmdStart + 2;
+  }
+
+  /** Every batch was planned. */
+  get done(): boolean {
+    return this.at >= this.count;
+  }
+
+  /** The split plan of the next batch of keys. */
+  next(): SplitPlan {
+    assert(!this.done);
+    const from = this.at;
+    const to = Math.min(this.count, from + BATCH_KEYS);
+    this.at = to;
+    const tail = { run: this.run, last: to === this.count };
+    const plan = planKeys(this.keys, from, to, this.lineLimit, this.shardOf, tail);
+    assert(plan !== undefined);
+    return plan;
+  }
+}
+
+/** Keys [starts[i], ends[i]) of buf, after the command line's prefix [cmdStart, starts[0]). */
+interface KeyList {
+  buf: Buffer;
+  cmdStart: number;
+  starts: ArrayLike<number>;
+  ends: ArrayLike<number>;
+}
+
+/**
+ * Keys [from, to) of `keys` grouped by server: one fragment per server, and their merger. A
+ * plain request (`tail` undefined) that lands on one server is not split (undefined); a batch
+ * of a LargeGet always is, and its merger writes its part of the one reply.
+ */
+function planKeys(
+  keys: KeyList,
+  from: number,
+  to: number,
+  lineLimit: number,
+  shardOf: (buf: Buffer, start: number, end: number) => number,
+  tail: { run: GetRun; last: boolean } | undefined,
+): SplitPlan | undefined {
+  const { buf: b, starts, ends } = keys;
+  const n = to - from;
   const shard = new Int32Array(n);
   let same = true;
   for (let i = 0; i < n; i++) {
-    shard[i] = shardOf(b, r.keyStarts[i], r.keyEnds[i]);
+    shard[i] = shardOf(b, starts[from + i], ends[from + i]);
     if (shard[i] !== shard[0]) same = false;
   }
-  if (same) return undefined;
+  if (same && tail === undefined) return undefined;
   // Groups in order of first appearance; -1 (no live server) is a group of its own, whose part
   // the pool fails by name.
   const groupOf = new Int32Array(n);
@@ -55,7 +142,7 @@ export function planMultiGet(
     if (g < 0) g = groupShards.push(shard[i]) - 1;
     groupOf[i] = g;
   }
-  const prefix = r.keyStarts[0] - r.cmdStart; // "<cmd> [<exptime>] "
+  const prefix = starts[0] - keys.cmdStart; // "<cmd> [<exptime>] "
   const groups = groupShards.length;
   // Two passes over the keys whatever the number of groups: lengths, then bytes. A 60,000-key
   // get is planned in milliseconds; keys are copied by a loop (at most 250 bytes each), which
@@ -65,10 +152,10 @@ export function planMultiGet(
   const first = new Int32Array(groups);
   for (let i = 0; i < n; i++) {
     const g = groupOf[i];
-    len[g] += r.keyEnds[i] - r.keyStarts[i] + 1;
-    if (count[g]++ === 0) first[g] = i;
+    len[g] += ends[from + i] - starts[from + i] + 1;
+    if (count[g]++ === 0) first[g] = from + i;
   }
-  const merge = new GroupedGetMerger(n, prefix);
+  const merge = new GroupedGetMerger(n, prefix, tail?.run, tail?.last ?? true);
   const reqs: Buffer[] = [];
   const at = new Int32Array(groups).fill(prefix);
   // Where each fragment's positions start in the merger's fragment order.
@@ -76,7 +163,7 @@ export function planMultiGet(
   for (let g = 1; g < groups; g++) order[g] = order[g - 1] + count[g - 1];
   for (let g = 0; g < groups; g++) {
     const req = Buffer.allocUnsafe(len[g]);
-    b.copy(req, 0, r.cmdStart, r.keyStarts[0]);
+    b.copy(req, 0, keys.cmdStart, starts[0]);
     reqs.push(req);
     merge.addPart(req);
   }
@@ -85,8 +172,8 @@ export function planMultiGet(
     const req = reqs[g];
     let p = at[g];
     if (p > prefix) req[p++] = 0x20;
-    const ks = r.keyStarts[i];
-    const ke = r.keyEnds[i];
+    const ks = starts[from + i];
+    const ke = ends[from + i];
     merge.addKey(g, i, p, ke - ks, order[g]++);
     for (let k = ks; k < ke; k++) req[p++] = b[k];
     at[g] = p;
@@ -98,14 +185,15 @@ export function planMultiGet(
     req[p++] = 0x0d;
     req[p++] = 0x0a;
     assert.equal(p, len[g]);
-    assert(p <= r.lineEnd - r.cmdStart + 2, "a fragment is never longer than the client's line");
-    // Routed by its first key, in the client's buffer (read at once by the pool) when the
-    // fragment has several, else in the fragment (where a per-key retry would find it).
+    assert(p <= lineLimit, "a fragment is never longer than the client's line");
+    // Routed by its first key, in the client's buffer (read at once by the pool; a LargeGet's
+    // own copy) when the fragment has several, else in the fragment (where a per-key retry
+    // would find it).
     const f = first[g];
     parts.push(
       count[g] === 1
         ? { keyBuf: req, keyStart: prefix, keyEnd: p - 2, request: req }
-        : { keyBuf: b, keyStart: r.keyStarts[f], keyEnd: r.keyEnds[f], request: req },
+        : { keyBuf: b, keyStart: starts[f], keyEnd: ends[f], request: req },
     );
   }
   return { kind: "split", parts, expect: Kind.Multi, merge, silent: false };

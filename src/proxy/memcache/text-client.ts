@@ -28,7 +28,7 @@ import {
 import { decodeBase64Into, MAX_DECODED_KEY } from "./b64.js";
 import { Drop, Kind } from "./expect.js";
 import { TextAllOkMerger, TextDumpMerger, TextStatsMerger } from "./mergers.js";
-import { planMultiGet } from "./multiget.js";
+import { BATCH_KEYS, LargeGet, planMultiGet } from "./multiget.js";
 
 const EMPTY = Buffer.alloc(0);
 const MN = Buffer.from("MN\r\n");
@@ -58,6 +58,10 @@ export class TextClientParser implements ClientParser {
   close = false;
   /** Backend connection class for the plan just returned (DUMP_CHANNEL for metadumps). */
   channel = 0;
+  /** The plan just returned is a batch of a large retrieval whose next batch follows. */
+  more = false;
+  /** The large retrieval being planned batch by batch (multiget.ts LargeGet). */
+  private large: LargeGet | undefined = undefined;
   private readonly p: TextRequestParser;
   /** The decoded key of a meta request with flag b (the plan's hashKey, read before next()). */
   private readonly keyScratch = Buffer.alloc(MAX_DECODED_KEY);
@@ -68,10 +72,14 @@ export class TextClientParser implements ClientParser {
    */
   private readonly fwd = newForwardPlan();
 
+  /** The pool's key → server mapping (ClientState.shardOf), as multiget.ts takes it. */
+  private readonly shardOf: (buf: Buffer, start: number, end: number) => number;
+
   constructor(
     maxRequestBytes: number,
     private readonly state?: ClientState,
   ) {
+    this.shardOf = (buf, start, end) => (state as ClientState).shardOf(buf, start, end);
     this.p = new TextRequestParser({ maxValueBytes: maxRequestBytes, newerMetaFlags: true });
   }
 
@@ -84,6 +92,12 @@ export class TextClientParser implements ClientParser {
   }
 
   next(): ParseResult {
+    const large = this.large;
+    if (large !== undefined) {
+      this.channel = 0;
+      this.plan = this.batch(large);
+      return ParseResult.Plan;
+    }
     const req = this.req;
     const st = this.p.next(req);
     if (st === ParseStatus.NeedMore) return ParseResult.NeedMore;
@@ -218,15 +232,32 @@ export class TextClientParser implements ClientParser {
     return f;
   }
 
-  /** One fragment per server (multiget.ts); the frame as it is when one server has every key. */
+  /**
+   * One fragment per server (multiget.ts); the frame as it is when one server has every key.
+   * More than BATCH_KEYS keys are planned a batch at a time (LargeGet): this plan is the
+   * first batch, and `more` asks the client for another next() on a later turn.
+   */
   private multiGet(b: Buffer, r: TextRequest): Plan {
     const state = this.state;
-    const split =
-      state !== undefined && state.servers > 1
-        ? planMultiGet(b, r, (buf, s, e) => state.shardOf(buf, s, e))
-        : undefined;
+    if (state === undefined) return this.fill(b, r, undefined, Kind.Multi, false, false, true);
+    // A pool of one server too: the reply is then matched and written a batch per turn, not
+    // framed and copied whole in one pass.
+    if (r.keyCount > BATCH_KEYS) {
+      this.large = new LargeGet(b, r, this.shardOf);
+      return this.batch(this.large);
+    }
+    if (state.servers <= 1) return this.fill(b, r, undefined, Kind.Multi, false, false, true);
+    const split = planMultiGet(b, r, this.shardOf);
     // Not idempotent: a retry would send every key to the new owner of the first one.
     return split ?? this.fill(b, r, undefined, Kind.Multi, false, false, true);
+  }
+
+  /** The next batch of the large retrieval being planned. */
+  private batch(large: LargeGet): Plan {
+    const plan = large.next();
+    this.more = !large.done;
+    if (!this.more) this.large = undefined;
+    return plan;
   }
 
   /**

@@ -36,7 +36,8 @@ import {
 } from "./policy.js";
 import { expectToken } from "./reply-framer.js";
 
-const HELLO3 = Buffer.from("*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n");
+/** Exported for the cluster pool, which puts ASKING between it and the request. */
+export const HELLO3 = Buffer.from("*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n");
 const HELLO2 = Buffer.from("*2\r\n$5\r\nHELLO\r\n$1\r\n2\r\n");
 
 /**

@@ -10,7 +10,7 @@
  * hook), which rebuild the picker from its plain data. Workers report counters every second
  * and on demand (the stats port); merge.ts adds them into the primary's counters objects.
  *
- * Shared: TCP listeners without TLS. A unix-socket or TLS pool is served by the primary alone
+ * Shared: TCP listeners without TLS. A unix-socket, TLS or Redis Cluster pool is served by the primary alone
  * (a tls.Server cannot cross IPC: the child would get a plain net.Server for the same fd and
  * the TLS context would have to be rebuilt there, certificate reloads included).
  *
@@ -51,7 +51,11 @@ interface Shared {
 
 /** Pools the workers can serve too. */
 export function shareable(pool: ProxyPool): boolean {
-  return pool.config.listen.kind === "tcp" && pool.config.tls === undefined;
+  // A Redis Cluster pool's table follows the cluster's own slot map (cluster/pool.ts), which
+  // the workers do not learn: the primary serves it alone.
+  return (
+    pool.config.listen.kind === "tcp" && pool.config.tls === undefined && !pool.config.redis_cluster
+  );
 }
 
 export interface ProxyWorkersOptions {

@@ -8,7 +8,7 @@ import { describe, test } from "node:test";
 import fc from "fast-check";
 import { type ClientState, ParseResult, type Plan } from "../../../src/proxy/driver.js";
 import { memcacheDriver } from "../../../src/proxy/memcache/index.js";
-import { GAT_LINE_LIMIT } from "../../../src/proxy/memcache/multiget.js";
+import { BATCH_KEYS, GAT_LINE_LIMIT } from "../../../src/proxy/memcache/multiget.js";
 import { buildTable } from "../../../src/proxy/router.js";
 import { OutBuffer } from "../../../src/util/out-buffer.js";
 
@@ -144,6 +144,85 @@ describe("memcache multi-get: one fragment per server", () => {
         },
       ),
       { numRuns: 200 },
+    );
+  });
+});
+
+describe("memcache multi-get of more than BATCH_KEYS keys: one batch per next()", () => {
+  type Split = Extract<Plan, { kind: "split" }>;
+
+  /** Answers every part of `plan` as memcached would from `store`. */
+  function answer(plan: Split, store: Map<string, string>): void {
+    plan.parts.forEach((part, i) => {
+      const partKeys = part.request.toString("latin1").slice(4, -2).split(" ");
+      plan.merge.add(i, Buffer.from(memcachedGet(store, partKeys), "latin1"));
+    });
+  }
+
+  /** Every batch of `get <keys>`, fed `between` after the first batch (a pipelined request). */
+  function batches(keys: string[], between = ""): { plans: Split[]; after: Plan | undefined } {
+    const p = memcacheDriver.newClientParser({ maxRequestBytes: 1 << 20 }, state);
+    p.feed(Buffer.from(`get ${keys.join(" ")}\r\n`, "latin1"));
+    const plans: Split[] = [];
+    for (;;) {
+      assert.equal(p.next(), ParseResult.Plan);
+      const plan = p.plan as Plan;
+      assert.equal(plan.kind, "split");
+      plans.push(plan as Split);
+      // The parser's buffer is reused by later reads: the batches must not depend on it.
+      if (plans.length === 1 && between !== "") p.feed(Buffer.from(between, "latin1"));
+      if (p.more !== true) break;
+    }
+    const after = p.next() === ParseResult.Plan ? p.plan : undefined;
+    return { plans, after };
+  }
+
+  test("the batches' replies, written in order, are memcached's one reply", () => {
+    const keys = Array.from({ length: 3 * BATCH_KEYS + 7 }, (_, i) => `big:${i % 2000}`);
+    const store = new Map(keys.filter((_, i) => i % 5 !== 0).map((k) => [k, `v=${k}`]));
+    const { plans, after } = batches(keys, `get ${"x ".repeat(3000)}y\r\nversion\r\n`);
+    assert.equal(plans.length, 4);
+    const out = new OutBuffer();
+    for (const plan of plans) {
+      answer(plan, store);
+      plan.merge.write(out);
+    }
+    assert.equal(out.take()?.toString("latin1"), memcachedGet(store, keys));
+    // The request fed meanwhile comes next, whole: a large get of its own.
+    assert.equal(after?.kind, "split");
+  });
+
+  test("a pool of one server gets the batches too, one part each", () => {
+    const one: ClientState = { ...state, shardOf: () => 0, servers: 1 };
+    const p = memcacheDriver.newClientParser({ maxRequestBytes: 1 << 20 }, one);
+    const keys = Array.from({ length: 2 * BATCH_KEYS }, (_, i) => `one:${i}`);
+    p.feed(Buffer.from(`gets ${keys.join(" ")}\r\n`, "latin1"));
+    for (const more of [true, false]) {
+      assert.equal(p.next(), ParseResult.Plan);
+      const plan = p.plan as Split;
+      assert.equal(plan.kind, "split");
+      assert.equal(plan.parts.length, 1);
+      assert.match(plan.parts[0].request.toString("latin1"), /^gets one:/);
+      assert.equal(p.more, more);
+    }
+  });
+
+  test("a batch that fails ends the reply with its error; later batches write nothing", () => {
+    const keys = Array.from({ length: 3 * BATCH_KEYS }, (_, i) => `f:${i}`);
+    const store = new Map(keys.map((k) => [k, "v"]));
+    const { plans } = batches(keys);
+    const out = new OutBuffer();
+    answer(plans[0], store);
+    plans[0].merge.write(out);
+    const first = out.take()?.toString("latin1") ?? "";
+    assert.equal(first, memcachedGet(store, keys.slice(0, BATCH_KEYS)).slice(0, -5));
+    plans[1].merge.fail(0, "keepcache: backend 127.0.0.1:1 timed out after 5 ms");
+    plans[1].merge.write(out);
+    answer(plans[2], store);
+    plans[2].merge.write(out);
+    assert.equal(
+      out.take()?.toString("latin1"),
+      "SERVER_ERROR keepcache: backend 127.0.0.1:1 timed out after 5 ms\r\n",
     );
   });
 });
