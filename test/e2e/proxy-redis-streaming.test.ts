@@ -6,13 +6,13 @@
  * GET 64 MB at once, against the 512 MB in flight. The replies match a direct connection.
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import net from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Redis } from "ioredis";
 import { freePorts } from "../../tools/ports.js";
 import { type Proc, startRedis } from "../../tools/procs.js";
+import { memoryOf } from "../../tools/rss.js";
 import { ioredis as io, ioredisClients } from "../helpers/ioredis.js";
 import { startRun, suiteDir } from "../helpers/keepcache-run.js";
 
@@ -22,13 +22,6 @@ let redisPort = 0;
 let proxyPort = 0;
 let shortPort = 0;
 let proxy: Proc;
-
-/** VmRSS and VmHWM of a process, in bytes (/proc/PID/status, kB). */
-export function memoryOf(pid: number): { rss: number; hwm: number } {
-  const s = readFileSync(`/proc/${pid}/status`, "latin1");
-  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(s)?.[1]);
-  return { rss: kb("VmRSS") * 1024, hwm: kb("VmHWM") * 1024 };
-}
 
 before(async () => {
   const [stats, ...ports] = await freePorts(4);
