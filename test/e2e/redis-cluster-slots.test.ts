@@ -16,7 +16,7 @@ import { Redis } from "ioredis";
 import { encodeRequest } from "../../src/protocol/resp/encoder.js";
 import { ParseStatus } from "../../src/protocol/resp/parser.js";
 import { RespReplyFramer } from "../../src/protocol/resp/reply.js";
-import { decodeReply } from "../../src/proxy/cluster/decode.js";
+import { decodeReply } from "../../src/protocol/resp/value.js";
 import { parseRedirect } from "../../src/proxy/cluster/redirect.js";
 import { keySlot, SLOTS } from "../../src/proxy/cluster/slot.js";
 import { SlotMap } from "../../src/proxy/cluster/slot-map.js";

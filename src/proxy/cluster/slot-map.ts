@@ -1,6 +1,6 @@
 /**
  * An immutable Redis Cluster slot map: slot → the shard (master and replicas) serving it, in
- * O(1) (one Uint16Array lookup). Built from the decoded reply (decode.ts) of
+ * O(1) (one Uint16Array lookup). Built from the decoded reply (protocol/resp/value.ts) of
  *   CLUSTER SHARDS (Redis >= 7, commands/cluster-shards.md): per shard "slots" as flat
  *     [start, end, start, end ...] and "nodes", each a field list with id, ip, endpoint,
  *     hostname, port, tls-port, role, replication-offset, health;
@@ -11,7 +11,7 @@
  * than yielding a map that routes wrongly. A refresh builds a new map and swaps it.
  */
 import assert from "node:assert";
-import type { Decoded } from "./decode.js";
+import type { RespValue as Decoded } from "../../protocol/resp/value.js";
 import { SLOTS } from "./slot.js";
 
 export interface ClusterNode {

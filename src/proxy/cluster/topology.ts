@@ -9,8 +9,8 @@
 import net from "node:net";
 import tls from "node:tls";
 import { ClusterMapError } from "../../errors.js";
+import { decodeReply, RespErrorValue } from "../../protocol/resp/value.js";
 import type { HandshakeStep, ReplyFramer } from "../driver.js";
-import { decodeReply, ErrorValue } from "./decode.js";
 import { SlotMap } from "./slot-map.js";
 
 const SHARDS = Buffer.from("*2\r\n$7\r\nCLUSTER\r\n$6\r\nSHARDS\r\n");
@@ -82,7 +82,7 @@ export function fetchSlotMap(host: string, port: number, o: FetchOptions): Promi
           finish(new ClusterMapError(`${host}:${port}: undecodable slot map`, { cause: err }));
           return;
         }
-        if (decoded instanceof ErrorValue) {
+        if (decoded instanceof RespErrorValue) {
           // Redis < 7 has no CLUSTER SHARDS: ask the older command once.
           if (!fallback && /unknown|subcommand/i.test(decoded.message)) {
             fallback = true;

@@ -3,7 +3,11 @@ import { describe, test } from "node:test";
 import fc from "fast-check";
 import { ParseStatus } from "../../../src/protocol/resp/parser.js";
 import { RespReplyFramer } from "../../../src/protocol/resp/reply.js";
-import { type Decoded, decodeReply, ErrorValue } from "../../../src/proxy/cluster/decode.js";
+import {
+  type RespValue as Decoded,
+  decodeReply,
+  RespErrorValue as ErrorValue,
+} from "../../../src/protocol/resp/value.js";
 import { SLOTS } from "../../../src/proxy/cluster/slot.js";
 import { SlotMap } from "../../../src/proxy/cluster/slot-map.js";
 import { assertSplitInvariant } from "../../helpers/split.js";
