@@ -25,6 +25,11 @@ const scenarios: Record<string, () => Promise<Scenario>> = {
     anchor: "nutcracker",
     run: (await import("./proxy/index.js")).run,
   }),
+  bigvalues: async () => ({
+    title: "large Redis values through the proxy: peak RSS (8 clients x 64 MB SET+GET)",
+    anchor: "nutcracker",
+    run: (await import("./bigvalues/index.js")).run,
+  }),
   multiget: async () => ({
     title:
       "one 60,000-key get, and another client meanwhile (node vs memcached; proxy vs nutcracker)",

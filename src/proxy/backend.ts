@@ -36,6 +36,19 @@ const EMPTY = Buffer.alloc(0);
 /** How long a connection of a server removed by a reload may take to answer what is in flight. */
 const RETIRE_GRACE_MS = 5000;
 
+/**
+ * Bytes of an upload (sendMore) buffered for the socket before its client's reads are held:
+ * about one read of each side, so a large value passes through in a few buffers.
+ */
+const UPLOAD_BUFFER = 1024 * 1024;
+
+/**
+ * Longest a shared connection's reads wait for a slow client to take a streamed reply: the
+ * replies of other clients come after it on this connection. Past it the rest is buffered for
+ * that client instead, bounded by client_output_limit.
+ */
+const HOLD_MAX_MS = 1000;
+
 export class BackendConn implements Flushable {
   flushQueued = false;
   readonly inflight = new Fifo<Request>();
@@ -60,6 +73,13 @@ export class BackendConn implements Flushable {
   owner: Dedicated | undefined = undefined;
   /** The handshake steps sent on this connection, whose replies have not come yet (in order). */
   private handshake: HandshakeStep[] = [];
+  /** An upload's client waiting for the socket to take what is buffered (sendMore). */
+  private writable: (() => void) | undefined = undefined;
+  /** Reads wait for a client to take a streamed reply (pieces()); no timeout meanwhile. */
+  private holding = false;
+  /** The streamed reply in progress held reads as long as it may (HOLD_MAX_MS). */
+  private holdSpent = false;
+  private holdTimer: NodeJS.Timeout | undefined = undefined;
 
   constructor(readonly server: BackendServer) {
     this.framer = server.pool.driver.newReplyFramer();
@@ -107,19 +127,59 @@ export class BackendConn implements Flushable {
     if (this.connected) scheduleFlush(this);
   }
 
+  /**
+   * More bytes of the request at the tail of the FIFO, which its client is still sending (a
+   * large value streaming through on a dedicated connection, driver.ts Conn.Upload); `last`
+   * ends it. False when the socket is behind: the client stops reading until `onWritable`.
+   */
+  sendMore(
+    buf: Buffer,
+    start: number,
+    end: number,
+    last: boolean,
+    onWritable: () => void,
+  ): boolean {
+    if (this.dead) return true;
+    this.out.bytes(buf, start, end);
+    this.server.counters.request_bytes += end - start;
+    const q = this.inflight;
+    if (q.length > 0) {
+      // Its deadline runs from its last byte written (flush() restamps the unwritten tail);
+      // until then the server waits for the client, so no timeout applies.
+      this.unwritten = Math.max(this.unwritten, 1);
+      if (last) {
+        q.at(q.length - 1).blocking = false;
+        if (this.timer === undefined) this.armHead();
+      }
+    }
+    if (this.connected) scheduleFlush(this);
+    if (this.out.pending < UPLOAD_BUFFER) return true;
+    this.writable = onWritable;
+    return false;
+  }
+
   flush(): void {
     const w = this.writer;
     // While a write is pending, requests collect in `out` (bounded by the in-flight FIFO) and
     // leave together when it completes.
     if (!this.connected || w === undefined || w.busy) return;
     const data = this.out.take();
-    if (data === null) return;
-    w.write(data);
-    // The requests of this batch are on their way: their deadlines start now.
-    const q = this.inflight;
-    const now = monoMicros();
-    for (let i = q.length - this.unwritten; i < q.length; i++) q.at(i).sentUs = now;
-    this.unwritten = 0;
+    if (data !== null) {
+      w.write(data);
+      // The requests of this batch are on their way: their deadlines start now.
+      const q = this.inflight;
+      const now = monoMicros();
+      for (let i = q.length - this.unwritten; i < q.length; i++) q.at(i).sentUs = now;
+      this.unwritten = 0;
+    }
+    if (this.writable !== undefined && !w.busy) this.wake();
+  }
+
+  /** The socket took every buffered byte (or the connection is gone): the upload goes on. */
+  private wake(): void {
+    const f = this.writable;
+    this.writable = undefined;
+    f?.();
   }
 
   /** Connects (once); requests queued meanwhile are written on connect. */
@@ -170,9 +230,18 @@ export class BackendConn implements Flushable {
     if (this.dead) return;
     this.connected = true;
     this.server.counters.server_connections++;
-    if (this.socket !== undefined) this.writer = socketWriter(this.socket, () => this.flush());
+    if (this.socket !== undefined) this.writer = socketWriter(this.socket, this.drained);
     this.flush();
   }
+
+  /**
+   * A write the kernel did not take at once has completed: the server read those bytes, a
+   * sign of life as good as a reply's first bytes (a large request's deadline runs from here).
+   */
+  private readonly drained = (): void => {
+    if (this.inflight.length > 0) this.readUs = monoMicros();
+    this.flush();
+  };
 
   private onData(chunk: Buffer): void {
     this.frame(chunk);
@@ -206,6 +275,7 @@ export class BackendConn implements Flushable {
       }
       if (!framer.next(req.expect)) {
         if (framer.broken) this.fail("broke the protocol");
+        else if (framer.streamable === true) this.pieces(req, framer);
         return;
       }
       this.inflight.shift();
@@ -228,6 +298,53 @@ export class BackendConn implements Flushable {
       chunk = EMPTY;
     }
   }
+
+  /**
+   * A large reply in progress goes to its client in pieces as it arrives, when its slot is at
+   * the head of the client's replies (else it is held whole, as any reply that must wait).
+   * Once a piece went out the request is never retried: a failure now closes the client.
+   */
+  private pieces(req: Request, framer: ReplyFramer): void {
+    const slot = req.slot;
+    if (slot === null || req.part >= 0) return;
+    if (!slot.streamed) {
+      if (slot.owner.atHead?.(slot) !== true) return;
+      slot.streamed = true;
+      req.retried = true;
+      this.holdSpent = false;
+    }
+    let behind = false;
+    while (framer.piece?.()) {
+      if (slot.owner.piece?.(slot, framer.buf, framer.start, framer.end, this.unhold) === false)
+        behind = true;
+    }
+    // Explicit backpressure: the client's socket is behind, so this one waits for it.
+    if (behind && !this.holdSpent) this.hold();
+  }
+
+  private hold(): void {
+    if (this.holding || this.socket === undefined) return;
+    this.holding = true;
+    this.socket.pause();
+    // A dedicated connection serves only this client; a shared one, others too.
+    if (this.owner === undefined) {
+      this.holdTimer = setTimeout(() => {
+        this.holdSpent = true;
+        this.unhold();
+      }, HOLD_MAX_MS);
+    }
+  }
+
+  private readonly unhold = (): void => {
+    if (!this.holding) return;
+    this.holding = false;
+    if (this.holdTimer !== undefined) clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
+    if (this.dead) return;
+    if (this.inflight.length > 0) this.readUs = monoMicros();
+    this.socket?.resume();
+    if (this.timer === undefined) this.armHead();
+  };
 
   private armHead(): void {
     if (this.server.pool.timeoutMs <= 0 || this.judging) return;
@@ -254,7 +371,7 @@ export class BackendConn implements Flushable {
    */
   private timeLeft(): number {
     const head = this.inflight.peek();
-    if (head === undefined || head.blocking) return Number.NaN;
+    if (head === undefined || head.blocking || this.holding) return Number.NaN;
     // Every request of a pool has the same timeout, so the oldest one's deadline is the nearest.
     const now = monoMicros();
     let silent = elapsedMs(head.sentUs, now);
@@ -292,10 +409,12 @@ export class BackendConn implements Flushable {
     if (this.dead) return;
     this.dead = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.holdTimer !== undefined) clearTimeout(this.holdTimer);
     this.timer = undefined;
     if (this.connected) this.server.counters.server_connections--;
     this.connected = false;
     this.socket?.destroy();
+    this.wake();
     if (this.owner !== undefined) this.owner.died(reason, this.inflight.drain());
     else this.server.connFailed(this, reason, this.inflight.drain());
   }
@@ -320,9 +439,11 @@ export class BackendConn implements Flushable {
     if (this.dead) return;
     this.dead = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.holdTimer !== undefined) clearTimeout(this.holdTimer);
     if (this.connected) this.server.counters.server_connections--;
     this.connected = false;
     this.socket?.destroy();
+    this.wake();
     const reqs = this.inflight.drain();
     if (this.owner !== undefined) {
       this.owner.died(reason, reqs);

@@ -21,6 +21,12 @@ import { Slot, type SlotOwner } from "./request.js";
 /** Outstanding requests per client before reading pauses. */
 const MAX_SLOTS = 4096;
 
+/**
+ * Bytes of a streamed reply buffered for a client whose socket is behind before the backend
+ * connection waits for it (ReplyFramer.streamable).
+ */
+const REPLY_BUFFER = 4 * 1024 * 1024;
+
 let nextId = 0;
 
 /** Where a client's parsed requests go: the pool's data plane (dispatch.ts DataPlane). */
@@ -53,6 +59,12 @@ export class ClientConn implements SlotOwner, Flushable {
   lease: Dedicated | null = null;
   /** Its lease is a stream (subscriber mode, MONITOR): requests are written to it unanswered. */
   streaming = false;
+  /** The connection a request being uploaded in pieces goes to (Conn.Upload); null: dropped. */
+  private upload: Dedicated["conn"] | null = null;
+  /** Reads wait for the upload's connection to take what it buffered. */
+  private uploadWait = false;
+  /** A backend connection waiting for this client to take a streamed reply (piece()). */
+  private reader: (() => void) | null = null;
 
   /** The pool's data plane (dispatch.ts), which routes this client's requests. */
   private readonly plane: RequestRouter;
@@ -101,6 +113,7 @@ export class ClientConn implements SlotOwner, Flushable {
       // Replies that arrived while the write was pending wait in `out`.
       this.flush();
       this.maybeResume();
+      if (this.reader !== null) this.caughtUp();
     });
     // A client that half-closes after its requests (`printf 'stats\r\n' | nc`) still gets
     // its replies, as from twemproxy; the socket is ended once the last one is written.
@@ -135,12 +148,20 @@ export class ClientConn implements SlotOwner, Flushable {
       }
       const r = parser.next();
       if (r === ParseResult.NeedMore) break;
+      if (r === ParseResult.Piece) {
+        if (!this.uploadPiece()) break;
+        continue;
+      }
       if (r === ParseResult.Error) {
         const slot = new Slot(this);
         slot.close = parser.close;
         this.slots.push(slot);
         this.complete(slot, parser.errorReply ?? null);
         if (parser.close) break;
+        continue;
+      }
+      if (r === ParseResult.Upload) {
+        this.startUpload();
         continue;
       }
       const plan = parser.plan;
@@ -185,6 +206,77 @@ export class ClientConn implements SlotOwner, Flushable {
     if (!this.readingPaused) this.parse();
   }
 
+  /**
+   * A request whose large last argument is still arriving (ParseResult.Upload) streams to
+   * its server on a dedicated connection when it is the client's only request in flight (so
+   * the server sees the client's requests in order) and no lease to another server is held;
+   * otherwise it is declined and arrives whole first, as any request.
+   */
+  private startUpload(): void {
+    const plan = this.parser.plan;
+    if (plan?.kind !== "forward" || this.slots.length > 0 || this.streaming) return;
+    const idx = this.pool.table.picker.pick(plan.buf, plan.keyStart, plan.keyEnd);
+    if (idx < 0 || (this.lease !== null && this.lease.index !== idx)) return;
+    this.parser.acceptStream?.();
+    const slot = new Slot(this);
+    this.slots.push(slot);
+    this.plane.route(this, slot, plan);
+    // Refused (no dedicated connection left, no server): the client has its error and the
+    // rest of the request is dropped as it comes.
+    const d = this.lease;
+    this.upload = !slot.done && d !== null && d.index === idx ? d.conn : null;
+  }
+
+  /** A piece of the upload; false when reads must wait for its connection. */
+  private uploadPiece(): boolean {
+    const p = this.parser;
+    const c = this.upload;
+    const last = p.pieceLast === true;
+    if (last) this.upload = null;
+    if (c === null || c.dead) return true;
+    if (c.sendMore(p.pieceBuf as Buffer, p.pieceStart ?? 0, p.pieceEnd ?? 0, last, this.uploaded))
+      return true;
+    this.uploadWait = true;
+    this.pauseReading();
+    return false;
+  }
+
+  private readonly uploaded = (): void => {
+    this.uploadWait = false;
+    this.maybeResume();
+  };
+
+  atHead(slot: Slot): boolean {
+    return !this.closed && this.slots.peek() === slot;
+  }
+
+  /**
+   * A piece of the head slot's reply (a large value): out now, bounded by outputLimit. False
+   * when the socket is behind by REPLY_BUFFER: `resume` once it caught up.
+   */
+  piece(slot: Slot, buf: Buffer, start: number, end: number, resume: () => void): boolean {
+    if (this.closed) return true;
+    slot.streamed = true;
+    this.out.bytes(buf, start, end);
+    if (this.out.pending > this.pool.outputLimit) {
+      this.overflow();
+      return true;
+    }
+    scheduleReply(this);
+    if (this.out.pending + this.writer.queued < REPLY_BUFFER) return true;
+    this.reader = resume;
+    return false;
+  }
+
+  /** The socket caught up: a backend connection waiting for it reads again. */
+  private caughtUp(): void {
+    const r = this.reader;
+    if (r === null) return;
+    if (!this.closed && this.out.pending + this.writer.queued >= REPLY_BUFFER) return;
+    this.reader = null;
+    r();
+  }
+
   deliver(slot: Slot, buf: Buffer, start: number, end: number): void {
     if (this.closed) return;
     if (this.slots.peek() === slot) {
@@ -200,6 +292,11 @@ export class ClientConn implements SlotOwner, Flushable {
 
   complete(slot: Slot, reply: Buffer | null): void {
     if (this.closed) return;
+    if (slot.streamed) {
+      // Part of its reply went out: an error now would be read as the rest of it.
+      this.destroy();
+      return;
+    }
     slot.reply = reply;
     slot.done = true;
     if (this.slots.peek() !== slot) return;
@@ -280,7 +377,7 @@ export class ClientConn implements SlotOwner, Flushable {
   }
 
   private maybeResume(): void {
-    if (!this.readingPaused || this.waitingDrain || this.closed) return;
+    if (!this.readingPaused || this.waitingDrain || this.uploadWait || this.closed) return;
     if (this.slots.length >= MAX_SLOTS / 2) return;
     this.readingPaused = false;
     this.socket.resume();
@@ -380,5 +477,6 @@ export class ClientConn implements SlotOwner, Flushable {
     this.slots.drain();
     this.socket.destroy();
     this.pool.clientClosed(this);
+    this.caughtUp();
   }
 }

@@ -169,7 +169,8 @@ export function routeDedicated(
   if (lease !== null && lease.index === idx) {
     if (cls === Conn.Release) lease.releasing = true;
     if (cls === Conn.Stream) return startStream(client, slot, plan, lease);
-    if (cls === Conn.Once) req.blocking = true;
+    // An upload waits for its client, not its server, until its last byte (backend.ts sendMore).
+    if (cls === Conn.Once || cls === Conn.Upload) req.blocking = true;
     sendOn(lease, req, plan);
     return true;
   }
@@ -204,8 +205,8 @@ export function routeDedicated(
   d.index = idx;
   client.setLease(d);
   if (cls === Conn.Stream) return startStream(client, slot, plan, d);
-  d.releasing = cls === Conn.Once;
-  if (cls === Conn.Once) req.blocking = true;
+  d.releasing = cls === Conn.Once || cls === Conn.Upload;
+  if (d.releasing) req.blocking = true;
   sendOn(d, req, plan);
   return true;
 }

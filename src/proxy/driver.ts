@@ -108,6 +108,13 @@ export const Conn = {
    * written to it unanswered by the core. Closed, never reused, when the client goes.
    */
   Stream: 4,
+  /**
+   * A dedicated connection for one request whose large last argument streams through as it
+   * arrives (ParseResult.Upload): the shared connection would carry nobody else's requests
+   * until the client finished sending. Returned after the reply unless one was already held;
+   * the proxy `timeout` runs from the request's last byte.
+   */
+  Upload: 5,
 } as const;
 
 /** One sub-request of a split: routed by bytes [keyStart, keyEnd) of keyBuf. */
@@ -176,6 +183,14 @@ export enum ParseResult {
   Plan = 1,
   /** A protocol error: `errorReply` is the protocol's own error; close if `close`. */
   Error = 2,
+  /**
+   * A forward `plan` whose request is still arriving (a large value): [frameStart, frameEnd)
+   * is what came so far. The core either takes it as a stream (acceptStream(), then the rest
+   * comes as Pieces) or calls next() again, and the request is buffered whole as any other.
+   */
+  Upload = 3,
+  /** After acceptStream(): the next bytes of the request being uploaded (`piece`). */
+  Piece = 4,
 }
 
 /** Frames client requests and turns each into a Plan. One per client connection. */
@@ -201,6 +216,14 @@ export interface ClientParser {
    * metadump` on a connection class of its own, memcache/text-client.ts DUMP_CHANNEL).
    */
   readonly channel?: number;
+  /** Takes the request of the last ParseResult.Upload as a stream (drivers that offer one). */
+  acceptStream?(): void;
+  /** After Piece: bytes [pieceStart, pieceEnd) of pieceBuf, valid until the next call. */
+  pieceBuf?: Buffer;
+  pieceStart?: number;
+  pieceEnd?: number;
+  /** The piece ends the request. */
+  pieceLast?: boolean;
   /**
    * Optional: the plan just returned is one slice of a request too large to plan at once (a
    * multi-get of thousands of keys), and next() returns its next slice. The client asks for it
@@ -229,6 +252,14 @@ export interface ReplyFramer {
   droppable: boolean;
   /** The backend broke the protocol: the connection must be closed and its requests failed. */
   broken: boolean;
+  /**
+   * After next() returned false: the reply in progress is large and may go to its client in
+   * pieces (piece()) rather than be held whole. Once a piece was taken the rest must be too;
+   * next() then frames the reply's last bytes. Framers that never stream leave this out.
+   */
+  readonly streamable?: boolean;
+  /** Frames the received bytes of a streamable reply as [buf, start, end); false when none. */
+  piece?(): boolean;
 }
 
 export interface DriverLimits {

@@ -17,6 +17,16 @@ export interface SlotOwner {
   complete(slot: Slot, reply: Buffer | null): void;
   /** The driver's reply for a request that could not be served. */
   failReply(slot: Slot, message: string): Buffer;
+  /**
+   * The slot is at the head of the client's replies: a large reply may stream to it (owners
+   * without these two, such as a replica set's write fan-out, take every reply whole).
+   */
+  atHead?(slot: Slot): boolean;
+  /**
+   * A piece of the slot's reply, which streams (ReplyFramer.piece); deliver() ends it. False:
+   * the client's socket is behind; `resume` is called once it has caught up.
+   */
+  piece?(slot: Slot, buf: Buffer, start: number, end: number, resume: () => void): boolean;
 }
 
 /** Slot and Request flags, packed into one small integer (one field instead of several). */
@@ -27,6 +37,8 @@ const RETRIED = 8;
 const READ_ONLY = 16;
 const IDEMPOTENT = 32;
 const BLOCKING = 64;
+/** Slot: part of its reply went to the client already (a streamed large reply). */
+const STREAMED = 128;
 
 const withBit = (bits: number, bit: number, on: boolean): number => (on ? bits | bit : bits & ~bit);
 
@@ -63,6 +75,13 @@ export class Slot {
   }
   set silent(v: boolean) {
     this.bits = withBit(this.bits, SILENT, v);
+  }
+  /** Part of the reply went out already: a failure now cannot be answered in the protocol. */
+  get streamed(): boolean {
+    return (this.bits & STREAMED) !== 0;
+  }
+  set streamed(v: boolean) {
+    this.bits = withBit(this.bits, STREAMED, v);
   }
 }
 

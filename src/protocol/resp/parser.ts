@@ -13,7 +13,20 @@ import { splitInline } from "./inline.js";
 import { InputBuffer } from "./input-buffer.js";
 import { parseLL } from "./int.js";
 
-export const ParseStatus = { Ok: 0, NeedMore: 1, Error: 2 } as const;
+export const ParseStatus = {
+  Ok: 0,
+  NeedMore: 1,
+  Error: 2,
+  /**
+   * A large last argument is arriving (RequestLimits.streamMin): `req` describes the whole
+   * request, but only [frameStart, frameEnd) of its bytes are here; the last argument's
+   * offsets point past them and must not be read. The caller may take the rest as pieces
+   * (acceptStream()), or call next() again to have the request buffered whole as usual.
+   */
+  Partial: 3,
+  /** After acceptStream(): bytes [pieceStart, pieceEnd) of `req.buf` continue the request. */
+  Piece: 4,
+} as const;
 export type ParseStatus = (typeof ParseStatus)[keyof typeof ParseStatus];
 
 export interface RequestLimits {
@@ -28,6 +41,11 @@ export interface RequestLimits {
    * its pool's max_request_bytes); redis-server's plain text when undefined.
    */
   maxBulkSetting?: string;
+  /**
+   * A last argument at least this long that has not fully arrived is offered as a stream
+   * (ParseStatus.Partial); 0 never offers one.
+   */
+  streamMin?: number;
 }
 
 export const DEFAULT_REQUEST_LIMITS: RequestLimits = {
@@ -55,6 +73,13 @@ const HEAD = 0;
 const BULK_LEN = 1;
 const BULK_DATA = 2;
 const FAILED = 3;
+/** Handing out the rest of an accepted Partial request as pieces. */
+const BODY = 4;
+
+/** ParseStatus.Partial offers of the frame in progress. */
+const OFFER_NONE = 0;
+const OFFER_MADE = 1;
+const OFFER_DECLINED = 2;
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -77,6 +102,13 @@ export class RespRequestParser {
   private cursor = 0;
   private left = 0;
   private bulkLen = 0;
+  private offer = OFFER_NONE;
+  /** BODY: bytes of the request still to hand out (the argument's rest and its CRLF). */
+  private bodyLeft = 0;
+  /** After Piece: the piece is req.buf[pieceStart, pieceEnd); `pieceLast` ends the request. */
+  pieceStart = 0;
+  pieceEnd = 0;
+  pieceLast = false;
 
   constructor(limits: Partial<RequestLimits> = {}) {
     this.limits = { ...DEFAULT_REQUEST_LIMITS, ...limits };
@@ -89,6 +121,8 @@ export class RespRequestParser {
 
   feed(chunk: Buffer): void {
     if (this.state === FAILED || chunk.length === 0) return;
+    // An offer not taken before more bytes arrive is declined (its offsets are absolute).
+    if (this.offer === OFFER_MADE) this.decline();
     const need = this.state === BULK_DATA ? this.cursor + this.bulkLen + 2 - this.pos : 0;
     const shift = this.input.append(chunk, this.pos, need);
     if (shift === 0) return;
@@ -116,7 +150,14 @@ export class RespRequestParser {
         }
         case BULK_DATA: {
           const { buf, end } = this.input;
-          if (end - this.cursor < this.bulkLen + 2) return ParseStatus.NeedMore;
+          if (this.offer === OFFER_MADE) this.decline();
+          if (end - this.cursor < this.bulkLen + 2) {
+            const min = this.limits.streamMin ?? 0;
+            if (this.offer === OFFER_NONE && this.left === 1 && min > 0 && this.bulkLen >= min)
+              return this.offerStream();
+            return ParseStatus.NeedMore;
+          }
+          this.offer = OFFER_NONE;
           const req = this.req;
           // Relative to the frame start while the frame is incomplete (see feed()).
           req.argStart[req.argc] = this.cursor - this.pos;
@@ -142,10 +183,77 @@ export class RespRequestParser {
           this.state = HEAD;
           return ParseStatus.Ok;
         }
+        case BODY:
+          return this.piece();
         default:
           return ParseStatus.Error;
       }
     }
+  }
+
+  /**
+   * Offers the request whose last argument is still arriving: `req` gets every argument with
+   * absolute offsets (the last one's reach past the received bytes) and the received bytes as
+   * its frame.
+   */
+  private offerStream(): ParseStatus {
+    const req = this.req;
+    const { buf, end } = this.input;
+    req.argStart[req.argc] = this.cursor - this.pos;
+    req.argEnd[req.argc] = this.cursor - this.pos + this.bulkLen;
+    req.argc++;
+    for (let i = 0; i < req.argc; i++) {
+      req.argStart[i] += this.pos;
+      req.argEnd[i] += this.pos;
+    }
+    req.buf = buf;
+    req.frameStart = this.pos;
+    req.frameEnd = end;
+    req.inline = false;
+    req.cmd = lookupCommand(buf, req.argStart[0], req.argEnd[0]);
+    this.offer = OFFER_MADE;
+    return ParseStatus.Partial;
+  }
+
+  /** The offer was not taken: the frame is buffered whole, as any other. */
+  private decline(): void {
+    const req = this.req;
+    req.argc--;
+    for (let i = 0; i < req.argc; i++) {
+      req.argStart[i] -= this.pos;
+      req.argEnd[i] -= this.pos;
+    }
+    this.offer = OFFER_DECLINED;
+  }
+
+  /**
+   * Takes the offered request as a stream: its received bytes were the frame handed out with
+   * Partial, and next() now returns the rest as Pieces as it arrives, never holding it.
+   */
+  acceptStream(): void {
+    if (this.state !== BULK_DATA || this.offer !== OFFER_MADE) {
+      throw new Error("resp parser: acceptStream() without a Partial offer");
+    }
+    const end = this.input.end;
+    this.bodyLeft = this.cursor + this.bulkLen + 2 - end;
+    this.pos = this.cursor = this.scan = end;
+    this.offer = OFFER_NONE;
+    this.state = BODY;
+  }
+
+  /** The next piece of an accepted stream (the argument's trailing CRLF is skipped unchecked, as redis does). */
+  private piece(): ParseStatus {
+    const { buf, end } = this.input;
+    if (this.pos >= end) return ParseStatus.NeedMore;
+    const n = Math.min(end - this.pos, this.bodyLeft);
+    this.req.buf = buf;
+    this.pieceStart = this.pos;
+    this.pieceEnd = this.pos + n;
+    this.bodyLeft -= n;
+    this.pos = this.cursor = this.scan = this.pos + n;
+    this.pieceLast = this.bodyLeft === 0;
+    if (this.pieceLast) this.state = HEAD;
+    return ParseStatus.Piece;
   }
 
   /** Reads "*<count>\r\n". Returns a status, or -1 to continue the loop. */
@@ -232,6 +340,7 @@ export class RespRequestParser {
     this.errorReply = `-ERR Protocol error: ${what}\r\n`;
     this.close = true;
     this.state = FAILED;
+    this.offer = OFFER_NONE;
     this.req.argc = 0;
     this.input.clear();
     this.pos = 0;

@@ -21,6 +21,11 @@ export interface ReplyLimits {
   maxLineLen: number;
   maxElements: number;
   maxDepth: number;
+  /**
+   * A top-level bulk string at least this long that has not fully arrived may be handed out in
+   * pieces as it comes (`streamable`, piece()); 0 never.
+   */
+  streamMin?: number;
 }
 
 export const DEFAULT_REPLY_LIMITS: ReplyLimits = {
@@ -69,6 +74,8 @@ export class RespReply {
 const LINE = 0;
 const DATA = 1;
 const FAILED = 2;
+/** A top-level bulk handed out in pieces: `streamLeft` bytes of it (CRLF included) to come. */
+const STREAM = 3;
 const CR = 0x0d;
 
 export class RespReplyFramer {
@@ -90,6 +97,10 @@ export class RespReplyFramer {
   private bodySeen = false;
   private elemOpen = false;
   private elemBegin = 0; // relative to pos while the frame is open
+  private streamLeft = 0;
+  /** After piece(): the piece is reply.buf[pieceStart, pieceEnd). */
+  pieceStart = 0;
+  pieceEnd = 0;
 
   constructor(limits: Partial<ReplyLimits> = {}) {
     this.limits = { ...DEFAULT_REPLY_LIMITS, ...limits };
@@ -99,8 +110,47 @@ export class RespReplyFramer {
     return this.input.end - this.pos;
   }
 
+  /**
+   * After next() returned NeedMore: the reply in progress is a large top-level bulk
+   * (ReplyLimits.streamMin) whose received bytes piece() may hand out now instead of holding
+   * the reply until it is whole. Once a piece was taken, every later one must be too: next()
+   * then returns the reply's last bytes as its frame.
+   */
+  get streamable(): boolean {
+    if (this.state === STREAM) return true;
+    const min = this.limits.streamMin ?? 0;
+    return (
+      this.state === DATA &&
+      min > 0 &&
+      this.depth === 0 &&
+      this.reply.type === RespType.Bulk &&
+      this.dataLen >= min
+    );
+  }
+
+  /**
+   * Hands out the received bytes of a streamable reply as reply.buf[pieceStart, pieceEnd)
+   * and forgets them; false when none are waiting. The last two bytes (CRLF) are never in a
+   * piece: next() checks them and returns them as the end of the frame.
+   */
+  piece(): boolean {
+    if (!this.streamable) return false;
+    const frameEnd =
+      this.state === STREAM ? this.pos + this.streamLeft : this.cursor + this.dataLen + 2;
+    const e = Math.min(this.input.end, frameEnd - 2);
+    if (e <= this.pos) return false;
+    this.reply.buf = this.input.buf;
+    this.pieceStart = this.pos;
+    this.pieceEnd = e;
+    this.streamLeft = frameEnd - e;
+    this.pos = this.cursor = this.scan = e;
+    this.state = STREAM;
+    return true;
+  }
+
   feed(chunk: Buffer): void {
     if (this.state === FAILED || chunk.length === 0) return;
+    // A stream's rest is handed out as it comes: nothing is sized for it.
     const need = this.state === DATA ? this.cursor + this.dataLen + 2 - this.pos : 0;
     const shift = this.input.append(chunk, this.pos, need);
     // Element offsets are relative to pos until the frame completes, so only these move.
@@ -118,6 +168,17 @@ export class RespReplyFramer {
       const { buf, end } = this.input;
       let done = false;
       let wasAttr = false;
+      if (this.state === STREAM) {
+        if (end - this.pos < this.streamLeft) return ParseStatus.NeedMore;
+        const t = this.pos + this.streamLeft - 2;
+        if (buf[t] !== CR || buf[t + 1] !== 0x0a)
+          return this.fail("bulk data not followed by CRLF");
+        // The frame is the bulk's last bytes; everything before went out in pieces.
+        this.cursor = t + 2;
+        this.state = LINE;
+        this.finishFrame();
+        return ParseStatus.Ok;
+      }
       if (this.state === DATA) {
         if (end - this.cursor < this.dataLen + 2) return ParseStatus.NeedMore;
         const t = this.cursor + this.dataLen;

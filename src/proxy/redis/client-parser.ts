@@ -5,13 +5,20 @@
  * order). Order of checks per request: authentication, transaction queuing, proxy-answered
  * commands, then routing (planner.ts).
  */
-import { arityOk, CmdFlag, COMMANDS, hasFlag } from "../../protocol/resp/commands.js";
+import {
+  arityOk,
+  CmdFlag,
+  COMMANDS,
+  hasFlag,
+  isMovableKeys,
+} from "../../protocol/resp/commands.js";
 import { arrayHeader, errorReply, simpleString } from "../../protocol/resp/encoder.js";
 import {
   effectiveCommand,
   KEYS_UNSUPPORTED,
   keyPositions,
 } from "../../protocol/resp/key-positions.js";
+import { isSplitCommand } from "../../protocol/resp/multikey.js";
 import { ParseStatus, type RespRequest, RespRequestParser } from "../../protocol/resp/parser.js";
 import {
   type ClientParser,
@@ -35,8 +42,10 @@ import {
   requestBody,
   sameShard,
   streamForward,
+  WRAP_TAIL,
   wholeForward,
   wrap,
+  wrapHead,
   wrapOffset,
 } from "./planner.js";
 import {
@@ -48,7 +57,7 @@ import {
   unknownCommand,
   wrongArity,
 } from "./policy.js";
-import { expectToken } from "./reply-framer.js";
+import { expectToken, STREAM_MIN } from "./reply-framer.js";
 import { EXECABORT, Transaction } from "./transaction.js";
 
 const OK = simpleString("OK");
@@ -63,6 +72,13 @@ export class RedisClientParser implements ClientParser {
   plan: Plan | undefined = undefined;
   errorReply: Buffer | undefined = undefined;
   close = false;
+  pieceBuf: Buffer = EMPTY;
+  pieceStart = 0;
+  pieceEnd = 0;
+  pieceLast = false;
+  /** The upload in progress is RESP3-wrapped: its HELLO 2 follows its last piece. */
+  private uploadTail = false;
+  private tailDue = false;
 
   private readonly parser: RespRequestParser;
   private readonly tx = new Transaction();
@@ -84,6 +100,7 @@ export class RedisClientParser implements ClientParser {
     this.parser = new RespRequestParser({
       maxBulkLen: Math.min(limits.maxRequestBytes, 512 * 1024 * 1024),
       maxBulkSetting: "max_request_bytes in the pool config",
+      streamMin: STREAM_MIN,
     });
   }
 
@@ -93,6 +110,15 @@ export class RedisClientParser implements ClientParser {
 
   next(): ParseResult {
     this.plan = undefined;
+    if (this.tailDue) {
+      this.tailDue = false;
+      this.uploadTail = false;
+      this.pieceBuf = WRAP_TAIL;
+      this.pieceStart = 0;
+      this.pieceEnd = WRAP_TAIL.length;
+      this.pieceLast = true;
+      return ParseResult.Piece;
+    }
     if (this.close) return ParseResult.NeedMore; // QUIT: nothing after it is served
     const s = this.parser.next();
     if (s === ParseStatus.NeedMore) return ParseResult.NeedMore;
@@ -101,9 +127,70 @@ export class RedisClientParser implements ClientParser {
       this.close = true;
       return ParseResult.Error;
     }
+    if (s === ParseStatus.Piece) {
+      const p = this.parser;
+      this.pieceBuf = p.req.buf;
+      this.pieceStart = p.pieceStart;
+      this.pieceEnd = p.pieceEnd;
+      this.pieceLast = p.pieceLast;
+      if (p.pieceLast && this.uploadTail) {
+        // The RESP3 wrap's HELLO 2 comes as one more piece, the last.
+        this.pieceLast = false;
+        this.tailDue = true;
+      }
+      return ParseResult.Piece;
+    }
+    if (s === ParseStatus.Partial) {
+      const p = this.uploadPlan(this.parser.req);
+      // Not one to stream: the parser buffers the request whole once asked again.
+      if (p === undefined) return this.next();
+      this.plan = p;
+      return ParseResult.Upload;
+    }
     this.plan = this.planFor(this.parser.req);
     if (this.plan.kind === "local" && this.plan.close) this.close = true;
     return ParseResult.Plan;
+  }
+
+  acceptStream(): void {
+    this.parser.acceptStream();
+    this.uploadTail = this.state.resp3;
+  }
+
+  /**
+   * The plan of a request whose large last argument is still arriving (a SET, APPEND, RPUSH,
+   * HSET... of a big value), or undefined when it must arrive whole first: only a plain keyed
+   * command of a RESP2 client outside MULTI, whose keys all come before that argument and
+   * which nothing here reads beyond its keys (no subcommand, movable keys, split, local
+   * answer, policy rewrite), forwarded as it stands (a RESP3 client's wrapped as usual).
+   */
+  private uploadPlan(req: RespRequest): Plan | undefined {
+    const st = this.state;
+    const cmd = req.cmd;
+    if (cmd < 0 || req.inline || st.streaming === true || this.tx.open) return undefined;
+    if (st.password !== undefined && !st.authenticated) return undefined;
+    if (COMMANDS[cmd].hasSubcommands || isMovableKeys(cmd) || isSplitCommand(cmd)) return undefined;
+    if (isLocal(cmd) || cmd === Id.WATCH || !arityOk(cmd, req.argc)) return undefined;
+    const n = keyPositions(cmd, req, this.keys);
+    if (n <= 0) return undefined;
+    for (let i = 0; i < n; i++) if (this.keys[i] >= req.argc - 1) return undefined;
+    const policy = this.limits.commandPolicy as RedisCommandPolicy | undefined;
+    if (policy !== undefined && policy.check(req) !== req) return undefined;
+    if (connClass(cmd, req) !== Conn.Shared) return undefined;
+    const p = planRequest(req, st, this.keys, this.fwd);
+    if (p.kind !== "forward" || p.conn !== Conn.Shared) return undefined;
+    if (st.resp3) {
+      // HELLO 3 and what came so far; the key keeps its offset (after HELLO 3).
+      const head = wrapHead(req.buf.subarray(req.frameStart, req.frameEnd));
+      p.buf = head;
+      p.rewrite = head;
+      p.frameStart = 0;
+      p.frameEnd = head.length;
+    } else if (p.rewrite !== undefined) return undefined;
+    p.conn = Conn.Upload;
+    // Its bytes are not kept: never sent twice.
+    p.idempotent = false;
+    return p;
   }
 
   failReply(_tag: number, _silent: boolean, message: string): Buffer {

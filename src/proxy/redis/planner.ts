@@ -6,7 +6,14 @@
  * A single-server pool passes every command through except those that change connection
  * state: with one server no key can land on the wrong shard.
  */
-import { Cmd, CmdFlag, COMMANDS, hasFlag, isReadOnly } from "../../protocol/resp/commands.js";
+import {
+  Cmd,
+  CmdFlag,
+  COMMANDS,
+  commandId,
+  hasFlag,
+  isReadOnly,
+} from "../../protocol/resp/commands.js";
 import { bulkLen, encodeRequest, headerLen } from "../../protocol/resp/encoder.js";
 import {
   effectiveCommand,
@@ -42,6 +49,11 @@ const HELLO2 = Buffer.from("*2\r\n$5\r\nHELLO\r\n$1\r\n2\r\n");
 export function wrap(body: Buffer, resp3: boolean): Buffer {
   return resp3 ? Buffer.concat([HELLO3, body, HELLO2]) : body;
 }
+
+/** A RESP3 client's request still arriving (an upload): HELLO 3 and its first bytes... */
+export const wrapHead = (head: Buffer): Buffer => Buffer.concat([HELLO3, head]);
+/** ...and, after its last byte, HELLO 2. */
+export const WRAP_TAIL = HELLO2;
 
 export const EXPECT_ONE = 0;
 export const EXPECT_RESP3 = expectToken(1, 1);
@@ -175,6 +187,30 @@ export function wholeForward(
   };
 }
 
+/**
+ * WAIT / WAITAOF through the proxy. Redis waits for the replicas to acknowledge the offset of
+ * the waiting connection's own last write (replication.c waitCommand: c->woff), but the
+ * client's writes went over the shared connection, and a WAIT there would block every client
+ * behind it (forever with timeout 0). So it runs on a dedicated connection, after a write that
+ * lifts that connection's offset to the server's current one: a PUBLISH to a keepcache
+ * channel, which a non-cluster server always propagates (pubsub.c publishCommand,
+ * forceCommandPropagation), and after which c->woff is the master offset (server.c call()).
+ * Every write the server executed before it, the client's answered writes included, is then
+ * counted. The PUBLISH's reply is skipped (expect token).
+ */
+const WAIT_OFFSET = Buffer.from("*3\r\n$7\r\nPUBLISH\r\n$16\r\n__keepcache:wait\r\n$0\r\n\r\n");
+
+const WAIT_ID = commandId("wait");
+
+function waitPlan(req: RespRequest, state: ClientState): Plan {
+  const body = requestBody(req);
+  const resp3 = state.resp3;
+  const bytes = resp3
+    ? Buffer.concat([HELLO3, WAIT_OFFSET, body, HELLO2])
+    : Buffer.concat([WAIT_OFFSET, body]);
+  return wholeForward(bytes, Conn.Once, expectToken(resp3 ? 2 : 1, resp3 ? 1 : 0));
+}
+
 /** A request of a client whose connection is a stream: its bytes as they are (re-encoded inline). */
 export const streamForward = (req: RespRequest): Plan =>
   wholeForward(requestBody(req), Conn.Stream);
@@ -271,6 +307,7 @@ export function planRequest(
   if (state.servers <= 1) {
     const why = cmd < 0 ? undefined : singleServerRefusal(cmd);
     if (why !== undefined) return local(notSupported(req, why));
+    if (cls === Conn.Once && (eff === WAIT_ID || cmd < 0)) return waitPlan(req, state);
     const n = cmd < 0 ? 0 : keyPositions(cmd, req, keys);
     const p = forward(req, n > 0 ? keys[0] : -1, eff, state, into);
     return cls === Conn.Shared ? p : onConn(p, cls, req, state);

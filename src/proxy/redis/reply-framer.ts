@@ -15,6 +15,12 @@ import { RespReplyFramer, RespType } from "../../protocol/resp/reply.js";
 import type { ReplyFramer } from "../driver.js";
 
 const BEFORE_MASK = 0xffff;
+
+/**
+ * Bulk replies from this size on may stream through to the client (ReplyFramer.streamable):
+ * the proxy then holds a few read buffers of a large value rather than all of it.
+ */
+export const STREAM_MIN = 256 * 1024;
 const AFTER_SHIFT = 16;
 
 /** The expect token for a bundle: `before` replies, the client's reply, then `after` replies. */
@@ -70,7 +76,8 @@ export class RedisReplyFramer implements ReplyFramer {
   /** Why the framer broke (for the core's log line). */
   error = "";
 
-  private readonly inner = new RespReplyFramer();
+  private readonly inner = new RespReplyFramer({ streamMin: STREAM_MIN });
+
   /** Replies of the current bundle still to skip, before (phase 0) or after (phase 1) its reply. */
   private skip = 0;
   private begun = false;
@@ -124,6 +131,24 @@ export class RedisReplyFramer implements ReplyFramer {
       this.heldError = this.serverError();
       this.skip = after;
     }
+  }
+
+  /**
+   * The client's own reply (not one the bundle skips) is in progress and is a large bulk (a
+   * GET of a big value): it may go to the client in pieces as it arrives. Its last bytes are
+   * then the frame next() returns, held while the bundle's replies after it are skipped.
+   */
+  get streamable(): boolean {
+    return this.begun && this.skip === 0 && this.held === undefined && this.inner.streamable;
+  }
+
+  piece(): boolean {
+    const inner = this.inner;
+    if (!this.streamable || !inner.piece()) return false;
+    this.buf = inner.reply.buf;
+    this.start = inner.pieceStart;
+    this.end = inner.pieceEnd;
+    return true;
   }
 
   /** Frames one reply; false when more bytes are needed or the backend broke the protocol. */
