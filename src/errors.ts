@@ -7,10 +7,7 @@ export type ErrorCode =
   | "KC_CONFIG_INVALID"
   | "KC_CONFIG_READ"
   | "KC_USAGE"
-  | "KC_BACKEND_DOWN"
   | "KC_BACKEND_TIMEOUT"
-  | "KC_BACKEND_CLOSED"
-  | "KC_QUEUE_FULL"
   | "KC_REPLICATION"
   | "KC_REPLICATION_AUTH"
   | "KC_REPLICATION_TIMEOUT"
@@ -89,11 +86,15 @@ function listenReason(e: NodeJS.ErrnoException | undefined): string {
   }
 }
 
-/** A backend failed a request: the proxy turns it into SERVER_ERROR / -ERR naming the backend. */
+/**
+ * A backend connection the TCP balancer opens did not come up in time. (The proxy's request
+ * path never raises: a failed request becomes a reply in the client's protocol that names the
+ * backend and the reason, SERVER_ERROR / -ERR.)
+ */
 export class BackendError extends KeepcacheError {
   readonly backend: string;
   constructor(
-    code: "KC_BACKEND_DOWN" | "KC_BACKEND_TIMEOUT" | "KC_BACKEND_CLOSED" | "KC_QUEUE_FULL",
+    code: "KC_BACKEND_TIMEOUT",
     backend: string,
     message: string,
     options?: { cause?: unknown },
