@@ -3,7 +3,9 @@
  * and two parts it owns: the data plane (dispatch.ts) that routes requests by the current
  * RoutingTable (router.ts), and a control plane that builds and swaps that table. In the
  * primary process the control plane is a PoolControl (control.ts: ejection, health verdicts,
- * the operator); in a worker process it follows the primary's tables (workers/worker-pool.ts).
+ * the operator); in a worker process it follows the primary's tables (workers/worker-pool.ts);
+ * a Redis Cluster pool's builds them from the cluster's slot map and is also the data plane's
+ * reply hook for redirects (cluster/control.ts).
  */
 
 import type net from "node:net";
