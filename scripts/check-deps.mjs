@@ -15,11 +15,10 @@ import { parseCircular, parseDependencyTree } from "dpdm";
 const KNOWN_CORE_CYCLES = [
   "src/failover/controller.ts -> src/failover/builtin.ts",
   "src/failover/controller.ts -> src/failover/sentinel.ts",
-  "src/proxy/backend.ts -> src/proxy/server.ts",
   "src/proxy/client.ts -> src/proxy/dedicated.ts",
-  "src/proxy/dedicated.ts -> src/proxy/backend.ts -> src/proxy/server.ts",
   "src/proxy/dedicated.ts -> src/proxy/backend.ts",
-  "src/proxy/pool.ts -> src/proxy/client.ts -> src/proxy/dedicated.ts -> src/proxy/backend.ts -> src/proxy/server.ts",
+  "src/proxy/dedicated.ts -> src/proxy/target.ts -> src/proxy/replicaset/set.ts -> src/proxy/server.ts",
+  "src/proxy/client.ts -> src/proxy/dedicated.ts -> src/proxy/target.ts -> src/proxy/replicaset/set.ts -> src/proxy/server.ts -> src/proxy/pool.ts",
   "src/proxy/pool.ts -> src/proxy/client.ts -> src/proxy/dedicated.ts -> src/proxy/target.ts -> src/proxy/replicaset/set.ts -> src/proxy/replicaset/fanout.ts -> src/proxy/replicaset/port.ts",
   "src/proxy/pool.ts -> src/proxy/client.ts -> src/proxy/dedicated.ts -> src/proxy/target.ts -> src/proxy/replicaset/set.ts",
   "src/proxy/pool.ts -> src/proxy/client.ts",

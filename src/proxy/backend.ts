@@ -20,16 +20,19 @@
  */
 import net from "node:net";
 import tls from "node:tls";
+import type { Endpoint } from "../config/index.js";
+import type { Histogram } from "../metrics/histogram.js";
+import type { ProxyServerCounters } from "../metrics/table.js";
 import { elapsedMs, monoMicros } from "../util/micros.js";
 import { OutBuffer } from "../util/out-buffer.js";
 import { type SocketWriter, socketWriter } from "../util/socket-writes.js";
 import type { Dedicated } from "./dedicated.js";
-import type { HandshakeStep, ReplyFramer } from "./driver.js";
+import type { HandshakeStep, ProtocolDriver, ReplyFramer } from "./driver.js";
 import { Fifo } from "./fifo.js";
 import { type Flushable, flushReplies, scheduleFlush } from "./flush.js";
 import { ReadSlab } from "./read-slab.js";
+import type { ReplySink } from "./reply-sink.js";
 import type { Request } from "./request.js";
-import type { BackendServer } from "./server.js";
 
 const EMPTY = Buffer.alloc(0);
 
@@ -48,6 +51,32 @@ const UPLOAD_BUFFER = 1024 * 1024;
  * that client instead, bounded by client_output_limit.
  */
 const HOLD_MAX_MS = 1000;
+
+/**
+ * What a connection needs of the server it belongs to (server.ts BackendServer), declared
+ * here so the connection depends on this contract, not on the server that makes it.
+ */
+export interface ConnServer {
+  readonly label: string;
+  readonly endpoint: Endpoint;
+  readonly counters: ProxyServerCounters;
+  readonly latency: Histogram;
+  /** Where replies and failed requests go (the pool's data plane). */
+  readonly plane: ReplySink;
+  readonly pool: {
+    readonly driver: ProtocolDriver;
+    readonly timeoutMs: number;
+    readonly serverTls: tls.ConnectionOptions | undefined;
+    readonly handshake: readonly HandshakeStep[];
+    readonly config: { readonly tcpkeepalive: boolean };
+  };
+  /** A handshake request on `conn`. */
+  sendInternal(conn: BackendConn, request: Buffer, expect: number): void;
+  /** A reply came: the server is alive (nc_server.c server_ok). */
+  onReply(): void;
+  /** `conn` failed: its requests in flight fail with `reason`. */
+  connFailed(conn: BackendConn, reason: string, reqs: Request[]): void;
+}
 
 export class BackendConn implements Flushable {
   flushQueued = false;
@@ -81,7 +110,7 @@ export class BackendConn implements Flushable {
   private holdSpent = false;
   private holdTimer: NodeJS.Timeout | undefined = undefined;
 
-  constructor(readonly server: BackendServer) {
+  constructor(readonly server: ConnServer) {
     this.framer = server.pool.driver.newReplyFramer();
   }
 

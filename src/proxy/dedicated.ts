@@ -15,11 +15,10 @@
  * client hangs on a connection that is gone (a replica set's failover closes the demoted
  * member's dedicated connections, replicaset/set.ts).
  */
-import { BackendConn } from "./backend.js";
+import { BackendConn, type ConnServer } from "./backend.js";
 import type { ClientConn } from "./client.js";
 import { Conn, type ForwardPlan, type ReplyFramer } from "./driver.js";
 import { Request, type Slot } from "./request.js";
-import type { BackendServer } from "./server.js";
 import type { PoolTarget } from "./target.js";
 
 /** Idle dedicated connections kept per server for the next client (the rest are closed). */
@@ -97,13 +96,18 @@ export class Dedicated {
 /** Marks the internal request that carries a stream's first request (Request.part). */
 const STREAM_PART = -2;
 
+/** What a server's dedicated connections need of it (server.ts BackendServer). */
+export interface DedicatedServer extends ConnServer {
+  readonly pool: ConnServer["pool"] & { readonly dedicatedLimit: number };
+}
+
 /** A server's dedicated connections: bounded, with a few idle ones kept for reuse. */
 export class DedicatedPool {
   private readonly idle: Dedicated[] = [];
   /** Leased and idle. */
   private readonly all = new Set<Dedicated>();
 
-  constructor(readonly server: BackendServer) {}
+  constructor(readonly server: DedicatedServer) {}
 
   /** A connection for a client, or the error text when the server's limit is reached. */
   acquire(): Dedicated | string {
