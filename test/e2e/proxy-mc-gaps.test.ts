@@ -131,7 +131,7 @@ gaps:
     assert.equal(await c.readUntil("END\r\n"), expected(false));
     assert.equal(
       await c.readUntil("END\r\n"),
-      blocks.get(keys[2])?.replace(/ \d+\r\n/, "\r\n") + "END\r\n",
+      `${blocks.get(keys[2])?.replace(/ \d+\r\n/, "\r\n")}END\r\n`,
     );
     const seven = ask
       .slice(0, 7)
