@@ -419,8 +419,11 @@ describe("scripts and protocol edges", { timeout: 30_000 }, () => {
   test("SCRIPT KILL and FUNCTION KILL reach the server while a script runs", async () => {
     // `tiny` has no request timeout: the busy script holds the shared connection.
     const runner = io(port.tiny);
-    const busy = runner.eval("local i = 0 while true do i = i + 1 end", 0).catch((e: Error) => e);
     const killer = io(port.tiny);
+    // Both clients finish connecting first: ioredis's ready check (INFO) travels on the shared
+    // connection, so a client that connects while the script runs waits behind it.
+    await Promise.all([runner.ping(), killer.ping()]);
+    const busy = runner.eval("local i = 0 while true do i = i + 1 end", 0).catch((e: Error) => e);
     await until("script running", async () => {
       const r = await killer.call("SCRIPT", "KILL").catch((e: Error) => e);
       return r === "OK";
