@@ -4,6 +4,7 @@
  * the VIP: an unauthenticated network listener would let anyone who reaches it do that.
  */
 import net from "node:net";
+import { MIN_TOKEN_LENGTH } from "../config/schema/admin.js";
 import type { Endpoint } from "../config/schema/common.js";
 import { formatEndpoint } from "../config/schema/common.js";
 import { ConfigError, UsageError } from "../errors.js";
@@ -47,9 +48,6 @@ export function isLoopbackHost(host: string): boolean {
 export function isLocalListen(l: AdminListen): boolean {
   return l.kind === "unix" || isLoopbackHost(l.host);
 }
-
-/** Shortest admin token accepted, in characters. */
-export const MIN_TOKEN_LENGTH = 16;
 
 /**
  * Refuses a token shorter than MIN_TOKEN_LENGTH: it guards the API, the dashboard and the

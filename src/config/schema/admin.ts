@@ -1,7 +1,9 @@
 /** The admin HTTP server and logging. */
 import { z } from "zod";
-import { MIN_TOKEN_LENGTH } from "../../admin/listen.js";
 import { listenSchema, text } from "./common.js";
+
+/** Shortest admin token accepted, in characters (admin/listen.ts checks the env's too). */
+export const MIN_TOKEN_LENGTH = 16;
 
 /** A token: text, long enough not to be guessed ('openssl rand -hex 16' makes one). */
 const secret = text.refine((t) => t.length >= MIN_TOKEN_LENGTH, {
