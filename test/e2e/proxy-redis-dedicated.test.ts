@@ -14,6 +14,7 @@ import { createClient } from "redis";
 import { freePorts } from "../../tools/ports.js";
 import { startRedis, stopAll } from "../../tools/procs.js";
 import { ioredis, ioredisClients } from "../helpers/ioredis.js";
+import { until } from "../helpers/keepcache-run.js";
 import { type RunningProxy, startProxy } from "./proxy-harness.js";
 
 let redisPorts: number[] = [];
@@ -129,15 +130,6 @@ async function blockedOn(p: number, cmd: string): Promise<number> {
   return list.split("\n").filter((l) => l.includes(` cmd=${cmd} `)).length;
 }
 
-async function until(what: string, fn: () => Promise<boolean>, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await fn()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
-
 function benchmark(p: number, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     const b = spawn("redis-benchmark", ["-h", "127.0.0.1", "-p", String(p), "-q", ...args]);
@@ -163,8 +155,8 @@ describe("blocking commands", { timeout: 60_000 }, () => {
     const waiter = io(port.single);
     const popped = waiter.brpop("blk:q", 0);
     await until(
-      "BRPOP blocked on the server",
       async () => (await blockedOn(redisPorts[0], "brpop")) === 1,
+      "BRPOP blocked on the server",
     );
     const started = Date.now();
     const out = await benchmark(port.single, ["-n", "20000", "-c", "20", "-t", "set,get"]);
@@ -196,10 +188,10 @@ describe("blocking commands", { timeout: 60_000 }, () => {
       io(port.single).bzpopmax("blk:z2", 5),
       io(port.single).call("BLMPOP", "5", "1", "blk:m", "LEFT"),
     ];
-    await until("5 clients blocked", async () => {
+    await until(async () => {
       const l = String(await io(redisPorts[0]).client("LIST"));
       return (l.match(/ flags=b /g) ?? []).length >= 5;
-    });
+    }, "5 clients blocked");
     await feed.rpush("blk:src", "a");
     await feed.rpush("blk:src2", "b");
     await feed.zadd("blk:z", 1, "z1");
@@ -220,13 +212,13 @@ describe("blocking commands", { timeout: 60_000 }, () => {
     const c = io(port.single);
     void c.blpop("blk:gone", 0).catch(() => {});
     await until(
-      "BLPOP blocked",
       async () => (await blockedOn(redisPorts[0], "blpop")) === before + 1,
+      "BLPOP blocked",
     );
     c.disconnect();
     await until(
-      "BLPOP connection closed",
       async () => (await blockedOn(redisPorts[0], "blpop")) === before,
+      "BLPOP connection closed",
     );
   });
 
@@ -235,7 +227,7 @@ describe("blocking commands", { timeout: 60_000 }, () => {
     const b = io(port.tiny);
     const pa = a.blpop("lim:a", 0);
     const pb = b.blpop("lim:b", 0);
-    await until("two blocked", async () => (await blockedOn(redisPorts[1], "blpop")) === 2);
+    await until(async () => (await blockedOn(redisPorts[1], "blpop")) === 2, "two blocked");
     await assert.rejects(
       io(port.tiny).blpop("lim:c", 1),
       /all 2 dedicated connections in use \(redis_dedicated_connections in the pool config\)/,
@@ -268,9 +260,9 @@ describe("pub/sub", { timeout: 60_000 }, () => {
     const pub = io(port.single);
     for (let i = 0; i < 20; i++) assert.equal(await pub.publish("ps:news", `m${i}`), 101);
     const want = Array.from({ length: 20 }, (_, i) => `m${i}`);
-    await until("every message delivered", async () => got.every((g) => g.length === 20));
+    await until(async () => got.every((g) => g.length === 20), "every message delivered");
     for (const g of got) assert.deepEqual(g, want);
-    await until("pattern messages", async () => pgot.length === 20);
+    await until(async () => pgot.length === 20, "pattern messages");
     assert.equal(pgot[0], "ps:news:m0");
     // Unsubscribe, then the same connection serves ordinary commands again (RESP2).
     await subs[0].unsubscribe("ps:news");
@@ -295,7 +287,7 @@ describe("pub/sub", { timeout: 60_000 }, () => {
     await nsub.pSubscribe("dup:*", (m, ch) => ngot.push(`p:${ch}:${m}`));
     // RESP3: the subscribed connection still serves ordinary commands.
     assert.equal(await base.publish("dup:ch", "one"), 3);
-    await until("messages", async () => got.length === 1 && ngot.length === 2);
+    await until(async () => got.length === 1 && ngot.length === 2, "messages");
     assert.deepEqual(got, ["one"]);
     assert.deepEqual(ngot.sort(), ["one", "p:dup:ch:one"]);
     await nsub.unsubscribe("dup:ch");
@@ -310,7 +302,7 @@ describe("pub/sub", { timeout: 60_000 }, () => {
     const pub = io(port.shards);
     assert.equal(await pub.call("SPUBLISH", "{sh}a", "x"), 1);
     assert.equal(await pub.call("SPUBLISH", "{sh}b", "y"), 1);
-    await until("sharded messages", async () => got.length === 2);
+    await until(async () => got.length === 2, "sharded messages");
     assert.deepEqual(got, ["s:x", "s:y"]);
     await assert.rejects(
       io(port.shards).call("SSUBSCRIBE", ...Array.from({ length: 30 }, (_, i) => `sc${i}`)),
@@ -322,7 +314,7 @@ describe("pub/sub", { timeout: 60_000 }, () => {
     await csub.subscribe("classic1", "classic2");
     assert.equal(await pub.publish("classic1", "1"), 1);
     assert.equal(await pub.publish("classic2", "2"), 1);
-    await until("classic messages", async () => cgot.length === 2);
+    await until(async () => cgot.length === 2, "classic messages");
     assert.deepEqual(cgot, ["classic1:1", "classic2:2"]);
     await assert.rejects(io(port.shards).monitor(), /MONITOR is not supported by keepcache proxy/);
   });
@@ -332,7 +324,7 @@ describe("pub/sub", { timeout: 60_000 }, () => {
     const seen: string[] = [];
     mon.on("monitor", (_t: string, args: string[]) => seen.push(args.join(" ")));
     await io(port.single).set("mon:k", "v");
-    await until("the SET seen", async () => seen.some((s) => s === "set mon:k v"));
+    await until(async () => seen.some((s) => s === "set mon:k v"), "the SET seen");
     mon.disconnect();
   });
 });
@@ -424,10 +416,10 @@ describe("scripts and protocol edges", { timeout: 30_000 }, () => {
     // connection, so a client that connects while the script runs waits behind it.
     await Promise.all([runner.ping(), killer.ping()]);
     const busy = runner.eval("local i = 0 while true do i = i + 1 end", 0).catch((e: Error) => e);
-    await until("script running", async () => {
+    await until(async () => {
       const r = await killer.call("SCRIPT", "KILL").catch((e: Error) => e);
       return r === "OK";
-    });
+    }, "script running");
     const err = await busy;
     assert.ok(err instanceof Error);
     assert.match(err.message, /killed by user/);
@@ -438,10 +430,10 @@ describe("scripts and protocol edges", { timeout: 30_000 }, () => {
       "#!lua name=kclib\nredis.register_function{function_name='spin', callback=function() while true do end end, flags={'no-writes'}}",
     );
     const busyFn = runner.call("FCALL", "spin", "0").catch((e: Error) => e);
-    await until("function running", async () => {
+    await until(async () => {
       const r = await killer.call("FUNCTION", "KILL").catch((e: Error) => e);
       return r === "OK";
-    });
+    }, "function running");
     assert.match(String(await busyFn), /killed by user/);
     assert.equal(await runner.ping(), "PONG");
   });

@@ -6,23 +6,15 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import type { Redis } from "ioredis";
-import { RedisLab, sleep } from "../../bench/failover/lab.js";
+import { RedisLab } from "../../bench/failover/lab.js";
 import { poolActionHandlers } from "../../src/failover/admin.js";
 import { stopAll } from "../../tools/procs.js";
 import { ioredis, ioredisClients } from "../helpers/ioredis.js";
+import { until } from "../helpers/keepcache-run.js";
 
 async function blocked(lab: RedisLab, i: number, cmd: string): Promise<number> {
   const list = await lab.direct(lab.ports[i], "CLIENT", "LIST");
   return list.split("\n").filter((l) => l.includes(` cmd=${cmd} `)).length;
-}
-
-async function until(what: string, fn: () => Promise<boolean>, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await fn()) return;
-    await sleep(25);
-  }
-  assert.fail(`timed out waiting for ${what}`);
 }
 
 describe("replica set: dedicated connections follow the write target", { timeout: 60_000 }, () => {
@@ -44,7 +36,7 @@ describe("replica set: dedicated connections follow the write target", { timeout
     const sub = io(l.proxyPort);
     const closed = new Promise<void>((r) => sub.once("end", () => r()));
     await sub.subscribe("rs:ch");
-    await until("BLPOP on the master", async () => (await blocked(l, 0, "blpop")) === 1);
+    await until(async () => (await blocked(l, 0, "blpop")) === 1, "BLPOP on the master");
     assert.equal(await blocked(l, 1, "blpop"), 0);
     assert.equal(await io(l.proxyPort).publish("rs:ch", "hi"), 1);
 
@@ -64,7 +56,7 @@ describe("replica set: dedicated connections follow the write target", { timeout
 
     // The next blocking pop waits on the new master and gets its value.
     const again = io(l.proxyPort).blpop("rs:q2", 5);
-    await until("BLPOP on the new master", async () => (await blocked(l, 1, "blpop")) === 1);
+    await until(async () => (await blocked(l, 1, "blpop")) === 1, "BLPOP on the new master");
     await io(l.proxyPort).rpush("rs:q2", "v");
     assert.deepEqual(await again, ["rs:q2", "v"]);
   });
