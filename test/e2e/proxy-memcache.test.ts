@@ -9,6 +9,7 @@ import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { freePorts } from "../../tools/ports.js";
 import { startMemcached, stopAll } from "../../tools/procs.js";
+import { binaryRequest } from "../helpers/binary-request.js";
 import { RawClient } from "../helpers/line-client.js";
 import { exchange, type RunningProxy, startProxy } from "./proxy-harness.js";
 
@@ -134,28 +135,14 @@ alpha:
   });
 
   test("binary GetKQ batch ended by Noop returns only the hits", async () => {
-    const hdr = (op: number, key: string, extras: Buffer, value: Buffer, opaque: number) => {
-      const k = Buffer.from(key);
-      const b = Buffer.alloc(24 + extras.length + k.length + value.length);
-      b[0] = 0x80;
-      b[1] = op;
-      b.writeUInt16BE(k.length, 2);
-      b[4] = extras.length;
-      b.writeUInt32BE(extras.length + k.length + value.length, 8);
-      b.writeUInt32BE(opaque, 12);
-      extras.copy(b, 24);
-      k.copy(b, 24 + extras.length);
-      value.copy(b, 24 + extras.length + k.length);
-      return b;
-    };
     const setExtras = Buffer.alloc(8);
     const reqs = [
-      hdr(0x11, "bk1", setExtras, Buffer.from("one"), 1), // SetQ
-      hdr(0x11, "bk2", setExtras, Buffer.from("two"), 2),
-      hdr(0x0d, "bk1", Buffer.alloc(0), Buffer.alloc(0), 3), // GetKQ hit
-      hdr(0x0d, "bk-miss", Buffer.alloc(0), Buffer.alloc(0), 4), // GetKQ miss: no reply
-      hdr(0x0d, "bk2", Buffer.alloc(0), Buffer.alloc(0), 5),
-      hdr(0x0a, "", Buffer.alloc(0), Buffer.alloc(0), 6), // Noop
+      binaryRequest(0x11, "bk1", setExtras, "one", 1), // SetQ
+      binaryRequest(0x11, "bk2", setExtras, "two", 2),
+      binaryRequest(0x0d, "bk1", undefined, "", 3), // GetKQ hit
+      binaryRequest(0x0d, "bk-miss", undefined, "", 4), // GetKQ miss: no reply
+      binaryRequest(0x0d, "bk2", undefined, "", 5),
+      binaryRequest(0x0a, "", undefined, "", 6), // Noop
     ];
     const c = await RawClient.connect(port);
     c.write(Buffer.concat(reqs));
