@@ -3,7 +3,7 @@
  * are seed nodes), given to the ProxyPool in place of the default PoolControl (which it keeps
  * for control state, health checks and the operator's actions).
  *
- * Slot map: it is fetched is fetched from any node (topology.ts: CLUSTER SHARDS, else
+ * Slot map: it is fetched from any node (topology.ts: CLUSTER SHARDS, else
  * CLUSTER SLOTS) at start, every `cluster_refresh_interval`, and soon after anything that says
  * it changed: a -MOVED, a node connection failing. Refreshes are single-flight and at least
  * MIN_REFRESH_GAP_MS apart, so a burst of redirects or failures costs one fetch, not one per
@@ -11,58 +11,33 @@
  * server per master, whose replicas hang off it: node.ts) and a new routing table (table.ts).
  *
  * Data plane: the core routes by that table and the Redis driver splits multi-key commands by
- * slot. This object, as the data plane's reply hook (reply-sink.ts ReplyHook), adds what a
- * cluster client must do with the replies
- * (cluster-spec.md "Redirection and resharding"):
- *   -MOVED slot host:port  the request is sent again to that node, the slot's table entry is
- *                          pointed there at once, and a refresh is asked for;
- *   -ASK slot host:port    ASKING then the request, on that node, this once ("ASK redirection").
- * A request follows at most MAX_HOPS redirects; then the client sees the last one.
+ * slot; redirects and reads held through a failover are replies.ts (ClusterReplies, the data
+ * plane's reply hook), with this object as its ClusterRouting. The cluster promotes a replica
+ * itself (cluster-spec.md "Replica election and promotion"); the pool follows by refreshing.
  *
- * Failover: the cluster promotes a replica itself (cluster-spec.md "Replica election and
- * promotion"); the pool follows by refreshing. Meanwhile a read whose master cannot be reached
- * waits, bounded by `cluster_failover_wait` and MAX_WAITING, for the map to name another
- * master, then goes there; anything else fails at once with the backend's name and reason,
- * because a write whose connection broke may have been applied, and sending it again could
- * apply it twice.
+ * Worker processes (`workers: N`): this object stays in the primary; every table swap goes to
+ * the workers as plain data (wire(), with the pool's other tables: workers/primary.ts), and a
+ * worker's -MOVED or failed node asks the primary for a refresh (workers/cluster-follower.ts),
+ * which refreshSoon coalesces like its own.
  */
-import type { Endpoint, PoolConfig, ServerConfig } from "../../config/index.js";
-import { formatEndpoint } from "../../config/schema/common.js";
+import type { Endpoint, PoolConfig } from "../../config/index.js";
 import type { Prober } from "../../health/prober.js";
 import type { Logger } from "../../log.js";
 import { PoolControl, type PoolControlListener, type TargetState } from "../control.js";
-import type { ReplyFramer } from "../driver.js";
 import type { PoolControlPlane, ProxyPool } from "../pool.js";
-import { HELLO3 } from "../redis/planner.js";
-import { expectAfter, expectBefore, expectToken } from "../redis/reply-framer.js";
-import type { ReplyHook } from "../reply-sink.js";
-import type { Request } from "../request.js";
 import type { RoutingTable } from "../router.js";
-import { BackendServer } from "../server.js";
+import type { BackendServer } from "../server.js";
 import type { PoolTarget } from "../target.js";
-import { type ClusterRead, ClusterNode as NodeServer, Redirected } from "./node.js";
-import { parseRedirect, type Redirect } from "./redirect.js";
+import { type ClusterRead, ClusterNode as NodeServer } from "./node.js";
+import { ClusterReplies, type ClusterRouting } from "./replies.js";
+import { ClusterServers, isReadonly, labelOf, nodeLine, seedHost } from "./servers.js";
 import type { SlotMap } from "./slot-map.js";
-import { type ClusterTable, clusterTable } from "./table.js";
+import { type ClusterTable, type ClusterWire, clusterTable, ownerRanges } from "./table.js";
 import { fetchSlotMap } from "./topology.js";
 
-const ASKING = Buffer.from("*1\r\n$6\r\nASKING\r\n");
-const READONLY = Buffer.from("*1\r\n$8\r\nREADONLY\r\n");
-/** Redirects one request may follow (a slot moving twice during one request is already rare). */
-const MAX_HOPS = 5;
 const MIN_REFRESH_GAP_MS = 100;
 /** Per node asked for the map: a dead node refuses at once, a silent one costs this much. */
 const NODE_TIMEOUT_MS = 1000;
-/** Reads held for a failover at once; more fail at once. */
-const MAX_WAITING = 10_000;
-const WAIT_TICK_MS = 50;
-
-interface Waiting {
-  req: Request;
-  server: object & { readonly label: string };
-  reason: string;
-  deadline: number;
-}
 
 /** Slots per node and the map's age, for the dashboard and the status JSON. */
 export interface ClusterStatus {
@@ -72,15 +47,7 @@ export interface ClusterStatus {
   shards: { master: string; slots: number; replicas: string[]; health: string }[];
 }
 
-function nodeLine(host: string, port: number): ServerConfig {
-  const address: Endpoint = { kind: "tcp", host, port };
-  const pname = `${formatEndpoint(address)}:1`;
-  return { kind: "server", raw: pname, pname, address, weight: 1, name: undefined, key: "" };
-}
-
-const labelOf = (host: string, port: number): string => formatEndpoint({ kind: "tcp", host, port });
-
-export class ClusterControl implements PoolControlPlane, ReplyHook {
+export class ClusterControl implements PoolControlPlane, ClusterRouting {
   /** Control state, health checks and the operator's actions, as for any pool. */
   private readonly base: PoolControl;
   /** The operator's config (the pool runs it with the map's masters as servers: adopt). */
@@ -88,11 +55,10 @@ export class ClusterControl implements PoolControlPlane, ReplyHook {
   private map: SlotMap | undefined = undefined;
   private version = 0;
   /** The table last built (a -MOVED points one slot of it elsewhere, in place). */
-  private current: ClusterTable | undefined = undefined;
-  /** Replica servers by label (kept across refreshes with their connections). */
-  private readonly replicas = new Map<string, BackendServer>();
-  /** Nodes a redirect named that the map does not list yet (a new master importing slots). */
-  private readonly extra = new Map<string, BackendServer>();
+  current: ClusterTable | undefined = undefined;
+  /** Replicas and nodes only a redirect named. */
+  private readonly nodes: ClusterServers;
+  readonly replies: ClusterReplies;
   private refreshing: Promise<void> | undefined = undefined;
   private again = false;
   private soon: NodeJS.Timeout | undefined = undefined;
@@ -101,10 +67,7 @@ export class ClusterControl implements PoolControlPlane, ReplyHook {
   private lastGood = "";
   private timer: NodeJS.Timeout | undefined = undefined;
   private interval = 0;
-  private waiting: Waiting[] = [];
-  private waitTimer: NodeJS.Timeout | undefined = undefined;
   private closed = false;
-  readonly keepSent = true;
 
   constructor(
     private readonly pool: ProxyPool,
@@ -112,10 +75,8 @@ export class ClusterControl implements PoolControlPlane, ReplyHook {
     private readonly log: Logger,
   ) {
     this.base = new PoolControl(pool, prober, log);
-  }
-
-  get replies(): ReplyHook {
-    return this;
+    this.nodes = new ClusterServers(pool);
+    this.replies = new ClusterReplies(pool, this);
   }
 
   /** Servers from the current map (masters), or the seeds before one; no passive ejection. */
@@ -141,57 +102,23 @@ export class ClusterControl implements PoolControlPlane, ReplyHook {
   /** Each master's replicas, after the pool built its servers from the map (adopt). */
   configured(): void {
     this.base.configured();
-    const pool = this.pool;
-    const u = this.user;
-    const map = this.map;
-    const read: ClusterRead = u.read ?? "master";
-    // READONLY is harmless on a master connection (it only changes what a replica serves),
-    // so every data connection gets it and replicas need no handshake of their own.
-    if (read !== "master") pool.handshake = [...pool.handshake, { request: READONLY, expect: 0 }];
-    const keep = new Set<string>();
-    if (map) {
-      map.shards.forEach((shard, i) => {
-        const node = pool.servers[i];
-        if (!(node instanceof NodeServer)) return;
-        node.read = read;
-        node.replicas =
-          read === "master"
-            ? []
-            : shard.replicas
-                .filter((r) => !r.health.startsWith("fail"))
-                .map((r) => {
-                  const label = labelOf(r.host, r.port);
-                  keep.add(label);
-                  let s = this.replicas.get(label);
-                  if (s === undefined) {
-                    s = new BackendServer(
-                      pool,
-                      label,
-                      label,
-                      { kind: "tcp", host: r.host, port: r.port },
-                      u.server_connections,
-                    );
-                    this.replicas.set(label, s);
-                  }
-                  return s;
-                });
-      });
-    }
-    for (const [label, s] of this.replicas)
-      if (!keep.has(label)) {
-        this.replicas.delete(label);
-        s.retire("is no longer a replica in the cluster's slot map");
-      }
-    for (const [label, s] of this.extra)
-      if (pool.servers.some((m) => m.label === label)) {
-        this.extra.delete(label);
-        s.retire("is a master in the cluster's slot map now");
-      }
+    const read: ClusterRead = this.user.read ?? "master";
+    this.nodes.place(read, this.liveReplicas());
   }
 
   build(): RoutingTable<PoolTarget> {
     this.current = clusterTable(this.map, this.pool.servers, ++this.version);
     return this.current;
+  }
+
+  /** The table as plain data for worker processes (workers/primary.ts). */
+  wire(): ClusterWire {
+    const masters = this.map?.shards.map((s) => ({ host: s.master.host, port: s.master.port }));
+    return {
+      masters: masters ?? [],
+      replicas: this.liveReplicas(),
+      owner: this.current === undefined ? [] : ownerRanges(this.current.owner),
+    };
   }
 
   /** The first slot map is fetched before the listener opens (bounded by the seeds' timeouts). */
@@ -208,11 +135,8 @@ export class ClusterControl implements PoolControlPlane, ReplyHook {
     this.closed = true;
     clearInterval(this.timer);
     clearTimeout(this.soon);
-    clearTimeout(this.waitTimer);
-    const waiting = this.waiting;
-    this.waiting = [];
-    for (const w of waiting) this.pool.plane.fail(w.req, w.server, "pool stopped", false);
-    for (const s of [...this.replicas.values(), ...this.extra.values()]) s.close("pool stopped");
+    this.replies.close();
+    this.nodes.close("pool stopped");
     this.base.close();
   }
 
@@ -238,6 +162,23 @@ export class ClusterControl implements PoolControlPlane, ReplyHook {
 
   setWeight(t: PoolTarget, weight: number): void {
     this.base.setWeight(t, weight);
+  }
+
+  serverAt(host: string, port: number): PoolTarget {
+    return this.nodes.at(host, port);
+  }
+
+  seedHost(): string {
+    return seedHost(this.user);
+  }
+
+  /** Each master's replicas that the map does not report failed, in map order. */
+  private liveReplicas(): { host: string; port: number }[][] {
+    return (this.map?.shards ?? []).map((s) =>
+      s.replicas
+        .filter((r) => !r.health.startsWith("fail"))
+        .map((r) => ({ host: r.host, port: r.port })),
+    );
   }
 
   // ---- slot map ----
@@ -319,7 +260,7 @@ export class ClusterControl implements PoolControlPlane, ReplyHook {
       if (s.kind === "server" && s.address.kind === "tcp") add(s.address.host, s.address.port);
     const errors: string[] = [];
     const opts = {
-      handshake: pool.handshake.filter((h) => h.request !== READONLY),
+      handshake: pool.handshake.filter((h) => !isReadonly(h.request)),
       tls: pool.serverTls,
       timeoutMs: NODE_TIMEOUT_MS,
       newFramer: () => pool.driver.newReplyFramer(),
@@ -351,151 +292,6 @@ export class ClusterControl implements PoolControlPlane, ReplyHook {
         health: s.master.health,
       })),
     };
-  }
-
-  // ---- the data plane's reply hook (reply-sink.ts ReplyHook) ----
-
-  settle(req: Request, framer: ReplyFramer): boolean {
-    // Redirects are not server errors to the framer (isError): look at the reply's first byte.
-    if (framer.buf[framer.start] !== 0x2d || req.slot === null || req.retryBuf === undefined)
-      return false;
-    const r = parseRedirect(framer.buf, framer.start, framer.end);
-    return r !== undefined && this.redirect(req, r);
-  }
-
-  /**
-   * A read whose node failed waits for the map to name another master. Anything else fails at
-   * once: the core's own retry is for ejections (auto_eject_hosts); here it would re-send writes.
-   */
-  failed(
-    req: Request,
-    server: object & { readonly label: string },
-    reason: string,
-    retryable: boolean,
-  ): boolean {
-    const slot = req.slot;
-    const wait = this.user.cluster_failover_wait;
-    if (
-      slot === null ||
-      !retryable ||
-      wait <= 0 ||
-      !req.idempotent ||
-      req.retryBuf === undefined ||
-      slot.owner.closed ||
-      this.closed ||
-      this.waiting.length >= MAX_WAITING
-    )
-      return false;
-    this.pool.counters.cluster_failover_waits++;
-    this.waiting.push({ req, server, reason, deadline: Date.now() + wait });
-    this.refreshSoon();
-    this.waitTimer ??= setTimeout(() => this.tick(), WAIT_TICK_MS);
-    return true;
-  }
-
-  /** Held reads whose slot has another master now go there; expired ones fail. */
-  private tick(): void {
-    this.waitTimer = undefined;
-    const plane = this.pool.plane;
-    const now = Date.now();
-    const held = this.waiting;
-    this.waiting = [];
-    for (const w of held) {
-      const req = w.req;
-      const bytes = req.retryBuf as Buffer;
-      const table = plane.table;
-      const idx = table.picker.pick(bytes, req.keyStart, req.keyEnd);
-      const target = idx >= 0 ? table.targets[idx] : undefined;
-      if (req.slot?.owner.closed !== false) plane.fail(req, w.server, w.reason, false);
-      else if (target !== undefined && target !== w.server) this.sendAgain(req, target, false, 0);
-      else if (now >= w.deadline)
-        plane.fail(
-          req,
-          w.server,
-          `${w.reason} (the cluster named no other master for its slot within cluster_failover_wait)`,
-          false,
-        );
-      else this.waiting.push(w);
-    }
-    if (this.waiting.length > 0) {
-      this.refreshSoon();
-      this.waitTimer = setTimeout(() => this.tick(), WAIT_TICK_MS);
-    }
-  }
-
-  /** Follows a -MOVED/-ASK for `req`; false leaves the reply to the client. */
-  private redirect(req: Request, r: Redirect): boolean {
-    const hops = req instanceof Redirected ? req.hops : 0;
-    if (hops >= MAX_HOPS) return false;
-    const host = r.host !== "" ? r.host : this.seedHost();
-    const target = this.serverAt(host, r.port);
-    const counters = this.pool.counters;
-    if (r.kind === "moved") {
-      counters.cluster_moved++;
-      const idx = this.pool.servers.indexOf(target);
-      if (idx >= 0 && this.current !== undefined) this.current.owner[r.slot] = idx;
-      this.refreshSoon();
-    } else counters.cluster_ask++;
-    this.sendAgain(req, target, r.kind === "ask", hops + 1);
-    return true;
-  }
-
-  /**
-   * Sends `req`'s bytes again to `target` as a new request of the same slot and part (to the
-   * master itself: a redirect names a master, and a held read's replica may be the one gone).
-   */
-  private sendAgain(req: Request, target: PoolTarget, ask: boolean, hops: number): void {
-    const slot = req.slot;
-    if (slot === null) return;
-    let bytes = req.retryBuf as Buffer;
-    let expect = req.expect;
-    let shift = 0;
-    if (ask) {
-      // ASKING must come right before the request on the same connection (cluster-spec.md
-      // "ASK redirection"): any command in between, a RESP3 client's HELLO 3 included
-      // (planner.ts wrap), clears it. So it goes into the request's own bytes, as one more
-      // reply before the client's.
-      const before = expectBefore(expect);
-      const at =
-        before === 1 && bytes.subarray(0, HELLO3.length).equals(HELLO3) ? HELLO3.length : 0;
-      if (before === 0 || at > 0) {
-        bytes = Buffer.concat([bytes.subarray(0, at), ASKING, bytes.subarray(at)]);
-        expect = expectToken(before + 1, expectAfter(expect));
-        shift = ASKING.length;
-      }
-    }
-    const again = new Redirected(slot, req.part, expect, req.silent, hops);
-    again.keyStart = req.keyStart + shift;
-    again.keyEnd = req.keyEnd + shift;
-    again.idempotent = req.idempotent;
-    again.retried = true;
-    const owner = slot.owner;
-    if (!target.send(again, owner.id, owner.channel, bytes, 0, bytes.length, true))
-      this.pool.plane.fail(again, target, "has too many requests in flight", false);
-  }
-
-  /** The server for a node a redirect named: a master of the table, a replica, or a new one. */
-  private serverAt(host: string, port: number): PoolTarget {
-    const label = labelOf(host, port);
-    const known =
-      this.pool.servers.find((s) => s.label === label) ??
-      this.replicas.get(label) ??
-      this.extra.get(label);
-    if (known !== undefined) return known;
-    const s = new BackendServer(
-      this.pool,
-      label,
-      label,
-      { kind: "tcp", host, port },
-      this.user.server_connections,
-    );
-    this.extra.set(label, s);
-    return s;
-  }
-
-  private seedHost(): string {
-    const s = this.user.servers[0];
-    return s.kind === "server" && s.address.kind === "tcp" ? s.address.host : "127.0.0.1";
   }
 }
 
