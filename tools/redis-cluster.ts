@@ -202,8 +202,12 @@ export class RedisCluster {
    * Moves one slot to another master as `redis-cli --cluster reshard` does (cluster-spec.md
    * "Live resharding"): SETSLOT IMPORTING on the target, MIGRATING on the source, MIGRATE of
    * its keys in batches, SETSLOT NODE on every master. Returns the source and target ports.
+   * `during` runs while the slot is MIGRATING/IMPORTING, before its keys move.
    */
-  async moveSlot(slot: number): Promise<{ source: number; target: number }> {
+  async moveSlot(
+    slot: number,
+    during?: (source: number, target: number) => Promise<void>,
+  ): Promise<{ source: number; target: number }> {
     const source = await this.masterOf(slot);
     const others = await Promise.all(
       this.ports
@@ -217,6 +221,7 @@ export class RedisCluster {
     const s = String(slot);
     await this.cli(target.port, "CLUSTER", "SETSLOT", s, "IMPORTING", source.id);
     await this.cli(source.port, "CLUSTER", "SETSLOT", s, "MIGRATING", targetId);
+    await during?.(source.port, target.port);
     for (let round = 0; round < 10_000; round++) {
       const keys = (await this.cli(source.port, "CLUSTER", "GETKEYSINSLOT", s, "50"))
         .split("\n")

@@ -6,6 +6,8 @@
  *   across slots too (MSET/MGET split by slot in each process);
  * - a live migration of one slot under writes from both processes: no error, nothing
  *   acknowledged lost, and -MOVED/-ASK followed (counted over both processes on /metrics);
+ * - the admin status (/api/v1/status) shows the map: every node with its role and health,
+ *   slot ranges per master, the slot while it migrates, refreshes and redirects;
  * - kill -9 of a master: clients of both processes write again once the cluster promotes the
  *   replica (within 1 s of the promotion), and their acknowledged writes are on it.
  */
@@ -14,6 +16,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Redis } from "ioredis";
 import type { PoolStatus, StatusDocument } from "../../src/admin/status.js";
+import type { ClusterStatus } from "../../src/proxy/cluster/control.js";
 import { keySlot } from "../../src/proxy/cluster/slot.js";
 import { freePorts, waitForPort } from "../../tools/ports.js";
 import type { Proc } from "../../tools/procs.js";
@@ -40,6 +43,16 @@ async function keysOf(cluster: RedisCluster, port: number, prefix: string, n: nu
   return keys;
 }
 
+async function clusterStatus(admin: number): Promise<ClusterStatus> {
+  const r = await fetch(`http://127.0.0.1:${admin}/api/v1/status`, {
+    signal: AbortSignal.timeout(3000),
+  });
+  const st = (await r.json()) as StatusDocument;
+  const pool = st.pools.find((p): p is PoolStatus => "cluster" in p && p.name === "kc");
+  assert.ok(pool?.cluster, JSON.stringify(st.pools));
+  return pool.cluster;
+}
+
 describe("redis cluster pool with workers: 2", { timeout: 180_000 }, () => {
   let cluster: RedisCluster;
   let proc: Proc;
@@ -64,6 +77,7 @@ describe("redis cluster pool with workers: 2", { timeout: 180_000 }, () => {
       "    redis_cluster: true",
       "    timeout: 2000",
       "    cluster_failover_wait: 4000",
+      "    cluster_refresh_interval: 500",
       "    servers:",
       ...cluster.ports.map((p) => `      - 127.0.0.1:${p}:1`),
       "",
@@ -104,6 +118,33 @@ describe("redis cluster pool with workers: 2", { timeout: 180_000 }, () => {
     );
   });
 
+  test("admin status: the map's nodes, roles, health, slot ranges and refreshes", async () => {
+    const c = await clusterStatus(admin);
+    assert.equal(c.known, true);
+    assert.ok(c.refreshes >= 1 && Date.now() - c.refreshedAt < 5000, JSON.stringify(c));
+    assert.equal(c.nodes.length, 6);
+    assert.deepEqual(
+      c.nodes.map((n) => n.address).sort(),
+      cluster.ports.map((p) => `127.0.0.1:${p}`).sort(),
+    );
+    assert.ok(c.nodes.every((n) => n.health === "up"));
+    const masters = c.nodes.filter((n) => n.role === "master").map((n) => n.address);
+    assert.equal(masters.length, 3);
+    for (const n of c.nodes.filter((x) => x.role === "replica"))
+      assert.ok(n.master !== undefined && masters.includes(n.master));
+    // Ranges cover every slot once, and agree with the counts and with the cluster.
+    let total = 0;
+    for (const sh of c.shards) {
+      const n = sh.ranges.reduce((a, [f, l]) => a + l - f + 1, 0);
+      assert.equal(n, sh.slots);
+      total += n;
+      const port = Number(sh.master.split(":")[1]);
+      assert.equal((await cluster.masterOf(sh.ranges[0][0])).port, port);
+    }
+    assert.equal(total, 16384);
+    assert.equal(c.uncoveredSlots, 0);
+  });
+
   test("a slot migrates under writes from both processes: no error, nothing lost", async () => {
     const tag = "{wmig}";
     const slot = keySlot(Buffer.from("wmig"));
@@ -124,7 +165,16 @@ describe("redis cluster pool with workers: 2", { timeout: 180_000 }, () => {
     };
     const writers = clients.map(writer);
     await sleep(200);
-    const { target } = await cluster.moveSlot(slot);
+    // While the slot moves, the status shows it, with both ends.
+    let seen = "";
+    const { target } = await cluster.moveSlot(slot, async (from, to) => {
+      await until(async () => {
+        const m = (await clusterStatus(admin)).migrations.find((x) => x.slot === slot);
+        seen = m === undefined ? "" : `${m.from} ${m.to}`;
+        return seen !== "";
+      }, "the migrating slot in the admin status");
+      assert.equal(seen, `127.0.0.1:${from} 127.0.0.1:${to}`);
+    });
     await sleep(300);
     stop = true;
     await Promise.all(writers);
@@ -146,13 +196,22 @@ describe("redis cluster pool with workers: 2", { timeout: 180_000 }, () => {
       redirects = one("cluster_moved") + one("cluster_ask");
       return redirects >= 2;
     }, "redirects counted on /metrics");
-    // The admin status shows the slot on its new master.
-    const st = (await (
-      await fetch(`http://127.0.0.1:${admin}/api/v1/status`)
-    ).json()) as StatusDocument;
-    const pool = st.pools.find((p): p is PoolStatus => "cluster" in p && p.name === "kc");
-    const shard = pool?.cluster?.shards.find((s) => s.master === `127.0.0.1:${target}`);
-    assert.ok(shard, JSON.stringify(st.pools));
+    // The admin status: the slot on its new master, nothing moving, the redirects counted.
+    let last: ClusterStatus | undefined;
+    const settled = until(async () => {
+      const c = await clusterStatus(admin);
+      last = c;
+      const owner = c.shards.find((sh) => sh.ranges.some(([f, l]) => slot >= f && slot <= l));
+      return (
+        owner?.master === `127.0.0.1:${target}` &&
+        c.migrations.length === 0 &&
+        c.moved + c.ask >= redirects
+      );
+    }, "the moved slot on its new master in the admin status");
+    await settled.catch((err: Error) => {
+      const { nodes: _n, ...rest } = last ?? ({} as ClusterStatus);
+      throw new Error(`${err.message}: ${JSON.stringify(rest)}`);
+    });
   });
 
   test("kill -9 of a master: both processes write again within 1 s of the promotion", async () => {

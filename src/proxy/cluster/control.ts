@@ -28,23 +28,56 @@ import type { PoolControlPlane, ProxyPool } from "../pool.js";
 import type { RoutingTable } from "../router.js";
 import type { BackendServer } from "../server.js";
 import type { PoolTarget } from "../target.js";
+import type { Migration } from "./migrations.js";
 import { type ClusterRead, ClusterNode as NodeServer } from "./node.js";
 import { ClusterReplies, type ClusterRouting } from "./replies.js";
 import { ClusterServers, isReadonly, labelOf, nodeLine, seedHost } from "./servers.js";
 import type { SlotMap } from "./slot-map.js";
 import { type ClusterTable, type ClusterWire, clusterTable, ownerRanges } from "./table.js";
-import { fetchSlotMap } from "./topology.js";
+import { type FetchOptions, fetchMigrations, fetchSlotMap } from "./topology.js";
 
 const MIN_REFRESH_GAP_MS = 100;
+/** The masters are asked for their migrations at most this often (after a map refresh). */
+const MIGRATION_SCAN_GAP_MS = 1000;
 /** Per node asked for the map: a dead node refuses at once, a silent one costs this much. */
 const NODE_TIMEOUT_MS = 1000;
 
-/** Slots per node and the map's age, for the dashboard and the status JSON. */
+/** One node of the map, for the dashboard and the status JSON. */
+export interface ClusterNodeStatus {
+  address: string;
+  role: "master" | "replica";
+  /** Down: the map reports it failed, or (a master) the pool's health check does. */
+  health: "up" | "down";
+  /** Why it is down, or the map's word for a state other than "online" ("loading"). */
+  detail?: string;
+  /** A replica's master. */
+  master?: string;
+}
+
+/** The slot map as the pool follows it, for the dashboard and the status JSON. */
 export interface ClusterStatus {
   known: boolean;
+  /** When the map was last fetched (ms since the epoch; 0: never). */
   refreshedAt: number;
+  /** Maps fetched, and refreshes no node answered. */
+  refreshes: number;
+  refreshErrors: number;
+  /** Redirects followed, over every process. */
+  moved: number;
+  ask: number;
   uncoveredSlots: number;
-  shards: { master: string; slots: number; replicas: string[]; health: string }[];
+  nodes: ClusterNodeStatus[];
+  shards: {
+    master: string;
+    slots: number;
+    /** [first, last] slot ranges, in slot order. */
+    ranges: [number, number][];
+    replicas: string[];
+    health: string;
+  }[];
+  /** Slots being moved, as the masters reported them at migrationsAt (CLUSTER NODES). */
+  migrations: Migration[];
+  migrationsAt: number;
 }
 
 export class ClusterControl implements PoolControlPlane, ClusterRouting {
@@ -68,6 +101,9 @@ export class ClusterControl implements PoolControlPlane, ClusterRouting {
   private timer: NodeJS.Timeout | undefined = undefined;
   private interval = 0;
   private closed = false;
+  private migrations: Migration[] = [];
+  private migrationsAt = 0;
+  private scanning = false;
 
   constructor(
     private readonly pool: ProxyPool,
@@ -211,6 +247,7 @@ export class ClusterControl implements PoolControlPlane, ClusterRouting {
         (map) => {
           pool.counters.cluster_map_refreshes++;
           this.refreshedAt = Date.now();
+          this.scanMigrations(map);
           if (this.closed || (this.map !== undefined && sameMap(this.map, map))) return;
           const first = this.map === undefined;
           this.map = map;
@@ -241,7 +278,6 @@ export class ClusterControl implements PoolControlPlane, ClusterRouting {
   }
 
   private async fetchFromAny(): Promise<SlotMap> {
-    const pool = this.pool;
     const seen = new Set<string>();
     const order: { host: string; port: number }[] = [];
     const add = (host: string, port: number) => {
@@ -259,12 +295,7 @@ export class ClusterControl implements PoolControlPlane, ClusterRouting {
     for (const s of this.user.servers)
       if (s.kind === "server" && s.address.kind === "tcp") add(s.address.host, s.address.port);
     const errors: string[] = [];
-    const opts = {
-      handshake: pool.handshake.filter((h) => !isReadonly(h.request)),
-      tls: pool.serverTls,
-      timeoutMs: NODE_TIMEOUT_MS,
-      newFramer: () => pool.driver.newReplyFramer(),
-    };
+    const opts = this.linkOptions();
     for (const n of order) {
       try {
         const map = await fetchSlotMap(n.host, n.port, opts);
@@ -277,22 +308,91 @@ export class ClusterControl implements PoolControlPlane, ClusterRouting {
     throw new Error(`no cluster node answered: ${errors.join("; ")}`);
   }
 
-  /** Slots per master, for the admin status and dashboard. */
+  /** The control-plane link's options: the pool's handshake (without READONLY), TLS, bound. */
+  private linkOptions(): FetchOptions {
+    const pool = this.pool;
+    return {
+      handshake: pool.handshake.filter((h) => !isReadonly(h.request)),
+      tls: pool.serverTls,
+      timeoutMs: NODE_TIMEOUT_MS,
+      newFramer: () => pool.driver.newReplyFramer(),
+    };
+  }
+
+  /**
+   * Asks every master of `map` which slots it is moving (only a node's own CLUSTER NODES line
+   * says: migrations.ts), at most every MIGRATION_SCAN_GAP_MS, one scan at a time, off the
+   * refresh's path. For the dashboard only: routing follows -ASK/-MOVED, not this.
+   */
+  private scanMigrations(map: SlotMap): void {
+    if (this.scanning || Date.now() - this.migrationsAt < MIGRATION_SCAN_GAP_MS) return;
+    this.scanning = true;
+    const opts = this.linkOptions();
+    const asks = map.shards.map((s) =>
+      fetchMigrations(s.master.host, s.master.port, opts).catch(() => [] as Migration[]),
+    );
+    void Promise.all(asks).then((lists) => {
+      this.scanning = false;
+      this.migrationsAt = Date.now();
+      // A slot moving shows on both ends (migrating on one, importing on the other): once.
+      const seen = new Set<string>();
+      this.migrations = lists.flat().filter((m) => {
+        const k = `${m.slot} ${m.from} ${m.to}`;
+        if (seen.has(k)) return false;
+        seen.add(k);
+        return true;
+      });
+    });
+  }
+
+  /** The map as the pool follows it: nodes, slots per master, migrations, refreshes. */
   clusterStatus(): ClusterStatus {
     const map = this.map;
     const counts = map?.slotCounts() ?? [];
+    const c = this.pool.counters;
+    const nodes: ClusterNodeStatus[] = [];
+    for (const s of map?.shards ?? []) {
+      const master = labelOf(s.master.host, s.master.port);
+      const server = this.pool.servers.find((x) => x.label === master);
+      const checkDown = server !== undefined && this.base.state(server).healthDown;
+      nodes.push(nodeStatus(master, "master", s.master.health, checkDown));
+      for (const r of s.replicas)
+        nodes.push({ ...nodeStatus(labelOf(r.host, r.port), "replica", r.health, false), master });
+    }
     return {
       known: map !== undefined,
       refreshedAt: this.refreshedAt,
+      refreshes: c.cluster_map_refreshes,
+      refreshErrors: c.cluster_map_errors,
+      moved: c.cluster_moved,
+      ask: c.cluster_ask,
       uncoveredSlots: map?.uncovered() ?? 16384,
+      nodes,
       shards: (map?.shards ?? []).map((s, i) => ({
         master: labelOf(s.master.host, s.master.port),
         slots: counts[i],
+        ranges: map?.rangesOf(i) ?? [],
         replicas: s.replicas.map((r) => labelOf(r.host, r.port)),
         health: s.master.health,
       })),
+      migrations: this.migrations,
+      migrationsAt: this.migrationsAt,
     };
   }
+}
+
+function nodeStatus(
+  address: string,
+  role: "master" | "replica",
+  health: string,
+  checkDown: boolean,
+): ClusterNodeStatus {
+  const failed = health.startsWith("fail");
+  const st: ClusterNodeStatus = { address, role, health: failed || checkDown ? "down" : "up" };
+  if (failed) st.detail = `the cluster reports it ${health}`;
+  else if (checkDown) st.detail = "health check failing";
+  else if (health !== "online") st.detail = health;
+  return st;
 }
 
 /** Same masters for every slot, same replicas and health per shard. */
