@@ -5,10 +5,24 @@
  */
 import type { ReplyFramer } from "./driver.js";
 import type { Request } from "./request.js";
+import type { PoolTarget } from "./target.js";
+
+/** The dedicated connection (dedicated.ts Dedicated) a reply came on, as a hook sees it. */
+export interface ReplyVia {
+  /** Leased for this one request, with no other server state (a redirect may move it). */
+  readonly single: boolean;
+  /** Its server's address. */
+  readonly label: string;
+  /**
+   * Sends `req` (bytes `bytes`) again on a dedicated connection of `target` (table index
+   * `idx`), where the client's lease moves; returns why it could not, or undefined.
+   */
+  again(req: Request, target: PoolTarget, idx: number, bytes: Buffer): string | undefined;
+}
 
 export interface ReplySink {
-  /** A reply for `req` is framed in `framer`. */
-  settle(req: Request, framer: ReplyFramer): void;
+  /** A reply for `req` is framed in `framer` (`via`: on a dedicated connection). */
+  settle(req: Request, framer: ReplyFramer, via?: ReplyVia): void;
   /** `req` could not be served by `server` (named in the error; a retry avoids it). */
   failRequest(
     req: Request,
@@ -29,8 +43,11 @@ export interface ReplyHook {
    * not only the retryable ones, so the hook can send them again.
    */
   readonly keepSent: boolean;
-  /** True: the hook took the reply (it sent the request again); false: it goes to the client. */
-  settle(req: Request, framer: ReplyFramer): boolean;
+  /**
+   * True: the hook took the reply (it sent the request again, or answered it); false: it goes
+   * to the client. `via`: the reply came on a dedicated connection.
+   */
+  settle(req: Request, framer: ReplyFramer, via?: ReplyVia): boolean;
   /** True: the hook took the failed request (it holds it); false: it fails now, no retry. */
   failed(
     req: Request,

@@ -20,9 +20,11 @@ import { freePort } from "../../tools/ports.js";
 import { stopAll } from "../../tools/procs.js";
 import { RedisCluster } from "../../tools/redis-cluster.js";
 import { ioredis, ioredisClients } from "../helpers/ioredis.js";
+import { until } from "../helpers/keepcache-run.js";
 import { type RunningProxy, startProxy } from "./proxy-harness.js";
 
 const run = promisify(execFile);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function poolYaml(listen: number, seeds: number[], extra = ""): string {
   return `kc:
@@ -217,5 +219,58 @@ describe("redis cluster pool", { timeout: 180_000 }, () => {
     const vals = await Promise.all(keys.map((k) => check.get(k)));
     const lost = keys.filter((k, i) => vals[i] !== acked.get(k));
     assert.deepEqual(lost.slice(0, 5), []);
+  });
+
+  test("dedicated connections: a blocking pop follows ASK and MOVED; a transaction gets a clear error", async () => {
+    const a = new Redis({ port, host: "127.0.0.1", maxRetriesPerRequest: 0 });
+    const b = new Redis({ port, host: "127.0.0.1", maxRetriesPerRequest: 0 });
+    const w = new Redis({ port, host: "127.0.0.1", maxRetriesPerRequest: 0 });
+    ioredisClients.push(a, b, w);
+    const slot = keySlot(Buffer.from("blk"));
+    const pool = proxy.proxy.pools_.get("kc");
+    assert.ok(pool);
+    const c0 = { ...pool.counters };
+    let blocked: Promise<[string, string] | null> | undefined;
+    // While the slot migrates, a key the source does not have is the target's (-ASK): the pop
+    // goes there with ASKING on a dedicated connection, and a push (-ASK too) wakes it.
+    const first = await cluster.moveSlot(slot, async () => {
+      const popped = a.blpop("{blk}:q1", 10);
+      await sleep(100);
+      assert.equal(await b.lpush("{blk}:q1", "x1"), 1);
+      assert.deepEqual(await popped, ["{blk}:q1", "x1"]);
+      // WATCH holds a dedicated connection: its -ASK cannot be followed; the error says why.
+      await assert.rejects(
+        w.watch("{blk}:w"),
+        /keepcache: backend \S+ is migrating slot \d+ to \S+ while this connection holds a dedicated connection/,
+      );
+      // A pop left blocked on the target through the end of the move.
+      blocked = a.blpop("{blk}:q2", 10);
+      await sleep(100);
+    });
+    assert.equal(await b.lpush("{blk}:q2", "x2"), 1);
+    assert.deepEqual(await blocked, ["{blk}:q2", "x2"]);
+    assert.ok(pool.counters.cluster_ask - c0.cluster_ask >= 2);
+    assert.equal(pool.counters.cluster_tx_redirects - c0.cluster_tx_redirects, 1);
+    // The slot moves on while a pop blocks on its owner: the node unblocks it with -MOVED
+    // (cluster.c clusterRedirectBlockedClientIfNeeded) and the pool pops on the new owner.
+    const popped = a.blpop("{blk}:q3", 15);
+    await sleep(100);
+    const moved0 = pool.counters.cluster_moved;
+    const second = await cluster.moveSlot(slot);
+    assert.equal(second.source, first.target);
+    await until(() => pool.counters.cluster_moved > moved0, "the blocked pop redirected", 5000);
+    assert.equal(await b.lpush("{blk}:q3", "x3"), 1);
+    assert.deepEqual(await popped, ["{blk}:q3", "x3"]);
+    const direct = new Redis({ port: second.target, host: "127.0.0.1" });
+    ioredisClients.push(direct);
+    assert.equal(await direct.exists("{blk}:q3"), 0, "popped on the new owner");
+    // A new transaction on the same client runs on the slot's owner.
+    await w.unwatch();
+    await w.watch("{blk}:w");
+    const r = await w.multi().set("{blk}:w", "1").get("{blk}:w").exec();
+    assert.deepEqual(r, [
+      [null, "OK"],
+      [null, "1"],
+    ]);
   });
 });

@@ -8,6 +8,10 @@
  *   -ASK slot host:port    ASKING then the request, on that node, this once ("ASK redirection").
  * A request follows at most MAX_HOPS redirects; then the client sees the last one.
  *
+ * On a dedicated connection (dedicated.ts), a request that has it to itself (a blocking pop,
+ * WAIT) is sent again on a dedicated connection of the new node, as redis-cluster-proxy does;
+ * one inside a transaction (after WATCH) gets a clear error instead: its state cannot move.
+ *
  * Failover: a read whose master cannot be reached waits, bounded by `cluster_failover_wait`
  * and MAX_WAITING, for the table to name another master, then goes there; anything else fails
  * at once with the backend's name and reason, because a write whose connection broke may have
@@ -17,7 +21,7 @@ import type { ReplyFramer } from "../driver.js";
 import type { ProxyPool } from "../pool.js";
 import { HELLO3 } from "../redis/planner.js";
 import { expectAfter, expectBefore, expectToken } from "../redis/reply-framer.js";
-import type { ReplyHook } from "../reply-sink.js";
+import type { ReplyHook, ReplyVia } from "../reply-sink.js";
 import type { Request } from "../request.js";
 import type { PoolTarget } from "../target.js";
 import { Redirected } from "./node.js";
@@ -61,12 +65,17 @@ export class ClusterReplies implements ReplyHook {
     private readonly routing: ClusterRouting,
   ) {}
 
-  settle(req: Request, framer: ReplyFramer): boolean {
+  settle(req: Request, framer: ReplyFramer, via?: ReplyVia): boolean {
     // Redirects are not server errors to the framer (isError): look at the reply's first byte.
-    if (framer.buf[framer.start] !== 0x2d || req.slot === null || req.retryBuf === undefined)
-      return false;
+    if (framer.buf[framer.start] !== 0x2d || req.slot === null) return false;
+    // On a dedicated connection only a request that has it to itself can move (a blocking
+    // pop); one of a transaction (WATCH, then MULTI ... EXEC on that connection) cannot.
+    const movable = req.retryBuf !== undefined && (via === undefined || via.single);
+    if (!movable && via === undefined) return false;
     const r = parseRedirect(framer.buf, framer.start, framer.end);
-    return r !== undefined && this.redirect(req, r);
+    if (r === undefined) return false;
+    if (movable) return this.redirect(req, r, via);
+    return this.refuse(req, r, via as ReplyVia);
   }
 
   /**
@@ -138,10 +147,40 @@ export class ClusterReplies implements ReplyHook {
     }
   }
 
-  /** Follows a -MOVED/-ASK for `req`; false leaves the reply to the client. */
-  private redirect(req: Request, r: Redirect): boolean {
+  /**
+   * Follows a -MOVED/-ASK for `req` (`via`: on a dedicated connection, so on one of the target);
+   * false leaves the reply to the client.
+   */
+  private redirect(req: Request, r: Redirect, via: ReplyVia | undefined): boolean {
     const hops = req instanceof Redirected ? req.hops : 0;
     if (hops >= MAX_HOPS) return false;
+    const target = this.follow(r);
+    this.sendAgain(req, target, r.kind === "ask", hops + 1, via);
+    return true;
+  }
+
+  /**
+   * A redirect on a dedicated connection that holds more than this request: a transaction's
+   * WATCHed keys and queued commands live on the connection to the old node and cannot span
+   * nodes (cluster-spec.md "Redirection and resharding"); a value streamed through as it
+   * arrived cannot be sent again. The client gets a clear error instead of a -MOVED it cannot
+   * act on through a proxy; the map is followed for everything after.
+   */
+  private refuse(req: Request, r: Redirect, via: ReplyVia): boolean {
+    const target = this.follow(r);
+    this.pool.counters.cluster_tx_redirects++;
+    const why = r.kind === "moved" ? "moved" : "is migrating";
+    this.pool.plane.fail(
+      req,
+      via,
+      `${why} slot ${r.slot} to ${target.label} while this connection holds a dedicated connection to it (a transaction after WATCH, or a value streamed through): that state cannot follow its keys to another node; run it again`,
+      false,
+    );
+    return true;
+  }
+
+  /** Counts a redirect; a -MOVED points its slot at the target at once and asks for a map. */
+  private follow(r: Redirect): PoolTarget {
     const routing = this.routing;
     const host = r.host !== "" ? r.host : routing.seedHost();
     const target = routing.serverAt(host, r.port);
@@ -153,15 +192,20 @@ export class ClusterReplies implements ReplyHook {
       if (idx >= 0 && current !== undefined) current.owner[r.slot] = idx;
       routing.refreshSoon();
     } else counters.cluster_ask++;
-    this.sendAgain(req, target, r.kind === "ask", hops + 1);
-    return true;
+    return target;
   }
 
   /**
    * Sends `req`'s bytes again to `target` as a new request of the same slot and part (to the
    * master itself: a redirect names a master, and a held read's replica may be the one gone).
    */
-  private sendAgain(req: Request, target: PoolTarget, ask: boolean, hops: number): void {
+  private sendAgain(
+    req: Request,
+    target: PoolTarget,
+    ask: boolean,
+    hops: number,
+    via?: ReplyVia,
+  ): void {
     const slot = req.slot;
     if (slot === null) return;
     let bytes = req.retryBuf as Buffer;
@@ -187,7 +231,12 @@ export class ClusterReplies implements ReplyHook {
     again.idempotent = req.idempotent;
     again.retried = true;
     const owner = slot.owner;
-    if (!target.send(again, owner.id, owner.channel, bytes, 0, bytes.length, true))
+    if (via !== undefined) {
+      // A blocking pop stays off the shared connection on its new node too (ASKING included:
+      // it is in the bytes, on the same connection).
+      const why = via.again(again, target, this.pool.servers.indexOf(target), bytes);
+      if (why !== undefined) this.pool.plane.fail(again, target, why, false);
+    } else if (!target.send(again, owner.id, owner.channel, bytes, 0, bytes.length, true))
       this.pool.plane.fail(again, target, "has too many requests in flight", false);
   }
 }
