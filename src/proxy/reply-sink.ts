@@ -5,7 +5,6 @@
  */
 import type { ReplyFramer } from "./driver.js";
 import type { Request } from "./request.js";
-import type { PoolTarget } from "./target.js";
 
 /** The dedicated connection (dedicated.ts Dedicated) a reply came on, as a hook sees it. */
 export interface ReplyVia {
@@ -14,10 +13,16 @@ export interface ReplyVia {
   /** Its server's address. */
   readonly label: string;
   /**
-   * Sends `req` (bytes `bytes`) again on a dedicated connection of `target` (table index
-   * `idx`), where the client's lease moves; returns why it could not, or undefined.
+   * Sends `req` (bytes `bytes`) again on a dedicated connection of `target`, a PoolTarget
+   * (target.ts, not imported here: it depends on this file) at table index `idx`, where the
+   * client's lease moves; returns why it could not, or undefined.
    */
-  again(req: Request, target: PoolTarget, idx: number, bytes: Buffer): string | undefined;
+  again(
+    req: Request,
+    target: object & { readonly label: string },
+    idx: number,
+    bytes: Buffer,
+  ): string | undefined;
 }
 
 export interface ReplySink {
