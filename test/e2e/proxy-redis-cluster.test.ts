@@ -273,4 +273,42 @@ describe("redis cluster pool", { timeout: 180_000 }, () => {
       [null, "1"],
     ]);
   });
+
+  test("MULTI/EXEC whose slot migrates (ASK) or moved behind the pool's back (MOVED) runs on the owner", async () => {
+    const p2 = await freePort();
+    // No timed refresh: the pool learns of the move only from the redirects.
+    const rp = await startProxy(
+      poolYaml(p2, [cluster.ports[0]], "  cluster_refresh_interval: 600000\n"),
+    );
+    try {
+      const c = ioredis(p2);
+      assert.equal(await c.set("{txm}a", "0"), "OK");
+      const slot = keySlot(Buffer.from("txm"));
+      const pool = rp.proxy.pools_.get("kc");
+      assert.ok(pool);
+      const c0 = { ...pool.counters };
+      const { target } = await cluster.moveSlot(slot, async () => {
+        // A key the migrating source does not have: -ASK while queued, EXECABORT; the pool
+        // sends ASKING, MULTI ... EXEC to the importing node.
+        const r = await c.multi().set("{txm}new", "n").get("{txm}new").exec();
+        assert.deepEqual(r, [
+          [null, "OK"],
+          [null, "n"],
+        ]);
+      });
+      assert.ok(pool.counters.cluster_ask > c0.cluster_ask);
+      // Moved now, and the pool's table still names the old owner: -MOVED while queued.
+      const r = await c.multi().set("{txm}a", "1").get("{txm}a").exec();
+      assert.deepEqual(r, [
+        [null, "OK"],
+        [null, "1"],
+      ]);
+      assert.ok(pool.counters.cluster_moved > c0.cluster_moved);
+      const direct = new Redis({ port: target, host: "127.0.0.1" });
+      ioredisClients.push(direct);
+      assert.deepEqual(await direct.mget("{txm}a", "{txm}new"), ["1", "n"]);
+    } finally {
+      await rp.stop();
+    }
+  });
 });

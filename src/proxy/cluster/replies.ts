@@ -72,7 +72,13 @@ export class ClusterReplies implements ReplyHook {
     // pop); one of a transaction (WATCH, then MULTI ... EXEC on that connection) cannot.
     const movable = req.retryBuf !== undefined && (via === undefined || via.single);
     if (!movable && via === undefined) return false;
-    const r = parseRedirect(framer.buf, framer.start, framer.end);
+    const skipped = framer.skippedError;
+    // A bundle (MULTI ... EXEC sent as one write: redis/transaction.ts) one of whose commands
+    // was redirected while queued: the node discarded the whole transaction (EXECABORT, multi.c
+    // flagTransaction), nothing of it ran, so all of it follows the redirect.
+    const r =
+      parseRedirect(framer.buf, framer.start, framer.end) ??
+      (skipped !== undefined ? parseRedirect(skipped, 0, skipped.length) : undefined);
     if (r === undefined) return false;
     if (movable) return this.redirect(req, r, via);
     return this.refuse(req, r, via as ReplyVia);
@@ -215,15 +221,13 @@ export class ClusterReplies implements ReplyHook {
       // ASKING must come right before the request on the same connection (cluster-spec.md
       // "ASK redirection"): any command in between, a RESP3 client's HELLO 3 included
       // (planner.ts wrap), clears it. So it goes into the request's own bytes, as one more
-      // reply before the client's.
+      // reply before the client's. Before a MULTI it lasts to EXEC (networking.c resetClient
+      // keeps CLIENT_ASKING inside MULTI), so a bundled transaction follows an -ASK too.
       const before = expectBefore(expect);
-      const at =
-        before === 1 && bytes.subarray(0, HELLO3.length).equals(HELLO3) ? HELLO3.length : 0;
-      if (before === 0 || at > 0) {
-        bytes = Buffer.concat([bytes.subarray(0, at), ASKING, bytes.subarray(at)]);
-        expect = expectToken(before + 1, expectAfter(expect));
-        shift = ASKING.length;
-      }
+      const at = before >= 1 && bytes.subarray(0, HELLO3.length).equals(HELLO3) ? HELLO3.length : 0;
+      bytes = Buffer.concat([bytes.subarray(0, at), ASKING, bytes.subarray(at)]);
+      expect = expectToken(before + 1, expectAfter(expect));
+      shift = ASKING.length;
     }
     const again = new Redirected(slot, req.part, expect, req.silent, hops);
     again.keyStart = req.keyStart + shift;
