@@ -7,7 +7,9 @@
  * CLUSTER SLOTS) at start, every `cluster_refresh_interval`, and soon after anything that says
  * it changed: a -MOVED, a node connection failing. Refreshes are single-flight and at least
  * MIN_REFRESH_GAP_MS apart, so a burst of redirects or failures costs one fetch, not one per
- * request. A map that differs from the current one becomes the pool's server list (one
+ * request. While a master's connections fail (a suspect), the gap is SUSPECT_REFRESH_GAP_MS
+ * and its replicas are asked first: the replica the cluster promotes knows it at once, the
+ * other nodes only from its gossip (cluster-spec.md "Replica election and promotion"). A map that differs from the current one becomes the pool's server list (one
  * server per master, whose replicas hang off it: node.ts) and a new routing table (table.ts).
  *
  * Data plane: the core routes by that table and the Redis driver splits multi-key commands by
@@ -37,6 +39,14 @@ import { type ClusterTable, type ClusterWire, clusterTable, ownerRanges } from "
 import { type FetchOptions, fetchMigrations, fetchSlotMap } from "./topology.js";
 
 const MIN_REFRESH_GAP_MS = 100;
+/**
+ * The gap while a master is suspect (its connections failed): clients retrying their writes
+ * ask for the map that names its promoted replica, and each 100 ms waited is 100 ms more of
+ * failed writes after the cluster's own promotion.
+ */
+const SUSPECT_REFRESH_GAP_MS = 25;
+/** A master stays suspect this long at most (it may have recovered without a map change). */
+const SUSPECT_MAX_MS = 30_000;
 /** The masters are asked for their migrations at most this often (after a map refresh). */
 const MIGRATION_SCAN_GAP_MS = 1000;
 /** Per node asked for the map: a dead node refuses at once, a silent one costs this much. */
@@ -98,6 +108,8 @@ export class ClusterControl implements PoolControlPlane, ClusterRouting {
   private lastRefresh = 0;
   private refreshedAt = 0;
   private lastGood = "";
+  /** Masters whose connections failed: label → since (ms). */
+  private readonly suspects = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined = undefined;
   private interval = 0;
   private closed = false;
@@ -164,6 +176,8 @@ export class ClusterControl implements PoolControlPlane, ClusterRouting {
 
   serverFailed(s: BackendServer, reason: string): void {
     this.base.serverFailed(s, reason);
+    if (this.pool.servers.includes(s) && !this.suspects.has(s.label))
+      this.suspects.set(s.label, Date.now());
     this.refreshSoon();
   }
 
@@ -227,11 +241,12 @@ export class ClusterControl implements PoolControlPlane, ClusterRouting {
       return;
     }
     const gap = Date.now() - this.lastRefresh;
-    if (gap < MIN_REFRESH_GAP_MS) {
+    const min = this.suspects.size > 0 ? SUSPECT_REFRESH_GAP_MS : MIN_REFRESH_GAP_MS;
+    if (gap < min) {
       this.soon ??= setTimeout(() => {
         this.soon = undefined;
         this.refreshSoon();
-      }, MIN_REFRESH_GAP_MS - gap);
+      }, min - gap);
       return;
     }
     void this.refresh();
@@ -247,6 +262,7 @@ export class ClusterControl implements PoolControlPlane, ClusterRouting {
         (map) => {
           pool.counters.cluster_map_refreshes++;
           this.refreshedAt = Date.now();
+          this.clearSuspects(map);
           this.scanMigrations(map);
           if (this.closed || (this.map !== undefined && sameMap(this.map, map))) return;
           const first = this.map === undefined;
@@ -286,14 +302,20 @@ export class ClusterControl implements PoolControlPlane, ClusterRouting {
       seen.add(l);
       order.push({ host, port });
     };
-    const last = this.map?.shards
+    const shards = this.map?.shards ?? [];
+    const suspect = (n: { host: string; port: number }) =>
+      this.suspects.has(labelOf(n.host, n.port));
+    // A suspect master's replicas first (one of them is promoted), the suspect itself last.
+    for (const s of shards) if (suspect(s.master)) for (const r of s.replicas) add(r.host, r.port);
+    const last = shards
       .flatMap((s) => [s.master, ...s.replicas])
-      .find((n) => labelOf(n.host, n.port) === this.lastGood);
+      .find((n) => labelOf(n.host, n.port) === this.lastGood && !suspect(n));
     if (last) add(last.host, last.port);
-    for (const s of this.map?.shards ?? []) add(s.master.host, s.master.port);
+    for (const s of shards) if (!suspect(s.master)) add(s.master.host, s.master.port);
     for (const s of this.map?.shards ?? []) for (const r of s.replicas) add(r.host, r.port);
     for (const s of this.user.servers)
       if (s.kind === "server" && s.address.kind === "tcp") add(s.address.host, s.address.port);
+    for (const s of shards) add(s.master.host, s.master.port);
     const errors: string[] = [];
     const opts = this.linkOptions();
     for (const n of order) {
@@ -306,6 +328,17 @@ export class ClusterControl implements PoolControlPlane, ClusterRouting {
       }
     }
     throw new Error(`no cluster node answered: ${errors.join("; ")}`);
+  }
+
+  /** Suspects that the map no longer names as a master, or suspect for too long, are not. */
+  private clearSuspects(map: SlotMap): void {
+    const now = Date.now();
+    for (const [label, since] of this.suspects)
+      if (
+        now - since > SUSPECT_MAX_MS ||
+        !map.shards.some((s) => labelOf(s.master.host, s.master.port) === label)
+      )
+        this.suspects.delete(label);
   }
 
   /** The control-plane link's options: the pool's handshake (without READONLY), TLS, bound. */
