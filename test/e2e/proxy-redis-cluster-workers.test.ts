@@ -23,6 +23,7 @@ import type { Proc } from "../../tools/procs.js";
 import { stopAll } from "../../tools/procs.js";
 import { RedisCluster } from "../../tools/redis-cluster.js";
 import { startRun, suiteDir, until } from "../helpers/keepcache-run.js";
+import { startSetWriters } from "../helpers/set-writers.js";
 import { parsePrometheusText, sampleValue } from "../unit/admin/prom-text.js";
 import { acceptedBy, openSpread, stopProxy, workerPids } from "./proxy-workers-helpers.js";
 
@@ -148,22 +149,8 @@ describe("redis cluster pool with workers: 2", { timeout: 180_000 }, () => {
   test("a slot migrates under writes from both processes: no error, nothing lost", async () => {
     const tag = "{wmig}";
     const slot = keySlot(Buffer.from("wmig"));
-    const acked = new Map<string, string>();
-    const errors: string[] = [];
-    let stop = false;
-    const writer = async (c: Redis, w: number) => {
-      for (let i = 0; !stop && i < 100_000; i++) {
-        const k = `${tag}:${w}:${i % 100}`;
-        const v = `${w}-${i}`;
-        try {
-          await c.set(k, v);
-          acked.set(k, v);
-        } catch (err) {
-          errors.push((err as Error).message);
-        }
-      }
-    };
-    const writers = clients.map(writer);
+    const writers = startSetWriters(clients, (w, i) => `${tag}:${w}:${i % 100}`);
+    const { acked, errors } = writers;
     await sleep(200);
     // While the slot moves, the status shows it, with both ends.
     let seen = "";
@@ -176,8 +163,7 @@ describe("redis cluster pool with workers: 2", { timeout: 180_000 }, () => {
       assert.equal(seen, `127.0.0.1:${from} 127.0.0.1:${to}`);
     });
     await sleep(300);
-    stop = true;
-    await Promise.all(writers);
+    await writers.stop();
     assert.deepEqual(errors.slice(0, 5), []);
     assert.ok(acked.size > 0);
     const check = new Redis({ port: target, host: "127.0.0.1" });

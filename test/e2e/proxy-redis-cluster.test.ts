@@ -21,6 +21,7 @@ import { stopAll } from "../../tools/procs.js";
 import { RedisCluster } from "../../tools/redis-cluster.js";
 import { ioredis, ioredisClients } from "../helpers/ioredis.js";
 import { until } from "../helpers/keepcache-run.js";
+import { startSetWriters } from "../helpers/set-writers.js";
 import { type RunningProxy, startProxy } from "./proxy-harness.js";
 
 const run = promisify(execFile);
@@ -186,28 +187,14 @@ describe("redis cluster pool", { timeout: 180_000 }, () => {
     // Keys of one slot, so the whole migration concerns the writes.
     const tag = "{mig}";
     const slot = keySlot(Buffer.from("mig"));
-    const acked = new Map<string, string>();
-    const errors: string[] = [];
-    let stop = false;
-    const writer = async (w: number) => {
-      for (let i = 0; !stop && i < 100_000; i++) {
-        const k = `${tag}:${w}:${i % 200}`;
-        const v = `${w}-${i}`;
-        try {
-          await c.set(k, v);
-          acked.set(k, v);
-        } catch (err) {
-          errors.push((err as Error).message);
-        }
-      }
-    };
-    const writers = [0, 1, 2, 3].map(writer);
+    // Four writers on one client (pipelined), each with keys of its own.
+    const writers = startSetWriters([c, c, c, c], (w, i) => `${tag}:${w}:${i % 200}`);
+    const { acked, errors } = writers;
     await new Promise((r) => setTimeout(r, 200));
     // The steps of redis-cli --cluster reshard for one slot (cluster-spec.md "Live resharding").
     const { target } = await cluster.moveSlot(slot);
     await new Promise((r) => setTimeout(r, 300));
-    stop = true;
-    await Promise.all(writers);
+    await writers.stop();
     assert.deepEqual(errors.slice(0, 5), []);
     assert.ok(acked.size > 0);
     const pool = proxy.proxy.pools_.get("kc");

@@ -18,16 +18,15 @@ import { ClusterNode } from "../cluster/node.js";
 import { ClusterReplies, type ClusterRouting } from "../cluster/replies.js";
 import { ClusterServers, labelOf, nodeLine, seedHost } from "../cluster/servers.js";
 import { type ClusterTable, type ClusterWire, fromRanges } from "../cluster/table.js";
-import type { TargetState } from "../control.js";
 import type { PoolControlPlane, ProxyPool } from "../pool.js";
 import type { BackendServer } from "../server.js";
 import type { PoolTarget } from "../target.js";
-import { ALL_IN, decidedByPrimary, type FollowerOwner } from "./decided.js";
+import { DecidedByPrimary, type FollowerOwner } from "./decided.js";
 
 /** Asks for a refresh at most this often per pool (the primary refreshes at most every 100 ms). */
 const MIN_REFRESH_ASK_MS = 100;
 
-export class ClusterFollower implements PoolControlPlane, ClusterRouting {
+export class ClusterFollower extends DecidedByPrimary implements PoolControlPlane, ClusterRouting {
   /** The primary's current table data (undefined until the first arrives). */
   private wire: ClusterWire | undefined;
   private user!: PoolConfig;
@@ -42,6 +41,7 @@ export class ClusterFollower implements PoolControlPlane, ClusterRouting {
     private readonly owner: FollowerOwner,
     first: ClusterWire | undefined,
   ) {
+    super();
     this.wire = first;
     this.nodes = new ClusterServers(pool);
     this.replies = new ClusterReplies(pool, this);
@@ -111,25 +111,6 @@ export class ClusterFollower implements PoolControlPlane, ClusterRouting {
   close(): void {
     this.replies.close();
     this.nodes.close("pool stopped");
-  }
-
-  state(): Readonly<TargetState> {
-    return ALL_IN;
-  }
-  subscribe(): () => void {
-    return () => {};
-  }
-  drain(): void {
-    decidedByPrimary();
-  }
-  disable(): void {
-    decidedByPrimary();
-  }
-  enable(): void {
-    decidedByPrimary();
-  }
-  setWeight(): void {
-    decidedByPrimary();
   }
 }
 

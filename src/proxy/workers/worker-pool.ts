@@ -7,7 +7,6 @@
  * many failures to eject, and could disagree on where a key goes).
  */
 import type { PoolConfig } from "../../config/index.js";
-import type { TargetState } from "../control.js";
 import { type PoolControlPlane, type PoolDeps, ProxyPool } from "../pool.js";
 import type { SetController } from "../replicaset/control.js";
 import { buildTable, type RoutingTable } from "../router.js";
@@ -15,7 +14,7 @@ import type { BackendServer } from "../server.js";
 import { queueGauges } from "../stats.js";
 import type { PoolTarget } from "../target.js";
 import { ClusterFollower } from "./cluster-follower.js";
-import { ALL_IN, decidedByPrimary } from "./decided.js";
+import { DecidedByPrimary } from "./decided.js";
 import type { HeldListener } from "./handoff.js";
 import {
   type FromWorker,
@@ -34,7 +33,7 @@ const NEVER = { live: 0, pick: () => -1 };
  * rebuilt into a picker here), failures are reported to the primary, which counts them like
  * its own (nc_server.c), and the operator's actions are the primary's.
  */
-class FollowerControl implements PoolControlPlane {
+class FollowerControl extends DecidedByPrimary implements PoolControlPlane {
   /** The primary's current table for this pool (undefined until the first arrives). */
   wire: WireTable | undefined;
   private version = 0;
@@ -42,7 +41,9 @@ class FollowerControl implements PoolControlPlane {
   constructor(
     private readonly pool: ProxyPool,
     private readonly owner: WorkerProxyPool,
-  ) {}
+  ) {
+    super();
+  }
 
   /** The primary's table; without one yet, every server is live (the start state). */
   build(): RoutingTable<PoolTarget> {
@@ -67,24 +68,6 @@ class FollowerControl implements PoolControlPlane {
 
   configured(): void {}
   close(): void {}
-  state(): Readonly<TargetState> {
-    return ALL_IN;
-  }
-  subscribe(): () => void {
-    return () => {};
-  }
-  drain(): void {
-    decidedByPrimary();
-  }
-  disable(): void {
-    decidedByPrimary();
-  }
-  enable(): void {
-    decidedByPrimary();
-  }
-  setWeight(): void {
-    decidedByPrimary();
-  }
 }
 
 /** A pool as a worker process runs it: a ProxyPool with a follower's control plane. */
