@@ -269,6 +269,7 @@ export class ClusterControl implements PoolControlPlane, ClusterRouting {
           this.map = map;
           // The pool runs the map's masters (adopt), each with its replicas (configured).
           pool.apply(this.user);
+          this.replies.swapped();
           this.log[first ? "info" : "warn"](
             {
               pool: pool.name,

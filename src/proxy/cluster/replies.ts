@@ -114,6 +114,17 @@ export class ClusterReplies implements ReplyHook {
     return true;
   }
 
+  /**
+   * The pool swapped in a table from a new map: held reads whose slot has a new master go now,
+   * not at the next tick (a client's replies are in order, so one held read holds back its
+   * client's later replies too).
+   */
+  swapped(): void {
+    if (this.waiting.length === 0) return;
+    clearTimeout(this.waitTimer);
+    this.tick();
+  }
+
   /** Fails every held read (the pool stops). */
   close(): void {
     this.closed = true;

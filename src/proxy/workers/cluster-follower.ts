@@ -83,6 +83,7 @@ export class ClusterFollower extends DecidedByPrimary implements PoolControlPlan
     if (config !== undefined || moved || (wire !== undefined && !sameReplicas(pool, wire)))
       pool.apply(config ?? this.user);
     else pool.rebuild();
+    this.replies.swapped();
   }
 
   /** Reported to the primary (its ClusterControl counts it and refreshes soon). */
