@@ -26,7 +26,6 @@ import type { ProxyServerCounters } from "../metrics/table.js";
 import { elapsedMs, monoMicros } from "../util/micros.js";
 import { OutBuffer } from "../util/out-buffer.js";
 import { type SocketWriter, socketWriter } from "../util/socket-writes.js";
-import type { Dedicated } from "./dedicated.js";
 import type { HandshakeStep, ProtocolDriver, ReplyFramer } from "./driver.js";
 import { Fifo } from "./fifo.js";
 import { type Flushable, flushReplies, scheduleFlush } from "./flush.js";
@@ -52,6 +51,15 @@ const UPLOAD_BUFFER = 1024 * 1024;
  */
 const HOLD_MAX_MS = 1000;
 
+/** What a connection needs of its server's pool (pool.ts ProxyPool). */
+export interface ConnPool {
+  readonly driver: ProtocolDriver;
+  readonly timeoutMs: number;
+  readonly serverTls: tls.ConnectionOptions | undefined;
+  readonly handshake: readonly HandshakeStep[];
+  readonly config: { readonly tcpkeepalive: boolean };
+}
+
 /**
  * What a connection needs of the server it belongs to (server.ts BackendServer), declared
  * here so the connection depends on this contract, not on the server that makes it.
@@ -63,19 +71,29 @@ export interface ConnServer {
   readonly latency: Histogram;
   /** Where replies and failed requests go (the pool's data plane). */
   readonly plane: ReplySink;
-  readonly pool: {
-    readonly driver: ProtocolDriver;
-    readonly timeoutMs: number;
-    readonly serverTls: tls.ConnectionOptions | undefined;
-    readonly handshake: readonly HandshakeStep[];
-    readonly config: { readonly tcpkeepalive: boolean };
-  };
+  readonly pool: ConnPool;
   /** A handshake request on `conn`. */
   sendInternal(conn: BackendConn, request: Buffer, expect: number): void;
   /** A reply came: the server is alive (nc_server.c server_ok). */
   onReply(): void;
   /** `conn` failed: its requests in flight fail with `reason`. */
   connFailed(conn: BackendConn, reason: string, reqs: Request[]): void;
+}
+
+/**
+ * Who takes a connection's replies and failures instead of its server: the dedicated connection
+ * it belongs to (dedicated.ts Dedicated), declared here so the connection depends on this
+ * contract, not on the leasing around it.
+ */
+export interface ConnOwner {
+  /** Subscriber mode or MONITOR: replies nobody asked for are the stream's (Conn.Stream). */
+  readonly streaming: boolean;
+  /** A reply for `req`, instead of the data plane's settle. */
+  framed(req: Request, framer: ReplyFramer): void;
+  /** A reply of the stream (expect 0), bytes valid only during the call. */
+  streamed(buf: Buffer, start: number, end: number): void;
+  /** The connection failed or was closed: `reqs` were in flight. */
+  died(reason: string, reqs: Request[]): void;
 }
 
 export class BackendConn implements Flushable {
@@ -99,7 +117,7 @@ export class BackendConn implements Flushable {
   /** Set when a reload removed this server: the reason to close with once idle. */
   private retiring: string | undefined;
   /** Set for a dedicated connection (dedicated.ts): it settles replies and handles failures. */
-  owner: Dedicated | undefined = undefined;
+  owner: ConnOwner | undefined = undefined;
   /** The handshake steps sent on this connection, whose replies have not come yet (in order). */
   private handshake: HandshakeStep[] = [];
   /** An upload's client waiting for the socket to take what is buffered (sendMore). */

@@ -15,19 +15,45 @@
  * client hangs on a connection that is gone (a replica set's failover closes the demoted
  * member's dedicated connections, replicaset/set.ts).
  */
-import { BackendConn, type ConnServer } from "./backend.js";
-import type { ClientConn } from "./client.js";
+import { BackendConn, type ConnOwner, type ConnPool, type ConnServer } from "./backend.js";
 import { Conn, type ForwardPlan, type ReplyFramer } from "./driver.js";
-import { Request, type Slot } from "./request.js";
-import type { PoolTarget } from "./target.js";
+import { Request, type Slot, type SlotOwner } from "./request.js";
 
 /** Idle dedicated connections kept per server for the next client (the rest are closed). */
 const MAX_IDLE = 8;
 
+/**
+ * What a dedicated connection needs of the client that holds it (client.ts ClientConn),
+ * declared here so leasing depends on this contract, not on the client connection.
+ */
+export interface LeaseHolder extends SlotOwner {
+  /** The dedicated connection the client holds, null when none. */
+  readonly lease: Dedicated | null;
+  setLease(d: Dedicated | null): void;
+  /** Its lease became (or stopped being) a stream: requests are written to it unanswered. */
+  setStreaming(on: boolean): void;
+  /** Reply bytes of stream `d`, in order after every reply before the stream began. */
+  stream(d: Dedicated, buf: Buffer, start: number, end: number): void;
+  /** Stream `d`'s server connection is gone: the client gets `message` and is closed. */
+  streamLost(d: Dedicated, message: string): void;
+  /** The counters of the pool the client is in (a refused request counts as forward_error). */
+  readonly pool: { readonly counters: { forward_error: number } };
+}
+
+/**
+ * What routing to a pool entry (a server or a replica set, target.ts) needs of it: its name in
+ * messages and the server its dedicated connections go to now.
+ */
+export interface DedicatedRoute {
+  readonly label: string;
+  /** Undefined when there is none now (a replica set between masters). */
+  dedicatedTarget(): { dedicatedPool(): DedicatedPool } | undefined;
+}
+
 /** One dedicated connection: leased to one client, or idle in its server's pool. */
-export class Dedicated {
+export class Dedicated implements ConnOwner {
   readonly conn: BackendConn;
-  client: ClientConn | null = null;
+  client: LeaseHolder | null = null;
   /** The routing table's server index it serves (a replica set's index for its members). */
   index = -1;
   /** Give it back once nothing is in flight (Conn.Once, Conn.Release). */
@@ -98,7 +124,7 @@ const STREAM_PART = -2;
 
 /** What a server's dedicated connections need of it (server.ts BackendServer). */
 export interface DedicatedServer extends ConnServer {
-  readonly pool: ConnServer["pool"] & { readonly dedicatedLimit: number };
+  readonly pool: ConnPool & { readonly dedicatedLimit: number };
 }
 
 /** A server's dedicated connections: bounded, with a few idle ones kept for reuse. */
@@ -161,12 +187,12 @@ export class DedicatedPool {
  * connection or the client holds one; false: the shared path serves it.
  */
 export function routeDedicated(
-  client: ClientConn,
+  client: LeaseHolder,
   slot: Slot,
   plan: ForwardPlan,
   idx: number,
   req: Request,
-  server: PoolTarget,
+  server: DedicatedRoute,
 ): boolean {
   const lease = client.lease;
   const cls = plan.conn;
@@ -222,7 +248,7 @@ function sendOn(d: Dedicated, req: Request, plan: ForwardPlan): void {
 }
 
 /** The request that turns `d` into a stream; its replies go to `slot` as they come. */
-function startStream(client: ClientConn, slot: Slot, plan: ForwardPlan, d: Dedicated): boolean {
+function startStream(client: LeaseHolder, slot: Slot, plan: ForwardPlan, d: Dedicated): boolean {
   d.streaming = true;
   d.releasing = false;
   d.slot = slot;
@@ -235,7 +261,7 @@ function startStream(client: ClientConn, slot: Slot, plan: ForwardPlan, d: Dedic
   return true;
 }
 
-function fail(client: ClientConn, slot: Slot, message: string): void {
+function fail(client: LeaseHolder, slot: Slot, message: string): void {
   client.pool.counters.forward_error++;
   client.complete(slot, client.failReply(slot, message));
 }

@@ -3,8 +3,8 @@
  * its final outcome to the request the pool routed (the same steps as ProxyPool.settle and
  * ProxyPool.failRequest, which it stands in for).
  */
+import type { ProxyPoolCounters } from "../../metrics/table.js";
 import type { ReplyClass, SetBehaviour } from "../driver.js";
-import type { ProxyPool } from "../pool.js";
 import type { Request } from "../request.js";
 import type { BackendServer } from "../server.js";
 import type { ReadPicker } from "./pick.js";
@@ -17,9 +17,15 @@ export interface Parked {
   expire(message: string): void;
 }
 
+/** What a set's request needs of its pool. */
+export interface SetOpPool {
+  readonly counters: ProxyPoolCounters;
+}
+
 export interface SetPort {
   readonly name: string;
-  readonly pool: ProxyPool;
+  /** The set's pool: its counters count the failures of the set's requests. */
+  readonly pool: SetOpPool;
   readonly members: readonly BackendServer[];
   readonly view: SetView;
   readonly picker: ReadPicker;
@@ -65,7 +71,7 @@ export function completeOuterSilently(outer: Request): void {
 }
 
 /** The outer request failed: the driver's error naming the set and the reason. */
-export function failOuter(pool: ProxyPool, outer: Request, message: string): void {
+export function failOuter(pool: SetOpPool, outer: Request, message: string): void {
   const slot = outer.slot;
   if (slot === null) return;
   pool.counters.forward_error++;
