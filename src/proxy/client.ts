@@ -7,6 +7,7 @@
  * disconnected and counted, so one client that stops reading cannot grow proxy memory.
  */
 import type net from "node:net";
+import type { BackendError } from "../errors.js";
 import type { ProxyPoolCounters } from "../metrics/table.js";
 import { OutBuffer } from "../util/out-buffer.js";
 import { type SocketWriter, socketWriter } from "../util/socket-writes.js";
@@ -338,8 +339,8 @@ export class ClientConn implements LeaseHolder, Flushable {
     return this.parser.channel ?? 0;
   }
 
-  failReply(slot: Slot, message: string): Buffer {
-    return this.parser.failReply(slot.tag, slot.silent, message);
+  failReply(slot: Slot, err: BackendError): Buffer {
+    return this.parser.failReply(slot.tag, slot.silent, err.message);
   }
 
   private writeSlot(slot: Slot): void {

@@ -15,6 +15,7 @@
  * client hangs on a connection that is gone (a replica set's failover closes the demoted
  * member's dedicated connections, replicaset/set.ts).
  */
+import { BackendError } from "../errors.js";
 import { BackendConn, type ConnOwner, type ConnPool, type ConnServer } from "./backend.js";
 import { Conn, type ForwardPlan, type ReplyFramer } from "./driver.js";
 import { Request, type Slot, type SlotOwner } from "./request.js";
@@ -89,15 +90,15 @@ export class Dedicated implements ConnOwner {
   }
 
   /** The connection failed or was closed: fail what is in flight, tell the client. */
-  died(reason: string, reqs: Request[]): void {
+  died(err: BackendError, reqs: Request[]): void {
     const server = this.pool.server;
     this.pool.forget(this);
-    for (const r of reqs) server.plane.failRequest(r, server, reason, false);
+    for (const r of reqs) server.plane.failRequest(r, server, err, false);
     const c = this.client;
     this.client = null;
     if (c === null || c.lease !== this) return;
     c.setLease(null);
-    if (this.streaming) c.streamLost(this, `keepcache: backend ${server.label} ${reason}`);
+    if (this.streaming) c.streamLost(this, err.message);
   }
 
   /** Back to the pool (its server state is clean: nothing held, nothing in flight). */
@@ -135,8 +136,8 @@ export class DedicatedPool {
 
   constructor(readonly server: DedicatedServer) {}
 
-  /** A connection for a client, or the error text when the server's limit is reached. */
-  acquire(): Dedicated | string {
+  /** A connection for a client, or the error when the server's limit is reached. */
+  acquire(): Dedicated | BackendError {
     const c = this.server.counters;
     const reuse = this.idle.pop();
     if (reuse !== undefined) {
@@ -147,7 +148,11 @@ export class DedicatedPool {
     const limit = this.server.pool.dedicatedLimit;
     if (this.all.size >= limit) {
       c.dedicated_refused++;
-      return `keepcache: backend ${this.server.label} has all ${limit} dedicated connections in use (redis_dedicated_connections in the pool config)`;
+      return new BackendError(
+        "KC_BACKEND_OVERLOADED",
+        this.server.label,
+        `has all ${limit} dedicated connections in use (redis_dedicated_connections in the pool config)`,
+      );
     }
     const d = new Dedicated(this);
     this.all.add(d);
@@ -209,7 +214,10 @@ export function routeDedicated(
     fail(
       client,
       slot,
-      "keepcache: the dedicated server connection this request belongs to was closed (its server state, e.g. WATCH, is lost); start over",
+      new BackendError("KC_BACKEND_CLOSED", server.label, "closed the dedicated connection", {
+        message:
+          "keepcache: the dedicated server connection this request belongs to was closed (its server state, e.g. WATCH, is lost); start over",
+      }),
     );
     return true;
   }
@@ -217,17 +225,28 @@ export function routeDedicated(
     fail(
       client,
       slot,
-      `keepcache: this connection already holds a dedicated connection to another server than ${server.label}`,
+      new BackendError(
+        "KC_BACKEND_UNAVAILABLE",
+        server.label,
+        "is not the server of the client's dedicated connection",
+        {
+          message: `keepcache: this connection already holds a dedicated connection to another server than ${server.label}`,
+        },
+      ),
     );
     return true;
   }
   const target = server.dedicatedTarget();
   if (target === undefined) {
-    fail(client, slot, `keepcache: backend ${server.label} has no server to connect to now`);
+    fail(
+      client,
+      slot,
+      new BackendError("KC_BACKEND_UNAVAILABLE", server.label, "has no server to connect to now"),
+    );
     return true;
   }
   const d = target.dedicatedPool().acquire();
-  if (typeof d === "string") {
+  if (d instanceof BackendError) {
     fail(client, slot, d);
     return true;
   }
@@ -261,7 +280,7 @@ function startStream(client: LeaseHolder, slot: Slot, plan: ForwardPlan, d: Dedi
   return true;
 }
 
-function fail(client: LeaseHolder, slot: Slot, message: string): void {
+function fail(client: LeaseHolder, slot: Slot, err: BackendError): void {
   client.pool.counters.forward_error++;
-  client.complete(slot, client.failReply(slot, message));
+  client.complete(slot, client.failReply(slot, err));
 }

@@ -4,6 +4,7 @@
  * server_failure / server_ok).
  */
 import type { Endpoint, PoolConfig } from "../config/index.js";
+import { BackendError } from "../errors.js";
 import { Histogram } from "../metrics/histogram.js";
 import { counters, type ProxyServerCounters, proxyServerMetrics } from "../metrics/table.js";
 import { BackendConn, type ConnPool } from "./backend.js";
@@ -14,6 +15,11 @@ import type { TargetState } from "./target-state.js";
 
 /** Bound of one connection's in-flight FIFO; beyond it requests are refused, not queued. */
 export const MAX_INFLIGHT_PER_CONN = 16384;
+
+/** A request refused because its connection's in-flight FIFO is full (MAX_INFLIGHT_PER_CONN). */
+export function tooManyInFlight(server: string): BackendError {
+  return new BackendError("KC_BACKEND_OVERLOADED", server, "has too many requests in flight");
+}
 
 /**
  * What a server, and whoever reads a server (the admin plane, the stats port), needs of its
@@ -124,11 +130,11 @@ export class BackendServer implements DedicatedServer, DedicatedRoute {
     this.failures = 0;
   }
 
-  connFailed(conn: BackendConn, reason: string, reqs: Request[]): void {
+  connFailed(conn: BackendConn, err: BackendError, reqs: Request[]): void {
     const i = this.conns.indexOf(conn);
     if (i >= 0) this.conns[i] = undefined;
-    this.pool.serverFailed(this, reason);
-    for (const r of reqs) this.plane.failRequest(r, this, reason, true);
+    this.pool.serverFailed(this, err.reason);
+    for (const r of reqs) this.plane.failRequest(r, this, err, true);
   }
 
   /** Live connections (preconnect, stats). */

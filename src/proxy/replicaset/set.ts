@@ -12,6 +12,7 @@
  */
 import assert from "node:assert";
 import type { ReplicaSetConfig } from "../../config/index.js";
+import { BackendError } from "../../errors.js";
 import type { Logger } from "../../log.js";
 import type { ProxyPoolCounters } from "../../metrics/table.js";
 import type { BackendConn } from "../backend.js";
@@ -210,7 +211,16 @@ export class ReplicaSet implements SetPort, ControlledSet, DedicatedRoute {
     const keep: typeof this.parked = [];
     for (const p of this.parked) {
       if (p.until <= now)
-        p.op.expire(`keepcache: replica set ${this.name} found no master within ${this.holdMs} ms`);
+        p.op.expire(
+          new BackendError(
+            "KC_BACKEND_UNAVAILABLE",
+            this.name,
+            `found no master within ${this.holdMs} ms`,
+            {
+              message: `keepcache: replica set ${this.name} found no master within ${this.holdMs} ms`,
+            },
+          ),
+        );
       else keep.push(p);
     }
     this.parked = keep;
