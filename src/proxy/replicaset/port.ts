@@ -1,7 +1,7 @@
 /**
  * What a replica-set request (op.ts, fanout.ts) needs from its set (set.ts), and how it hands
- * its final outcome to the request the pool routed (the same steps as ProxyPool.settle and
- * ProxyPool.failRequest, which it stands in for).
+ * its final outcome to the request the pool routed (the same steps as the data plane's settle
+ * and fail, dispatch.ts, which it stands in for).
  */
 import { BackendError } from "../../errors.js";
 import type { ProxyPoolCounters } from "../../metrics/table.js";
