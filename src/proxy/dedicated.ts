@@ -15,26 +15,53 @@
  * client hangs on a connection that is gone (a replica set's failover closes the demoted
  * member's dedicated connections, replicaset/set.ts).
  */
-import { BackendConn, type ConnServer } from "./backend.js";
-import type { ClientConn } from "./client.js";
+import { BackendError } from "../errors.js";
+import { BackendConn, type ConnOwner, type ConnPool, type ConnServer } from "./backend.js";
 import { Conn, type ForwardPlan, type ReplyFramer } from "./driver.js";
-import { Request, type Slot } from "./request.js";
-import type { PoolTarget } from "./target.js";
+import { Request, type Slot, type SlotOwner } from "./request.js";
 
 /** Idle dedicated connections kept per server for the next client (the rest are closed). */
 const MAX_IDLE = 8;
 
+/**
+ * What a dedicated connection needs of the client that holds it (client.ts ClientConn),
+ * declared here so leasing depends on this contract, not on the client connection.
+ */
+export interface LeaseHolder extends SlotOwner {
+  /** The dedicated connection the client holds, null when none. */
+  readonly lease: Dedicated | null;
+  setLease(d: Dedicated | null): void;
+  /** Its lease became (or stopped being) a stream: requests are written to it unanswered. */
+  setStreaming(on: boolean): void;
+  /** Reply bytes of stream `d`, in order after every reply before the stream began. */
+  stream(d: Dedicated, buf: Buffer, start: number, end: number): void;
+  /** Stream `d`'s server connection is gone: the client gets `message` and is closed. */
+  streamLost(d: Dedicated, message: string): void;
+  /** The counters of the pool the client is in (a refused request counts as forward_error). */
+  readonly pool: { readonly counters: { forward_error: number } };
+}
+
+/**
+ * What routing to a pool entry (a server or a replica set, target.ts) needs of it: its name in
+ * messages and the server its dedicated connections go to now.
+ */
+export interface DedicatedRoute {
+  readonly label: string;
+  /** Undefined when there is none now (a replica set between masters). */
+  dedicatedTarget(): { dedicatedPool(): DedicatedPool } | undefined;
+}
+
 /** One dedicated connection: leased to one client, or idle in its server's pool. */
-export class Dedicated {
+export class Dedicated implements ConnOwner {
   readonly conn: BackendConn;
-  client: ClientConn | null = null;
+  client: LeaseHolder | null = null;
   /** The routing table's server index it serves (a replica set's index for its members). */
   index = -1;
   /** Give it back once nothing is in flight (Conn.Once, Conn.Release). */
   releasing = false;
   /**
    * Leased for one request that holds no other server state (Conn.Once taken fresh: a blocking
-   * pop, WAIT, SCRIPT KILL): a redirect may move it to another server (leaseAgain).
+   * pop, WAIT, SCRIPT KILL): a redirect may move it to another server (again).
    */
   single = false;
   /** Subscriber mode or MONITOR: replies go to the client as they come (Conn.Stream). */
@@ -71,13 +98,24 @@ export class Dedicated {
    * goes back to its pool once its reply is settled (framed). A Redis Cluster pool's redirect of
    * a blocking command (cluster/replies.ts). Returns why it could not, or undefined.
    */
-  again(req: Request, target: PoolTarget, idx: number, bytes: Buffer): string | undefined {
+  again(
+    req: Request,
+    target: DedicatedRoute,
+    idx: number,
+    bytes: Buffer,
+  ): BackendError | undefined {
     const client = this.client;
-    if (client === null || client.closed) return "has no client for the request any more";
+    if (client === null || client.closed)
+      return new BackendError("KC_BACKEND_CLOSED", target.label, "has no client for the request");
     const t = target.dedicatedTarget();
-    if (t === undefined) return "has no server to connect to now";
+    if (t === undefined)
+      return new BackendError(
+        "KC_BACKEND_UNAVAILABLE",
+        target.label,
+        "has no server to connect to now",
+      );
     const d = t.dedicatedPool().acquire();
-    if (typeof d === "string") return d;
+    if (d instanceof BackendError) return d;
     d.client = client;
     d.index = idx;
     d.releasing = true;
@@ -96,15 +134,15 @@ export class Dedicated {
   }
 
   /** The connection failed or was closed: fail what is in flight, tell the client. */
-  died(reason: string, reqs: Request[]): void {
+  died(err: BackendError, reqs: Request[]): void {
     const server = this.pool.server;
     this.pool.forget(this);
-    for (const r of reqs) server.plane.failRequest(r, server, reason, false);
+    for (const r of reqs) server.plane.failRequest(r, server, err, false);
     const c = this.client;
     this.client = null;
     if (c === null || c.lease !== this) return;
     c.setLease(null);
-    if (this.streaming) c.streamLost(this, `keepcache: backend ${server.label} ${reason}`);
+    if (this.streaming) c.streamLost(this, err.message);
   }
 
   /** Back to the pool (its server state is clean: nothing held, nothing in flight). */
@@ -132,7 +170,7 @@ const STREAM_PART = -2;
 
 /** What a server's dedicated connections need of it (server.ts BackendServer). */
 export interface DedicatedServer extends ConnServer {
-  readonly pool: ConnServer["pool"] & { readonly dedicatedLimit: number };
+  readonly pool: ConnPool & { readonly dedicatedLimit: number };
 }
 
 /** A server's dedicated connections: bounded, with a few idle ones kept for reuse. */
@@ -143,8 +181,8 @@ export class DedicatedPool {
 
   constructor(readonly server: DedicatedServer) {}
 
-  /** A connection for a client, or the error text when the server's limit is reached. */
-  acquire(): Dedicated | string {
+  /** A connection for a client, or the error when the server's limit is reached. */
+  acquire(): Dedicated | BackendError {
     const c = this.server.counters;
     const reuse = this.idle.pop();
     if (reuse !== undefined) {
@@ -155,7 +193,11 @@ export class DedicatedPool {
     const limit = this.server.pool.dedicatedLimit;
     if (this.all.size >= limit) {
       c.dedicated_refused++;
-      return `keepcache: backend ${this.server.label} has all ${limit} dedicated connections in use (redis_dedicated_connections in the pool config)`;
+      return new BackendError(
+        "KC_BACKEND_OVERLOADED",
+        this.server.label,
+        `has all ${limit} dedicated connections in use (redis_dedicated_connections in the pool config)`,
+      );
     }
     const d = new Dedicated(this);
     this.all.add(d);
@@ -195,12 +237,12 @@ export class DedicatedPool {
  * connection or the client holds one; false: the shared path serves it.
  */
 export function routeDedicated(
-  client: ClientConn,
+  client: LeaseHolder,
   slot: Slot,
   plan: ForwardPlan,
   idx: number,
   req: Request,
-  server: PoolTarget,
+  server: DedicatedRoute,
 ): boolean {
   const lease = client.lease;
   const cls = plan.conn;
@@ -217,7 +259,10 @@ export function routeDedicated(
     fail(
       client,
       slot,
-      "keepcache: the dedicated server connection this request belongs to was closed (its server state, e.g. WATCH, is lost); start over",
+      new BackendError("KC_BACKEND_CLOSED", server.label, "closed the dedicated connection", {
+        message:
+          "keepcache: the dedicated server connection this request belongs to was closed (its server state, e.g. WATCH, is lost); start over",
+      }),
     );
     return true;
   }
@@ -225,17 +270,28 @@ export function routeDedicated(
     fail(
       client,
       slot,
-      `keepcache: this connection already holds a dedicated connection to another server than ${server.label}`,
+      new BackendError(
+        "KC_BACKEND_UNAVAILABLE",
+        server.label,
+        "is not the server of the client's dedicated connection",
+        {
+          message: `keepcache: this connection already holds a dedicated connection to another server than ${server.label}`,
+        },
+      ),
     );
     return true;
   }
   const target = server.dedicatedTarget();
   if (target === undefined) {
-    fail(client, slot, `keepcache: backend ${server.label} has no server to connect to now`);
+    fail(
+      client,
+      slot,
+      new BackendError("KC_BACKEND_UNAVAILABLE", server.label, "has no server to connect to now"),
+    );
     return true;
   }
   const d = target.dedicatedPool().acquire();
-  if (typeof d === "string") {
+  if (d instanceof BackendError) {
     fail(client, slot, d);
     return true;
   }
@@ -246,7 +302,7 @@ export function routeDedicated(
   d.releasing = cls === Conn.Once || cls === Conn.Upload;
   d.single = cls === Conn.Once;
   if (d.releasing) req.blocking = true;
-  // A single request keeps a view of its bytes (no copy) for a redirect (leaseAgain).
+  // A single request keeps a view of its bytes (no copy) for a redirect (Dedicated.again).
   sendOn(d, req, plan, d.single);
   return true;
 }
@@ -258,7 +314,7 @@ function sendOn(d: Dedicated, req: Request, plan: ForwardPlan, keep = false): vo
 }
 
 /** The request that turns `d` into a stream; its replies go to `slot` as they come. */
-function startStream(client: ClientConn, slot: Slot, plan: ForwardPlan, d: Dedicated): boolean {
+function startStream(client: LeaseHolder, slot: Slot, plan: ForwardPlan, d: Dedicated): boolean {
   d.streaming = true;
   d.releasing = false;
   d.slot = slot;
@@ -271,7 +327,7 @@ function startStream(client: ClientConn, slot: Slot, plan: ForwardPlan, d: Dedic
   return true;
 }
 
-function fail(client: ClientConn, slot: Slot, message: string): void {
+function fail(client: LeaseHolder, slot: Slot, err: BackendError): void {
   client.pool.counters.forward_error++;
-  client.complete(slot, client.failReply(slot, message));
+  client.complete(slot, client.failReply(slot, err));
 }

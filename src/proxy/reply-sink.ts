@@ -3,6 +3,7 @@
  * (dispatch.ts DataPlane, the only implementation). Declared apart so a server depends on
  * this contract, not on the routing that sends it requests.
  */
+import type { BackendError } from "../errors.js";
 import type { ReplyFramer } from "./driver.js";
 import type { Request } from "./request.js";
 
@@ -22,24 +23,24 @@ export interface ReplyVia {
     target: object & { readonly label: string },
     idx: number,
     bytes: Buffer,
-  ): string | undefined;
+  ): BackendError | undefined;
 }
 
 export interface ReplySink {
   /** A reply for `req` is framed in `framer` (`via`: on a dedicated connection). */
   settle(req: Request, framer: ReplyFramer, via?: ReplyVia): void;
-  /** `req` could not be served by `server` (named in the error; a retry avoids it). */
+  /** `req` could not be served by `server` (a retry avoids it): `err` says why. */
   failRequest(
     req: Request,
     server: object & { readonly label: string },
-    reason: string,
+    err: BackendError,
     retryable: boolean,
   ): void;
 }
 
 /**
  * A pool that acts on its backends' replies itself (a Redis Cluster pool: -MOVED/-ASK
- * redirects and reads held through a failover, cluster/control.ts). The data plane hands it
+ * redirects and reads held through a failover, cluster/replies.ts). The data plane hands it
  * every reply and failure first; a pool with one leaves retries to it.
  */
 export interface ReplyHook {
@@ -57,7 +58,7 @@ export interface ReplyHook {
   failed(
     req: Request,
     server: object & { readonly label: string },
-    reason: string,
+    err: BackendError,
     retryable: boolean,
   ): boolean;
 }

@@ -17,12 +17,14 @@
  * at once with the backend's name and reason, because a write whose connection broke may have
  * been applied, and sending it again could apply it twice.
  */
+import { BackendError } from "../../errors.js";
 import type { ReplyFramer } from "../driver.js";
 import type { ProxyPool } from "../pool.js";
 import { HELLO3 } from "../redis/planner.js";
 import { expectAfter, expectBefore, expectToken } from "../redis/reply-framer.js";
 import type { ReplyHook, ReplyVia } from "../reply-sink.js";
 import type { Request } from "../request.js";
+import { tooManyInFlight } from "../server.js";
 import type { PoolTarget } from "../target.js";
 import { Redirected } from "./node.js";
 import { parseRedirect, type Redirect } from "./redirect.js";
@@ -38,7 +40,7 @@ const WAIT_TICK_MS = 50;
 interface Waiting {
   req: Request;
   server: object & { readonly label: string };
-  reason: string;
+  err: BackendError;
   deadline: number;
 }
 
@@ -91,7 +93,7 @@ export class ClusterReplies implements ReplyHook {
   failed(
     req: Request,
     server: object & { readonly label: string },
-    reason: string,
+    err: BackendError,
     retryable: boolean,
   ): boolean {
     const slot = req.slot;
@@ -108,7 +110,7 @@ export class ClusterReplies implements ReplyHook {
     )
       return false;
     this.pool.counters.cluster_failover_waits++;
-    this.waiting.push({ req, server, reason, deadline: Date.now() + wait });
+    this.waiting.push({ req, server, err, deadline: Date.now() + wait });
     this.routing.refreshSoon();
     this.waitTimer ??= setTimeout(() => this.tick(), WAIT_TICK_MS);
     return true;
@@ -131,7 +133,13 @@ export class ClusterReplies implements ReplyHook {
     clearTimeout(this.waitTimer);
     const waiting = this.waiting;
     this.waiting = [];
-    for (const w of waiting) this.pool.plane.fail(w.req, w.server, "pool stopped", false);
+    for (const w of waiting)
+      this.pool.plane.fail(
+        w.req,
+        w.server,
+        new BackendError("KC_BACKEND_CLOSED", w.server.label, "pool stopped"),
+        false,
+      );
   }
 
   /** Held reads whose slot has another master now go there; expired ones fail. */
@@ -147,13 +155,18 @@ export class ClusterReplies implements ReplyHook {
       const table = plane.table;
       const idx = table.picker.pick(bytes, req.keyStart, req.keyEnd);
       const target = idx >= 0 ? table.targets[idx] : undefined;
-      if (req.slot?.owner.closed !== false) plane.fail(req, w.server, w.reason, false);
+      if (req.slot?.owner.closed !== false) plane.fail(req, w.server, w.err, false);
       else if (target !== undefined && target !== w.server) this.sendAgain(req, target, false, 0);
       else if (now >= w.deadline)
         plane.fail(
           req,
           w.server,
-          `${w.reason} (the cluster named no other master for its slot within cluster_failover_wait)`,
+          new BackendError(
+            "KC_BACKEND_UNAVAILABLE",
+            w.server.label,
+            `${w.err.reason} (the cluster named no other master for its slot within cluster_failover_wait)`,
+            { cause: w.err },
+          ),
           false,
         );
       else this.waiting.push(w);
@@ -190,7 +203,11 @@ export class ClusterReplies implements ReplyHook {
     this.pool.plane.fail(
       req,
       via,
-      `${why} slot ${r.slot} to ${target.label} while this connection holds a dedicated connection to it (a transaction after WATCH, or a value streamed through): that state cannot follow its keys to another node; run it again`,
+      new BackendError(
+        "KC_BACKEND_UNAVAILABLE",
+        via.label,
+        `${why} slot ${r.slot} to ${target.label} while this connection holds a dedicated connection to it (a transaction after WATCH, or a value streamed through): that state cannot follow its keys to another node; run it again`,
+      ),
       false,
     );
     return true;
@@ -249,9 +266,9 @@ export class ClusterReplies implements ReplyHook {
     if (via !== undefined) {
       // A blocking pop stays off the shared connection on its new node too (ASKING included:
       // it is in the bytes, on the same connection).
-      const why = via.again(again, target, this.pool.servers.indexOf(target), bytes);
-      if (why !== undefined) this.pool.plane.fail(again, target, why, false);
+      const err = via.again(again, target, this.pool.servers.indexOf(target), bytes);
+      if (err !== undefined) this.pool.plane.fail(again, target, err, false);
     } else if (!target.send(again, owner.id, owner.channel, bytes, 0, bytes.length, true))
-      this.pool.plane.fail(again, target, "has too many requests in flight", false);
+      this.pool.plane.fail(again, target, tooManyInFlight(target.label), false);
   }
 }
