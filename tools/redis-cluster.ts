@@ -5,6 +5,7 @@
  * every node reports cluster_state:ok and the same slot owners. stop() kills them and removes
  * the directory.
  */
+import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -168,6 +169,79 @@ export class RedisCluster {
       if (Date.now() > deadline) throw new Error(`replicas not synced within ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 100));
     }
+  }
+
+  /** The port of the master serving `slot` (CLUSTER NODES of the first live node). */
+  async masterOf(slot: number): Promise<{ port: number; id: string }> {
+    const live = this.ports.find((_, i) => this.procs[i] !== undefined) ?? this.ports[0];
+    const text = await this.cli(live, "CLUSTER", "NODES");
+    for (const line of text.split("\n")) {
+      const f = line.split(" ");
+      if (!f[2]?.includes("master") || f[2].includes("fail")) continue;
+      const serves = f.slice(8).some((r) => {
+        const [a, b] = r.split("-").map(Number);
+        return slot >= a && slot <= (b ?? a);
+      });
+      if (serves) return { port: Number(/:(\d+)@/.exec(f[1])?.[1]), id: f[0] };
+    }
+    throw new Error(`no master serves slot ${slot}:\n${text}`);
+  }
+
+  /** The replica ports of the master on `port` (CLUSTER SHARDS of that master). */
+  async replicasOf(port: number): Promise<number[]> {
+    const text = await this.cli(
+      port,
+      "CLUSTER",
+      "REPLICAS",
+      (await this.cli(port, "CLUSTER", "MYID")).trim(),
+    );
+    return [...text.matchAll(/:(\d+)@/g)].map((m) => Number(m[1]));
+  }
+
+  /**
+   * Moves one slot to another master as `redis-cli --cluster reshard` does (cluster-spec.md
+   * "Live resharding"): SETSLOT IMPORTING on the target, MIGRATING on the source, MIGRATE of
+   * its keys in batches, SETSLOT NODE on every master. Returns the source and target ports.
+   * `during` runs while the slot is MIGRATING/IMPORTING, before its keys move.
+   */
+  async moveSlot(
+    slot: number,
+    during?: (source: number, target: number) => Promise<void>,
+  ): Promise<{ source: number; target: number }> {
+    const source = await this.masterOf(slot);
+    const others = await Promise.all(
+      this.ports
+        .filter((p, i) => p !== source.port && this.procs[i] !== undefined)
+        .map(async (p) => ({ port: p, role: await this.cli(p, "ROLE") })),
+    );
+    const masters = others.filter((n) => n.role.startsWith("master"));
+    const target = masters[0];
+    assert.ok(target !== undefined, "no other master to move the slot to");
+    const targetId = (await this.cli(target.port, "CLUSTER", "MYID")).trim();
+    const s = String(slot);
+    await this.cli(target.port, "CLUSTER", "SETSLOT", s, "IMPORTING", source.id);
+    await this.cli(source.port, "CLUSTER", "SETSLOT", s, "MIGRATING", targetId);
+    await during?.(source.port, target.port);
+    for (let round = 0; round < 10_000; round++) {
+      const keys = (await this.cli(source.port, "CLUSTER", "GETKEYSINSLOT", s, "50"))
+        .split("\n")
+        .filter((k) => k !== "");
+      if (keys.length === 0) break;
+      const to = String(target.port);
+      await this.cli(source.port, "MIGRATE", "127.0.0.1", to, "", "0", "5000", "KEYS", ...keys);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // The target first: were the source told first, it would send clients to a target that
+    // still imports the slot and sends them back (MOVED) without ASKING.
+    for (const m of [target, source, ...masters.filter((m) => m !== target)])
+      await this.cli(m.port, "CLUSTER", "SETSLOT", s, "NODE", targetId);
+    return { source: source.port, target: target.port };
+  }
+
+  /** kill -9 of one node (its index in `ports`). */
+  async kill(i: number): Promise<void> {
+    await this.procs[i]?.stop("SIGKILL");
+    this.procs[i] = undefined;
   }
 
   async stop(): Promise<void> {

@@ -204,6 +204,10 @@ export const proxyPoolMetrics = {
     type: "counter",
     help: "Redis Cluster pools: -ASK replies followed (ASKING and the request on the importing node)",
   },
+  cluster_tx_redirects: {
+    type: "counter",
+    help: "Redis Cluster pools: -MOVED/-ASK inside a transaction (WATCH/MULTI on a dedicated connection), answered with an error",
+  },
   cluster_map_refreshes: {
     type: "counter",
     help: "Redis Cluster pools: slot maps fetched (CLUSTER SHARDS / CLUSTER SLOTS)",

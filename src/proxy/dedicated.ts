@@ -59,6 +59,11 @@ export class Dedicated implements ConnOwner {
   index = -1;
   /** Give it back once nothing is in flight (Conn.Once, Conn.Release). */
   releasing = false;
+  /**
+   * Leased for one request that holds no other server state (Conn.Once taken fresh: a blocking
+   * pop, WAIT, SCRIPT KILL): a redirect may move it to another server (again).
+   */
+  single = false;
   /** Subscriber mode or MONITOR: replies go to the client as they come (Conn.Stream). */
   streaming = false;
   /** The client's slot the stream's replies are written at (never completed). */
@@ -78,8 +83,47 @@ export class Dedicated implements ConnOwner {
       this.streamed(framer.buf, framer.start, framer.end);
       return;
     }
-    this.pool.server.plane.settle(req, framer);
+    this.pool.server.plane.settle(req, framer, this);
     if (this.releasing && this.conn.inflightCount === 0 && !this.conn.dead) this.giveBack();
+  }
+
+  /** Its server's address (ReplyVia). */
+  get label(): string {
+    return this.pool.server.label;
+  }
+
+  /**
+   * Sends `req` again, whose dedicated connection this was alone (single), on a new dedicated
+   * connection of `target`, at table index `idx`; the client's lease moves there, and this one
+   * goes back to its pool once its reply is settled (framed). A Redis Cluster pool's redirect of
+   * a blocking command (cluster/replies.ts). Returns why it could not, or undefined.
+   */
+  again(
+    req: Request,
+    target: DedicatedRoute,
+    idx: number,
+    bytes: Buffer,
+  ): BackendError | undefined {
+    const client = this.client;
+    if (client === null || client.closed)
+      return new BackendError("KC_BACKEND_CLOSED", target.label, "has no client for the request");
+    const t = target.dedicatedTarget();
+    if (t === undefined)
+      return new BackendError(
+        "KC_BACKEND_UNAVAILABLE",
+        target.label,
+        "has no server to connect to now",
+      );
+    const d = t.dedicatedPool().acquire();
+    if (d instanceof BackendError) return d;
+    d.client = client;
+    d.index = idx;
+    d.releasing = true;
+    d.single = true;
+    client.setLease(d);
+    req.blocking = true;
+    d.conn.send(req, bytes, 0, bytes.length, true);
+    return undefined;
   }
 
   /** A reply of the stream (subscriber mode pushes, MONITOR lines). */
@@ -107,6 +151,7 @@ export class Dedicated implements ConnOwner {
     if (c !== null && c.lease === this) c.setLease(null);
     this.client = null;
     this.releasing = false;
+    this.single = false;
     this.index = -1;
     this.pool.giveBack(this);
   }
@@ -255,15 +300,17 @@ export function routeDedicated(
   client.setLease(d);
   if (cls === Conn.Stream) return startStream(client, slot, plan, d);
   d.releasing = cls === Conn.Once || cls === Conn.Upload;
+  d.single = cls === Conn.Once;
   if (d.releasing) req.blocking = true;
-  sendOn(d, req, plan);
+  // A single request keeps a view of its bytes (no copy) for a redirect (Dedicated.again).
+  sendOn(d, req, plan, d.single);
   return true;
 }
 
-function sendOn(d: Dedicated, req: Request, plan: ForwardPlan): void {
+function sendOn(d: Dedicated, req: Request, plan: ForwardPlan, keep = false): void {
   const bytes = plan.rewrite;
-  if (bytes !== undefined) d.conn.send(req, bytes, 0, bytes.length, false);
-  else d.conn.send(req, plan.buf, plan.frameStart, plan.frameEnd, false);
+  if (bytes !== undefined) d.conn.send(req, bytes, 0, bytes.length, keep);
+  else d.conn.send(req, plan.buf, plan.frameStart, plan.frameEnd, keep);
 }
 
 /** The request that turns `d` into a stream; its replies go to `slot` as they come. */

@@ -20,7 +20,7 @@ import type { ProxyPoolCounters } from "../metrics/table.js";
 import type { ClientConn, RequestRouter } from "./client.js";
 import { routeDedicated } from "./dedicated.js";
 import type { Plan, ReplyFramer, SplitPart } from "./driver.js";
-import type { ReplyHook, ReplySink } from "./reply-sink.js";
+import type { ReplyHook, ReplySink, ReplyVia } from "./reply-sink.js";
 import { Request, type Slot } from "./request.js";
 import type { RoutingTable } from "./router.js";
 import { tooManyInFlight } from "./server.js";
@@ -201,9 +201,9 @@ export class DataPlane implements ReplySink, RequestRouter {
     slot.owner.complete(slot, slot.owner.failReply(slot, tooManyInFlight(s.label)));
   }
 
-  /** A reply for `req` is framed in `framer`. */
-  settle(req: Request, framer: ReplyFramer): void {
-    if (this.hook?.settle(req, framer) === true) return;
+  /** A reply for `req` is framed in `framer` (`via`: on a dedicated connection). */
+  settle(req: Request, framer: ReplyFramer, via?: ReplyVia): void {
+    if (this.hook?.settle(req, framer, via) === true) return;
     const slot = req.slot;
     if (slot === null) {
       if (framer.isError)

@@ -253,6 +253,13 @@ export interface ReplyFramer {
   /** The backend broke the protocol: the connection must be closed and its requests failed. */
   broken: boolean;
   /**
+   * Set by next() when the request was a bundle (several requests in one write, of which the
+   * client sees one reply): a copy of the first error reply the bundle's other replies held,
+   * else undefined. A reply hook may act on it (a Redis Cluster pool: a -MOVED inside MULTI ...
+   * EXEC, whose EXEC then only says EXECABORT). Framers without bundles leave this out.
+   */
+  readonly skippedError?: Buffer | undefined;
+  /**
    * After next() returned false: the reply in progress is large and may go to its client in
    * pieces (piece()) rather than be held whole. Once a piece was taken the rest must be too;
    * next() then frames the reply's last bytes. Framers that never stream leave this out.

@@ -109,7 +109,10 @@ export class ProxyPool implements ClientPool, SetPool, ControlledPool {
   readonly control: PoolControlPlane;
   /** The servers and replica sets of the config, in its order (the table's indexes). */
   servers: PoolTarget[] = [];
+  /** The config the pool runs (the control plane's adopt of `given`). */
   config!: PoolConfig;
+  /** The config as the operator gave it (what worker processes are sent: workers/primary.ts). */
+  given!: PoolConfig;
 
   constructor(
     config: PoolConfig,
@@ -134,6 +137,7 @@ export class ProxyPool implements ClientPool, SetPool, ControlledPool {
   /** Adopts a (new) config: servers with the same stats name and address keep their connections. */
   apply(operatorConfig: PoolConfig): void {
     const config = this.control.adopt?.(operatorConfig) ?? operatorConfig;
+    this.given = operatorConfig;
     const old = new Map(this.servers.map((s) => [`${s.name}|${s.label}`, s]));
     this.config = config;
     this.plane.config = config;

@@ -7,9 +7,28 @@ import type { BackendError } from "../errors.js";
 import type { ReplyFramer } from "./driver.js";
 import type { Request } from "./request.js";
 
+/** The dedicated connection (dedicated.ts Dedicated) a reply came on, as a hook sees it. */
+export interface ReplyVia {
+  /** Leased for this one request, with no other server state (a redirect may move it). */
+  readonly single: boolean;
+  /** Its server's address. */
+  readonly label: string;
+  /**
+   * Sends `req` (bytes `bytes`) again on a dedicated connection of `target`, a PoolTarget
+   * (target.ts, not imported here: it depends on this file) at table index `idx`, where the
+   * client's lease moves; returns why it could not, or undefined.
+   */
+  again(
+    req: Request,
+    target: object & { readonly label: string },
+    idx: number,
+    bytes: Buffer,
+  ): BackendError | undefined;
+}
+
 export interface ReplySink {
-  /** A reply for `req` is framed in `framer`. */
-  settle(req: Request, framer: ReplyFramer): void;
+  /** A reply for `req` is framed in `framer` (`via`: on a dedicated connection). */
+  settle(req: Request, framer: ReplyFramer, via?: ReplyVia): void;
   /** `req` could not be served by `server` (a retry avoids it): `err` says why. */
   failRequest(
     req: Request,
@@ -21,7 +40,7 @@ export interface ReplySink {
 
 /**
  * A pool that acts on its backends' replies itself (a Redis Cluster pool: -MOVED/-ASK
- * redirects and reads held through a failover, cluster/control.ts). The data plane hands it
+ * redirects and reads held through a failover, cluster/replies.ts). The data plane hands it
  * every reply and failure first; a pool with one leaves retries to it.
  */
 export interface ReplyHook {
@@ -30,8 +49,11 @@ export interface ReplyHook {
    * not only the retryable ones, so the hook can send them again.
    */
   readonly keepSent: boolean;
-  /** True: the hook took the reply (it sent the request again); false: it goes to the client. */
-  settle(req: Request, framer: ReplyFramer): boolean;
+  /**
+   * True: the hook took the reply (it sent the request again, or answered it); false: it goes
+   * to the client. `via`: the reply came on a dedicated connection.
+   */
+  settle(req: Request, framer: ReplyFramer, via?: ReplyVia): boolean;
   /** True: the hook took the failed request (it holds it); false: it fails now, no retry. */
   failed(
     req: Request,

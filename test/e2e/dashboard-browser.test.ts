@@ -216,6 +216,59 @@ describe("dashboard in headless Chromium", () => {
         ],
       }),
     });
+    // A Redis Cluster pool: the slot map's nodes, ranges, a slot being moved, refreshes.
+    other.status.register({
+      kind: "pool",
+      name: "cart",
+      snapshot: (): PoolStatus => ({
+        name: "cart",
+        protocol: "redis",
+        listen: "127.0.0.1:7100",
+        clientConnections: 1,
+        opsPerSec: 10,
+        errors: 0,
+        failovers: 0,
+        shards: [],
+        cluster: {
+          known: true,
+          refreshedAt: Date.now() - 3000,
+          refreshes: 42,
+          refreshErrors: 0,
+          moved: 7,
+          ask: 3,
+          uncoveredSlots: 0,
+          nodes: [
+            { address: "10.0.1.1:7000", role: "master", health: "up" },
+            { address: "10.0.1.2:7000", role: "master", health: "down", detail: "failed" },
+            { address: "10.0.1.3:7000", role: "replica", health: "up", master: "10.0.1.1:7000" },
+          ],
+          shards: [
+            {
+              master: "10.0.1.1:7000",
+              slots: 8193,
+              ranges: [
+                [0, 8191],
+                [9000, 9000],
+              ],
+              replicas: ["10.0.1.3:7000"],
+              health: "online",
+            },
+            {
+              master: "10.0.1.2:7000",
+              slots: 8191,
+              ranges: [
+                [8192, 8999],
+                [9001, 16383],
+              ],
+              replicas: [],
+              health: "failed",
+            },
+          ],
+          migrations: [{ slot: 9000, from: "10.0.1.1:7000", to: "10.0.1.2:7000" }],
+          migrationsAt: Date.now(),
+        },
+      }),
+    });
     other.status.register({
       kind: "vrrp",
       name: "VI_1",
@@ -265,6 +318,20 @@ describe("dashboard in headless Chromium", () => {
       await p2.goto(other.url());
       await p2.locator('[data-pool="sessions"] tr[data-server="r2"][data-health="down"]').waitFor();
       await p2.locator('[data-vrrp="VI_1"] .pill', { hasText: "MASTER" }).waitFor();
+      const cart = p2.locator('[data-pool="cart"]');
+      await cart
+        .locator('tr[data-cluster-node="10.0.1.1:7000"]', { hasText: "0-8191 9000" })
+        .waitFor();
+      await cart
+        .locator('tr[data-cluster-node="10.0.1.2:7000"] .pill', { hasText: "down" })
+        .waitFor();
+      await cart
+        .locator('tr[data-cluster-node="10.0.1.3:7000"]', { hasText: "replica of 10.0.1.1:7000" })
+        .waitFor();
+      await cart
+        .locator('li[data-slot="9000"]', { hasText: "10.0.1.1:7000 → 10.0.1.2:7000" })
+        .waitFor();
+      assert.match((await cart.textContent()) ?? "", /42 refreshes · MOVED 7 · ASK 3/);
       await p2.locator('[data-tcp="mycat"]', { hasText: "10.0.0.5:8066" }).waitFor();
       await p2.locator('.tile:has-text("Servers up") .v', { hasText: "3 / 4" }).waitFor();
       const procs = p2.locator(".tile.procs .v");

@@ -20,9 +20,12 @@ import { freePort } from "../../tools/ports.js";
 import { stopAll } from "../../tools/procs.js";
 import { RedisCluster } from "../../tools/redis-cluster.js";
 import { ioredis, ioredisClients } from "../helpers/ioredis.js";
+import { until } from "../helpers/keepcache-run.js";
+import { startSetWriters } from "../helpers/set-writers.js";
 import { type RunningProxy, startProxy } from "./proxy-harness.js";
 
 const run = promisify(execFile);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function poolYaml(listen: number, seeds: number[], extra = ""): string {
   return `kc:
@@ -184,82 +187,115 @@ describe("redis cluster pool", { timeout: 180_000 }, () => {
     // Keys of one slot, so the whole migration concerns the writes.
     const tag = "{mig}";
     const slot = keySlot(Buffer.from("mig"));
-    const ids = async (p: number) => (await cli(p, "CLUSTER", "MYID")).trim();
-    const nodes = await Promise.all(
-      cluster.ports.map(async (p) => ({ port: p, id: await ids(p), role: await cli(p, "ROLE") })),
-    );
-    const masters = nodes.filter((n) => n.role.startsWith("master"));
-    const nodesText = await cli(cluster.ports[0], "CLUSTER", "NODES");
-    const ownerLine = nodesText.split("\n").find(
-      (l) =>
-        l.includes("master") &&
-        l
-          .split(" ")
-          .slice(8)
-          .some((r) => {
-            const [a, b] = r.split("-").map(Number);
-            return slot >= a && slot <= (b ?? a);
-          }),
-    );
-    assert.ok(ownerLine, nodesText);
-    const source = masters.find((m) => m.id === ownerLine.split(" ")[0]);
-    const target = masters.find((m) => m !== source);
-    assert.ok(source && target);
-
-    const acked = new Map<string, string>();
-    const errors: string[] = [];
-    let stop = false;
-    const writer = async (w: number) => {
-      for (let i = 0; !stop && i < 100_000; i++) {
-        const k = `${tag}:${w}:${i % 200}`;
-        const v = `${w}-${i}`;
-        try {
-          await c.set(k, v);
-          acked.set(k, v);
-        } catch (err) {
-          errors.push((err as Error).message);
-        }
-      }
-    };
-    const writers = [0, 1, 2, 3].map(writer);
+    // Four writers on one client (pipelined), each with keys of its own.
+    const writers = startSetWriters([c, c, c, c], (w, i) => `${tag}:${w}:${i % 200}`);
+    const { acked, errors } = writers;
     await new Promise((r) => setTimeout(r, 200));
     // The steps of redis-cli --cluster reshard for one slot (cluster-spec.md "Live resharding").
-    await cli(target.port, "CLUSTER", "SETSLOT", String(slot), "IMPORTING", source.id);
-    await cli(source.port, "CLUSTER", "SETSLOT", String(slot), "MIGRATING", target.id);
-    for (;;) {
-      const keys = (await cli(source.port, "CLUSTER", "GETKEYSINSLOT", String(slot), "50"))
-        .split("\n")
-        .filter((k) => k !== "");
-      if (keys.length === 0) break;
-      await run("redis-cli", [
-        "-p",
-        String(source.port),
-        "MIGRATE",
-        "127.0.0.1",
-        String(target.port),
-        "",
-        "0",
-        "5000",
-        "KEYS",
-        ...keys,
-      ]);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    for (const m of masters)
-      await cli(m.port, "CLUSTER", "SETSLOT", String(slot), "NODE", target.id);
+    const { target } = await cluster.moveSlot(slot);
     await new Promise((r) => setTimeout(r, 300));
-    stop = true;
-    await Promise.all(writers);
+    await writers.stop();
     assert.deepEqual(errors.slice(0, 5), []);
     assert.ok(acked.size > 0);
     const pool = proxy.proxy.pools_.get("kc");
     assert.ok(pool && pool.counters.cluster_moved + pool.counters.cluster_ask > 0);
     // Every acknowledged write is there, read directly from the slot's new owner.
-    const check = new Redis({ port: target.port, host: "127.0.0.1" });
+    const check = new Redis({ port: target, host: "127.0.0.1" });
     ioredisClients.push(check);
     const keys = [...acked.keys()];
     const vals = await Promise.all(keys.map((k) => check.get(k)));
     const lost = keys.filter((k, i) => vals[i] !== acked.get(k));
     assert.deepEqual(lost.slice(0, 5), []);
+  });
+
+  test("dedicated connections: a blocking pop follows ASK and MOVED; a transaction gets a clear error", async () => {
+    const a = new Redis({ port, host: "127.0.0.1", maxRetriesPerRequest: 0 });
+    const b = new Redis({ port, host: "127.0.0.1", maxRetriesPerRequest: 0 });
+    const w = new Redis({ port, host: "127.0.0.1", maxRetriesPerRequest: 0 });
+    ioredisClients.push(a, b, w);
+    const slot = keySlot(Buffer.from("blk"));
+    const pool = proxy.proxy.pools_.get("kc");
+    assert.ok(pool);
+    const c0 = { ...pool.counters };
+    let blocked: Promise<[string, string] | null> | undefined;
+    // While the slot migrates, a key the source does not have is the target's (-ASK): the pop
+    // goes there with ASKING on a dedicated connection, and a push (-ASK too) wakes it.
+    const first = await cluster.moveSlot(slot, async () => {
+      const popped = a.blpop("{blk}:q1", 10);
+      await sleep(100);
+      assert.equal(await b.lpush("{blk}:q1", "x1"), 1);
+      assert.deepEqual(await popped, ["{blk}:q1", "x1"]);
+      // WATCH holds a dedicated connection: its -ASK cannot be followed; the error says why.
+      await assert.rejects(
+        w.watch("{blk}:w"),
+        /keepcache: backend \S+ is migrating slot \d+ to \S+ while this connection holds a dedicated connection/,
+      );
+      // A pop left blocked on the target through the end of the move.
+      blocked = a.blpop("{blk}:q2", 10);
+      await sleep(100);
+    });
+    assert.equal(await b.lpush("{blk}:q2", "x2"), 1);
+    assert.deepEqual(await blocked, ["{blk}:q2", "x2"]);
+    assert.ok(pool.counters.cluster_ask - c0.cluster_ask >= 2);
+    assert.equal(pool.counters.cluster_tx_redirects - c0.cluster_tx_redirects, 1);
+    // The slot moves on while a pop blocks on its owner: the node unblocks it with -MOVED
+    // (cluster.c clusterRedirectBlockedClientIfNeeded) and the pool pops on the new owner.
+    const popped = a.blpop("{blk}:q3", 15);
+    await sleep(100);
+    const moved0 = pool.counters.cluster_moved;
+    const second = await cluster.moveSlot(slot);
+    assert.equal(second.source, first.target);
+    await until(() => pool.counters.cluster_moved > moved0, "the blocked pop redirected", 5000);
+    assert.equal(await b.lpush("{blk}:q3", "x3"), 1);
+    assert.deepEqual(await popped, ["{blk}:q3", "x3"]);
+    const direct = new Redis({ port: second.target, host: "127.0.0.1" });
+    ioredisClients.push(direct);
+    assert.equal(await direct.exists("{blk}:q3"), 0, "popped on the new owner");
+    // A new transaction on the same client runs on the slot's owner.
+    await w.unwatch();
+    await w.watch("{blk}:w");
+    const r = await w.multi().set("{blk}:w", "1").get("{blk}:w").exec();
+    assert.deepEqual(r, [
+      [null, "OK"],
+      [null, "1"],
+    ]);
+  });
+
+  test("MULTI/EXEC whose slot migrates (ASK) or moved behind the pool's back (MOVED) runs on the owner", async () => {
+    const p2 = await freePort();
+    // No timed refresh: the pool learns of the move only from the redirects.
+    const rp = await startProxy(
+      poolYaml(p2, [cluster.ports[0]], "  cluster_refresh_interval: 600000\n"),
+    );
+    try {
+      const c = ioredis(p2);
+      assert.equal(await c.set("{txm}a", "0"), "OK");
+      const slot = keySlot(Buffer.from("txm"));
+      const pool = rp.proxy.pools_.get("kc");
+      assert.ok(pool);
+      const c0 = { ...pool.counters };
+      const { target } = await cluster.moveSlot(slot, async () => {
+        // A key the migrating source does not have: -ASK while queued, EXECABORT; the pool
+        // sends ASKING, MULTI ... EXEC to the importing node.
+        const r = await c.multi().set("{txm}new", "n").get("{txm}new").exec();
+        assert.deepEqual(r, [
+          [null, "OK"],
+          [null, "n"],
+        ]);
+      });
+      assert.ok(pool.counters.cluster_ask > c0.cluster_ask);
+      // Moved now, and the pool's table still names the old owner: -MOVED while queued.
+      const r = await c.multi().set("{txm}a", "1").get("{txm}a").exec();
+      assert.deepEqual(r, [
+        [null, "OK"],
+        [null, "1"],
+      ]);
+      assert.ok(pool.counters.cluster_moved > c0.cluster_moved);
+      const direct = new Redis({ port: target, host: "127.0.0.1" });
+      ioredisClients.push(direct);
+      assert.deepEqual(await direct.mget("{txm}a", "{txm}new"), ["1", "n"]);
+    } finally {
+      await rp.stop();
+    }
   });
 });

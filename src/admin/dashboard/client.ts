@@ -92,6 +92,29 @@ function memberRow(pool, m) {
     '</td><td class="num">' + num(m.errors) + '</td><td class="num">' + num(m.ejections) +
     '</td><td><div class="btns">' + acts + "</div></td></tr>";
 }
+function rangesText(r) {
+  return r.map(function (x) { return x[0] === x[1] ? String(x[0]) : x[0] + "-" + x[1]; }).join(" ");
+}
+// A Redis Cluster pool: the slot map's nodes, slots per master, slots being moved, refreshes.
+function clusterBlock(c) {
+  var slots = {};
+  c.shards.forEach(function (s) { slots[s.master] = s; });
+  var age = c.refreshedAt ? Math.max(0, Math.round((Date.now() - c.refreshedAt) / 1000)) : null;
+  var rows = c.nodes.map(function (n) {
+    var s = slots[n.address];
+    return '<tr data-cluster-node="' + esc(n.address) + '"><td>' + pill("h-" + n.health, n.health) + "</td><td>" + esc(n.address) +
+      "</td><td>" + esc(n.role) + (n.master ? " of " + esc(n.master) : "") + '</td><td class="num">' + (s ? num(s.slots) : "") +
+      '</td><td class="mono">' + (s ? esc(rangesText(s.ranges)) : "") + "</td><td>" + esc(n.detail || "") + "</td></tr>";
+  }).join("");
+  var moving = c.migrations.map(function (m) {
+    return '<li data-slot="' + esc(m.slot) + '">slot ' + esc(m.slot) + ": " + esc(m.from) + " → " + esc(m.to) + "</li>";
+  }).join("");
+  return '<div class="cluster"><div class="sub">slot map ' + (c.known ? "refreshed " + (age == null ? "never" : dur(age) + " ago") : "unknown") +
+    " · " + num(c.refreshes) + " refreshes" + (c.refreshErrors ? " (" + num(c.refreshErrors) + " failed)" : "") +
+    " · MOVED " + num(c.moved) + " · ASK " + num(c.ask) + (c.uncoveredSlots ? " · " + num(c.uncoveredSlots) + " slots uncovered" : "") +
+    '</div><div class="tablewrap"><table><thead><tr><th>health</th><th>node</th><th>role</th><th class="num">slots</th><th>ranges</th><th></th></tr></thead><tbody>' +
+    rows + "</tbody></table></div>" + (moving ? '<div class="sub">migrating</div><ul class="moving">' + moving + "</ul>" : "") + "</div>";
+}
 function renderPools(d) {
   $("pools-sec").hidden = !d.pools.length;
   $("pools").innerHTML = d.pools.map(function (p) {
@@ -109,7 +132,7 @@ function renderPools(d) {
       num(p.clientConnections) + "</b></div><div><small>errors</small><b>" + num(p.errors) + "</b></div><div><small>failovers</small><b>" +
       num(p.failovers) + '</b></div></div><div class="tablewrap"><table><thead><tr><th>health</th><th>server</th><th class="num">weight</th>' +
       '<th class="num">ops/s</th><th class="num">p50 / p99</th><th class="num">errors</th><th class="num">ejects</th><th></th></tr></thead><tbody>' +
-      rows + "</tbody></table></div></div>";
+      rows + "</tbody></table></div>" + (p.cluster ? clusterBlock(p.cluster) : "") + "</div>";
   }).join("");
 }
 

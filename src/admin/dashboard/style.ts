@@ -48,6 +48,8 @@ h2{font-size:13px;text-transform:uppercase;letter-spacing:.8px;color:var(--mute)
 .h-disabled,.h-unknown,.s-INIT,.s-STOP{background:var(--offbg);color:var(--off)}
 .s-BACKUP{background:var(--offbg);color:var(--mute)}
 .role{font-size:11px;color:var(--mute);font-family:var(--mono)}
+td.mono,.moving{font-family:var(--mono);font-size:12px;word-break:break-all}
+.moving{margin:0 0 8px;padding-left:18px}
 .bar{height:6px;border-radius:3px;background:var(--offbg);overflow:hidden;margin-top:4px}
 .bar i{display:block;height:100%;background:var(--accent)}
 .tablewrap{overflow-x:auto;margin:0 -4px}

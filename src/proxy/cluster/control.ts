@@ -3,85 +3,94 @@
  * are seed nodes), given to the ProxyPool in place of the default PoolControl (which it keeps
  * for control state, health checks and the operator's actions).
  *
- * Slot map: it is fetched is fetched from any node (topology.ts: CLUSTER SHARDS, else
+ * Slot map: it is fetched from any node (topology.ts: CLUSTER SHARDS, else
  * CLUSTER SLOTS) at start, every `cluster_refresh_interval`, and soon after anything that says
  * it changed: a -MOVED, a node connection failing. Refreshes are single-flight and at least
  * MIN_REFRESH_GAP_MS apart, so a burst of redirects or failures costs one fetch, not one per
- * request. A map that differs from the current one becomes the pool's server list (one
+ * request. While a master's connections fail (a suspect), the gap is SUSPECT_REFRESH_GAP_MS
+ * and its replicas are asked first: the replica the cluster promotes knows it at once, the
+ * other nodes only from its gossip (cluster-spec.md "Replica election and promotion"). A map that differs from the current one becomes the pool's server list (one
  * server per master, whose replicas hang off it: node.ts) and a new routing table (table.ts).
  *
  * Data plane: the core routes by that table and the Redis driver splits multi-key commands by
- * slot. This object, as the data plane's reply hook (reply-sink.ts ReplyHook), adds what a
- * cluster client must do with the replies
- * (cluster-spec.md "Redirection and resharding"):
- *   -MOVED slot host:port  the request is sent again to that node, the slot's table entry is
- *                          pointed there at once, and a refresh is asked for;
- *   -ASK slot host:port    ASKING then the request, on that node, this once ("ASK redirection").
- * A request follows at most MAX_HOPS redirects; then the client sees the last one.
+ * slot; redirects and reads held through a failover are replies.ts (ClusterReplies, the data
+ * plane's reply hook), with this object as its ClusterRouting. The cluster promotes a replica
+ * itself (cluster-spec.md "Replica election and promotion"); the pool follows by refreshing.
  *
- * Failover: the cluster promotes a replica itself (cluster-spec.md "Replica election and
- * promotion"); the pool follows by refreshing. Meanwhile a read whose master cannot be reached
- * waits, bounded by `cluster_failover_wait` and MAX_WAITING, for the map to name another
- * master, then goes there; anything else fails at once with the backend's name and reason,
- * because a write whose connection broke may have been applied, and sending it again could
- * apply it twice.
+ * Worker processes (`workers: N`): this object stays in the primary; every table swap goes to
+ * the workers as plain data (wire(), with the pool's other tables: workers/primary.ts), and a
+ * worker's -MOVED or failed node asks the primary for a refresh (workers/cluster-follower.ts),
+ * which refreshSoon coalesces like its own.
  */
-import type { Endpoint, PoolConfig, ServerConfig } from "../../config/index.js";
-import { formatEndpoint } from "../../config/schema/common.js";
-import { BackendError } from "../../errors.js";
+import type { Endpoint, PoolConfig } from "../../config/index.js";
 import type { Prober } from "../../health/prober.js";
 import type { Logger } from "../../log.js";
 import { PoolControl, type PoolControlListener, type TargetState } from "../control.js";
-import type { ReplyFramer } from "../driver.js";
 import type { PoolControlPlane, ProxyPool } from "../pool.js";
-import { HELLO3 } from "../redis/planner.js";
-import { expectAfter, expectBefore, expectToken } from "../redis/reply-framer.js";
-import type { ReplyHook } from "../reply-sink.js";
-import type { Request } from "../request.js";
 import type { RoutingTable } from "../router.js";
-import { BackendServer, tooManyInFlight } from "../server.js";
+import type { BackendServer } from "../server.js";
 import type { PoolTarget } from "../target.js";
-import { type ClusterRead, ClusterNode as NodeServer, Redirected } from "./node.js";
-import { parseRedirect, type Redirect } from "./redirect.js";
+import type { Migration } from "./migrations.js";
+import { type ClusterRead, ClusterNode as NodeServer } from "./node.js";
+import { ClusterReplies, type ClusterRouting } from "./replies.js";
+import { ClusterServers, isReadonly, labelOf, nodeLine, seedHost } from "./servers.js";
 import type { SlotMap } from "./slot-map.js";
-import { type ClusterTable, clusterTable } from "./table.js";
-import { fetchSlotMap } from "./topology.js";
+import { type ClusterTable, type ClusterWire, clusterTable, ownerRanges } from "./table.js";
+import { type FetchOptions, fetchMigrations, fetchSlotMap } from "./topology.js";
 
-const ASKING = Buffer.from("*1\r\n$6\r\nASKING\r\n");
-const READONLY = Buffer.from("*1\r\n$8\r\nREADONLY\r\n");
-/** Redirects one request may follow (a slot moving twice during one request is already rare). */
-const MAX_HOPS = 5;
 const MIN_REFRESH_GAP_MS = 100;
+/**
+ * The gap while a master is suspect (its connections failed): clients retrying their writes
+ * ask for the map that names its promoted replica, and each 100 ms waited is 100 ms more of
+ * failed writes after the cluster's own promotion.
+ */
+const SUSPECT_REFRESH_GAP_MS = 25;
+/** A master stays suspect this long at most (it may have recovered without a map change). */
+const SUSPECT_MAX_MS = 30_000;
+/** The masters are asked for their migrations at most this often (after a map refresh). */
+const MIGRATION_SCAN_GAP_MS = 1000;
 /** Per node asked for the map: a dead node refuses at once, a silent one costs this much. */
 const NODE_TIMEOUT_MS = 1000;
-/** Reads held for a failover at once; more fail at once. */
-const MAX_WAITING = 10_000;
-const WAIT_TICK_MS = 50;
 
-interface Waiting {
-  req: Request;
-  server: object & { readonly label: string };
-  err: BackendError;
-  deadline: number;
+/** One node of the map, for the dashboard and the status JSON. */
+export interface ClusterNodeStatus {
+  address: string;
+  role: "master" | "replica";
+  /** Down: the map reports it failed, or (a master) the pool's health check does. */
+  health: "up" | "down";
+  /** Why it is down, or the map's word for a state other than "online" ("loading"). */
+  detail?: string;
+  /** A replica's master. */
+  master?: string;
 }
 
-/** Slots per node and the map's age, for the dashboard and the status JSON. */
+/** The slot map as the pool follows it, for the dashboard and the status JSON. */
 export interface ClusterStatus {
   known: boolean;
+  /** When the map was last fetched (ms since the epoch; 0: never). */
   refreshedAt: number;
+  /** Maps fetched, and refreshes no node answered. */
+  refreshes: number;
+  refreshErrors: number;
+  /** Redirects followed, over every process. */
+  moved: number;
+  ask: number;
   uncoveredSlots: number;
-  shards: { master: string; slots: number; replicas: string[]; health: string }[];
+  nodes: ClusterNodeStatus[];
+  shards: {
+    master: string;
+    slots: number;
+    /** [first, last] slot ranges, in slot order. */
+    ranges: [number, number][];
+    replicas: string[];
+    health: string;
+  }[];
+  /** Slots being moved, as the masters reported them at migrationsAt (CLUSTER NODES). */
+  migrations: Migration[];
+  migrationsAt: number;
 }
 
-function nodeLine(host: string, port: number): ServerConfig {
-  const address: Endpoint = { kind: "tcp", host, port };
-  const pname = `${formatEndpoint(address)}:1`;
-  return { kind: "server", raw: pname, pname, address, weight: 1, name: undefined, key: "" };
-}
-
-const labelOf = (host: string, port: number): string => formatEndpoint({ kind: "tcp", host, port });
-
-export class ClusterControl implements PoolControlPlane, ReplyHook {
+export class ClusterControl implements PoolControlPlane, ClusterRouting {
   /** Control state, health checks and the operator's actions, as for any pool. */
   private readonly base: PoolControl;
   /** The operator's config (the pool runs it with the map's masters as servers: adopt). */
@@ -89,23 +98,24 @@ export class ClusterControl implements PoolControlPlane, ReplyHook {
   private map: SlotMap | undefined = undefined;
   private version = 0;
   /** The table last built (a -MOVED points one slot of it elsewhere, in place). */
-  private current: ClusterTable | undefined = undefined;
-  /** Replica servers by label (kept across refreshes with their connections). */
-  private readonly replicas = new Map<string, BackendServer>();
-  /** Nodes a redirect named that the map does not list yet (a new master importing slots). */
-  private readonly extra = new Map<string, BackendServer>();
+  current: ClusterTable | undefined = undefined;
+  /** Replicas and nodes only a redirect named. */
+  private readonly nodes: ClusterServers;
+  readonly replies: ClusterReplies;
   private refreshing: Promise<void> | undefined = undefined;
   private again = false;
   private soon: NodeJS.Timeout | undefined = undefined;
   private lastRefresh = 0;
   private refreshedAt = 0;
   private lastGood = "";
+  /** Masters whose connections failed: label → since (ms). */
+  private readonly suspects = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined = undefined;
   private interval = 0;
-  private waiting: Waiting[] = [];
-  private waitTimer: NodeJS.Timeout | undefined = undefined;
   private closed = false;
-  readonly keepSent = true;
+  private migrations: Migration[] = [];
+  private migrationsAt = 0;
+  private scanning = false;
 
   constructor(
     private readonly pool: ProxyPool,
@@ -113,10 +123,8 @@ export class ClusterControl implements PoolControlPlane, ReplyHook {
     private readonly log: Logger,
   ) {
     this.base = new PoolControl(pool, prober, log);
-  }
-
-  get replies(): ReplyHook {
-    return this;
+    this.nodes = new ClusterServers(pool);
+    this.replies = new ClusterReplies(pool, this);
   }
 
   /** Servers from the current map (masters), or the seeds before one; no passive ejection. */
@@ -142,57 +150,23 @@ export class ClusterControl implements PoolControlPlane, ReplyHook {
   /** Each master's replicas, after the pool built its servers from the map (adopt). */
   configured(): void {
     this.base.configured();
-    const pool = this.pool;
-    const u = this.user;
-    const map = this.map;
-    const read: ClusterRead = u.read ?? "master";
-    // READONLY is harmless on a master connection (it only changes what a replica serves),
-    // so every data connection gets it and replicas need no handshake of their own.
-    if (read !== "master") pool.handshake = [...pool.handshake, { request: READONLY, expect: 0 }];
-    const keep = new Set<string>();
-    if (map) {
-      map.shards.forEach((shard, i) => {
-        const node = pool.servers[i];
-        if (!(node instanceof NodeServer)) return;
-        node.read = read;
-        node.replicas =
-          read === "master"
-            ? []
-            : shard.replicas
-                .filter((r) => !r.health.startsWith("fail"))
-                .map((r) => {
-                  const label = labelOf(r.host, r.port);
-                  keep.add(label);
-                  let s = this.replicas.get(label);
-                  if (s === undefined) {
-                    s = new BackendServer(
-                      pool,
-                      label,
-                      label,
-                      { kind: "tcp", host: r.host, port: r.port },
-                      u.server_connections,
-                    );
-                    this.replicas.set(label, s);
-                  }
-                  return s;
-                });
-      });
-    }
-    for (const [label, s] of this.replicas)
-      if (!keep.has(label)) {
-        this.replicas.delete(label);
-        s.retire("is no longer a replica in the cluster's slot map");
-      }
-    for (const [label, s] of this.extra)
-      if (pool.servers.some((m) => m.label === label)) {
-        this.extra.delete(label);
-        s.retire("is a master in the cluster's slot map now");
-      }
+    const read: ClusterRead = this.user.read ?? "master";
+    this.nodes.place(read, this.liveReplicas());
   }
 
   build(): RoutingTable<PoolTarget> {
     this.current = clusterTable(this.map, this.pool.servers, ++this.version);
     return this.current;
+  }
+
+  /** The table as plain data for worker processes (workers/primary.ts). */
+  wire(): ClusterWire {
+    const masters = this.map?.shards.map((s) => ({ host: s.master.host, port: s.master.port }));
+    return {
+      masters: masters ?? [],
+      replicas: this.liveReplicas(),
+      owner: this.current === undefined ? [] : ownerRanges(this.current.owner),
+    };
   }
 
   /** The first slot map is fetched before the listener opens (bounded by the seeds' timeouts). */
@@ -202,6 +176,8 @@ export class ClusterControl implements PoolControlPlane, ReplyHook {
 
   serverFailed(s: BackendServer, reason: string): void {
     this.base.serverFailed(s, reason);
+    if (this.pool.servers.includes(s) && !this.suspects.has(s.label))
+      this.suspects.set(s.label, Date.now());
     this.refreshSoon();
   }
 
@@ -209,17 +185,8 @@ export class ClusterControl implements PoolControlPlane, ReplyHook {
     this.closed = true;
     clearInterval(this.timer);
     clearTimeout(this.soon);
-    clearTimeout(this.waitTimer);
-    const waiting = this.waiting;
-    this.waiting = [];
-    for (const w of waiting)
-      this.pool.plane.fail(
-        w.req,
-        w.server,
-        new BackendError("KC_BACKEND_CLOSED", w.server.label, "pool stopped"),
-        false,
-      );
-    for (const s of [...this.replicas.values(), ...this.extra.values()]) s.close("pool stopped");
+    this.replies.close();
+    this.nodes.close("pool stopped");
     this.base.close();
   }
 
@@ -247,6 +214,23 @@ export class ClusterControl implements PoolControlPlane, ReplyHook {
     this.base.setWeight(t, weight);
   }
 
+  serverAt(host: string, port: number): PoolTarget {
+    return this.nodes.at(host, port);
+  }
+
+  seedHost(): string {
+    return seedHost(this.user);
+  }
+
+  /** Each master's replicas that the map does not report failed, in map order. */
+  private liveReplicas(): { host: string; port: number }[][] {
+    return (this.map?.shards ?? []).map((s) =>
+      s.replicas
+        .filter((r) => !r.health.startsWith("fail"))
+        .map((r) => ({ host: r.host, port: r.port })),
+    );
+  }
+
   // ---- slot map ----
 
   /** Asks for a refresh: coalesced with one in flight, at most one per MIN_REFRESH_GAP_MS. */
@@ -257,11 +241,12 @@ export class ClusterControl implements PoolControlPlane, ReplyHook {
       return;
     }
     const gap = Date.now() - this.lastRefresh;
-    if (gap < MIN_REFRESH_GAP_MS) {
+    const min = this.suspects.size > 0 ? SUSPECT_REFRESH_GAP_MS : MIN_REFRESH_GAP_MS;
+    if (gap < min) {
       this.soon ??= setTimeout(() => {
         this.soon = undefined;
         this.refreshSoon();
-      }, MIN_REFRESH_GAP_MS - gap);
+      }, min - gap);
       return;
     }
     void this.refresh();
@@ -277,11 +262,14 @@ export class ClusterControl implements PoolControlPlane, ReplyHook {
         (map) => {
           pool.counters.cluster_map_refreshes++;
           this.refreshedAt = Date.now();
+          this.clearSuspects(map);
+          this.scanMigrations(map);
           if (this.closed || (this.map !== undefined && sameMap(this.map, map))) return;
           const first = this.map === undefined;
           this.map = map;
           // The pool runs the map's masters (adopt), each with its replicas (configured).
           pool.apply(this.user);
+          this.replies.swapped();
           this.log[first ? "info" : "warn"](
             {
               pool: pool.name,
@@ -307,7 +295,6 @@ export class ClusterControl implements PoolControlPlane, ReplyHook {
   }
 
   private async fetchFromAny(): Promise<SlotMap> {
-    const pool = this.pool;
     const seen = new Set<string>();
     const order: { host: string; port: number }[] = [];
     const add = (host: string, port: number) => {
@@ -316,21 +303,22 @@ export class ClusterControl implements PoolControlPlane, ReplyHook {
       seen.add(l);
       order.push({ host, port });
     };
-    const last = this.map?.shards
+    const shards = this.map?.shards ?? [];
+    const suspect = (n: { host: string; port: number }) =>
+      this.suspects.has(labelOf(n.host, n.port));
+    // A suspect master's replicas first (one of them is promoted), the suspect itself last.
+    for (const s of shards) if (suspect(s.master)) for (const r of s.replicas) add(r.host, r.port);
+    const last = shards
       .flatMap((s) => [s.master, ...s.replicas])
-      .find((n) => labelOf(n.host, n.port) === this.lastGood);
+      .find((n) => labelOf(n.host, n.port) === this.lastGood && !suspect(n));
     if (last) add(last.host, last.port);
-    for (const s of this.map?.shards ?? []) add(s.master.host, s.master.port);
+    for (const s of shards) if (!suspect(s.master)) add(s.master.host, s.master.port);
     for (const s of this.map?.shards ?? []) for (const r of s.replicas) add(r.host, r.port);
     for (const s of this.user.servers)
       if (s.kind === "server" && s.address.kind === "tcp") add(s.address.host, s.address.port);
+    for (const s of shards) add(s.master.host, s.master.port);
     const errors: string[] = [];
-    const opts = {
-      handshake: pool.handshake.filter((h) => h.request !== READONLY),
-      tls: pool.serverTls,
-      timeoutMs: NODE_TIMEOUT_MS,
-      newFramer: () => pool.driver.newReplyFramer(),
-    };
+    const opts = this.linkOptions();
     for (const n of order) {
       try {
         const map = await fetchSlotMap(n.host, n.port, opts);
@@ -343,172 +331,102 @@ export class ClusterControl implements PoolControlPlane, ReplyHook {
     throw new Error(`no cluster node answered: ${errors.join("; ")}`);
   }
 
-  /** Slots per master, for the admin status and dashboard. */
-  clusterStatus(): ClusterStatus {
-    const map = this.map;
-    const counts = map?.slotCounts() ?? [];
+  /** Suspects that the map no longer names as a master, or suspect for too long, are not. */
+  private clearSuspects(map: SlotMap): void {
+    const now = Date.now();
+    for (const [label, since] of this.suspects)
+      if (
+        now - since > SUSPECT_MAX_MS ||
+        !map.shards.some((s) => labelOf(s.master.host, s.master.port) === label)
+      )
+        this.suspects.delete(label);
+  }
+
+  /** The control-plane link's options: the pool's handshake (without READONLY), TLS, bound. */
+  private linkOptions(): FetchOptions {
+    const pool = this.pool;
     return {
-      known: map !== undefined,
-      refreshedAt: this.refreshedAt,
-      uncoveredSlots: map?.uncovered() ?? 16384,
-      shards: (map?.shards ?? []).map((s, i) => ({
-        master: labelOf(s.master.host, s.master.port),
-        slots: counts[i],
-        replicas: s.replicas.map((r) => labelOf(r.host, r.port)),
-        health: s.master.health,
-      })),
+      handshake: pool.handshake.filter((h) => !isReadonly(h.request)),
+      tls: pool.serverTls,
+      timeoutMs: NODE_TIMEOUT_MS,
+      newFramer: () => pool.driver.newReplyFramer(),
     };
   }
 
-  // ---- the data plane's reply hook (reply-sink.ts ReplyHook) ----
-
-  settle(req: Request, framer: ReplyFramer): boolean {
-    // Redirects are not server errors to the framer (isError): look at the reply's first byte.
-    if (framer.buf[framer.start] !== 0x2d || req.slot === null || req.retryBuf === undefined)
-      return false;
-    const r = parseRedirect(framer.buf, framer.start, framer.end);
-    return r !== undefined && this.redirect(req, r);
-  }
-
   /**
-   * A read whose node failed waits for the map to name another master. Anything else fails at
-   * once: the core's own retry is for ejections (auto_eject_hosts); here it would re-send writes.
+   * Asks every master of `map` which slots it is moving (only a node's own CLUSTER NODES line
+   * says: migrations.ts), at most every MIGRATION_SCAN_GAP_MS, one scan at a time, off the
+   * refresh's path. For the dashboard only: routing follows -ASK/-MOVED, not this.
    */
-  failed(
-    req: Request,
-    server: object & { readonly label: string },
-    err: BackendError,
-    retryable: boolean,
-  ): boolean {
-    const slot = req.slot;
-    const wait = this.user.cluster_failover_wait;
-    if (
-      slot === null ||
-      !retryable ||
-      wait <= 0 ||
-      !req.idempotent ||
-      req.retryBuf === undefined ||
-      slot.owner.closed ||
-      this.closed ||
-      this.waiting.length >= MAX_WAITING
-    )
-      return false;
-    this.pool.counters.cluster_failover_waits++;
-    this.waiting.push({ req, server, err, deadline: Date.now() + wait });
-    this.refreshSoon();
-    this.waitTimer ??= setTimeout(() => this.tick(), WAIT_TICK_MS);
-    return true;
-  }
-
-  /** Held reads whose slot has another master now go there; expired ones fail. */
-  private tick(): void {
-    this.waitTimer = undefined;
-    const plane = this.pool.plane;
-    const now = Date.now();
-    const held = this.waiting;
-    this.waiting = [];
-    for (const w of held) {
-      const req = w.req;
-      const bytes = req.retryBuf as Buffer;
-      const table = plane.table;
-      const idx = table.picker.pick(bytes, req.keyStart, req.keyEnd);
-      const target = idx >= 0 ? table.targets[idx] : undefined;
-      if (req.slot?.owner.closed !== false) plane.fail(req, w.server, w.err, false);
-      else if (target !== undefined && target !== w.server) this.sendAgain(req, target, false, 0);
-      else if (now >= w.deadline)
-        plane.fail(
-          req,
-          w.server,
-          new BackendError(
-            "KC_BACKEND_UNAVAILABLE",
-            w.server.label,
-            `${w.err.reason} (the cluster named no other master for its slot within cluster_failover_wait)`,
-            { cause: w.err },
-          ),
-          false,
-        );
-      else this.waiting.push(w);
-    }
-    if (this.waiting.length > 0) {
-      this.refreshSoon();
-      this.waitTimer = setTimeout(() => this.tick(), WAIT_TICK_MS);
-    }
-  }
-
-  /** Follows a -MOVED/-ASK for `req`; false leaves the reply to the client. */
-  private redirect(req: Request, r: Redirect): boolean {
-    const hops = req instanceof Redirected ? req.hops : 0;
-    if (hops >= MAX_HOPS) return false;
-    const host = r.host !== "" ? r.host : this.seedHost();
-    const target = this.serverAt(host, r.port);
-    const counters = this.pool.counters;
-    if (r.kind === "moved") {
-      counters.cluster_moved++;
-      const idx = this.pool.servers.indexOf(target);
-      if (idx >= 0 && this.current !== undefined) this.current.owner[r.slot] = idx;
-      this.refreshSoon();
-    } else counters.cluster_ask++;
-    this.sendAgain(req, target, r.kind === "ask", hops + 1);
-    return true;
-  }
-
-  /**
-   * Sends `req`'s bytes again to `target` as a new request of the same slot and part (to the
-   * master itself: a redirect names a master, and a held read's replica may be the one gone).
-   */
-  private sendAgain(req: Request, target: PoolTarget, ask: boolean, hops: number): void {
-    const slot = req.slot;
-    if (slot === null) return;
-    let bytes = req.retryBuf as Buffer;
-    let expect = req.expect;
-    let shift = 0;
-    if (ask) {
-      // ASKING must come right before the request on the same connection (cluster-spec.md
-      // "ASK redirection"): any command in between, a RESP3 client's HELLO 3 included
-      // (planner.ts wrap), clears it. So it goes into the request's own bytes, as one more
-      // reply before the client's.
-      const before = expectBefore(expect);
-      const at =
-        before === 1 && bytes.subarray(0, HELLO3.length).equals(HELLO3) ? HELLO3.length : 0;
-      if (before === 0 || at > 0) {
-        bytes = Buffer.concat([bytes.subarray(0, at), ASKING, bytes.subarray(at)]);
-        expect = expectToken(before + 1, expectAfter(expect));
-        shift = ASKING.length;
-      }
-    }
-    const again = new Redirected(slot, req.part, expect, req.silent, hops);
-    again.keyStart = req.keyStart + shift;
-    again.keyEnd = req.keyEnd + shift;
-    again.idempotent = req.idempotent;
-    again.retried = true;
-    const owner = slot.owner;
-    if (!target.send(again, owner.id, owner.channel, bytes, 0, bytes.length, true))
-      this.pool.plane.fail(again, target, tooManyInFlight(target.label), false);
-  }
-
-  /** The server for a node a redirect named: a master of the table, a replica, or a new one. */
-  private serverAt(host: string, port: number): PoolTarget {
-    const label = labelOf(host, port);
-    const known =
-      this.pool.servers.find((s) => s.label === label) ??
-      this.replicas.get(label) ??
-      this.extra.get(label);
-    if (known !== undefined) return known;
-    const s = new BackendServer(
-      this.pool,
-      label,
-      label,
-      { kind: "tcp", host, port },
-      this.user.server_connections,
+  private scanMigrations(map: SlotMap): void {
+    if (this.scanning || Date.now() - this.migrationsAt < MIGRATION_SCAN_GAP_MS) return;
+    this.scanning = true;
+    const opts = this.linkOptions();
+    const asks = map.shards.map((s) =>
+      fetchMigrations(s.master.host, s.master.port, opts).catch(() => [] as Migration[]),
     );
-    this.extra.set(label, s);
-    return s;
+    void Promise.all(asks).then((lists) => {
+      this.scanning = false;
+      this.migrationsAt = Date.now();
+      // A slot moving shows on both ends (migrating on one, importing on the other): once.
+      const seen = new Set<string>();
+      this.migrations = lists.flat().filter((m) => {
+        const k = `${m.slot} ${m.from} ${m.to}`;
+        if (seen.has(k)) return false;
+        seen.add(k);
+        return true;
+      });
+    });
   }
 
-  private seedHost(): string {
-    const s = this.user.servers[0];
-    return s.kind === "server" && s.address.kind === "tcp" ? s.address.host : "127.0.0.1";
+  /** The map as the pool follows it: nodes, slots per master, migrations, refreshes. */
+  clusterStatus(): ClusterStatus {
+    const map = this.map;
+    const counts = map?.slotCounts() ?? [];
+    const c = this.pool.counters;
+    const nodes: ClusterNodeStatus[] = [];
+    for (const s of map?.shards ?? []) {
+      const master = labelOf(s.master.host, s.master.port);
+      const server = this.pool.servers.find((x) => x.label === master);
+      const checkDown = server !== undefined && this.base.state(server).healthDown;
+      nodes.push(nodeStatus(master, "master", s.master.health, checkDown));
+      for (const r of s.replicas)
+        nodes.push({ ...nodeStatus(labelOf(r.host, r.port), "replica", r.health, false), master });
+    }
+    return {
+      known: map !== undefined,
+      refreshedAt: this.refreshedAt,
+      refreshes: c.cluster_map_refreshes,
+      refreshErrors: c.cluster_map_errors,
+      moved: c.cluster_moved,
+      ask: c.cluster_ask,
+      uncoveredSlots: map?.uncovered() ?? 16384,
+      nodes,
+      shards: (map?.shards ?? []).map((s, i) => ({
+        master: labelOf(s.master.host, s.master.port),
+        slots: counts[i],
+        ranges: map?.rangesOf(i) ?? [],
+        replicas: s.replicas.map((r) => labelOf(r.host, r.port)),
+        health: s.master.health,
+      })),
+      migrations: this.migrations,
+      migrationsAt: this.migrationsAt,
+    };
   }
+}
+
+function nodeStatus(
+  address: string,
+  role: "master" | "replica",
+  health: string,
+  checkDown: boolean,
+): ClusterNodeStatus {
+  const failed = health.startsWith("fail");
+  const st: ClusterNodeStatus = { address, role, health: failed || checkDown ? "down" : "up" };
+  if (failed) st.detail = `the cluster reports it ${health}`;
+  else if (checkDown) st.detail = "health check failing";
+  else if (health !== "online") st.detail = health;
+  return st;
 }
 
 /** Same masters for every slot, same replicas and health per shard. */

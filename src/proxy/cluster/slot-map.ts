@@ -53,6 +53,19 @@ export class SlotMap {
     return n;
   }
 
+  /** The slot ranges shard `i` serves, as [first, last] pairs in slot order. */
+  rangesOf(i: number): [number, number][] {
+    const out: [number, number][] = [];
+    const t = this.table;
+    for (let slot = 0; slot < SLOTS; slot++) {
+      if (t[slot] !== i) continue;
+      const first = slot;
+      while (slot + 1 < SLOTS && t[slot + 1] === i) slot++;
+      out.push([first, slot]);
+    }
+    return out;
+  }
+
   /** Slots no master serves (cluster_state:fail unless cluster-require-full-coverage no). */
   uncovered(): number {
     let n = 0;

@@ -4,17 +4,21 @@
  * the slot itself: the Redis driver splits MGET/MSET/DEL... and checks MULTI/EVAL keys by it,
  * as a cluster node answers -CROSSSLOT to keys of several slots even when one node has them
  * all (cluster-spec.md "Keys distribution model").
+ *
+ * Worker processes get the table as plain data (ownerRanges: runs of slots with one owner, a
+ * few hundred numbers instead of 16384) with every swap, and rebuild it with fromRanges.
  */
 import type { Picker } from "../distribution/types.js";
 import type { RoutingTable } from "../router.js";
 import type { PoolTarget } from "../target.js";
+import type { NodeAddress } from "./servers.js";
 import { keySlot, SLOTS } from "./slot.js";
 import type { SlotMap } from "./slot-map.js";
 
 export interface ClusterTable extends RoutingTable<PoolTarget> {
   /**
    * Slot → server index, -1 while unknown. Written in place by a -MOVED (one entry, the value
-   * the next refresh would build): the pool lives in one process, and a request reads it once.
+   * the next refresh would build): a request reads it once, and each process has its own.
    */
   readonly owner: Int32Array;
 }
@@ -37,6 +41,10 @@ export function clusterTable(
       if (sh !== undefined) owner[slot] = byShard.get(sh) ?? -1;
     }
   }
+  return tableOf(owner, servers, version);
+}
+
+function tableOf(owner: Int32Array, servers: readonly PoolTarget[], version: number): ClusterTable {
   const picker: Picker = {
     live: servers.length,
     pick: (b, s, e) => owner[keySlot(b, s, e)],
@@ -49,4 +57,41 @@ export function clusterTable(
     group: slotGroup,
     owner,
   };
+}
+
+/** The owner array as [first, last, index, ...] runs (the wire form for worker processes). */
+export function ownerRanges(owner: Int32Array): number[] {
+  const out: number[] = [];
+  let first = 0;
+  for (let slot = 1; slot <= SLOTS; slot++)
+    if (slot === SLOTS || owner[slot] !== owner[first]) {
+      out.push(first, slot - 1, owner[first]);
+      first = slot;
+    }
+  return out;
+}
+
+/** A table from ownerRanges' runs; an index out of `servers` reads as unknown (-1). */
+export function fromRanges(
+  ranges: readonly number[],
+  servers: readonly PoolTarget[],
+  version: number,
+): ClusterTable {
+  const owner = new Int32Array(SLOTS).fill(-1);
+  for (let i = 0; i + 2 < ranges.length; i += 3) {
+    const idx = ranges[i + 2];
+    if (idx < 0 || idx >= servers.length) continue;
+    owner.fill(idx, Math.max(0, ranges[i]), Math.min(SLOTS, ranges[i + 1] + 1));
+  }
+  return tableOf(owner, servers, version);
+}
+
+/** A cluster pool's table as plain data, sent to worker processes with every swap. */
+export interface ClusterWire {
+  /** The pool's servers, in order: the map's masters. */
+  masters: NodeAddress[];
+  /** Each master's replicas that are not failed (for `read: replica | prefer-replica`). */
+  replicas: NodeAddress[][];
+  /** ownerRanges of the table. */
+  owner: number[];
 }

@@ -85,7 +85,9 @@ export class RedisReplyFramer implements ReplyFramer {
   private held: Buffer | undefined;
   private heldError = false;
   /** A skipped reply of the current bundle was a server error. */
-  private skippedError = false;
+  private skippedServerError = false;
+  /** The first error reply the current bundle skipped, copied (driver.ts ReplyFramer). */
+  skippedError: Buffer | undefined = undefined;
 
   feed(chunk: Buffer): void {
     this.inner.feed(chunk);
@@ -96,14 +98,17 @@ export class RedisReplyFramer implements ReplyFramer {
     const r = this.inner.reply;
     if (!this.begun) {
       this.begun = true;
-      this.skippedError = false;
+      this.skippedServerError = false;
+      this.skippedError = undefined;
       this.skip = expectBefore(expect);
     }
     for (;;) {
       if (this.skip > 0) {
         if (!this.step()) return false;
         this.skip--;
-        if (this.serverError()) this.skippedError = true;
+        if (this.serverError()) this.skippedServerError = true;
+        if (this.skippedError === undefined && r.type === RespType.Error)
+          this.skippedError = Buffer.from(r.buf.subarray(r.frameStart, r.frameEnd));
         continue;
       }
       if (this.held !== undefined) {
@@ -112,7 +117,7 @@ export class RedisReplyFramer implements ReplyFramer {
         this.buf = this.held;
         this.start = 0;
         this.end = this.held.length;
-        this.isError = this.heldError || this.skippedError;
+        this.isError = this.heldError || this.skippedServerError;
         this.held = undefined;
         this.begun = false;
         return true;
@@ -123,7 +128,7 @@ export class RedisReplyFramer implements ReplyFramer {
         this.buf = r.buf;
         this.start = r.frameStart;
         this.end = r.frameEnd;
-        this.isError = this.skippedError || this.serverError();
+        this.isError = this.skippedServerError || this.serverError();
         this.begun = false;
         return true;
       }

@@ -9,6 +9,7 @@
  * gen, so a late message about the old one is never applied to the new one.
  */
 import type { PoolConfig } from "../../config/index.js";
+import type { ClusterWire } from "../cluster/table.js";
 import type { RoutingTable, TableServer } from "../router.js";
 
 export interface WireTable {
@@ -19,6 +20,8 @@ export interface WireTable {
    * by the operator: pool.ts rebuild replaces the picker).
    */
   blocked: boolean;
+  /** A Redis Cluster pool's table: its masters, their replicas and the slot owners. */
+  cluster?: ClusterWire;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -77,6 +80,12 @@ export type FromWorker =
   | { t: "removed"; name: string; gen: number }
   /** A passive failure of a server or replica-set member (nc_server.c server_failure). */
   | { t: "failed"; pool: string; gen: number; server: string; reason: string }
+  /**
+   * A Redis Cluster pool's slot map may have changed (a -MOVED, a node failing): at most one
+   * per pool and MIN_REFRESH_ASK_MS from each worker (cluster-follower.ts); the primary
+   * coalesces them with its own (cluster/control.ts refreshSoon).
+   */
+  | { t: "refresh"; pool: string; gen: number }
   /** A replica-set signal for the set's controller (memberFailed / rediscover). */
   | {
       t: "member";

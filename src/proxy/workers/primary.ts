@@ -10,9 +10,12 @@
  * hook), which rebuild the picker from its plain data. Workers report counters every second
  * and on demand (the stats port); merge.ts adds them into the primary's counters objects.
  *
- * Shared: TCP listeners without TLS. A unix-socket, TLS or Redis Cluster pool is served by the primary alone
+ * Shared: TCP listeners without TLS. A unix-socket or TLS pool is served by the primary alone
  * (a tls.Server cannot cross IPC: the child would get a plain net.Server for the same fd and
- * the TLS context would have to be rebuilt there, certificate reloads included).
+ * the TLS context would have to be rebuilt there, certificate reloads included). A Redis
+ * Cluster pool's slot map stays here too (cluster/control.ts): its tables carry the map's
+ * masters, replicas and slot owners as plain data (ClusterControl.wire), and a worker's
+ * "refresh" (a -MOVED, a failing node) is one more reason for the primary's coalesced refresh.
  *
  * Forking, the ready handshake, re-forking and stopping are ForkedWorkers
  * (src/workers/forked.ts). A worker that dies is forked again after a second and gets every
@@ -20,10 +23,11 @@
  */
 import type { Logger } from "../../log.js";
 import { type Forked, ForkedWorkers, moduleBeside } from "../../workers/forked.js";
+import { ClusterControl } from "../cluster/control.js";
 import type { ProxyPool } from "../pool.js";
 import type { BackendServer } from "../server.js";
 import type { QueueGauges } from "../stats.js";
-import { type FromWorker, type ToWorker, toWire } from "./ipc.js";
+import { type FromWorker, type ToWorker, toWire, type WireTable } from "./ipc.js";
 import { type MergeTarget, serverByName, WorkerTotals } from "./merge.js";
 
 /** How long the stats port waits for fresh worker counters before answering with the last. */
@@ -44,17 +48,22 @@ type Worker = Forked<WorkerState>;
 interface Shared {
   pool: ProxyPool;
   gen: number;
-  /** The config object last sent: tables built during a reload's apply() wait for it. */
-  sent: ProxyPool["config"];
+  /**
+   * The operator's config object last sent (ProxyPool.given): tables built during a reload's
+   * apply() wait for it. A cluster pool's map change applies the same one again.
+   */
+  sent: ProxyPool["given"];
 }
 
 /** Pools the workers can serve too. */
 export function shareable(pool: ProxyPool): boolean {
-  // A Redis Cluster pool's table follows the cluster's own slot map (cluster/control.ts), which
-  // the workers do not learn: the primary serves it alone.
-  return (
-    pool.config.listen.kind === "tcp" && pool.config.tls === undefined && !pool.config.redis_cluster
-  );
+  return pool.config.listen.kind === "tcp" && pool.config.tls === undefined;
+}
+
+/** A pool's current table as plain data (with a cluster pool's slot owners). */
+function wireOf(pool: ProxyPool): WireTable {
+  const t = toWire(pool.table);
+  return pool.control instanceof ClusterControl ? { ...t, cluster: pool.control.wire() } : t;
 }
 
 export interface ProxyWorkersOptions {
@@ -99,7 +108,7 @@ export class ProxyWorkers extends ForkedWorkers<WorkerState, ToWorker, FromWorke
   /** A pool that listens now: the workers serve it too (when shareable). */
   addPool(pool: ProxyPool): void {
     if (!shareable(pool) || pool.listener === undefined) return;
-    const s: Shared = { pool, gen: ++this.gens, sent: pool.config };
+    const s: Shared = { pool, gen: ++this.gens, sent: pool.given };
     this.shared.set(pool.name, s);
     for (const w of this.live()) this.sendPool(w, s);
   }
@@ -108,23 +117,17 @@ export class ProxyWorkers extends ForkedWorkers<WorkerState, ToWorker, FromWorke
   reconfigure(pool: ProxyPool): void {
     const s = this.shared.get(pool.name);
     if (s?.pool !== pool) return;
-    s.sent = pool.config;
-    const cfg = pool.config;
-    this.broadcast({
-      t: "config",
-      name: pool.name,
-      gen: s.gen,
-      cfg,
-      table: toWire(pool.table),
-    });
+    s.sent = pool.given;
+    const cfg = pool.given;
+    this.broadcast({ t: "config", name: pool.name, gen: s.gen, cfg, table: wireOf(pool) });
   }
 
   /** ProxyPool onTable hook: the primary swapped a pool's table. */
   table(pool: ProxyPool): void {
     const s = this.shared.get(pool.name);
     // During a reload's apply() the config is not sent yet; "config" carries the table then.
-    if (s?.pool !== pool || s.sent !== pool.config) return;
-    this.broadcast({ t: "table", name: pool.name, gen: s.gen, table: toWire(pool.table) });
+    if (s?.pool !== pool || s.sent !== pool.given) return;
+    this.broadcast({ t: "table", name: pool.name, gen: s.gen, table: wireOf(pool) });
   }
 
   /**
@@ -242,6 +245,11 @@ export class ProxyWorkers extends ForkedWorkers<WorkerState, ToWorker, FromWorke
         pool.serverFailed(s, m.reason);
         return;
       }
+      case "refresh": {
+        const pool = this.target.pool(m.pool, m.gen);
+        if (pool?.control instanceof ClusterControl) pool.control.refreshSoon();
+        return;
+      }
       case "member": {
         const pool = this.target.pool(m.pool, m.gen);
         const set = pool?.servers.find((s) => s.kind === "set" && s.name === m.set);
@@ -259,7 +267,7 @@ export class ProxyWorkers extends ForkedWorkers<WorkerState, ToWorker, FromWorke
   private sendPool(w: Worker, s: Shared): void {
     const p = s.pool;
     if (p.listener === undefined) return;
-    const m: ToWorker = { t: "pool", gen: s.gen, cfg: p.config, table: toWire(p.table) };
+    const m: ToWorker = { t: "pool", gen: s.gen, cfg: p.given, table: wireOf(p) };
     this.send(w, m, p.listener);
   }
 }

@@ -48,7 +48,12 @@ async function handle(m: ToWorker, held: HeldListener | undefined): Promise<void
       let pool: WorkerProxyPool;
       try {
         const driver = await driverFor(m.cfg);
-        pool = new WorkerProxyPool(m.cfg, { driver, prober: undefined, log, global }, m.gen);
+        pool = new WorkerProxyPool(
+          m.cfg,
+          { driver, prober: undefined, log, global },
+          m.gen,
+          m.table,
+        );
       } catch (err) {
         held.discard();
         throw err;

@@ -7,13 +7,14 @@
  * many failures to eject, and could disagree on where a key goes).
  */
 import type { PoolConfig } from "../../config/index.js";
-import type { TargetState } from "../control.js";
 import { type PoolControlPlane, type PoolDeps, ProxyPool } from "../pool.js";
 import type { SetController } from "../replicaset/control.js";
 import { buildTable, type RoutingTable } from "../router.js";
 import type { BackendServer } from "../server.js";
 import { queueGauges } from "../stats.js";
 import type { PoolTarget } from "../target.js";
+import { ClusterFollower } from "./cluster-follower.js";
+import { DecidedByPrimary } from "./decided.js";
 import type { HeldListener } from "./handoff.js";
 import {
   type FromWorker,
@@ -26,20 +27,13 @@ import {
 export type Send = (m: FromWorker) => void;
 
 const NEVER = { live: 0, pick: () => -1 };
-const ALL_IN: Readonly<TargetState> = Object.freeze({
-  ejectedUntil: 0,
-  ejectTimer: undefined,
-  healthDown: false,
-  adminState: "enabled",
-  weightOverride: undefined,
-});
 
 /**
  * A worker's control plane: it decides nothing. Tables are the primary's (their plain data
  * rebuilt into a picker here), failures are reported to the primary, which counts them like
  * its own (nc_server.c), and the operator's actions are the primary's.
  */
-class FollowerControl implements PoolControlPlane {
+class FollowerControl extends DecidedByPrimary implements PoolControlPlane {
   /** The primary's current table for this pool (undefined until the first arrives). */
   wire: WireTable | undefined;
   private version = 0;
@@ -47,7 +41,9 @@ class FollowerControl implements PoolControlPlane {
   constructor(
     private readonly pool: ProxyPool,
     private readonly owner: WorkerProxyPool,
-  ) {}
+  ) {
+    super();
+  }
 
   /** The primary's table; without one yet, every server is live (the start state). */
   build(): RoutingTable<PoolTarget> {
@@ -72,35 +68,13 @@ class FollowerControl implements PoolControlPlane {
 
   configured(): void {}
   close(): void {}
-  state(): Readonly<TargetState> {
-    return ALL_IN;
-  }
-  subscribe(): () => void {
-    return () => {};
-  }
-  drain(): void {
-    decidedByPrimary();
-  }
-  disable(): void {
-    decidedByPrimary();
-  }
-  enable(): void {
-    decidedByPrimary();
-  }
-  setWeight(): void {
-    decidedByPrimary();
-  }
-}
-
-function decidedByPrimary(): never {
-  throw new Error("a worker process's pool follows the primary: act on the primary's");
 }
 
 /** A pool as a worker process runs it: a ProxyPool with a follower's control plane. */
 export class WorkerProxyPool {
   readonly pool: ProxyPool;
   /** Made by the pool's constructor (the control factory below), before it adopts the config. */
-  private follower!: FollowerControl;
+  private follower!: FollowerControl | ClusterFollower;
   /** Set by the worker right after construction; nothing fails before it listens. */
   send: Send | undefined;
 
@@ -108,14 +82,19 @@ export class WorkerProxyPool {
     config: PoolConfig,
     deps: Omit<PoolDeps, "setControllers" | "control">,
     readonly gen: number,
+    /** The primary's table when the pool is made (a cluster pool's servers come from it). */
+    first?: WireTable,
   ) {
     this.pool = new ProxyPool(config, {
       ...deps,
       // A worker's replica sets follow the primary's views and decide nothing: their
       // controller forwards the data plane's signals to the primary's.
       setControllers: (set) => new RemoteController(this, set.name),
+      // A Redis Cluster pool runs the masters of the primary's slot map (cluster-follower.ts).
       control: (pool) => {
-        this.follower = new FollowerControl(pool, this);
+        this.follower = config.redis_cluster
+          ? new ClusterFollower(pool, this, first?.cluster)
+          : new FollowerControl(pool, this);
         return this.follower;
       },
     });
@@ -140,7 +119,12 @@ export class WorkerProxyPool {
 
   /** Adopts a config from the primary together with the table the primary built for it. */
   reconfigure(config: PoolConfig, table: WireTable): void {
-    this.follower.wire = table;
+    const f = this.follower;
+    if (f instanceof ClusterFollower) {
+      f.take(table.cluster, config);
+      return;
+    }
+    f.wire = table;
     this.pool.apply(config);
     this.setTable(table);
   }
@@ -148,9 +132,14 @@ export class WorkerProxyPool {
   /** Swaps in the primary's table; replica sets take their views from it first. */
   setTable(table: WireTable): void {
     const pool = this.pool;
+    const f = this.follower;
+    if (f instanceof ClusterFollower) {
+      f.take(table.cluster);
+      return;
+    }
     // A table built for another server list (a reload in flight) waits for its "config".
     if (!matches(pool.config, table)) return;
-    this.follower.wire = table;
+    f.wire = table;
     table.servers.forEach((t, i) => {
       const s = pool.servers[i];
       if (t.set !== undefined && s.kind === "set") s.setView(t.set);
