@@ -67,7 +67,8 @@ export interface ConnServer {
     readonly driver: ProtocolDriver;
     readonly timeoutMs: number;
     readonly serverTls: tls.ConnectionOptions | undefined;
-    readonly handshake: readonly HandshakeStep[];
+    /** The requests a new connection of a backend channel opens with (pool.ts). */
+    handshakeFor(channel: number): readonly HandshakeStep[];
     readonly config: { readonly tcpkeepalive: boolean };
   };
   /** A handshake request on `conn`. */
@@ -110,8 +111,14 @@ export class BackendConn implements Flushable {
   private holdSpent = false;
   private holdTimer: NodeJS.Timeout | undefined = undefined;
 
-  constructor(readonly server: ConnServer) {
-    this.framer = server.pool.driver.newReplyFramer();
+  constructor(
+    readonly server: ConnServer,
+    /** The backend channel it serves (ClientParser.channel): picks its handshake. */
+    readonly channel = 0,
+    /** A shared pipelined connection (never a stream): see ProtocolDriver.newReplyFramer. */
+    shared = true,
+  ) {
+    this.framer = server.pool.driver.newReplyFramer(shared);
   }
 
   get inflightCount(): number {
@@ -250,8 +257,8 @@ export class BackendConn implements Flushable {
       this.fail("closed the connection");
     });
     sock.on("close", () => this.fail("closed the connection"));
-    // Handshake requests (AUTH, SELECT) go first, ahead of anything queued.
-    this.handshake = s.pool.handshake.slice();
+    // Handshake requests (AUTH, SELECT, the channel's HELLO 3) go first, ahead of anything queued.
+    this.handshake = s.pool.handshakeFor(this.channel).slice();
     for (const h of this.handshake) s.sendInternal(this, h.request, h.expect);
   }
 
@@ -274,6 +281,11 @@ export class BackendConn implements Flushable {
 
   private onData(chunk: Buffer): void {
     this.frame(chunk);
+    const f = this.framer;
+    if (f.skipped !== undefined && f.skipped > 0) {
+      this.server.counters.unsolicited_skipped += f.skipped;
+      f.skipped = 0;
+    }
     // The replies this read completed leave now, one write per client (flush.ts).
     flushReplies();
   }

@@ -63,6 +63,8 @@ export class ClientConn implements SlotOwner, Flushable {
   private upload: Dedicated["conn"] | null = null;
   /** Reads wait for the upload's connection to take what it buffered. */
   private uploadWait = false;
+  /** Parsing waits for every slot to complete (a plan's barrier). */
+  private barrier = false;
   /** A backend connection waiting for this client to take a streamed reply (piece()). */
   private reader: (() => void) | null = null;
 
@@ -173,6 +175,13 @@ export class ClientConn implements SlotOwner, Flushable {
       const slot = new Slot(this);
       this.slots.push(slot);
       this.plane.route(this, slot, plan);
+      if (plan.kind === "local" && plan.barrier === true && this.slots.length > 0) {
+        // The next requests go on another backend channel: not before these replies
+        // (driver.ts barrier). afterHead resumes once the slots are empty.
+        this.barrier = true;
+        this.pauseReading();
+        break;
+      }
       // One slice of a large request per turn (driver.ts ClientParser.more): its next slice,
       // and whatever the client sent after it, wait for the check phase, after the poll phase
       // has served the other clients.
@@ -339,6 +348,7 @@ export class ClientConn implements SlotOwner, Flushable {
       return;
     }
     scheduleReply(this);
+    if (this.barrier && this.slots.length === 0) this.barrier = false;
     if (this.readingPaused && this.slots.length < MAX_SLOTS / 2) this.maybeResume();
   }
 
@@ -377,7 +387,8 @@ export class ClientConn implements SlotOwner, Flushable {
   }
 
   private maybeResume(): void {
-    if (!this.readingPaused || this.waitingDrain || this.uploadWait || this.closed) return;
+    if (!this.readingPaused || this.waitingDrain || this.uploadWait || this.barrier || this.closed)
+      return;
     if (this.slots.length >= MAX_SLOTS / 2) return;
     this.readingPaused = false;
     this.socket.resume();

@@ -40,8 +40,12 @@ export class Dedicated {
   held: Buffer[] = [];
   heldBytes = 0;
 
-  constructor(readonly pool: DedicatedPool) {
-    this.conn = new BackendConn(pool.server);
+  constructor(
+    readonly pool: DedicatedPool,
+    /** The backend channel of the clients it serves (ClientParser.channel: a RESP3 one). */
+    readonly channel: number,
+  ) {
+    this.conn = new BackendConn(pool.server, channel, false);
     this.conn.owner = this;
   }
 
@@ -101,7 +105,10 @@ export interface DedicatedServer extends ConnServer {
   readonly pool: ConnServer["pool"] & { readonly dedicatedLimit: number };
 }
 
-/** A server's dedicated connections: bounded, with a few idle ones kept for reuse. */
+/**
+ * A server's dedicated connections: bounded, with a few idle ones kept for reuse. An idle one
+ * is reused only by a client of its backend channel (it said HELLO 3 or not at connect).
+ */
 export class DedicatedPool {
   private readonly idle: Dedicated[] = [];
   /** Leased and idle. */
@@ -109,21 +116,27 @@ export class DedicatedPool {
 
   constructor(readonly server: DedicatedServer) {}
 
-  /** A connection for a client, or the error text when the server's limit is reached. */
-  acquire(): Dedicated | string {
+  /** A connection for a client of `channel`, or the error text when the limit is reached. */
+  acquire(channel: number): Dedicated | string {
     const c = this.server.counters;
-    const reuse = this.idle.pop();
-    if (reuse !== undefined) {
+    const idle = this.idle;
+    for (let i = idle.length - 1; i >= 0; i--) {
+      const reuse = idle[i];
+      if (reuse.channel !== channel) continue;
+      idle.splice(i, 1);
       c.dedicated_idle--;
       c.dedicated_leased++;
       return reuse;
     }
     const limit = this.server.pool.dedicatedLimit;
+    // An idle connection of the other channel makes room (closing it drops it from `all`).
+    if (this.all.size >= limit && idle.length > 0)
+      idle[0].conn.close("idle dedicated connection closed");
     if (this.all.size >= limit) {
       c.dedicated_refused++;
       return `keepcache: backend ${this.server.label} has all ${limit} dedicated connections in use (redis_dedicated_connections in the pool config)`;
     }
-    const d = new Dedicated(this);
+    const d = new Dedicated(this, channel);
     this.all.add(d);
     c.dedicated_leased++;
     c.dedicated_opened++;
@@ -200,7 +213,7 @@ export function routeDedicated(
     fail(client, slot, `keepcache: backend ${server.label} has no server to connect to now`);
     return true;
   }
-  const d = target.dedicatedPool().acquire();
+  const d = target.dedicatedPool().acquire(client.channel);
   if (typeof d === "string") {
     fail(client, slot, d);
     return true;

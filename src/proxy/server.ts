@@ -54,7 +54,7 @@ export class BackendServer {
     const i = channel * this.perChannel + (clientId % this.perChannel);
     let c = this.conns[i];
     if (c === undefined || c.dead) {
-      c = new BackendConn(this);
+      c = new BackendConn(this, channel);
       this.conns[i] = c;
     }
     return c;

@@ -33,8 +33,7 @@ import type { Logger } from "../../log.js";
 import { PoolControl, type PoolControlListener, type TargetState } from "../control.js";
 import type { ReplyFramer } from "../driver.js";
 import type { PoolControlPlane, ProxyPool } from "../pool.js";
-import { HELLO3 } from "../redis/planner.js";
-import { expectAfter, expectBefore, expectToken } from "../redis/reply-framer.js";
+import { expectToken } from "../redis/reply-framer.js";
 import type { ReplyHook } from "../reply-sink.js";
 import type { Request } from "../request.js";
 import type { RoutingTable } from "../router.js";
@@ -452,15 +451,11 @@ export class ClusterControl implements PoolControlPlane, ReplyHook {
     let shift = 0;
     if (ask) {
       // ASKING must come right before the request on the same connection (cluster-spec.md
-      // "ASK redirection"): any command in between, a RESP3 client's HELLO 3 included
-      // (planner.ts wrap), clears it. So it goes into the request's own bytes, as one more
-      // reply before the client's.
-      const before = expectBefore(expect);
-      const at =
-        before === 1 && bytes.subarray(0, HELLO3.length).equals(HELLO3) ? HELLO3.length : 0;
-      if (before === 0 || at > 0) {
-        bytes = Buffer.concat([bytes.subarray(0, at), ASKING, bytes.subarray(at)]);
-        expect = expectToken(before + 1, expectAfter(expect));
+      // "ASK redirection"): any command in between clears it. So it goes into the request's
+      // own bytes, as one more reply before the client's.
+      if (expect === 0) {
+        bytes = Buffer.concat([ASKING, bytes]);
+        expect = expectToken(1);
         shift = ASKING.length;
       }
     }

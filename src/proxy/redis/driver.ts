@@ -14,7 +14,7 @@ import type {
 } from "../driver.js";
 import { RedisClientParser } from "./client-parser.js";
 import { RedisCommandPolicy } from "./command-policy.js";
-import { EXPECT_ONE } from "./planner.js";
+import { EXPECT_ONE, RESP3_CHANNEL } from "./planner.js";
 import { redisReplyClass } from "./reply-class.js";
 import { RedisReplyFramer } from "./reply-framer.js";
 
@@ -34,6 +34,7 @@ function command(...args: string[]): Buffer {
 }
 
 const PING = command("PING");
+const HELLO3 = command("HELLO", "3");
 const OK = Buffer.from("+OK\r\n");
 const isOk = (r: Buffer): boolean => r.equals(OK);
 /** A reply's first line, for a log or error text. */
@@ -50,8 +51,26 @@ export const redisDriver: ProtocolDriver = {
     return new RedisClientParser(limits, state);
   },
 
-  newReplyFramer(): ReplyFramer {
-    return new RedisReplyFramer();
+  newReplyFramer(shared?: boolean): ReplyFramer {
+    return new RedisReplyFramer(shared === true);
+  },
+
+  /**
+   * A RESP3 client's backend connections (RESP3_CHANNEL) say HELLO 3 once, after AUTH and
+   * SELECT: the server then encodes every reply on them in RESP3 (maps, sets, doubles, `_`
+   * nulls), so a RESP3 client's requests pass through as they are, as a RESP2 client's do.
+   * A server that refuses (before Redis 6: no HELLO) fails the connection with its answer.
+   */
+  channelHandshake(channel: number): HandshakeStep[] {
+    if (channel !== RESP3_CHANNEL) return [];
+    return [
+      {
+        request: HELLO3,
+        expect: EXPECT_ONE,
+        check: (r) =>
+          r[0] === 0x25 ? undefined : `HELLO 3 (a RESP3 client's connection): ${line(r)}`,
+      },
+    ];
   },
 
   /** `-ERR <message>`, message naming the backend and the reason (one line). */
