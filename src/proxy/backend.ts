@@ -311,7 +311,9 @@ export class BackendConn implements Flushable {
           if (framer.broken) this.fail("broke the protocol");
           return;
         }
-        if (chunk.length > 0 && !this.dead) this.fail("sent bytes nobody asked for");
+        if (this.dead) return;
+        const clean = framer.skipUnsolicited?.() ?? chunk.length === 0;
+        if (!clean) this.fail(framer.broken ? "broke the protocol" : "sent bytes nobody asked for");
         return;
       }
       if (!framer.next(req.expect)) {

@@ -274,6 +274,14 @@ export interface ReplyFramer {
    * ProtocolDriver.newReplyFramer); the core adds them to a counter and resets this to 0.
    */
   skipped?: number;
+  /**
+   * Called when no request is in flight after a read (the connection is no stream): skips
+   * out-of-band frames waiting (a shared connection's, counted in `skipped`) and returns true
+   * when nothing else is waiting (an out-of-band frame may still be arriving); false: bytes
+   * nobody asked for, the connection is out of step and is closed. A framer without it: any
+   * byte that arrives with no request in flight closes the connection.
+   */
+  skipUnsolicited?(): boolean;
 }
 
 export interface DriverLimits {

@@ -110,6 +110,11 @@ export class RespReplyFramer {
     return this.input.end - this.pos;
   }
 
+  /** The type byte of the frame next() works on (its first byte), -1 before it arrives. */
+  get nextType(): number {
+    return this.pos < this.input.end ? this.input.buf[this.pos] : -1;
+  }
+
   /**
    * After next() returned NeedMore: the reply in progress is a large top-level bulk
    * (ReplyLimits.streamMin) whose received bytes piece() may hand out now instead of holding

@@ -132,6 +132,30 @@ export class RedisReplyFramer implements ReplyFramer {
     return true;
   }
 
+  /**
+   * No request is in flight: on a shared connection, whole pushes among the bytes waiting are
+   * skipped and counted, and one still arriving is waited for. False when anything else is
+   * there (a reply nobody asked for: the connection is out of step).
+   */
+  skipUnsolicited(): boolean {
+    const inner = this.inner;
+    for (;;) {
+      const t = inner.nextType;
+      if (t < 0) return true;
+      // An attribute may precede the push it describes (protocol-spec.md "Attribute type").
+      if (!this.shared || (t !== RespType.Push && t !== RespType.Attribute)) return false;
+      const s = inner.next();
+      if (s === ParseStatus.NeedMore) return true;
+      if (s === ParseStatus.Error) {
+        this.broken = true;
+        this.error = inner.error;
+        return false;
+      }
+      if (inner.reply.type !== RespType.Push) return false;
+      this.skipped++;
+    }
+  }
+
   /** Frames one reply; false when more bytes are needed or the backend broke the protocol. */
   private step(): boolean {
     let s = this.inner.next();

@@ -94,6 +94,20 @@ describe("reply framer", () => {
     f.feed(input);
     while (f.next(0));
     assert.equal(f.skipped, 3);
+    // With no request in flight: whole pushes skipped, one still arriving waited for, and
+    // anything else refused (the connection is out of step).
+    const idle = new RedisReplyFramer(true);
+    idle.feed(Buffer.from(push + push.slice(0, 9)));
+    assert.equal(idle.skipUnsolicited(), true);
+    idle.feed(Buffer.from(push.slice(9)));
+    assert.equal(idle.skipUnsolicited(), true);
+    assert.equal(idle.skipped, 2);
+    idle.feed(Buffer.from("+OK\r\n"));
+    assert.equal(idle.skipUnsolicited(), false);
+    const own = new RedisReplyFramer(false);
+    assert.equal(own.skipUnsolicited(), true);
+    own.feed(Buffer.from(push));
+    assert.equal(own.skipUnsolicited(), false);
     const dedicated = assertSplitInvariant(
       () => framerTarget([0, 0]),
       Buffer.from(`${push}+OK\r\n`),
