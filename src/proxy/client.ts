@@ -11,7 +11,14 @@ import { OutBuffer } from "../util/out-buffer.js";
 import { type SocketWriter, socketWriter } from "../util/socket-writes.js";
 import { adoptReads } from "./client-read.js";
 import type { Dedicated } from "./dedicated.js";
-import { type ClientParser, type ClientState, ParseResult, type Plan } from "./driver.js";
+import {
+  type ClientParser,
+  type ClientState,
+  type CommandPolicy,
+  type DriverLimits,
+  ParseResult,
+  type Plan,
+} from "./driver.js";
 import { Fifo } from "./fifo.js";
 import { type Flushable, scheduleReply } from "./flush.js";
 import type { ProxyPool } from "./pool.js";
@@ -36,6 +43,51 @@ export interface RequestRouter {
 
 function resumeParse(c: ClientConn): void {
   c.resumeParse();
+}
+
+/**
+ * A client's ClientState. A class, not an object literal: the driver reads these fields on
+ * every request, and literals with accessors would each get a map of their own (their getter
+ * closures differ per client), making those reads megamorphic across clients.
+ */
+class ConnState implements ClientState {
+  authenticated: boolean;
+  password: string | undefined;
+  resp3 = false;
+  pinned = -1;
+  dedicated = -1;
+  streaming = false;
+
+  constructor(private readonly client: ClientConn) {
+    this.password = client.pool.config.password;
+    this.authenticated = false;
+  }
+
+  /** Read through `pool` on every call: a reload or ejection swaps the table underneath. */
+  shardOf(buf: Buffer, start: number, end: number): number {
+    const t = this.client.pool.table;
+    return (t.group ?? t.picker).pick(buf, start, end);
+  }
+
+  get servers(): number {
+    return this.client.pool.servers.length;
+  }
+
+  dropDedicated(): void {
+    this.client.dropLease();
+  }
+}
+
+/** The driver's limits of a client (a class for the same reason as ConnState). */
+class ConnLimits implements DriverLimits {
+  readonly maxRequestBytes: number;
+  constructor(private readonly client: ClientConn) {
+    this.maxRequestBytes = client.pool.maxRequestBytes;
+  }
+  /** Through `pool`: a reload applies the new policy to connected clients too. */
+  get commandPolicy(): CommandPolicy | undefined {
+    return this.client.pool.commandPolicy;
+  }
 }
 
 export class ClientConn implements SlotOwner, Flushable {
@@ -77,34 +129,8 @@ export class ClientConn implements SlotOwner, Flushable {
     public pool: ProxyPool,
   ) {
     this.plane = pool.plane;
-    const self = this;
-    this.state = {
-      authenticated: false,
-      password: pool.config.password,
-      resp3: false,
-      pinned: -1,
-      // Read through `pool` on every call: a reload or ejection swaps the table underneath.
-      shardOf: (buf, start, end) => {
-        const t = self.pool.table;
-        return (t.group ?? t.picker).pick(buf, start, end);
-      },
-      get servers() {
-        return self.pool.servers.length;
-      },
-      dedicated: -1,
-      streaming: false,
-      dropDedicated: () => self.dropLease(),
-    };
-    this.parser = pool.driver.newClientParser(
-      {
-        maxRequestBytes: pool.maxRequestBytes,
-        // Through `pool`: a reload applies the new policy to connected clients too.
-        get commandPolicy() {
-          return self.pool.commandPolicy;
-        },
-      },
-      this.state,
-    );
+    this.state = new ConnState(this);
+    this.parser = pool.driver.newClientParser(new ConnLimits(this), this.state);
     socket.setNoDelay(true);
     if (pool.config.tcpkeepalive) socket.setKeepAlive(true);
     // Reads go into our own slab (client-read.ts); 'data' events where that is not possible.
@@ -472,7 +498,7 @@ export class ClientConn implements SlotOwner, Flushable {
   }
 
   /** Closes the held dedicated connection and its server state (the driver's RESET). */
-  private dropLease(): void {
+  dropLease(): void {
     const d = this.lease;
     if (d === null) return;
     if (this.streaming) this.streamEnd(d, null, false);

@@ -11,6 +11,7 @@
  * an element but is counted inside the element it precedes.
  * Offsets stay valid until the next feed() or next() call.
  */
+import { findByte } from "../../util/find-byte.js";
 import { InputBuffer } from "./input-buffer.js";
 import { parseLL } from "./int.js";
 import { ParseStatus } from "./parser.js";
@@ -195,8 +196,8 @@ export class RespReplyFramer {
       } else {
         if (this.cursor >= end) return ParseStatus.NeedMore;
         if (this.scan < this.cursor) this.scan = this.cursor;
-        const cr = buf.indexOf(CR, this.scan);
-        if (cr < 0 || cr >= end) {
+        const cr = findByte(buf, CR, this.scan, end);
+        if (cr < 0) {
           this.scan = end;
           if (end - this.cursor > this.limits.maxLineLen) return this.fail("line too long");
           return ParseStatus.NeedMore;
