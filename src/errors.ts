@@ -7,7 +7,7 @@ export type ErrorCode =
   | "KC_CONFIG_INVALID"
   | "KC_CONFIG_READ"
   | "KC_USAGE"
-  | "KC_BACKEND_TIMEOUT"
+  | BackendErrorCode
   | "KC_REPLICATION"
   | "KC_REPLICATION_AUTH"
   | "KC_REPLICATION_TIMEOUT"
@@ -87,20 +87,47 @@ function listenReason(e: NodeJS.ErrnoException | undefined): string {
 }
 
 /**
- * A backend connection the TCP balancer opens did not come up in time. (The proxy's request
- * path never raises: a failed request becomes a reply in the client's protocol that names the
- * backend and the reason, SERVER_ERROR / -ERR.)
+ * What went wrong with a backend, for whoever asked it:
+ *   - KC_BACKEND_TIMEOUT: it did not answer in time (a request's deadline, a connect);
+ *   - KC_BACKEND_CLOSED: the connection failed or was closed (refused, reset, EOF, or closed by
+ *     the proxy: reload, pool stop, operator, ejection, failover);
+ *   - KC_BACKEND_PROTOCOL: it broke the protocol (unframeable or unasked-for bytes, a refused
+ *     handshake);
+ *   - KC_BACKEND_UNAVAILABLE: no backend can take the request now (none live in the pool or
+ *     the replica set, no master, none for the client's dedicated connection);
+ *   - KC_BACKEND_OVERLOADED: a bounded queue or pool is full (in-flight requests, dedicated
+ *     connections, writes held for a master).
+ */
+export type BackendErrorCode =
+  | "KC_BACKEND_TIMEOUT"
+  | "KC_BACKEND_CLOSED"
+  | "KC_BACKEND_PROTOCOL"
+  | "KC_BACKEND_UNAVAILABLE"
+  | "KC_BACKEND_OVERLOADED";
+
+/**
+ * A backend could not serve: a backend connection the TCP balancer opens did not come up in
+ * time, or a proxy request failed. On the proxy's request path the message is the sentence the
+ * client sees, which the pool's driver renders in the client's protocol (`SERVER_ERROR
+ * keepcache: backend 127.0.0.1:11211 timed out after 100 ms`, `-ERR keepcache: ...`); one is
+ * made only when a request fails, never on the way of a reply.
  */
 export class BackendError extends KeepcacheError {
+  declare readonly code: BackendErrorCode;
+  /** The backend it concerns: a server's host:port, a replica set's or a pool's name. */
   readonly backend: string;
+  /** What happened, without the backend's name ("timed out after 100 ms"): logs, health. */
+  readonly reason: string;
   constructor(
-    code: "KC_BACKEND_TIMEOUT",
+    code: BackendErrorCode,
     backend: string,
-    message: string,
-    options?: { cause?: unknown },
+    reason: string,
+    /** message: when the sentence is not "keepcache: backend <backend> <reason>". */
+    options?: { cause?: unknown; message?: string },
   ) {
-    super(code, `${backend}: ${message}`, options);
+    super(code, options?.message ?? `keepcache: backend ${backend} ${reason}`, options);
     this.backend = backend;
+    this.reason = reason;
   }
 }
 

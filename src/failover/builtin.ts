@@ -11,16 +11,51 @@
  *    stays fenced until ROLE shows it following the new master.
  * Only a proxy that may decide (leader.ts) runs steps 2-4; the others observe (controller.ts).
  */
+import type { ReplicaSetConfig } from "../config/index.js";
 import { formatHostPort } from "../config/schema/common.js";
+import type { Logger } from "../log.js";
+import type { ControlledSet } from "../proxy/replicaset/control.js";
 import { queueGauges } from "../proxy/stats.js";
-import type { RedisSetController } from "./controller.js";
 import { electReplica, witnessesConfirm } from "./elect.js";
-import { parseInfo, type ReplicaFacts, replicaFacts } from "./info.js";
+import { parseInfo, type ReplicaFacts, type RoleReply, replicaFacts } from "./info.js";
+import type { Leadership } from "./leader.js";
+import type { RedisLink } from "./redis-link.js";
 
 /** Minimum ms between two REPLICAOF commands to one member. */
 const REPOINT_EVERY = 1000;
 /** A manual failover waits at most this long for replicas to catch up with the master. */
 const CATCH_UP_MS = 2000;
+
+/**
+ * What builtin failover needs of the set's controller (controller.ts RedisSetController, which
+ * runs it): declared here so the procedure depends on this contract, not on the controller.
+ */
+export interface FailoverHost {
+  readonly set: ControlledSet;
+  readonly cfg: ReplicaSetConfig;
+  readonly log: Logger;
+  /** Whether this proxy may decide a failover now (leader.ts). */
+  readonly leadership: Leadership;
+  /** One link per member, by member index. */
+  readonly links: readonly RedisLink[];
+  /** Each member's last ROLE reply (undefined: it did not answer the last round). */
+  readonly roles: (RoleReply | undefined)[];
+  /** When each member last answered ROLE (ms). */
+  readonly lastOk: number[];
+  /** Members kept out of elections until ROLE shows them following the new master. */
+  readonly fenced: ReadonlySet<number>;
+  /** The member this proxy believes is master. */
+  readonly master: number;
+  /** Writes held: the master failed or a manual failover is draining it. */
+  holdWrites: boolean;
+  readonly isStopped: boolean;
+  /** Makes member `to` the write target. */
+  switchTo(to: number, role: "leader" | "observer", reason: string): void;
+  /** Ends a hold of writes on master `m`. */
+  releaseWrites(m: number, reason: string): void;
+  /** Tells the other processes of the view (worker messages). */
+  publish(reason: string): void;
+}
 
 export class BuiltinFailover {
   draining = false;
@@ -28,7 +63,7 @@ export class BuiltinFailover {
   private lastRefusal = "";
   private readonly repointedAt = new Map<number, number>();
 
-  constructor(private readonly c: RedisSetController) {}
+  constructor(private readonly c: FailoverHost) {}
 
   private endpoint(i: number): { host: string; port: number } {
     const e = this.c.set.members[i].endpoint;

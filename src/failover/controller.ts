@@ -14,12 +14,12 @@
 import type { Logger } from "../log.js";
 import type { ControlledSet, SetController } from "../proxy/replicaset/control.js";
 import { type MemberView, nextView } from "../proxy/replicaset/view.js";
-import { BuiltinFailover } from "./builtin.js";
+import { BuiltinFailover, type FailoverHost } from "./builtin.js";
 import { parseRole, type RoleReply } from "./info.js";
 import type { Leadership } from "./leader.js";
 import { runNotify } from "./notify.js";
 import { RedisLink } from "./redis-link.js";
-import { SentinelFollower } from "./sentinel.js";
+import { SentinelFollower, type SentinelHost } from "./sentinel.js";
 
 export interface FailoverRecord {
   time: number;
@@ -29,7 +29,7 @@ export interface FailoverRecord {
   reason: string;
 }
 
-export class RedisSetController implements SetController {
+export class RedisSetController implements SetController, FailoverHost, SentinelHost {
   failovers = 0;
   readonly history: FailoverRecord[] = [];
   readonly links: RedisLink[];

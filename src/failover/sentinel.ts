@@ -6,9 +6,30 @@
  * ROLE before switching. `+switch-master` payload: `<name> <oldip> <oldport> <newip> <newport>`.
  */
 import type { ReplicaSetConfig } from "../config/index.js";
-import type { RedisSetController } from "./controller.js";
-import { parseRole } from "./info.js";
+import type { Logger } from "../log.js";
+import { parseRole, type RoleReply } from "./info.js";
 import { RedisLink } from "./redis-link.js";
+
+/**
+ * What following Sentinel needs of the set's controller (controller.ts RedisSetController):
+ * declared here so the follower depends on this contract, not on the controller.
+ */
+export interface SentinelHost {
+  readonly set: { readonly name: string };
+  readonly log: Logger;
+  /** One link per member, by member index. */
+  readonly links: readonly RedisLink[];
+  /** Each member's last ROLE reply. */
+  readonly roles: (RoleReply | undefined)[];
+  /** When each member last answered ROLE (ms). */
+  readonly lastOk: number[];
+  /** The member this proxy believes is master. */
+  readonly master: number;
+  /** The member at host:port, -1 when none. */
+  indexOf(host: string, port: number): number;
+  /** Makes member `to` the write target. */
+  switchTo(to: number, role: "leader" | "observer", reason: string): void;
+}
 
 const POLL_MS = 1000;
 
@@ -35,7 +56,7 @@ export class SentinelFollower {
   lastSwitchMessageAt = 0;
 
   constructor(
-    private readonly c: RedisSetController,
+    private readonly c: SentinelHost,
     cfg: ReplicaSetConfig,
   ) {
     this.name = cfg.master_name ?? cfg.name;

@@ -21,12 +21,12 @@
 import net from "node:net";
 import tls from "node:tls";
 import type { Endpoint } from "../config/index.js";
+import { BackendError, type BackendErrorCode } from "../errors.js";
 import type { Histogram } from "../metrics/histogram.js";
 import type { ProxyServerCounters } from "../metrics/table.js";
 import { elapsedMs, monoMicros } from "../util/micros.js";
 import { OutBuffer } from "../util/out-buffer.js";
 import { type SocketWriter, socketWriter } from "../util/socket-writes.js";
-import type { Dedicated } from "./dedicated.js";
 import type { HandshakeStep, ProtocolDriver, ReplyFramer } from "./driver.js";
 import { Fifo } from "./fifo.js";
 import { type Flushable, flushReplies, scheduleFlush } from "./flush.js";
@@ -52,6 +52,16 @@ const UPLOAD_BUFFER = 1024 * 1024;
  */
 const HOLD_MAX_MS = 1000;
 
+/** What a connection needs of its server's pool (pool.ts ProxyPool). */
+export interface ConnPool {
+  readonly driver: ProtocolDriver;
+  readonly timeoutMs: number;
+  readonly serverTls: tls.ConnectionOptions | undefined;
+  /** The requests a new connection of a backend channel opens with (pool.ts). */
+  handshakeFor(channel: number): readonly HandshakeStep[];
+  readonly config: { readonly tcpkeepalive: boolean };
+}
+
 /**
  * What a connection needs of the server it belongs to (server.ts BackendServer), declared
  * here so the connection depends on this contract, not on the server that makes it.
@@ -63,20 +73,29 @@ export interface ConnServer {
   readonly latency: Histogram;
   /** Where replies and failed requests go (the pool's data plane). */
   readonly plane: ReplySink;
-  readonly pool: {
-    readonly driver: ProtocolDriver;
-    readonly timeoutMs: number;
-    readonly serverTls: tls.ConnectionOptions | undefined;
-    /** The requests a new connection of a backend channel opens with (pool.ts). */
-    handshakeFor(channel: number): readonly HandshakeStep[];
-    readonly config: { readonly tcpkeepalive: boolean };
-  };
+  readonly pool: ConnPool;
   /** A handshake request on `conn`. */
   sendInternal(conn: BackendConn, request: Buffer, expect: number): void;
   /** A reply came: the server is alive (nc_server.c server_ok). */
   onReply(): void;
-  /** `conn` failed: its requests in flight fail with `reason`. */
-  connFailed(conn: BackendConn, reason: string, reqs: Request[]): void;
+  /** `conn` failed: its requests in flight fail with `err`. */
+  connFailed(conn: BackendConn, err: BackendError, reqs: Request[]): void;
+}
+
+/**
+ * Who takes a connection's replies and failures instead of its server: the dedicated connection
+ * it belongs to (dedicated.ts Dedicated), declared here so the connection depends on this
+ * contract, not on the leasing around it.
+ */
+export interface ConnOwner {
+  /** Subscriber mode or MONITOR: replies nobody asked for are the stream's (Conn.Stream). */
+  readonly streaming: boolean;
+  /** A reply for `req`, instead of the data plane's settle. */
+  framed(req: Request, framer: ReplyFramer): void;
+  /** A reply of the stream (expect 0), bytes valid only during the call. */
+  streamed(buf: Buffer, start: number, end: number): void;
+  /** The connection failed or was closed: `reqs` were in flight. */
+  died(err: BackendError, reqs: Request[]): void;
 }
 
 export class BackendConn implements Flushable {
@@ -100,7 +119,7 @@ export class BackendConn implements Flushable {
   /** Set when a reload removed this server: the reason to close with once idle. */
   private retiring: string | undefined;
   /** Set for a dedicated connection (dedicated.ts): it settles replies and handles failures. */
-  owner: Dedicated | undefined = undefined;
+  owner: ConnOwner | undefined = undefined;
   /** The handshake steps sent on this connection, whose replies have not come yet (in order). */
   private handshake: HandshakeStep[] = [];
   /** An upload's client waiting for the socket to take what is buffered (sendMore). */
@@ -250,13 +269,17 @@ export class BackendConn implements Flushable {
     if (s.pool.config.tcpkeepalive) sock.setKeepAlive(true);
     sock.on("error", (err: NodeJS.ErrnoException) => {
       s.counters.server_err++;
-      this.fail(describe(err));
+      this.fail(
+        err.code === "ETIMEDOUT" ? "KC_BACKEND_TIMEOUT" : "KC_BACKEND_CLOSED",
+        describe(err),
+        err,
+      );
     });
     sock.on("end", () => {
       s.counters.server_eof++;
-      this.fail("closed the connection");
+      this.fail("KC_BACKEND_CLOSED", "closed the connection");
     });
-    sock.on("close", () => this.fail("closed the connection"));
+    sock.on("close", () => this.fail("KC_BACKEND_CLOSED", "closed the connection"));
     // Handshake requests (AUTH, SELECT, the channel's HELLO 3) go first, ahead of anything queued.
     this.handshake = s.pool.handshakeFor(this.channel).slice();
     for (const h of this.handshake) s.sendInternal(this, h.request, h.expect);
@@ -308,16 +331,19 @@ export class BackendConn implements Flushable {
             c.responses++;
             this.owner.streamed(framer.buf, framer.start, framer.end);
           }
-          if (framer.broken) this.fail("broke the protocol");
+          if (framer.broken) this.fail("KC_BACKEND_PROTOCOL", "broke the protocol");
           return;
         }
         if (this.dead) return;
         const clean = framer.skipUnsolicited?.() ?? chunk.length === 0;
-        if (!clean) this.fail(framer.broken ? "broke the protocol" : "sent bytes nobody asked for");
+        if (!clean) {
+          if (framer.broken) this.fail("KC_BACKEND_PROTOCOL", "broke the protocol");
+          else this.fail("KC_BACKEND_PROTOCOL", "sent bytes nobody asked for");
+        }
         return;
       }
       if (!framer.next(req.expect)) {
-        if (framer.broken) this.fail("broke the protocol");
+        if (framer.broken) this.fail("KC_BACKEND_PROTOCOL", "broke the protocol");
         else if (framer.streamable === true) this.pieces(req, framer);
         return;
       }
@@ -400,7 +426,7 @@ export class BackendConn implements Flushable {
     const step = this.handshake.shift();
     const why = step?.check?.(framer.buf.subarray(framer.start, framer.end));
     if (why === undefined) return true;
-    this.fail(`rejected the connection handshake: ${why}`);
+    this.fail("KC_BACKEND_PROTOCOL", `rejected the connection handshake: ${why}`);
     return false;
   }
 
@@ -444,11 +470,14 @@ export class BackendConn implements Flushable {
     }
     if (Number.isNaN(left)) return;
     this.server.counters.server_timedout++;
-    this.fail(`timed out after ${this.server.pool.timeoutMs} ms`);
+    this.fail("KC_BACKEND_TIMEOUT", `timed out after ${this.server.pool.timeoutMs} ms`);
   };
 
-  /** Fails every request in flight, closes the socket and reports one server failure. */
-  fail(reason: string): void {
+  /**
+   * Fails every request in flight with a BackendError (`code`, `reason`, the socket's error as
+   * its `cause`), closes the socket and reports one server failure.
+   */
+  fail(code: BackendErrorCode, reason: string, cause?: Error): void {
     if (this.dead) return;
     this.dead = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
@@ -458,8 +487,14 @@ export class BackendConn implements Flushable {
     this.connected = false;
     this.socket?.destroy();
     this.wake();
-    if (this.owner !== undefined) this.owner.died(reason, this.inflight.drain());
-    else this.server.connFailed(this, reason, this.inflight.drain());
+    const err = new BackendError(
+      code,
+      this.server.label,
+      reason,
+      cause === undefined ? undefined : { cause },
+    );
+    if (this.owner !== undefined) this.owner.died(err, this.inflight.drain());
+    else this.server.connFailed(this, err, this.inflight.drain());
   }
 
   /**
@@ -488,11 +523,12 @@ export class BackendConn implements Flushable {
     this.socket?.destroy();
     this.wake();
     const reqs = this.inflight.drain();
+    const err = new BackendError("KC_BACKEND_CLOSED", this.server.label, reason);
     if (this.owner !== undefined) {
-      this.owner.died(reason, reqs);
+      this.owner.died(err, reqs);
       return;
     }
-    for (const r of reqs) this.server.plane.failRequest(r, this.server, reason, false);
+    for (const r of reqs) this.server.plane.failRequest(r, this.server, err, false);
   }
 }
 

@@ -7,10 +7,12 @@
  * disconnected and counted, so one client that stops reading cannot grow proxy memory.
  */
 import type net from "node:net";
+import type { BackendError } from "../errors.js";
+import type { ProxyPoolCounters } from "../metrics/table.js";
 import { OutBuffer } from "../util/out-buffer.js";
 import { type SocketWriter, socketWriter } from "../util/socket-writes.js";
 import { adoptReads } from "./client-read.js";
-import type { Dedicated } from "./dedicated.js";
+import type { Dedicated, LeaseHolder } from "./dedicated.js";
 import {
   type ClientParser,
   type ClientState,
@@ -18,12 +20,13 @@ import {
   type DriverLimits,
   ParseResult,
   type Plan,
+  type ProtocolDriver,
 } from "./driver.js";
 import { Fifo } from "./fifo.js";
 import { type Flushable, scheduleReply } from "./flush.js";
-import type { ProxyPool } from "./pool.js";
 import { CLIENT_SLAB } from "./read-slab.js";
-import { Slot, type SlotOwner } from "./request.js";
+import { Slot } from "./request.js";
+import type { RoutingTable } from "./router.js";
 
 /** Outstanding requests per client before reading pauses. */
 const MAX_SLOTS = 4096;
@@ -39,6 +42,27 @@ let nextId = 0;
 /** Where a client's parsed requests go: the pool's data plane (dispatch.ts DataPlane). */
 export interface RequestRouter {
   route(client: ClientConn, slot: Slot, plan: Plan): void;
+}
+
+/**
+ * What a client connection needs of its pool (pool.ts ProxyPool), declared here so the client
+ * depends on this contract, not on the pool that accepts it.
+ */
+export interface ClientPool {
+  /** The pool's data plane (dispatch.ts), which routes the client's requests. */
+  readonly plane: RequestRouter;
+  readonly config: { readonly password?: string | undefined; readonly tcpkeepalive: boolean };
+  /** The current routing table (the drivers' same-shard checks and an upload's server). */
+  readonly table: RoutingTable;
+  /** The pool's entries: the drivers' broadcasts count them. */
+  readonly servers: { readonly length: number };
+  readonly driver: ProtocolDriver;
+  readonly maxRequestBytes: number;
+  readonly commandPolicy: CommandPolicy | undefined;
+  readonly counters: ProxyPoolCounters;
+  /** Bytes of unread output past which a client is disconnected. */
+  readonly outputLimit: number;
+  clientClosed(c: ClientConn): void;
 }
 
 function resumeParse(c: ClientConn): void {
@@ -90,7 +114,7 @@ class ConnLimits implements DriverLimits {
   }
 }
 
-export class ClientConn implements SlotOwner, Flushable {
+export class ClientConn implements LeaseHolder, Flushable {
   flushQueued = false;
   readonly id = nextId++;
   readonly out = new OutBuffer();
@@ -126,7 +150,7 @@ export class ClientConn implements SlotOwner, Flushable {
   constructor(
     readonly socket: net.Socket,
     /** The pool whose routing serves this client; swapped by a reload that keeps the listener. */
-    public pool: ProxyPool,
+    public pool: ClientPool,
   ) {
     this.plane = pool.plane;
     this.state = new ConnState(this);
@@ -344,8 +368,8 @@ export class ClientConn implements SlotOwner, Flushable {
     return this.parser.channel ?? 0;
   }
 
-  failReply(slot: Slot, message: string): Buffer {
-    return this.parser.failReply(slot.tag, slot.silent, message);
+  failReply(slot: Slot, err: BackendError): Buffer {
+    return this.parser.failReply(slot.tag, slot.silent, err.message);
   }
 
   private writeSlot(slot: Slot): void {

@@ -13,26 +13,15 @@
  */
 import type { Prober } from "../health/prober.js";
 import type { Logger } from "../log.js";
-import type { PoolControlPlane, ProxyPool } from "./pool.js";
-import { type HealthWatch, probeId, watchHealth } from "./pool-health.js";
+import type { ProxyPoolCounters } from "../metrics/table.js";
+import { type HealthWatch, probeId, type WatchedPool, watchHealth } from "./pool-health.js";
 import { buildTable, type RoutingTable } from "./router.js";
 import type { BackendServer } from "./server.js";
 import type { PoolTarget } from "./target.js";
+import type { TargetState } from "./target-state.js";
 
-/** Operator state: "draining" and "disabled" take the entry out of the table (no new requests). */
-export type AdminState = "enabled" | "draining" | "disabled";
-
-/** The control state of one server, replica-set member or set. */
-export interface TargetState {
-  /** Passive ejection: ms timestamp until which the server stays out (0: not ejected). */
-  ejectedUntil: number;
-  ejectTimer: NodeJS.Timeout | undefined;
-  /** The active health checker says down. */
-  healthDown: boolean;
-  adminState: AdminState;
-  /** Weight set through the admin API, replacing the configured one until a reload. */
-  weightOverride: number | undefined;
-}
+// The state's types live apart so that a server can name them without importing this plane.
+export type { AdminState, TargetState } from "./target-state.js";
 
 /** A change of one entry's control state, after the table was swapped for it. */
 export type PoolControlEvent =
@@ -43,16 +32,27 @@ export type PoolControlEvent =
 
 export type PoolControlListener = (e: PoolControlEvent) => void;
 
+/**
+ * What the control plane needs of its pool (pool.ts ProxyPool, which holds a PoolControl as
+ * its PoolControlPlane): declared here so the control plane depends on this contract, not on
+ * the pool that owns it.
+ */
+export interface ControlledPool extends WatchedPool {
+  readonly counters: ProxyPoolCounters;
+  /** Builds and swaps a new routing table from the entries' current states. */
+  rebuild(): void;
+}
+
 const NEVER = { live: 0, pick: () => -1 };
 
-export class PoolControl implements PoolControlPlane {
+export class PoolControl {
   private readonly states = new Map<PoolTarget | BackendServer, TargetState>();
   private readonly listeners = new Set<PoolControlListener>();
   private version = 0;
   private health: HealthWatch | undefined;
 
   constructor(
-    private readonly pool: ProxyPool,
+    private readonly pool: ControlledPool,
     private readonly prober: Prober | undefined,
     private readonly log: Logger,
   ) {}

@@ -15,19 +15,46 @@
  * client hangs on a connection that is gone (a replica set's failover closes the demoted
  * member's dedicated connections, replicaset/set.ts).
  */
-import { BackendConn, type ConnServer } from "./backend.js";
-import type { ClientConn } from "./client.js";
+import { BackendError } from "../errors.js";
+import { BackendConn, type ConnOwner, type ConnPool, type ConnServer } from "./backend.js";
 import { Conn, type ForwardPlan, type ReplyFramer } from "./driver.js";
-import { Request, type Slot } from "./request.js";
-import type { PoolTarget } from "./target.js";
+import { Request, type Slot, type SlotOwner } from "./request.js";
 
 /** Idle dedicated connections kept per server for the next client (the rest are closed). */
 const MAX_IDLE = 8;
 
+/**
+ * What a dedicated connection needs of the client that holds it (client.ts ClientConn),
+ * declared here so leasing depends on this contract, not on the client connection.
+ */
+export interface LeaseHolder extends SlotOwner {
+  /** The dedicated connection the client holds, null when none. */
+  readonly lease: Dedicated | null;
+  setLease(d: Dedicated | null): void;
+  /** Its lease became (or stopped being) a stream: requests are written to it unanswered. */
+  setStreaming(on: boolean): void;
+  /** Reply bytes of stream `d`, in order after every reply before the stream began. */
+  stream(d: Dedicated, buf: Buffer, start: number, end: number): void;
+  /** Stream `d`'s server connection is gone: the client gets `message` and is closed. */
+  streamLost(d: Dedicated, message: string): void;
+  /** The counters of the pool the client is in (a refused request counts as forward_error). */
+  readonly pool: { readonly counters: { forward_error: number } };
+}
+
+/**
+ * What routing to a pool entry (a server or a replica set, target.ts) needs of it: its name in
+ * messages and the server its dedicated connections go to now.
+ */
+export interface DedicatedRoute {
+  readonly label: string;
+  /** Undefined when there is none now (a replica set between masters). */
+  dedicatedTarget(): { dedicatedPool(): DedicatedPool } | undefined;
+}
+
 /** One dedicated connection: leased to one client, or idle in its server's pool. */
-export class Dedicated {
+export class Dedicated implements ConnOwner {
   readonly conn: BackendConn;
-  client: ClientConn | null = null;
+  client: LeaseHolder | null = null;
   /** The routing table's server index it serves (a replica set's index for its members). */
   index = -1;
   /** Give it back once nothing is in flight (Conn.Once, Conn.Release). */
@@ -67,15 +94,15 @@ export class Dedicated {
   }
 
   /** The connection failed or was closed: fail what is in flight, tell the client. */
-  died(reason: string, reqs: Request[]): void {
+  died(err: BackendError, reqs: Request[]): void {
     const server = this.pool.server;
     this.pool.forget(this);
-    for (const r of reqs) server.plane.failRequest(r, server, reason, false);
+    for (const r of reqs) server.plane.failRequest(r, server, err, false);
     const c = this.client;
     this.client = null;
     if (c === null || c.lease !== this) return;
     c.setLease(null);
-    if (this.streaming) c.streamLost(this, `keepcache: backend ${server.label} ${reason}`);
+    if (this.streaming) c.streamLost(this, err.message);
   }
 
   /** Back to the pool (its server state is clean: nothing held, nothing in flight). */
@@ -102,7 +129,7 @@ const STREAM_PART = -2;
 
 /** What a server's dedicated connections need of it (server.ts BackendServer). */
 export interface DedicatedServer extends ConnServer {
-  readonly pool: ConnServer["pool"] & { readonly dedicatedLimit: number };
+  readonly pool: ConnPool & { readonly dedicatedLimit: number };
 }
 
 /**
@@ -116,8 +143,8 @@ export class DedicatedPool {
 
   constructor(readonly server: DedicatedServer) {}
 
-  /** A connection for a client of `channel`, or the error text when the limit is reached. */
-  acquire(channel: number): Dedicated | string {
+  /** A connection for a client of `channel`, or the error when the server's limit is reached. */
+  acquire(channel: number): Dedicated | BackendError {
     const c = this.server.counters;
     const idle = this.idle;
     for (let i = idle.length - 1; i >= 0; i--) {
@@ -134,7 +161,11 @@ export class DedicatedPool {
       idle[0].conn.close("idle dedicated connection closed");
     if (this.all.size >= limit) {
       c.dedicated_refused++;
-      return `keepcache: backend ${this.server.label} has all ${limit} dedicated connections in use (redis_dedicated_connections in the pool config)`;
+      return new BackendError(
+        "KC_BACKEND_OVERLOADED",
+        this.server.label,
+        `has all ${limit} dedicated connections in use (redis_dedicated_connections in the pool config)`,
+      );
     }
     const d = new Dedicated(this, channel);
     this.all.add(d);
@@ -174,12 +205,12 @@ export class DedicatedPool {
  * connection or the client holds one; false: the shared path serves it.
  */
 export function routeDedicated(
-  client: ClientConn,
+  client: LeaseHolder,
   slot: Slot,
   plan: ForwardPlan,
   idx: number,
   req: Request,
-  server: PoolTarget,
+  server: DedicatedRoute,
 ): boolean {
   const lease = client.lease;
   const cls = plan.conn;
@@ -196,7 +227,10 @@ export function routeDedicated(
     fail(
       client,
       slot,
-      "keepcache: the dedicated server connection this request belongs to was closed (its server state, e.g. WATCH, is lost); start over",
+      new BackendError("KC_BACKEND_CLOSED", server.label, "closed the dedicated connection", {
+        message:
+          "keepcache: the dedicated server connection this request belongs to was closed (its server state, e.g. WATCH, is lost); start over",
+      }),
     );
     return true;
   }
@@ -204,17 +238,28 @@ export function routeDedicated(
     fail(
       client,
       slot,
-      `keepcache: this connection already holds a dedicated connection to another server than ${server.label}`,
+      new BackendError(
+        "KC_BACKEND_UNAVAILABLE",
+        server.label,
+        "is not the server of the client's dedicated connection",
+        {
+          message: `keepcache: this connection already holds a dedicated connection to another server than ${server.label}`,
+        },
+      ),
     );
     return true;
   }
   const target = server.dedicatedTarget();
   if (target === undefined) {
-    fail(client, slot, `keepcache: backend ${server.label} has no server to connect to now`);
+    fail(
+      client,
+      slot,
+      new BackendError("KC_BACKEND_UNAVAILABLE", server.label, "has no server to connect to now"),
+    );
     return true;
   }
   const d = target.dedicatedPool().acquire(client.channel);
-  if (typeof d === "string") {
+  if (d instanceof BackendError) {
     fail(client, slot, d);
     return true;
   }
@@ -235,7 +280,7 @@ function sendOn(d: Dedicated, req: Request, plan: ForwardPlan): void {
 }
 
 /** The request that turns `d` into a stream; its replies go to `slot` as they come. */
-function startStream(client: ClientConn, slot: Slot, plan: ForwardPlan, d: Dedicated): boolean {
+function startStream(client: LeaseHolder, slot: Slot, plan: ForwardPlan, d: Dedicated): boolean {
   d.streaming = true;
   d.releasing = false;
   d.slot = slot;
@@ -248,7 +293,7 @@ function startStream(client: ClientConn, slot: Slot, plan: ForwardPlan, d: Dedic
   return true;
 }
 
-function fail(client: ClientConn, slot: Slot, message: string): void {
+function fail(client: LeaseHolder, slot: Slot, err: BackendError): void {
   client.pool.counters.forward_error++;
-  client.complete(slot, client.failReply(slot, message));
+  client.complete(slot, client.failReply(slot, err));
 }

@@ -14,6 +14,7 @@
  * twemproxy's rehash moves each key on its own. A request is retried at most once.
  */
 import type { PoolConfig } from "../config/index.js";
+import { BackendError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { ProxyPoolCounters } from "../metrics/table.js";
 import type { ClientConn, RequestRouter } from "./client.js";
@@ -22,6 +23,7 @@ import type { Plan, ReplyFramer, SplitPart } from "./driver.js";
 import type { ReplyHook, ReplySink } from "./reply-sink.js";
 import { Request, type Slot } from "./request.js";
 import type { RoutingTable } from "./router.js";
+import { tooManyInFlight } from "./server.js";
 import type { PoolTarget } from "./target.js";
 
 export class DataPlane implements ReplySink, RequestRouter {
@@ -127,7 +129,7 @@ export class DataPlane implements ReplySink, RequestRouter {
           const req = new Request(slot, i, plan.expect, plan.silent);
           req.readOnly = plan.readOnly;
           if (!s.send(req, client.id, client.channel, plan.request, 0, plan.request.length, false))
-            this.failRequest(req, s, "has too many requests in flight", false);
+            this.failRequest(req, s, tooManyInFlight(s.label), false);
         });
         return;
       }
@@ -146,7 +148,7 @@ export class DataPlane implements ReplySink, RequestRouter {
           req.idempotent = replan;
           req.readOnly = plan.readOnly;
           const keep = (retry && !replan && p.keyBuf === p.request) || this.keepSent;
-          this.sendPart(req, p, keep, undefined, "");
+          this.sendPart(req, p, keep, undefined, undefined);
         }
         return;
       }
@@ -162,13 +164,13 @@ export class DataPlane implements ReplySink, RequestRouter {
     p: SplitPart,
     keep: boolean,
     failed: object | undefined,
-    why: string,
+    why: BackendError | undefined,
   ): boolean {
     const table = this.table;
     const idx = table.picker.pick(p.keyBuf, p.keyStart, p.keyEnd);
     if (idx < 0 || table.targets[idx] === failed) {
       this.counters.forward_error++;
-      this.partFailed(req, idx < 0 ? `keepcache: no live server in pool ${this.name}` : why);
+      this.partFailed(req, idx < 0 || why === undefined ? this.noLiveServer() : why);
       return false;
     }
     const s = table.targets[idx];
@@ -176,23 +178,27 @@ export class DataPlane implements ReplySink, RequestRouter {
     req.keyStart = p.keyStart;
     req.keyEnd = p.keyEnd;
     if (!s.send(req, owner.id, owner.channel, p.request, 0, p.request.length, keep)) {
-      this.failRequest(req, s, "has too many requests in flight", false);
+      this.failRequest(req, s, tooManyInFlight(s.label), false);
       return false;
     }
     return true;
   }
 
+  /** The table routes the key nowhere: every server of its shard is out. */
+  private noLiveServer(): BackendError {
+    return new BackendError("KC_BACKEND_UNAVAILABLE", this.name, "has no live server", {
+      message: `keepcache: no live server in pool ${this.name}`,
+    });
+  }
+
   private noServer(client: ClientConn, slot: Slot): void {
     this.counters.forward_error++;
-    client.complete(slot, client.failReply(slot, `keepcache: no live server in pool ${this.name}`));
+    client.complete(slot, client.failReply(slot, this.noLiveServer()));
   }
 
   private refuse(slot: Slot, s: PoolTarget): void {
     this.counters.forward_error++;
-    slot.owner.complete(
-      slot,
-      slot.owner.failReply(slot, `keepcache: backend ${s.label} has too many requests in flight`),
-    );
+    slot.owner.complete(slot, slot.owner.failReply(slot, tooManyInFlight(s.label)));
   }
 
   /** A reply for `req` is framed in `framer`. */
@@ -229,10 +235,10 @@ export class DataPlane implements ReplySink, RequestRouter {
     owner.deliver(slot, framer.buf, framer.start, framer.end);
   }
 
-  private partFailed(req: Request, message: string): void {
+  private partFailed(req: Request, err: BackendError): void {
     const slot = req.slot;
     if (slot === null) return;
-    slot.merger?.fail(req.part, message);
+    slot.merger?.fail(req.part, err.message);
     if (--slot.pending === 0) slot.owner.complete(slot, null);
   }
 
@@ -243,12 +249,12 @@ export class DataPlane implements ReplySink, RequestRouter {
   failRequest(
     req: Request,
     server: object & { readonly label: string },
-    reason: string,
+    err: BackendError,
     retryable: boolean,
   ): void {
     const hook = this.hook;
-    if (hook === undefined) this.fail(req, server, reason, retryable);
-    else if (!hook.failed(req, server, reason, retryable)) this.fail(req, server, reason, false);
+    if (hook === undefined) this.fail(req, server, err, retryable);
+    else if (!hook.failed(req, server, err, retryable)) this.fail(req, server, err, false);
   }
 
   /**
@@ -259,7 +265,7 @@ export class DataPlane implements ReplySink, RequestRouter {
   fail(
     req: Request,
     server: object & { readonly label: string },
-    reason: string,
+    err: BackendError,
     retryable: boolean,
   ): void {
     const slot = req.slot;
@@ -267,16 +273,14 @@ export class DataPlane implements ReplySink, RequestRouter {
     if (retryable && !req.retried && !slot.owner.closed) {
       if (req.retryBuf !== undefined) {
         if (this.resend(req, req.retryBuf, server)) return;
-      } else if (req.part >= 0 && req.idempotent && this.replanPart(req, slot, server, reason))
-        return;
+      } else if (req.part >= 0 && req.idempotent && this.replanPart(req, slot, server, err)) return;
     }
-    const message = `keepcache: backend ${server.label} ${reason}`;
     this.counters.forward_error++;
     if (req.part >= 0) {
-      this.partFailed(req, message);
+      this.partFailed(req, err);
       return;
     }
-    const reply = slot.owner.failReply(slot, message);
+    const reply = slot.owner.failReply(slot, err);
     if (reply.length === 0) this.counters.silent_errors_dropped++;
     slot.owner.complete(slot, reply);
   }
@@ -306,12 +310,7 @@ export class DataPlane implements ReplySink, RequestRouter {
    * group is sent as a part of its own (never again to `server`). False when the merger cannot
    * re-plan it; the part then fails as it is.
    */
-  private replanPart(
-    req: Request,
-    slot: Slot,
-    server: { readonly label: string },
-    reason: string,
-  ): boolean {
+  private replanPart(req: Request, slot: Slot, server: object, err: BackendError): boolean {
     const merger = slot.merger;
     if (merger === null || merger.replan === undefined) return false;
     const plan = merger.replan(req.part, this.table.picker);
@@ -321,14 +320,13 @@ export class DataPlane implements ReplySink, RequestRouter {
     // the way can complete the slot early.
     slot.pending += n;
     this.counters.fragments += n;
-    const why = `keepcache: backend ${server.label} ${reason}`;
     let sent = 0;
     for (let k = 0; k < n; k++) {
       const again = new Request(slot, plan.first + k, req.expect, req.silent);
       again.retried = true;
       again.idempotent = true;
       again.readOnly = req.readOnly;
-      if (this.sendPart(again, plan.parts[k], false, server, why)) sent++;
+      if (this.sendPart(again, plan.parts[k], false, server, err)) sent++;
     }
     if (sent > 0) this.counters.retries++;
     if (--slot.pending === 0) slot.owner.complete(slot, null);

@@ -4,10 +4,20 @@
  * backends, which the checks cannot speak), with the pool's `health:` timings or keepcache's
  * cache defaults. Transitions are handed to the pool, which swaps its routing table.
  */
+import type { PoolConfig } from "../config/index.js";
 import type { Prober } from "../health/prober.js";
 import type { HealthCheckConfig } from "../health/types.js";
-import type { ProxyPool } from "./pool.js";
 import type { BackendServer } from "./server.js";
+import type { PoolTarget } from "./target.js";
+
+/** What health checks need of a pool (pool.ts ProxyPool). */
+export interface WatchedPool {
+  readonly name: string;
+  readonly config: PoolConfig;
+  readonly driver: { readonly name: string };
+  /** The pool's entries; its replica sets' members are watched by their controllers. */
+  readonly servers: readonly PoolTarget[];
+}
 
 export interface HealthWatch {
   stop(): void;
@@ -16,12 +26,12 @@ export interface HealthWatch {
 /** Defaults of the `health:` section (config/schema/health.ts poolHealthSchema). */
 const DEFAULTS = { interval: 1000, timeout: 500, rise: 2, fall: 2 };
 
-export function probeId(pool: ProxyPool, s: BackendServer): string {
+export function probeId(pool: { readonly name: string }, s: BackendServer): string {
   return `${pool.name}/${s.name}`;
 }
 
 export function watchHealth(
-  pool: ProxyPool,
+  pool: WatchedPool,
   prober: Prober,
   onChange: (s: BackendServer, down: boolean, reason: string) => void,
 ): HealthWatch {

@@ -15,18 +15,19 @@ import { formatEndpoint } from "../config/schema/common.js";
 import type { Prober } from "../health/prober.js";
 import type { Logger } from "../log.js";
 import { counters, type ProxyPoolCounters, proxyPoolMetrics } from "../metrics/table.js";
-import { ClientConn } from "./client.js";
-import { PoolControl, type PoolControlListener, type TargetState } from "./control.js";
+import { ClientConn, type ClientPool } from "./client.js";
+import { type ControlledPool, PoolControl, type PoolControlListener } from "./control.js";
 import { DataPlane } from "./dispatch.js";
 import type { CommandPolicy, HandshakeStep, ProtocolDriver } from "./driver.js";
 import { openListener } from "./pool-listener.js";
 import type { SetControllerFactory } from "./replicaset/control.js";
-import { ReplicaSet, setLabel } from "./replicaset/set.js";
+import { ReplicaSet, type SetPool, setLabel } from "./replicaset/set.js";
 import type { ReplyHook } from "./reply-sink.js";
 import type { RoutingTable } from "./router.js";
 import { statsName } from "./router.js";
 import { BackendServer } from "./server.js";
 import type { PoolTarget } from "./target.js";
+import type { TargetState } from "./target-state.js";
 import { backendTls } from "./tls.js";
 
 const DEFAULT_OUTPUT_LIMIT = 64 * 1024 * 1024;
@@ -87,7 +88,7 @@ export interface PoolControlPlane {
   readonly replies?: ReplyHook;
 }
 
-export class ProxyPool {
+export class ProxyPool implements ClientPool, SetPool, ControlledPool {
   timeoutMs = 0;
   outputLimit = DEFAULT_OUTPUT_LIMIT;
   maxRequestBytes = DEFAULT_MAX_REQUEST;

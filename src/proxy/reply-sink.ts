@@ -3,17 +3,18 @@
  * (dispatch.ts DataPlane, the only implementation). Declared apart so a server depends on
  * this contract, not on the routing that sends it requests.
  */
+import type { BackendError } from "../errors.js";
 import type { ReplyFramer } from "./driver.js";
 import type { Request } from "./request.js";
 
 export interface ReplySink {
   /** A reply for `req` is framed in `framer`. */
   settle(req: Request, framer: ReplyFramer): void;
-  /** `req` could not be served by `server` (named in the error; a retry avoids it). */
+  /** `req` could not be served by `server` (a retry avoids it): `err` says why. */
   failRequest(
     req: Request,
     server: object & { readonly label: string },
-    reason: string,
+    err: BackendError,
     retryable: boolean,
   ): void;
 }
@@ -35,7 +36,7 @@ export interface ReplyHook {
   failed(
     req: Request,
     server: object & { readonly label: string },
-    reason: string,
+    err: BackendError,
     retryable: boolean,
   ): boolean;
 }

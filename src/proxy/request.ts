@@ -2,6 +2,7 @@
  * One request in flight to one backend, and the client-side reply slot it fills. Both are
  * small classes with fixed shapes (one allocation each per request, no closures).
  */
+import type { BackendError } from "../errors.js";
 import type { Merger } from "./driver.js";
 
 /** What a client connection offers the backend side (implemented by ClientConn). */
@@ -15,8 +16,8 @@ export interface SlotOwner {
   deliver(slot: Slot, buf: Buffer, start: number, end: number): void;
   /** The slot is finished with these bytes (may be empty), or its merger is ready. */
   complete(slot: Slot, reply: Buffer | null): void;
-  /** The driver's reply for a request that could not be served. */
-  failReply(slot: Slot, message: string): Buffer;
+  /** The driver's reply for a request that could not be served (the error's message). */
+  failReply(slot: Slot, err: BackendError): Buffer;
   /**
    * The slot is at the head of the client's replies: a large reply may stream to it (owners
    * without these two, such as a replica set's write fan-out, take every reply whole).

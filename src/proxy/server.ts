@@ -3,19 +3,45 @@
  * (twemproxy's per-server stats) and its consecutive-failure count (nc_server.c
  * server_failure / server_ok).
  */
-import type { Endpoint } from "../config/index.js";
+import type { Endpoint, PoolConfig } from "../config/index.js";
+import { BackendError } from "../errors.js";
 import { Histogram } from "../metrics/histogram.js";
 import { counters, type ProxyServerCounters, proxyServerMetrics } from "../metrics/table.js";
-import { BackendConn } from "./backend.js";
-import { DedicatedPool } from "./dedicated.js";
-import type { ProxyPool } from "./pool.js";
+import { BackendConn, type ConnPool } from "./backend.js";
+import { DedicatedPool, type DedicatedRoute, type DedicatedServer } from "./dedicated.js";
 import type { ReplySink } from "./reply-sink.js";
 import { Request } from "./request.js";
+import type { TargetState } from "./target-state.js";
 
 /** Bound of one connection's in-flight FIFO; beyond it requests are refused, not queued. */
 export const MAX_INFLIGHT_PER_CONN = 16384;
 
-export class BackendServer {
+/** A request refused because its connection's in-flight FIFO is full (MAX_INFLIGHT_PER_CONN). */
+export function tooManyInFlight(server: string): BackendError {
+  return new BackendError("KC_BACKEND_OVERLOADED", server, "has too many requests in flight");
+}
+
+/**
+ * What a server, and whoever reads a server (the admin plane, the stats port), needs of its
+ * pool (pool.ts ProxyPool): declared here so the server depends on this contract, not on the
+ * pool that holds it.
+ */
+export interface ServerPool extends ConnPool {
+  readonly name: string;
+  readonly config: PoolConfig;
+  /** The pool's entries, in config order (a server's index is its config line's). */
+  readonly servers: readonly object[];
+  /** Dedicated connections per server (dedicated.ts). */
+  readonly dedicatedLimit: number;
+  /** The pool's data plane: replies and failures of the server's connections go to it. */
+  readonly plane: ReplySink;
+  /** The pool's control plane: a server's control state (control.ts). */
+  readonly control: { state(s: BackendServer): Readonly<TargetState> };
+  /** One failure of `s` (a connection failed or timed out): the control plane counts it. */
+  serverFailed(s: BackendServer, reason: string): void;
+}
+
+export class BackendServer implements DedicatedServer, DedicatedRoute {
   readonly counters: ProxyServerCounters = counters(proxyServerMetrics);
   /** [channel * server_connections + i]: see ClientParser.channel. */
   private readonly conns: (BackendConn | undefined)[] = [];
@@ -37,7 +63,7 @@ export class BackendServer {
   private dedicated: DedicatedPool | undefined;
 
   constructor(
-    readonly pool: ProxyPool,
+    readonly pool: ServerPool,
     /** Stats name (twemproxy: the server's name, else host:port). */
     readonly name: string,
     /** For messages: "127.0.0.1:11212". */
@@ -104,11 +130,11 @@ export class BackendServer {
     this.failures = 0;
   }
 
-  connFailed(conn: BackendConn, reason: string, reqs: Request[]): void {
+  connFailed(conn: BackendConn, err: BackendError, reqs: Request[]): void {
     const i = this.conns.indexOf(conn);
     if (i >= 0) this.conns[i] = undefined;
-    this.pool.serverFailed(this, reason);
-    for (const r of reqs) this.plane.failRequest(r, this, reason, true);
+    this.pool.serverFailed(this, err.reason);
+    for (const r of reqs) this.plane.failRequest(r, this, err, true);
   }
 
   /** Live connections (preconnect, stats). */

@@ -28,6 +28,7 @@
  */
 import type { Endpoint, PoolConfig, ServerConfig } from "../../config/index.js";
 import { formatEndpoint } from "../../config/schema/common.js";
+import { BackendError } from "../../errors.js";
 import type { Prober } from "../../health/prober.js";
 import type { Logger } from "../../log.js";
 import { PoolControl, type PoolControlListener, type TargetState } from "../control.js";
@@ -37,7 +38,7 @@ import { expectToken } from "../redis/reply-framer.js";
 import type { ReplyHook } from "../reply-sink.js";
 import type { Request } from "../request.js";
 import type { RoutingTable } from "../router.js";
-import { BackendServer } from "../server.js";
+import { BackendServer, tooManyInFlight } from "../server.js";
 import type { PoolTarget } from "../target.js";
 import { type ClusterRead, ClusterNode as NodeServer, Redirected } from "./node.js";
 import { parseRedirect, type Redirect } from "./redirect.js";
@@ -59,7 +60,7 @@ const WAIT_TICK_MS = 50;
 interface Waiting {
   req: Request;
   server: object & { readonly label: string };
-  reason: string;
+  err: BackendError;
   deadline: number;
 }
 
@@ -210,7 +211,13 @@ export class ClusterControl implements PoolControlPlane, ReplyHook {
     clearTimeout(this.waitTimer);
     const waiting = this.waiting;
     this.waiting = [];
-    for (const w of waiting) this.pool.plane.fail(w.req, w.server, "pool stopped", false);
+    for (const w of waiting)
+      this.pool.plane.fail(
+        w.req,
+        w.server,
+        new BackendError("KC_BACKEND_CLOSED", w.server.label, "pool stopped"),
+        false,
+      );
     for (const s of [...this.replicas.values(), ...this.extra.values()]) s.close("pool stopped");
     this.base.close();
   }
@@ -369,7 +376,7 @@ export class ClusterControl implements PoolControlPlane, ReplyHook {
   failed(
     req: Request,
     server: object & { readonly label: string },
-    reason: string,
+    err: BackendError,
     retryable: boolean,
   ): boolean {
     const slot = req.slot;
@@ -386,7 +393,7 @@ export class ClusterControl implements PoolControlPlane, ReplyHook {
     )
       return false;
     this.pool.counters.cluster_failover_waits++;
-    this.waiting.push({ req, server, reason, deadline: Date.now() + wait });
+    this.waiting.push({ req, server, err, deadline: Date.now() + wait });
     this.refreshSoon();
     this.waitTimer ??= setTimeout(() => this.tick(), WAIT_TICK_MS);
     return true;
@@ -405,13 +412,18 @@ export class ClusterControl implements PoolControlPlane, ReplyHook {
       const table = plane.table;
       const idx = table.picker.pick(bytes, req.keyStart, req.keyEnd);
       const target = idx >= 0 ? table.targets[idx] : undefined;
-      if (req.slot?.owner.closed !== false) plane.fail(req, w.server, w.reason, false);
+      if (req.slot?.owner.closed !== false) plane.fail(req, w.server, w.err, false);
       else if (target !== undefined && target !== w.server) this.sendAgain(req, target, false, 0);
       else if (now >= w.deadline)
         plane.fail(
           req,
           w.server,
-          `${w.reason} (the cluster named no other master for its slot within cluster_failover_wait)`,
+          new BackendError(
+            "KC_BACKEND_UNAVAILABLE",
+            w.server.label,
+            `${w.err.reason} (the cluster named no other master for its slot within cluster_failover_wait)`,
+            { cause: w.err },
+          ),
           false,
         );
       else this.waiting.push(w);
@@ -466,7 +478,7 @@ export class ClusterControl implements PoolControlPlane, ReplyHook {
     again.retried = true;
     const owner = slot.owner;
     if (!target.send(again, owner.id, owner.channel, bytes, 0, bytes.length, true))
-      this.pool.plane.fail(again, target, "has too many requests in flight", false);
+      this.pool.plane.fail(again, target, tooManyInFlight(target.label), false);
   }
 
   /** The server for a node a redirect named: a master of the table, a replica, or a new one. */

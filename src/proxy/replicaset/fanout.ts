@@ -6,8 +6,11 @@
  * earlier member's.
  */
 
+import assert from "node:assert";
+import { BackendError } from "../../errors.js";
 import { ReplyClass } from "../driver.js";
 import { Request, Slot, type SlotOwner } from "../request.js";
+import { tooManyInFlight } from "../server.js";
 import { FAILED, WriteMerge } from "./merge.js";
 import { requiredAcks, type WritePolicy } from "./policy.js";
 import {
@@ -15,12 +18,13 @@ import {
   deliverOuter,
   FAILED_REPLY,
   failOuter,
+  noLiveMember,
   type SetPort,
 } from "./port.js";
 
 export class FanOutWrite implements SlotOwner {
   private merge!: WriteMerge;
-  private readonly replies: (Buffer | string | undefined)[] = [];
+  private readonly replies: (Buffer | BackendError | undefined)[] = [];
   private targets: number[] = [];
 
   constructor(
@@ -44,15 +48,18 @@ export class FanOutWrite implements SlotOwner {
       if (h === "up" || h === "warming") targets.push(i);
     }
     if (targets.length === 0) {
-      failOuter(set.pool, this.outer, `keepcache: no live member in replica set ${set.name}`);
+      failOuter(set.pool, this.outer, noLiveMember(set.name));
       return;
     }
     const required = requiredAcks(this.policy, targets.length, view.members.length);
     if (required > targets.length) {
+      const reason = `has ${targets.length} of ${view.members.length} members live, a ${this.policy} write needs ${required}`;
       failOuter(
         set.pool,
         this.outer,
-        `keepcache: replica set ${set.name} has ${targets.length} of ${view.members.length} members live, a ${this.policy} write needs ${required}`,
+        new BackendError("KC_BACKEND_UNAVAILABLE", set.name, reason, {
+          message: `keepcache: replica set ${set.name} ${reason}`,
+        }),
       );
       return;
     }
@@ -66,8 +73,7 @@ export class FanOutWrite implements SlotOwner {
       r.keyStart = this.outer.keyStart;
       r.keyEnd = this.outer.keyEnd;
       if (!set.members[targets[k]].send(r, this.id, this.channel, buf, start, end, false)) {
-        this.replies[k] =
-          `keepcache: backend ${set.members[targets[k]].label} has too many requests in flight`;
+        this.replies[k] = tooManyInFlight(set.members[targets[k]].label);
         this.record(k, FAILED);
       }
     }
@@ -82,7 +88,10 @@ export class FanOutWrite implements SlotOwner {
   complete(slot: Slot, reply: Buffer | null): void {
     const k = slot.tag;
     if (reply === FAILED_REPLY) {
-      this.set.memberFailed(this.targets[k], String(this.replies[k]));
+      const err = this.replies[k];
+      // failReply stored the member's error just before the data plane completed its slot.
+      assert(err instanceof BackendError);
+      this.set.memberFailed(this.targets[k], err.message);
       this.record(k, FAILED);
       return;
     }
@@ -90,8 +99,8 @@ export class FanOutWrite implements SlotOwner {
     this.record(k, reply === null ? ReplyClass.Ok : this.set.replyClass(reply, 0, reply.length));
   }
 
-  failReply(slot: Slot, message: string): Buffer {
-    this.replies[slot.tag] = message;
+  failReply(slot: Slot, err: BackendError): Buffer {
+    this.replies[slot.tag] = err;
     return FAILED_REPLY;
   }
 
@@ -100,8 +109,16 @@ export class FanOutWrite implements SlotOwner {
     if (w < 0) return;
     const r = this.replies[w];
     const o = this.merge.outcome[w];
-    if (typeof r === "string" || r === undefined) {
-      failOuter(this.set.pool, this.outer, r ?? `keepcache: replica set ${this.set.name} failed`);
+    if (r instanceof BackendError || r === undefined) {
+      const name = this.set.name;
+      failOuter(
+        this.set.pool,
+        this.outer,
+        r ??
+          new BackendError("KC_BACKEND_UNAVAILABLE", name, "failed", {
+            message: `keepcache: replica set ${name} failed`,
+          }),
+      );
       return;
     }
     // noreply: the client sees nothing unless the winning reply is an error.

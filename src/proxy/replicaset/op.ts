@@ -11,13 +11,17 @@
  * Plan says idempotent.
  */
 
+import assert from "node:assert";
+import { BackendError } from "../../errors.js";
 import { ReplyClass } from "../driver.js";
 import { Request, Slot, type SlotOwner } from "../request.js";
+import { tooManyInFlight } from "../server.js";
 import {
   completeOuterSilently,
   deliverOuter,
   FAILED_REPLY,
   failOuter,
+  noLiveMember,
   type Parked,
   type SetPort,
 } from "./port.js";
@@ -33,7 +37,8 @@ export class SingleOp implements SlotOwner, Parked {
   private bytes: Buffer | undefined;
   private saved: Buffer | undefined;
   private retries = 0;
-  private failure = "";
+  /** Why the last member failed the request; undefined before one did. */
+  private failure: BackendError | undefined = undefined;
   private finished = false;
 
   constructor(
@@ -60,7 +65,7 @@ export class SingleOp implements SlotOwner, Parked {
       const m = this.read ? set.picker.pick(view, this.tried) : view.writeTarget;
       if (m < 0) {
         if (!this.read) return this.park(buf, start, end);
-        this.finish(this.failure || `keepcache: no live member in replica set ${set.name}`);
+        this.finish(this.failure ?? noLiveMember(set.name));
         return false;
       }
       const inner = this.inner();
@@ -71,7 +76,7 @@ export class SingleOp implements SlotOwner, Parked {
         return true;
       }
       this.tried |= 1 << m;
-      this.failure = `keepcache: backend ${set.members[m].label} has too many requests in flight`;
+      this.failure = tooManyInFlight(set.members[m].label);
       if (!this.read) {
         this.finish(this.failure);
         return false;
@@ -95,8 +100,14 @@ export class SingleOp implements SlotOwner, Parked {
 
   private park(buf: Buffer, start: number, end: number): boolean {
     if (this.bytes === undefined) this.bytes = Buffer.from(buf.subarray(start, end));
-    if (!this.set.park(this))
-      this.finish(`keepcache: replica set ${this.set.name} has no master and too many held writes`);
+    if (!this.set.park(this)) {
+      const name = this.set.name;
+      this.finish(
+        new BackendError("KC_BACKEND_OVERLOADED", name, "has no master and too many held writes", {
+          message: `keepcache: replica set ${name} has no master and too many held writes`,
+        }),
+      );
+    }
     return false;
   }
 
@@ -110,14 +121,14 @@ export class SingleOp implements SlotOwner, Parked {
     this.dispatch(b, 0, b.length);
   }
 
-  expire(message: string): void {
-    if (!this.finished) this.finish(message);
+  expire(err: BackendError): void {
+    if (!this.finished) this.finish(err);
   }
 
   private again(): void {
     const b = this.bytes;
     if (b === undefined || this.closed) {
-      this.finish(this.failure);
+      this.finish(this.failure ?? noLiveMember(this.set.name));
       return;
     }
     this.dispatch(b, 0, b.length);
@@ -145,8 +156,8 @@ export class SingleOp implements SlotOwner, Parked {
     this.onReply(reply, 0, reply.length);
   }
 
-  failReply(_slot: Slot, message: string): Buffer {
-    this.failure = message;
+  failReply(_slot: Slot, err: BackendError): Buffer {
+    this.failure = err;
     return FAILED_REPLY;
   }
 
@@ -182,7 +193,11 @@ export class SingleOp implements SlotOwner, Parked {
     if (cls === ReplyClass.RoleChange && this.retries < MAX_WRITE_RETRIES && !this.closed) {
       // Not executed (READONLY / MASTERDOWN / LOADING): find the master and send it there.
       this.retries++;
-      this.failure = `keepcache: ${set.members[m].label} ${buf.toString("latin1", start + 1, Math.min(end, start + 80)).trim()}`;
+      const label = set.members[m].label;
+      const said = buf.toString("latin1", start + 1, Math.min(end, start + 80)).trim();
+      this.failure = new BackendError("KC_BACKEND_UNAVAILABLE", label, said, {
+        message: `keepcache: ${label} ${said}`,
+      });
       set.rediscover(`${set.members[m].label} refused a write with a role error`);
       this.park(buf, start, end);
       return;
@@ -190,7 +205,11 @@ export class SingleOp implements SlotOwner, Parked {
     if (set.behaviour.fenceAcks && demoted(set.view, m) && cls !== ReplyClass.RoleChange) {
       // The member was demoted while this write was in flight: its acknowledgement means
       // nothing (the demoted master's data is discarded when it resyncs), so never pass it on.
-      this.failure = `keepcache: ${set.members[m].label} was demoted while the write was in flight; its outcome is unknown`;
+      const label = set.members[m].label;
+      const reason = "was demoted while the write was in flight; its outcome is unknown";
+      this.failure = new BackendError("KC_BACKEND_UNAVAILABLE", label, reason, {
+        message: `keepcache: ${label} ${reason}`,
+      });
       if (this.outer.idempotent && this.retries < MAX_WRITE_RETRIES) {
         this.retries++;
         this.again();
@@ -203,13 +222,16 @@ export class SingleOp implements SlotOwner, Parked {
     deliverOuter(this.outer, buf, start, end);
   }
 
+  /** The member failed the request (failReply stored why just before). */
   private onFailure(): void {
     this.done();
     const set = this.set;
     const m = this.member;
-    set.memberFailed(m, this.failure);
+    const err = this.failure;
+    assert(err !== undefined);
+    set.memberFailed(m, err.message);
     if (this.closed) {
-      this.finish(this.failure);
+      this.finish(err);
       return;
     }
     if (this.read) {
@@ -223,23 +245,23 @@ export class SingleOp implements SlotOwner, Parked {
         deliverOuter(this.outer, this.saved, 0, this.saved.length);
         return;
       }
-      this.finish(this.failure);
+      this.finish(err);
       return;
     }
     // A refused connection never carried the bytes: the write did not run anywhere.
-    const safe = this.outer.idempotent || this.failure.endsWith("refused the connection");
+    const safe = this.outer.idempotent || refused(err);
     if (safe && this.retries < MAX_WRITE_RETRIES) {
       this.retries++;
       this.again();
       return;
     }
-    this.finish(this.failure);
+    this.finish(err);
   }
 
-  private finish(message: string): void {
+  private finish(err: BackendError): void {
     if (this.finished) return;
     this.finished = true;
-    failOuter(this.set.pool, this.outer, message);
+    failOuter(this.set.pool, this.outer, err);
   }
 }
 
@@ -254,4 +276,10 @@ function demoted(view: SetView, m: number): boolean {
   if (view.writeTarget !== -1) return true;
   const mv = view.members[m];
   return mv === undefined || mv.role !== "master" || mv.health !== "up";
+}
+
+/** The member refused the connection (ECONNREFUSED): the request's bytes never left. */
+function refused(err: BackendError): boolean {
+  const cause = err.cause;
+  return cause instanceof Error && (cause as NodeJS.ErrnoException).code === "ECONNREFUSED";
 }

@@ -1,10 +1,11 @@
 /**
  * What a replica-set request (op.ts, fanout.ts) needs from its set (set.ts), and how it hands
- * its final outcome to the request the pool routed (the same steps as ProxyPool.settle and
- * ProxyPool.failRequest, which it stands in for).
+ * its final outcome to the request the pool routed (the same steps as the data plane's settle
+ * and fail, dispatch.ts, which it stands in for).
  */
+import { BackendError } from "../../errors.js";
+import type { ProxyPoolCounters } from "../../metrics/table.js";
 import type { ReplyClass, SetBehaviour } from "../driver.js";
-import type { ProxyPool } from "../pool.js";
 import type { Request } from "../request.js";
 import type { BackendServer } from "../server.js";
 import type { ReadPicker } from "./pick.js";
@@ -14,12 +15,18 @@ export interface Parked {
   /** A new view (or a finished rediscovery): try again. */
   resume(): void;
   /** Held too long. */
-  expire(message: string): void;
+  expire(err: BackendError): void;
+}
+
+/** What a set's request needs of its pool. */
+export interface SetOpPool {
+  readonly counters: ProxyPoolCounters;
 }
 
 export interface SetPort {
   readonly name: string;
-  readonly pool: ProxyPool;
+  /** The set's pool: its counters count the failures of the set's requests. */
+  readonly pool: SetOpPool;
   readonly members: readonly BackendServer[];
   readonly view: SetView;
   readonly picker: ReadPicker;
@@ -34,6 +41,13 @@ export interface SetPort {
   rediscover(reason: string): void;
   /** Hold an op until the view changes; false when the hold queue is full. */
   park(op: Parked): boolean;
+}
+
+/** No member of set `name` can take the request now. */
+export function noLiveMember(name: string): BackendError {
+  return new BackendError("KC_BACKEND_UNAVAILABLE", name, "has no live member", {
+    message: `keepcache: no live member in replica set ${name}`,
+  });
 }
 
 /** Marker returned by failReply so complete() can tell a failure from a reply. */
@@ -65,16 +79,16 @@ export function completeOuterSilently(outer: Request): void {
 }
 
 /** The outer request failed: the driver's error naming the set and the reason. */
-export function failOuter(pool: ProxyPool, outer: Request, message: string): void {
+export function failOuter(pool: SetOpPool, outer: Request, err: BackendError): void {
   const slot = outer.slot;
   if (slot === null) return;
   pool.counters.forward_error++;
   if (outer.part >= 0) {
-    slot.merger?.fail(outer.part, message);
+    slot.merger?.fail(outer.part, err.message);
     if (--slot.pending === 0) slot.owner.complete(slot, null);
     return;
   }
-  const reply = slot.owner.failReply(slot, message);
+  const reply = slot.owner.failReply(slot, err);
   if (reply.length === 0) pool.counters.silent_errors_dropped++;
   slot.owner.complete(slot, reply);
 }

@@ -12,12 +12,15 @@
  */
 import assert from "node:assert";
 import type { ReplicaSetConfig } from "../../config/index.js";
+import { BackendError } from "../../errors.js";
+import type { Logger } from "../../log.js";
+import type { ProxyPoolCounters } from "../../metrics/table.js";
 import type { BackendConn } from "../backend.js";
+import type { DedicatedRoute } from "../dedicated.js";
 import type { ReplyClass, SetBehaviour } from "../driver.js";
-import type { PoolDeps, ProxyPool } from "../pool.js";
 import type { Request } from "../request.js";
-import { BackendServer } from "../server.js";
-import type { ControlledSet, SetController } from "./control.js";
+import { BackendServer, type ServerPool } from "../server.js";
+import type { ControlledSet, SetController, SetControllerFactory } from "./control.js";
 import { SetEvents } from "./events.js";
 import { FanOutWrite } from "./fanout.js";
 import { SingleOp } from "./op.js";
@@ -37,7 +40,25 @@ export function setLabel(cfg: ReplicaSetConfig): string {
   return `rs(${JSON.stringify({ ...cfg, key: undefined })})`;
 }
 
-export class ReplicaSet implements SetPort, ControlledSet {
+/**
+ * What a set needs of its pool (pool.ts ProxyPool): what its members' servers need, and the
+ * pool's config, counters and table rebuild. Declared here so the set depends on this
+ * contract, not on the pool that holds it.
+ */
+export interface SetPool extends ServerPool {
+  readonly counters: ProxyPoolCounters;
+  /** Builds and swaps a new routing table. */
+  rebuild(): void;
+}
+
+/** What a set gets from the process that runs the proxy (pool.ts PoolDeps). */
+export interface SetDeps {
+  /** Builds the set's controller (control.ts): injected, the proxy decides nothing. */
+  readonly setControllers: SetControllerFactory;
+  readonly log: Logger;
+}
+
+export class ReplicaSet implements SetPort, ControlledSet, DedicatedRoute {
   /** A routing-table entry is a server or a replica set (target.ts); this is a set. */
   readonly kind = "set" as const;
   readonly name: string;
@@ -59,11 +80,11 @@ export class ReplicaSet implements SetPort, ControlledSet {
   private parkTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    readonly pool: ProxyPool,
+    readonly pool: SetPool,
     readonly cfg: ReplicaSetConfig,
     /** For messages and reload matching (setLabel). */
     readonly label: string,
-    readonly deps: PoolDeps,
+    readonly deps: SetDeps,
   ) {
     this.name = cfg.name;
     assert(cfg.members.length <= MAX_MEMBERS, `a replica set has at most ${MAX_MEMBERS} members`);
@@ -190,7 +211,16 @@ export class ReplicaSet implements SetPort, ControlledSet {
     const keep: typeof this.parked = [];
     for (const p of this.parked) {
       if (p.until <= now)
-        p.op.expire(`keepcache: replica set ${this.name} found no master within ${this.holdMs} ms`);
+        p.op.expire(
+          new BackendError(
+            "KC_BACKEND_UNAVAILABLE",
+            this.name,
+            `found no master within ${this.holdMs} ms`,
+            {
+              message: `keepcache: replica set ${this.name} found no master within ${this.holdMs} ms`,
+            },
+          ),
+        );
       else keep.push(p);
     }
     this.parked = keep;
