@@ -11,7 +11,6 @@ import { after, before, describe, test } from "node:test";
 import type { Redis } from "ioredis";
 import { createClient } from "redis";
 import { RedisLab, RespConn } from "../../bench/failover/lab.js";
-import { poolActionHandlers } from "../../src/failover/admin.js";
 import type { ProxyPool } from "../../src/proxy/pool.js";
 import { freePorts } from "../../tools/ports.js";
 import { startRedis, stopAll } from "../../tools/procs.js";
@@ -326,14 +325,7 @@ describe("a RESP3 client across a replica set's failover", { timeout: 60_000 }, 
       .catch((e: Error) => e);
     await until(async () => (await clientsWithResp(l.ports[0], 3)).length >= 2, "RESP3 conns");
     await l.waitReplicated(5000);
-    const [handler] = poolActionHandlers(l.proxy);
-    const res = await handler.handle({
-      kind: "pool",
-      pool: "cache",
-      op: "failover",
-      to: `127.0.0.1:${l.ports[1]}`,
-    });
-    assert.match(res.message, /promoted/);
+    assert.match(await l.failoverTo(1), /promoted/);
     const err = await popped;
     assert.ok(err instanceof Error, "BLPOP must fail, not hang");
     assert.match(err.message, /no longer/);

@@ -4,23 +4,9 @@
  * frames with the proxy's own reply framer (src/protocol/resp/reply.ts), bounded in time.
  */
 import net from "node:net";
-import { encodeRequest } from "../../src/protocol/resp/encoder.js";
+import { encodeCommand } from "../../src/protocol/resp/encoder.js";
 import { ParseStatus } from "../../src/protocol/resp/parser.js";
 import { RespReplyFramer } from "../../src/protocol/resp/reply.js";
-
-/** One request as RESP multibulk bytes. */
-export function command(...args: string[]): Buffer {
-  const bufs = args.map((a) => Buffer.from(a));
-  const argStart: number[] = [];
-  const argEnd: number[] = [];
-  let off = 0;
-  for (const b of bufs) {
-    argStart.push(off);
-    off += b.length;
-    argEnd.push(off);
-  }
-  return encodeRequest({ buf: Buffer.concat(bufs), argc: bufs.length, argStart, argEnd });
-}
 
 export class RespSocket {
   private readonly sock: net.Socket;
@@ -57,7 +43,7 @@ export class RespSocket {
 
   /** Sends every request in one write and returns the next `requests.length` frames. */
   async pipeline(requests: string[][], timeoutMs = 5000): Promise<string[]> {
-    this.sock.write(Buffer.concat(requests.map((r) => command(...r))));
+    this.sock.write(Buffer.concat(requests.map((r) => encodeCommand(...r))));
     return this.read(requests.length, timeoutMs);
   }
 

@@ -3,7 +3,7 @@
  * needs to serve a `redis: true` pool. Request planning lives in client-parser.ts and
  * planner.ts, reply framing in reply-framer.ts.
  */
-import { encodeRequest, errorReply } from "../../protocol/resp/encoder.js";
+import { encodeCommand, errorReply } from "../../protocol/resp/encoder.js";
 import type {
   ClientParser,
   ClientState,
@@ -19,19 +19,7 @@ import { redisReplyClass } from "./reply-class.js";
 import { RedisReplyFramer } from "./reply-framer.js";
 
 /** A request made of string arguments (handshake and probe only; not the hot path). */
-function command(...args: string[]): Buffer {
-  const bufs = args.map((a) => Buffer.from(a));
-  const joined = Buffer.concat(bufs);
-  const argStart: number[] = [];
-  const argEnd: number[] = [];
-  let off = 0;
-  for (const b of bufs) {
-    argStart.push(off);
-    off += b.length;
-    argEnd.push(off);
-  }
-  return encodeRequest({ buf: joined, argc: bufs.length, argStart, argEnd });
-}
+const command = encodeCommand;
 
 const PING = command("PING");
 const HELLO3 = command("HELLO", "3");
