@@ -10,6 +10,7 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig } from "../../src/config/index.js";
+import { poolActionHandlers } from "../../src/failover/admin.js";
 import { Leadership } from "../../src/failover/leader.js";
 import { setControllers } from "../../src/failover/set-control.js";
 import { logger } from "../../src/log.js";
@@ -157,6 +158,18 @@ export class RedisLab {
 
   async restart(i: number): Promise<void> {
     this.procs[i] = await startRedis(this.ports[i]);
+  }
+
+  /** A manual failover to member `i` through the admin plane's pool action; its message. */
+  async failoverTo(i: number): Promise<string> {
+    const [handler] = poolActionHandlers(this.proxy);
+    const res = await handler.handle({
+      kind: "pool",
+      pool: "cache",
+      op: "failover",
+      to: `127.0.0.1:${this.ports[i]}`,
+    });
+    return res.message;
   }
 
   /** The member that says role:master (via ROLE), -1 when none answers so. */

@@ -5,7 +5,9 @@
  * Each figure is the median of BENCH_ROUNDS interleaved rounds (rounds.ts). Rows compare
  * keepcache with nutcracker (targets: throughput >= 1.0x, p99 <= nutcracker's); the direct
  * figure is shown in the row name for scale. redis-benchmark --csv gives rps and p99 per test
- * (redis 7.0). Extra rows, for information: the same pool with `workers: 2`.
+ * (redis 7.0). RESP3 rows: redis-benchmark -3 (HELLO 3 on each connection) through keepcache,
+ * against nutcracker's RESP2 figure (nutcracker cannot speak RESP3), keepcache's own RESP2
+ * figure in the name. Extra rows, for information: the same pool with `workers: 2`.
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -36,9 +38,11 @@ function benchmark(
   port: number,
   pipeline: number,
   n = pipeline > 1 ? N_PIPELINED : N_PLAIN,
+  resp3 = false,
 ): Promise<Record<string, Figures>> {
   const args = ["-h", "127.0.0.1", "-p", String(port), "-t", "set,get", "-n", String(n)];
   args.push("-c", "50", "-P", String(pipeline), "--csv", "--precision", "3");
+  if (resp3) args.push("-3");
   return new Promise((resolve, reject) => {
     const p = spawn("redis-benchmark", args);
     let out = "";
@@ -139,17 +143,26 @@ export async function run(): Promise<Row[]> {
     });
     // Warm-up, not measured: every proxy gets the same (keepcache's JIT compiles its hot path).
     for (const port of [ncPort, kcPort, kcwPort]) await benchmark(port, 1, 20_000);
+    await benchmark(kcPort, 1, 20_000, true);
     const rows: Row[] = [];
     for (const pipeline of [1, 16]) {
       const direct = await benchmark(redisPort, pipeline);
       const ports: Record<string, number> = { nc: ncPort, kc: kcPort, kcw: kcwPort };
-      const runs = await interleave(["nc", "kc", "kcw"], (t) => benchmark(ports[t], pipeline));
+      // kc3: keepcache with RESP3 clients (redis-benchmark -3).
+      const runs = await interleave(["nc", "kc", "kc3", "kcw"], (t) =>
+        t === "kc3" ? benchmark(kcPort, pipeline, undefined, true) : benchmark(ports[t], pipeline),
+      );
       const nc = medianOf(runs.get("nc") ?? []);
       const kc = medianOf(runs.get("kc") ?? []);
+      const kc3 = medianOf(runs.get("kc3") ?? []);
       const kcw = medianOf(runs.get("kcw") ?? []);
       for (const t of ["SET", "GET"]) {
         const label = `redis-benchmark ${t} -c 50 -P ${pipeline}`;
         rows.push(...compare(label, direct[t], nc[t], kc[t], false));
+      }
+      for (const t of ["SET", "GET"]) {
+        const label = `redis-benchmark -3 (RESP3) ${t} -c 50 -P ${pipeline} vs nutcracker RESP2 (keepcache RESP2 ${k(kc[t].rps)})`;
+        rows.push(...compare(label, undefined, nc[t], kc3[t], false));
       }
       for (const t of ["SET", "GET"]) {
         const label = `redis-benchmark ${t} -c 50 -P ${pipeline}, keepcache workers: ${WORKERS}`;

@@ -270,6 +270,10 @@ export const proxyServerMetrics = {
     help: "Bytes of requests awaiting a reply",
     nc: "out_queue_bytes",
   },
+  unsolicited_skipped: {
+    type: "counter",
+    help: "Frames no request asked for (RESP3 pushes) skipped on shared connections",
+  },
   dedicated_leased: {
     type: "gauge",
     help: "Dedicated connections held by a client (blocking command, WATCH, subscriber mode, MONITOR)",

@@ -57,7 +57,8 @@ export interface ConnPool {
   readonly driver: ProtocolDriver;
   readonly timeoutMs: number;
   readonly serverTls: tls.ConnectionOptions | undefined;
-  readonly handshake: readonly HandshakeStep[];
+  /** The requests a new connection of a backend channel opens with (pool.ts). */
+  handshakeFor(channel: number): readonly HandshakeStep[];
   readonly config: { readonly tcpkeepalive: boolean };
 }
 
@@ -129,8 +130,14 @@ export class BackendConn implements Flushable {
   private holdSpent = false;
   private holdTimer: NodeJS.Timeout | undefined = undefined;
 
-  constructor(readonly server: ConnServer) {
-    this.framer = server.pool.driver.newReplyFramer();
+  constructor(
+    readonly server: ConnServer,
+    /** The backend channel it serves (ClientParser.channel): picks its handshake. */
+    readonly channel = 0,
+    /** A shared pipelined connection (never a stream): see ProtocolDriver.newReplyFramer. */
+    shared = true,
+  ) {
+    this.framer = server.pool.driver.newReplyFramer(shared);
   }
 
   get inflightCount(): number {
@@ -273,8 +280,8 @@ export class BackendConn implements Flushable {
       this.fail("KC_BACKEND_CLOSED", "closed the connection");
     });
     sock.on("close", () => this.fail("KC_BACKEND_CLOSED", "closed the connection"));
-    // Handshake requests (AUTH, SELECT) go first, ahead of anything queued.
-    this.handshake = s.pool.handshake.slice();
+    // Handshake requests (AUTH, SELECT, the channel's HELLO 3) go first, ahead of anything queued.
+    this.handshake = s.pool.handshakeFor(this.channel).slice();
     for (const h of this.handshake) s.sendInternal(this, h.request, h.expect);
   }
 
@@ -297,6 +304,11 @@ export class BackendConn implements Flushable {
 
   private onData(chunk: Buffer): void {
     this.frame(chunk);
+    const f = this.framer;
+    if (f.skipped !== undefined && f.skipped > 0) {
+      this.server.counters.unsolicited_skipped += f.skipped;
+      f.skipped = 0;
+    }
     // The replies this read completed leave now, one write per client (flush.ts).
     flushReplies();
   }
@@ -322,8 +334,12 @@ export class BackendConn implements Flushable {
           if (framer.broken) this.fail("KC_BACKEND_PROTOCOL", "broke the protocol");
           return;
         }
-        if (chunk.length > 0 && !this.dead)
-          this.fail("KC_BACKEND_PROTOCOL", "sent bytes nobody asked for");
+        if (this.dead) return;
+        const clean = framer.skipUnsolicited?.() ?? chunk.length === 0;
+        if (!clean) {
+          if (framer.broken) this.fail("KC_BACKEND_PROTOCOL", "broke the protocol");
+          else this.fail("KC_BACKEND_PROTOCOL", "sent bytes nobody asked for");
+        }
         return;
       }
       if (!framer.next(req.expect)) {

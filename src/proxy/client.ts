@@ -17,6 +17,7 @@ import {
   type ClientParser,
   type ClientState,
   type CommandPolicy,
+  type DriverLimits,
   ParseResult,
   type Plan,
   type ProtocolDriver,
@@ -68,6 +69,51 @@ function resumeParse(c: ClientConn): void {
   c.resumeParse();
 }
 
+/**
+ * A client's ClientState. A class, not an object literal: the driver reads these fields on
+ * every request, and literals with accessors would each get a map of their own (their getter
+ * closures differ per client), making those reads megamorphic across clients.
+ */
+class ConnState implements ClientState {
+  authenticated: boolean;
+  password: string | undefined;
+  resp3 = false;
+  pinned = -1;
+  dedicated = -1;
+  streaming = false;
+
+  constructor(private readonly client: ClientConn) {
+    this.password = client.pool.config.password;
+    this.authenticated = false;
+  }
+
+  /** Read through `pool` on every call: a reload or ejection swaps the table underneath. */
+  shardOf(buf: Buffer, start: number, end: number): number {
+    const t = this.client.pool.table;
+    return (t.group ?? t.picker).pick(buf, start, end);
+  }
+
+  get servers(): number {
+    return this.client.pool.servers.length;
+  }
+
+  dropDedicated(): void {
+    this.client.dropLease();
+  }
+}
+
+/** The driver's limits of a client (a class for the same reason as ConnState). */
+class ConnLimits implements DriverLimits {
+  readonly maxRequestBytes: number;
+  constructor(private readonly client: ClientConn) {
+    this.maxRequestBytes = client.pool.maxRequestBytes;
+  }
+  /** Through `pool`: a reload applies the new policy to connected clients too. */
+  get commandPolicy(): CommandPolicy | undefined {
+    return this.client.pool.commandPolicy;
+  }
+}
+
 export class ClientConn implements LeaseHolder, Flushable {
   flushQueued = false;
   readonly id = nextId++;
@@ -93,6 +139,8 @@ export class ClientConn implements LeaseHolder, Flushable {
   private upload: Dedicated["conn"] | null = null;
   /** Reads wait for the upload's connection to take what it buffered. */
   private uploadWait = false;
+  /** Parsing waits for every slot to complete (a plan's barrier). */
+  private barrier = false;
   /** A backend connection waiting for this client to take a streamed reply (piece()). */
   private reader: (() => void) | null = null;
 
@@ -105,34 +153,8 @@ export class ClientConn implements LeaseHolder, Flushable {
     public pool: ClientPool,
   ) {
     this.plane = pool.plane;
-    const self = this;
-    this.state = {
-      authenticated: false,
-      password: pool.config.password,
-      resp3: false,
-      pinned: -1,
-      // Read through `pool` on every call: a reload or ejection swaps the table underneath.
-      shardOf: (buf, start, end) => {
-        const t = self.pool.table;
-        return (t.group ?? t.picker).pick(buf, start, end);
-      },
-      get servers() {
-        return self.pool.servers.length;
-      },
-      dedicated: -1,
-      streaming: false,
-      dropDedicated: () => self.dropLease(),
-    };
-    this.parser = pool.driver.newClientParser(
-      {
-        maxRequestBytes: pool.maxRequestBytes,
-        // Through `pool`: a reload applies the new policy to connected clients too.
-        get commandPolicy() {
-          return self.pool.commandPolicy;
-        },
-      },
-      this.state,
-    );
+    this.state = new ConnState(this);
+    this.parser = pool.driver.newClientParser(new ConnLimits(this), this.state);
     socket.setNoDelay(true);
     if (pool.config.tcpkeepalive) socket.setKeepAlive(true);
     // Reads go into our own slab (client-read.ts); 'data' events where that is not possible.
@@ -203,6 +225,13 @@ export class ClientConn implements LeaseHolder, Flushable {
       const slot = new Slot(this);
       this.slots.push(slot);
       this.plane.route(this, slot, plan);
+      if (plan.kind === "local" && plan.barrier === true && this.slots.length > 0) {
+        // The next requests go on another backend channel: not before these replies
+        // (driver.ts barrier). afterHead resumes once the slots are empty.
+        this.barrier = true;
+        this.pauseReading();
+        break;
+      }
       // One slice of a large request per turn (driver.ts ClientParser.more): its next slice,
       // and whatever the client sent after it, wait for the check phase, after the poll phase
       // has served the other clients.
@@ -369,6 +398,7 @@ export class ClientConn implements LeaseHolder, Flushable {
       return;
     }
     scheduleReply(this);
+    if (this.barrier && this.slots.length === 0) this.barrier = false;
     if (this.readingPaused && this.slots.length < MAX_SLOTS / 2) this.maybeResume();
   }
 
@@ -407,7 +437,8 @@ export class ClientConn implements LeaseHolder, Flushable {
   }
 
   private maybeResume(): void {
-    if (!this.readingPaused || this.waitingDrain || this.uploadWait || this.closed) return;
+    if (!this.readingPaused || this.waitingDrain || this.uploadWait || this.barrier || this.closed)
+      return;
     if (this.slots.length >= MAX_SLOTS / 2) return;
     this.readingPaused = false;
     this.socket.resume();
@@ -491,7 +522,7 @@ export class ClientConn implements LeaseHolder, Flushable {
   }
 
   /** Closes the held dedicated connection and its server state (the driver's RESET). */
-  private dropLease(): void {
+  dropLease(): void {
     const d = this.lease;
     if (d === null) return;
     if (this.streaming) this.streamEnd(d, null, false);

@@ -72,8 +72,12 @@ export class Dedicated implements ConnOwner {
   held: Buffer[] = [];
   heldBytes = 0;
 
-  constructor(readonly pool: DedicatedPool) {
-    this.conn = new BackendConn(pool.server);
+  constructor(
+    readonly pool: DedicatedPool,
+    /** The backend channel of the clients it serves (ClientParser.channel: a RESP3 one). */
+    readonly channel: number,
+  ) {
+    this.conn = new BackendConn(pool.server, channel, false);
     this.conn.owner = this;
   }
 
@@ -114,7 +118,7 @@ export class Dedicated implements ConnOwner {
         target.label,
         "has no server to connect to now",
       );
-    const d = t.dedicatedPool().acquire();
+    const d = t.dedicatedPool().acquire(this.channel);
     if (d instanceof BackendError) return d;
     d.client = client;
     d.index = idx;
@@ -173,7 +177,10 @@ export interface DedicatedServer extends ConnServer {
   readonly pool: ConnPool & { readonly dedicatedLimit: number };
 }
 
-/** A server's dedicated connections: bounded, with a few idle ones kept for reuse. */
+/**
+ * A server's dedicated connections: bounded, with a few idle ones kept for reuse. An idle one
+ * is reused only by a client of its backend channel (it said HELLO 3 or not at connect).
+ */
 export class DedicatedPool {
   private readonly idle: Dedicated[] = [];
   /** Leased and idle. */
@@ -181,16 +188,22 @@ export class DedicatedPool {
 
   constructor(readonly server: DedicatedServer) {}
 
-  /** A connection for a client, or the error when the server's limit is reached. */
-  acquire(): Dedicated | BackendError {
+  /** A connection for a client of `channel`, or the error when the server's limit is reached. */
+  acquire(channel: number): Dedicated | BackendError {
     const c = this.server.counters;
-    const reuse = this.idle.pop();
-    if (reuse !== undefined) {
+    const idle = this.idle;
+    for (let i = idle.length - 1; i >= 0; i--) {
+      const reuse = idle[i];
+      if (reuse.channel !== channel) continue;
+      idle.splice(i, 1);
       c.dedicated_idle--;
       c.dedicated_leased++;
       return reuse;
     }
     const limit = this.server.pool.dedicatedLimit;
+    // An idle connection of the other channel makes room (closing it drops it from `all`).
+    if (this.all.size >= limit && idle.length > 0)
+      idle[0].conn.close("idle dedicated connection closed");
     if (this.all.size >= limit) {
       c.dedicated_refused++;
       return new BackendError(
@@ -199,7 +212,7 @@ export class DedicatedPool {
         `has all ${limit} dedicated connections in use (redis_dedicated_connections in the pool config)`,
       );
     }
-    const d = new Dedicated(this);
+    const d = new Dedicated(this, channel);
     this.all.add(d);
     c.dedicated_leased++;
     c.dedicated_opened++;
@@ -290,7 +303,7 @@ export function routeDedicated(
     );
     return true;
   }
-  const d = target.dedicatedPool().acquire();
+  const d = target.dedicatedPool().acquire(client.channel);
   if (d instanceof BackendError) {
     fail(client, slot, d);
     return true;

@@ -18,8 +18,14 @@ import type { OutBuffer } from "../util/out-buffer.js";
  * calling next() again, so a parser may hand out one reused object (the memcache text forward).
  */
 export type Plan =
-  /** The proxy answers itself (PING, version, an error); `close` after writing. */
-  | { kind: "local"; reply: Buffer; close?: boolean }
+  /**
+   * The proxy answers itself (PING, version, an error); `close` after writing. `barrier`: the
+   * client's later requests wait until every reply before this one is written, because they
+   * go on another backend channel (ClientParser.channel) than the requests still in flight,
+   * and requests on different backend connections are not ordered with each other (a Redis
+   * client's HELLO that switches its protocol).
+   */
+  | { kind: "local"; reply: Buffer; close?: boolean; barrier?: boolean }
   /**
    * One server, chosen by hashing key bytes [keyStart, keyEnd) of `buf`. The request bytes to
    * send are [frameStart, frameEnd) of `buf` unless `rewrite` is given (e.g. noreply stripped so
@@ -210,8 +216,11 @@ export interface ClientParser {
   failReply(tag: number, silent: boolean, message: string): Buffer;
   /**
    * Backend connection class (optional, default 0): requests of clients on different channels
-   * never share a backend connection. memcached fixes a connection's protocol at its first
-   * byte (memcached.c try_read_command), so text and binary clients need separate ones.
+   * never share a backend connection, and a connection of channel c opens with the pool's
+   * handshake plus ProtocolDriver.channelHandshake(c). memcached fixes a connection's protocol
+   * at its first byte (memcached.c try_read_command), so text and binary clients need
+   * separate ones; Redis fixes a connection's reply protocol by HELLO, so RESP2 and RESP3
+   * clients do too.
    * Read when a plan is routed, so a driver may set it per plan (memcache: `lru_crawler
    * metadump` on a connection class of its own, memcache/text-client.ts DUMP_CHANNEL).
    */
@@ -267,6 +276,19 @@ export interface ReplyFramer {
   readonly streamable?: boolean;
   /** Frames the received bytes of a streamable reply as [buf, start, end); false when none. */
   piece?(): boolean;
+  /**
+   * Frames that answered no request and were skipped (a shared connection's framer, see
+   * ProtocolDriver.newReplyFramer); the core adds them to a counter and resets this to 0.
+   */
+  skipped?: number;
+  /**
+   * Called when no request is in flight after a read (the connection is no stream): skips
+   * out-of-band frames waiting (a shared connection's, counted in `skipped`) and returns true
+   * when nothing else is waiting (an out-of-band frame may still be arriving); false: bytes
+   * nobody asked for, the connection is out of step and is closed. A framer without it: any
+   * byte that arrives with no request in flight closes the connection.
+   */
+  skipUnsolicited?(): boolean;
 }
 
 export interface DriverLimits {
@@ -333,7 +355,13 @@ export interface ProtocolDriver {
   replyClass(buf: Buffer, start: number, end: number): ReplyClass;
   readonly replicaSet: SetBehaviour;
   newClientParser(limits: DriverLimits, state: ClientState): ClientParser;
-  newReplyFramer(): ReplyFramer;
+  /**
+   * A backend connection's reply framer. `shared`: the connection is a shared pipelined one,
+   * which carries no stream (subscriber mode, tracking), so a frame the protocol marks as
+   * out-of-band (a RESP3 push) cannot be a reply: it is skipped and counted (skipped), never
+   * matched to a request. A dedicated connection's framer hands such frames out.
+   */
+  newReplyFramer(shared?: boolean): ReplyFramer;
   /** The reply a client gets when its request could not be served: SERVER_ERROR / -ERR. */
   errorReply(message: string): Buffer;
   /** A health probe request and how to judge its reply (memcached `version`, Redis `PING`). */
@@ -344,6 +372,12 @@ export interface ProtocolDriver {
     redisDb?: number;
     redisUser?: { name: string; password: string };
   }): HandshakeStep[];
+  /**
+   * Requests sent after handshake() on every new connection of backend channel `channel`
+   * (ClientParser.channel) > 0: what makes the connection serve that channel's clients
+   * (Redis: HELLO 3 for RESP3 clients). Drivers whose channels need none leave this out.
+   */
+  channelHandshake?(channel: number): HandshakeStep[];
   /** Compiles a pool's command policy (drivers without one leave this out). */
   commandPolicy?(pool: {
     allowCommands: readonly string[];

@@ -185,6 +185,18 @@ export class ProxyPool implements ClientPool, SetPool, ControlledPool {
     this.rebuild();
   }
 
+  /**
+   * The requests a new backend connection of `channel` (ClientParser.channel) opens with: the
+   * pool's handshake, then the driver's for the channel (Redis RESP3: HELLO 3). Read once per
+   * connection, after any control plane's additions (a cluster pool's READONLY).
+   */
+  handshakeFor(channel: number): readonly HandshakeStep[] {
+    const extra = channel > 0 ? this.driver.channelHandshake?.(channel) : undefined;
+    return extra === undefined || extra.length === 0
+      ? this.handshake
+      : [...this.handshake, ...extra];
+  }
+
   /** Builds and swaps a new routing table from the servers' current states. */
   rebuild(): void {
     this.plane.table = this.control.build();

@@ -80,7 +80,7 @@ export class BackendServer implements DedicatedServer, DedicatedRoute {
     const i = channel * this.perChannel + (clientId % this.perChannel);
     let c = this.conns[i];
     if (c === undefined || c.dead) {
-      c = new BackendConn(this);
+      c = new BackendConn(this, channel);
       this.conns[i] = c;
     }
     return c;

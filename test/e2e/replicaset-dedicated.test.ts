@@ -7,7 +7,6 @@ import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import type { Redis } from "ioredis";
 import { RedisLab } from "../../bench/failover/lab.js";
-import { poolActionHandlers } from "../../src/failover/admin.js";
 import { stopAll } from "../../tools/procs.js";
 import { ioredis, ioredisClients } from "../helpers/ioredis.js";
 import { until } from "../helpers/keepcache-run.js";
@@ -40,14 +39,7 @@ describe("replica set: dedicated connections follow the write target", { timeout
     assert.equal(await blocked(l, 1, "blpop"), 0);
     assert.equal(await io(l.proxyPort).publish("rs:ch", "hi"), 1);
 
-    const [handler] = poolActionHandlers(l.proxy);
-    const res = await handler.handle({
-      kind: "pool",
-      pool: "cache",
-      op: "failover",
-      to: `127.0.0.1:${l.ports[1]}`,
-    });
-    assert.match(res.message, /promoted/);
+    assert.match(await l.failoverTo(1), /promoted/);
     const err = await popped;
     assert.ok(err instanceof Error, "BLPOP must fail, not hang");
     assert.match(err.message, /no longer/);

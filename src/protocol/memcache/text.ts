@@ -4,7 +4,9 @@
  * scanned for "\n" once (the scan resumes where it stopped); a data block is waited for by
  * length, never rescanned. Errors carry the exact reply memcached 1.6.18 gives.
  */
+
 import assert from "node:assert";
+import { findByte } from "../../util/find-byte.js";
 import { ByteQueue, ParseStatus } from "./input.js";
 import {
   parseArgs,
@@ -92,17 +94,9 @@ function lookup(b: Buffer, s: number, e: number): Cmd {
   return Cmd.Unknown;
 }
 
-/**
- * Buffer#indexOf crosses into C++; for the short lines that are most requests a loop is
- * cheaper. Longer searches fall back to indexOf. Returns -1 when there is no "\n" in [from, end).
- */
-const SHORT_SCAN = 64;
+/** The first "\n" in b[from, end), or -1 (util/find-byte.ts: no C++ call for short lines). */
 export function findNewline(b: Buffer, from: number, end: number): number {
-  const stop = Math.min(end, from + SHORT_SCAN);
-  for (let i = from; i < stop; i++) if (b[i] === 10) return i;
-  if (stop === end) return -1;
-  const nl = b.indexOf(10, stop);
-  return nl < 0 || nl >= end ? -1 : nl;
+  return findByte(b, 10, from, end);
 }
 
 /** memcached lets a line past 2048 bytes grow only if it starts "get " or "gets ". */

@@ -137,6 +137,20 @@ export function encodeRequest(req: ArgView, indexes?: readonly number[]): Buffer
   return out;
 }
 
+/** A request made of string arguments (the proxy's own handshake and probe, tests). */
+export function encodeCommand(...args: string[]): Buffer {
+  const bufs = args.map((a) => Buffer.from(a));
+  const argStart: number[] = [];
+  const argEnd: number[] = [];
+  let off = 0;
+  for (const b of bufs) {
+    argStart.push(off);
+    off += b.length;
+    argEnd.push(off);
+  }
+  return encodeRequest({ buf: Buffer.concat(bufs), argc: bufs.length, argStart, argEnd });
+}
+
 /** Error and status texts are one line on the wire (redis maps CR/LF to spaces). */
 function oneLine(s: string): string {
   return s.replace(/[\r\n]/g, " ");

@@ -7,6 +7,7 @@
  *
  * Offsets in `req` point into `req.buf` and stay valid until the next feed() or next() call.
  */
+import { findByte } from "../../util/find-byte.js";
 import type { ArgView } from "./command-types.js";
 import { lookupCommand } from "./commands.js";
 import { splitInline } from "./inline.js";
@@ -259,8 +260,8 @@ export class RespRequestParser {
   /** Reads "*<count>\r\n". Returns a status, or -1 to continue the loop. */
   private multibulkHeader(): ParseStatus | -1 {
     const { buf, end } = this.input;
-    const r = buf.indexOf(CR, this.scan);
-    if (r < 0 || r >= end) {
+    const r = findByte(buf, CR, this.scan, end);
+    if (r < 0) {
       this.scan = end;
       if (end - this.pos > this.limits.maxInlineLen) return this.fail("too big mbulk count string");
       return ParseStatus.NeedMore;
@@ -286,8 +287,8 @@ export class RespRequestParser {
   /** Reads "$<len>\r\n". */
   private bulkHeader(): ParseStatus | -1 {
     const { buf, end } = this.input;
-    const r = buf.indexOf(CR, this.scan);
-    if (r < 0 || r >= end) {
+    const r = findByte(buf, CR, this.scan, end);
+    if (r < 0) {
       this.scan = end;
       if (end - this.cursor > this.limits.maxInlineLen) {
         return this.fail("too big bulk count string");
@@ -317,8 +318,8 @@ export class RespRequestParser {
   /** Reads one inline line. */
   private inlineLine(): ParseStatus | -1 {
     const { buf, end } = this.input;
-    const nl = buf.indexOf(LF, this.scan);
-    if (nl < 0 || nl >= end) {
+    const nl = findByte(buf, LF, this.scan, end);
+    if (nl < 0) {
       this.scan = end;
       if (end - this.pos > this.limits.maxInlineLen) return this.fail("too big inline request");
       return ParseStatus.NeedMore;

@@ -11,6 +11,7 @@
  * an element but is counted inside the element it precedes.
  * Offsets stay valid until the next feed() or next() call.
  */
+import { findByte } from "../../util/find-byte.js";
 import { InputBuffer } from "./input-buffer.js";
 import { parseLL } from "./int.js";
 import { ParseStatus } from "./parser.js";
@@ -110,6 +111,11 @@ export class RespReplyFramer {
     return this.input.end - this.pos;
   }
 
+  /** The type byte of the frame next() works on (its first byte), -1 before it arrives. */
+  get nextType(): number {
+    return this.pos < this.input.end ? this.input.buf[this.pos] : -1;
+  }
+
   /**
    * After next() returned NeedMore: the reply in progress is a large top-level bulk
    * (ReplyLimits.streamMin) whose received bytes piece() may hand out now instead of holding
@@ -190,8 +196,8 @@ export class RespReplyFramer {
       } else {
         if (this.cursor >= end) return ParseStatus.NeedMore;
         if (this.scan < this.cursor) this.scan = this.cursor;
-        const cr = buf.indexOf(CR, this.scan);
-        if (cr < 0 || cr >= end) {
+        const cr = findByte(buf, CR, this.scan, end);
+        if (cr < 0) {
           this.scan = end;
           if (end - this.cursor > this.limits.maxLineLen) return this.fail("line too long");
           return ParseStatus.NeedMore;

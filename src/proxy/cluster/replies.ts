@@ -20,8 +20,7 @@
 import { BackendError } from "../../errors.js";
 import type { ReplyFramer } from "../driver.js";
 import type { ProxyPool } from "../pool.js";
-import { HELLO3 } from "../redis/planner.js";
-import { expectAfter, expectBefore, expectToken } from "../redis/reply-framer.js";
+import { expectToken } from "../redis/reply-framer.js";
 import type { ReplyHook, ReplyVia } from "../reply-sink.js";
 import type { Request } from "../request.js";
 import { tooManyInFlight } from "../server.js";
@@ -247,14 +246,12 @@ export class ClusterReplies implements ReplyHook {
     let shift = 0;
     if (ask) {
       // ASKING must come right before the request on the same connection (cluster-spec.md
-      // "ASK redirection"): any command in between, a RESP3 client's HELLO 3 included
-      // (planner.ts wrap), clears it. So it goes into the request's own bytes, as one more
-      // reply before the client's. Before a MULTI it lasts to EXEC (networking.c resetClient
-      // keeps CLIENT_ASKING inside MULTI), so a bundled transaction follows an -ASK too.
-      const before = expectBefore(expect);
-      const at = before >= 1 && bytes.subarray(0, HELLO3.length).equals(HELLO3) ? HELLO3.length : 0;
-      bytes = Buffer.concat([bytes.subarray(0, at), ASKING, bytes.subarray(at)]);
-      expect = expectToken(before + 1, expectAfter(expect));
+      // "ASK redirection"): any command in between clears it. So it goes into the request's
+      // own bytes, as one more reply before the client's. Before a MULTI it lasts to EXEC
+      // (networking.c resetClient keeps CLIENT_ASKING inside MULTI), so a bundled transaction
+      // follows an -ASK too.
+      bytes = Buffer.concat([ASKING, bytes]);
+      expect = expectToken(expect + 1);
       shift = ASKING.length;
     }
     const again = new Redirected(slot, req.part, expect, req.silent, hops);

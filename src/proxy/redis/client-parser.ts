@@ -35,18 +35,14 @@ import { allowedBeforeAuth, isLocal, type LocalConn, localCommand, NOAUTH } from
 import {
   bodyOffset,
   CROSS_SHARD,
-  EXPECT_RESP3,
   local,
   newRedisForward,
   planRequest,
+  RESP3_CHANNEL,
   requestBody,
   sameShard,
   streamForward,
-  WRAP_TAIL,
   wholeForward,
-  wrap,
-  wrapHead,
-  wrapOffset,
 } from "./planner.js";
 import {
   Keyless,
@@ -76,9 +72,6 @@ export class RedisClientParser implements ClientParser {
   pieceStart = 0;
   pieceEnd = 0;
   pieceLast = false;
-  /** The upload in progress is RESP3-wrapped: its HELLO 2 follows its last piece. */
-  private uploadTail = false;
-  private tailDue = false;
 
   private readonly parser: RespRequestParser;
   private readonly tx = new Transaction();
@@ -104,21 +97,17 @@ export class RedisClientParser implements ClientParser {
     });
   }
 
+  /** RESP3 clients' requests go on backend connections that said HELLO 3 (planner.ts). */
+  get channel(): number {
+    return this.state.resp3 ? RESP3_CHANNEL : 0;
+  }
+
   feed(chunk: Buffer): void {
     this.parser.feed(chunk);
   }
 
   next(): ParseResult {
     this.plan = undefined;
-    if (this.tailDue) {
-      this.tailDue = false;
-      this.uploadTail = false;
-      this.pieceBuf = WRAP_TAIL;
-      this.pieceStart = 0;
-      this.pieceEnd = WRAP_TAIL.length;
-      this.pieceLast = true;
-      return ParseResult.Piece;
-    }
     if (this.close) return ParseResult.NeedMore; // QUIT: nothing after it is served
     const s = this.parser.next();
     if (s === ParseStatus.NeedMore) return ParseResult.NeedMore;
@@ -133,11 +122,6 @@ export class RedisClientParser implements ClientParser {
       this.pieceStart = p.pieceStart;
       this.pieceEnd = p.pieceEnd;
       this.pieceLast = p.pieceLast;
-      if (p.pieceLast && this.uploadTail) {
-        // The RESP3 wrap's HELLO 2 comes as one more piece, the last.
-        this.pieceLast = false;
-        this.tailDue = true;
-      }
       return ParseResult.Piece;
     }
     if (s === ParseStatus.Partial) {
@@ -154,7 +138,6 @@ export class RedisClientParser implements ClientParser {
 
   acceptStream(): void {
     this.parser.acceptStream();
-    this.uploadTail = this.state.resp3;
   }
 
   /**
@@ -162,7 +145,7 @@ export class RedisClientParser implements ClientParser {
    * HSET... of a big value), or undefined when it must arrive whole first: only a plain keyed
    * command of a RESP2 client outside MULTI, whose keys all come before that argument and
    * which nothing here reads beyond its keys (no subcommand, movable keys, split, local
-   * answer, policy rewrite), forwarded as it stands (a RESP3 client's wrapped as usual).
+   * answer, policy rewrite), forwarded as it stands.
    */
   private uploadPlan(req: RespRequest): Plan | undefined {
     const st = this.state;
@@ -178,15 +161,7 @@ export class RedisClientParser implements ClientParser {
     if (policy !== undefined && policy.check(req) !== req) return undefined;
     if (connClass(cmd, req) !== Conn.Shared) return undefined;
     const p = planRequest(req, st, this.keys, this.fwd);
-    if (p.kind !== "forward" || p.conn !== Conn.Shared) return undefined;
-    if (st.resp3) {
-      // HELLO 3 and what came so far; the key keeps its offset (after HELLO 3).
-      const head = wrapHead(req.buf.subarray(req.frameStart, req.frameEnd));
-      p.buf = head;
-      p.rewrite = head;
-      p.frameStart = 0;
-      p.frameEnd = head.length;
-    } else if (p.rewrite !== undefined) return undefined;
+    if (p.kind !== "forward" || p.conn !== Conn.Shared || p.rewrite !== undefined) return undefined;
     p.conn = Conn.Upload;
     // Its bytes are not kept: never sent twice.
     p.idempotent = false;
@@ -227,9 +202,13 @@ export class RedisClientParser implements ClientParser {
       case Id.UNWATCH:
         return this.watching ? this.unwatch() : local(OK);
     }
+    const resp3 = st.resp3;
     const r = localCommand(cmd, req, st, this.conn);
     if (r !== undefined) {
       if (r.reset) this.reset();
+      // HELLO 2/3 or RESET switched the protocol: later requests go on the other backend
+      // channel, so they wait for the replies still due on this one (driver.ts barrier).
+      if (st.resp3 !== resp3) return { kind: "local", reply: r.reply, barrier: true };
       return local(r.reply, r.close);
     }
     return planRequest(req, st, this.keys, this.fwd);
@@ -278,8 +257,7 @@ export class RedisClientParser implements ClientParser {
 
   /** UNWATCH (or DISCARD after WATCH): both answer +OK. */
   private unwatch(): Plan {
-    const resp3 = this.state.resp3;
-    return this.onWatchConn(wrap(UNWATCH, resp3), resp3 ? EXPECT_RESP3 : 0);
+    return this.onWatchConn(UNWATCH, 0);
   }
 
   /**
@@ -423,22 +401,21 @@ export class RedisClientParser implements ClientParser {
       if (this.watching) this.reset();
       return local(EXECABORT);
     }
-    const resp3 = this.state.resp3;
     const queued = tx.queued;
     if (this.watching) {
       // On the WATCH connection, empty or not: EXEC answers nil when a watched key changed.
-      const body = wrap(tx.bundle(), resp3);
+      const body = tx.bundle();
       tx.clear();
-      return this.onWatchConn(body, expectToken(1 + queued + (resp3 ? 1 : 0), resp3 ? 1 : 0));
+      return this.onWatchConn(body, expectToken(1 + queued));
     }
     if (tx.queued === 0) {
       tx.clear();
       return local(EMPTY_EXEC);
     }
     // With no keyed command queued (PING, TIME...), the empty key's server.
-    const keyStart = tx.shard < 0 ? 0 : wrapOffset(resp3) + tx.keyOffset;
+    const keyStart = tx.shard < 0 ? 0 : tx.keyOffset;
     const keyEnd = tx.shard < 0 ? 0 : keyStart + tx.keyLength;
-    const bundle = wrap(tx.bundle(), resp3);
+    const bundle = tx.bundle();
     tx.clear();
     return {
       kind: "forward",
@@ -451,8 +428,8 @@ export class RedisClientParser implements ClientParser {
       silent: false,
       idempotent: false,
       readOnly: false,
-      // MULTI's +OK and each +QUEUED come before EXEC's reply (plus HELLO 3 / HELLO 2).
-      expect: expectToken(1 + queued + (resp3 ? 1 : 0), resp3 ? 1 : 0),
+      // MULTI's +OK and each +QUEUED come before EXEC's reply.
+      expect: expectToken(1 + queued),
       conn: Conn.Shared,
     };
   }

@@ -3,7 +3,7 @@
  * needs to serve a `redis: true` pool. Request planning lives in client-parser.ts and
  * planner.ts, reply framing in reply-framer.ts.
  */
-import { encodeRequest, errorReply } from "../../protocol/resp/encoder.js";
+import { encodeCommand, errorReply } from "../../protocol/resp/encoder.js";
 import type {
   ClientParser,
   ClientState,
@@ -14,26 +14,15 @@ import type {
 } from "../driver.js";
 import { RedisClientParser } from "./client-parser.js";
 import { RedisCommandPolicy } from "./command-policy.js";
-import { EXPECT_ONE } from "./planner.js";
+import { EXPECT_ONE, RESP3_CHANNEL } from "./planner.js";
 import { redisReplyClass } from "./reply-class.js";
 import { RedisReplyFramer } from "./reply-framer.js";
 
 /** A request made of string arguments (handshake and probe only; not the hot path). */
-function command(...args: string[]): Buffer {
-  const bufs = args.map((a) => Buffer.from(a));
-  const joined = Buffer.concat(bufs);
-  const argStart: number[] = [];
-  const argEnd: number[] = [];
-  let off = 0;
-  for (const b of bufs) {
-    argStart.push(off);
-    off += b.length;
-    argEnd.push(off);
-  }
-  return encodeRequest({ buf: joined, argc: bufs.length, argStart, argEnd });
-}
+const command = encodeCommand;
 
 const PING = command("PING");
+const HELLO3 = command("HELLO", "3");
 const OK = Buffer.from("+OK\r\n");
 const isOk = (r: Buffer): boolean => r.equals(OK);
 /** A reply's first line, for a log or error text. */
@@ -50,8 +39,26 @@ export const redisDriver: ProtocolDriver = {
     return new RedisClientParser(limits, state);
   },
 
-  newReplyFramer(): ReplyFramer {
-    return new RedisReplyFramer();
+  newReplyFramer(shared?: boolean): ReplyFramer {
+    return new RedisReplyFramer(shared === true);
+  },
+
+  /**
+   * A RESP3 client's backend connections (RESP3_CHANNEL) say HELLO 3 once, after AUTH and
+   * SELECT: the server then encodes every reply on them in RESP3 (maps, sets, doubles, `_`
+   * nulls), so a RESP3 client's requests pass through as they are, as a RESP2 client's do.
+   * A server that refuses (before Redis 6: no HELLO) fails the connection with its answer.
+   */
+  channelHandshake(channel: number): HandshakeStep[] {
+    if (channel !== RESP3_CHANNEL) return [];
+    return [
+      {
+        request: HELLO3,
+        expect: EXPECT_ONE,
+        check: (r) =>
+          r[0] === 0x25 ? undefined : `HELLO 3 (a RESP3 client's connection): ${line(r)}`,
+      },
+    ];
   },
 
   /** `-ERR <message>`, message naming the backend and the reason (one line). */

@@ -116,6 +116,14 @@ function hello(req: ArgView, state: ClientState, conn: LocalConn): Buffer {
       return errorReply(`Syntax error in HELLO option '${arg(req, i).toString("latin1")}'`);
     }
   }
+  if ((ver === 3) !== state.resp3 && (state.dedicated ?? -1) >= 0 && state.streaming !== true) {
+    // The held connection said its protocol at connect (driver.ts channelHandshake) and
+    // carries server state (WATCH, a blocking command in flight) that the connections of
+    // the other protocol do not have.
+    return errorReply(
+      `keepcache: HELLO ${ver} cannot switch protocols while this connection holds a dedicated server connection (WATCH, or a blocking command or large value in flight); send it before WATCH or after EXEC`,
+    );
+  }
   if (pass !== undefined) {
     if (!checkAuth(state, user, pass)) return WRONGPASS;
     state.authenticated = true;

@@ -36,27 +36,15 @@ import {
 } from "./policy.js";
 import { expectToken } from "./reply-framer.js";
 
-/** Exported for the cluster pool, which puts ASKING between it and the request. */
-export const HELLO3 = Buffer.from("*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n");
-const HELLO2 = Buffer.from("*2\r\n$5\r\nHELLO\r\n$1\r\n2\r\n");
-
 /**
- * Backend connections are shared and stay RESP2. A RESP3 client's request is sent as
- * HELLO 3, the request, HELLO 2 in one write, so the server encodes that one reply in RESP3
- * (maps, sets, nulls as the client expects) and the connection is RESP2 again after it; the
- * framer skips the two HELLO replies (expect token 1 before, 1 after).
+ * The backend channel (driver.ts ClientParser.channel) of RESP3 clients: their backend
+ * connections said HELLO 3 at connect (driver.ts channelHandshake), so a RESP3 client's
+ * requests pass through unchanged and its replies come back in RESP3, as a RESP2 client's do
+ * on channel 0.
  */
-export function wrap(body: Buffer, resp3: boolean): Buffer {
-  return resp3 ? Buffer.concat([HELLO3, body, HELLO2]) : body;
-}
-
-/** A RESP3 client's request still arriving (an upload): HELLO 3 and its first bytes... */
-export const wrapHead = (head: Buffer): Buffer => Buffer.concat([HELLO3, head]);
-/** ...and, after its last byte, HELLO 2. */
-export const WRAP_TAIL = HELLO2;
+export const RESP3_CHANNEL = 1;
 
 export const EXPECT_ONE = 0;
-export const EXPECT_RESP3 = expectToken(1, 1);
 
 export function local(reply: Buffer, close = false): Plan {
   return close ? { kind: "local", reply, close } : { kind: "local", reply };
@@ -78,28 +66,19 @@ export function bodyOffset(req: RespRequest, k: number): number {
   return off + headerLen(req.argEnd[k] - req.argStart[k]);
 }
 
-/** Bytes wrap() puts before the request. */
-export const wrapOffset = (resp3: boolean): number => (resp3 ? HELLO3.length : 0);
-
 /** The reused hot-path forward: no rewrite, one reply. */
 export const newRedisForward = (): ForwardPlan => newForwardPlan(EXPECT_ONE);
 
 /**
  * A forward of the request itself to the server of argument `keyArg`, or with keyArg < 0 to
  * the server of the empty key (a fixed server: for requests any server answers alike, and for
- * malformed ones, which the server rejects with its own error text). A rewritten request
- * (inline, or RESP3-wrapped) is handed out as its own buf with the key's offsets inside it, as
+ * malformed ones, which the server rejects with its own error text). An inline request is
+ * re-encoded as a multibulk and handed out as its own buf with the key's offsets inside it, as
  * the core's retry re-hashes the key from the bytes it sent.
  */
-export function forward(
-  req: RespRequest,
-  keyArg: number,
-  eff: number,
-  state: ClientState,
-  into?: ForwardPlan,
-): Plan {
+export function forward(req: RespRequest, keyArg: number, eff: number, into?: ForwardPlan): Plan {
   const readOnly = isReadOnly(eff);
-  if (!req.inline && !state.resp3) {
+  if (!req.inline) {
     // The hot path: the client's reused plan (driver.ts: a plan is consumed before the next
     // next() call), else one object literal of the same fixed shape.
     const p = into ?? newRedisForward();
@@ -114,8 +93,8 @@ export function forward(
     p.conn = Conn.Shared;
     return p;
   }
-  const rewrite = wrap(requestBody(req), state.resp3);
-  const keyStart = keyArg >= 0 ? wrapOffset(state.resp3) + bodyOffset(req, keyArg) : 0;
+  const rewrite = encodeRequest(req);
+  const keyStart = keyArg >= 0 ? bodyOffset(req, keyArg) : 0;
   const keyEnd = keyArg >= 0 ? keyStart + req.argEnd[keyArg] - req.argStart[keyArg] : 0;
   return {
     kind: "forward",
@@ -125,7 +104,7 @@ export function forward(
     frameStart: 0,
     frameEnd: rewrite.length,
     rewrite,
-    expect: state.resp3 ? EXPECT_RESP3 : EXPECT_ONE,
+    expect: EXPECT_ONE,
     silent: false,
     idempotent: readOnly,
     readOnly,
@@ -133,27 +112,9 @@ export function forward(
   };
 }
 
-/**
- * `plan` (a forward of `req`) on connection class `cls` (dedicated.ts). A stream stays in the
- * client's protocol for good: a RESP3 client's stream starts with HELLO 3 alone (its reply
- * skipped), as pushes arrive at any time and never as the reply to a wrapped request.
- */
-function onConn(plan: Plan, cls: number, req: RespRequest, state: ClientState): Plan {
+/** `plan` (a forward) on connection class `cls` (dedicated.ts): never retried. */
+function onConn(plan: Plan, cls: number): Plan {
   if (plan.kind !== "forward") return plan;
-  if (cls === Conn.Stream && state.resp3) {
-    // The key keeps its offset: HELLO 3 still comes first.
-    const body = Buffer.concat([HELLO3, requestBody(req)]);
-    return {
-      ...plan,
-      buf: body,
-      frameStart: 0,
-      frameEnd: body.length,
-      rewrite: body,
-      expect: expectToken(1, 0),
-      idempotent: false,
-      conn: cls,
-    };
-  }
   plan.conn = cls;
   plan.idempotent = false;
   return plan;
@@ -202,13 +163,9 @@ const WAIT_OFFSET = Buffer.from("*3\r\n$7\r\nPUBLISH\r\n$16\r\n__keepcache:wait\
 
 const WAIT_ID = commandId("wait");
 
-function waitPlan(req: RespRequest, state: ClientState): Plan {
-  const body = requestBody(req);
-  const resp3 = state.resp3;
-  const bytes = resp3
-    ? Buffer.concat([HELLO3, WAIT_OFFSET, body, HELLO2])
-    : Buffer.concat([WAIT_OFFSET, body]);
-  return wholeForward(bytes, Conn.Once, expectToken(resp3 ? 2 : 1, resp3 ? 1 : 0));
+function waitPlan(req: RespRequest): Plan {
+  const bytes = Buffer.concat([WAIT_OFFSET, requestBody(req)]);
+  return wholeForward(bytes, Conn.Once, expectToken(1));
 }
 
 /** A request of a client whose connection is a stream: its bytes as they are (re-encoded inline). */
@@ -231,9 +188,8 @@ function split(req: RespRequest, cmd: number, eff: number, state: ClientState): 
   const sp = planSplit(cmd, req, (b, s, e) => state.shardOf(b, s, e));
   if (sp === null) return local(notSupported(req, CROSS_SHARD));
   if (sp.kind === "refuse") return local(sp.reply);
-  if (sp.subs.length === 1) return forward(req, 1, eff, state);
+  if (sp.subs.length === 1) return forward(req, 1, eff);
   const step = sp.kind === "ok" ? 2 : 1; // MSET pairs; the others list keys
-  const pre = wrapOffset(state.resp3);
   return {
     kind: "split",
     parts: sp.subs.map((s) => {
@@ -242,11 +198,11 @@ function split(req: RespRequest, cmd: number, eff: number, state: ClientState): 
       const keyLen = req.argEnd[k] - req.argStart[k];
       const argc = 1 + s.positions.length * step;
       const keyStart =
-        pre + headerLen(argc) + bulkLen(req.argEnd[0] - req.argStart[0]) + headerLen(keyLen);
-      const request = wrap(s.request, state.resp3);
+        headerLen(argc) + bulkLen(req.argEnd[0] - req.argStart[0]) + headerLen(keyLen);
+      const request = s.request;
       return { keyBuf: request, keyStart, keyEnd: keyStart + keyLen, request };
     }),
-    expect: state.resp3 ? EXPECT_RESP3 : EXPECT_ONE,
+    expect: EXPECT_ONE,
     merge: new SplitMerge(sp),
     silent: false,
     readOnly: isReadOnly(eff),
@@ -256,11 +212,11 @@ function split(req: RespRequest, cmd: number, eff: number, state: ClientState): 
 function keyless(req: RespRequest, eff: number, state: ClientState): Plan {
   const kind = keylessKind(eff);
   if (kind === undefined) return local(notSupported(req, keylessRefusal(eff)));
-  if (kind === Keyless.Any) return forward(req, -1, eff, state);
+  if (kind === Keyless.Any) return forward(req, -1, eff);
   return {
     kind: "broadcast",
-    request: wrap(requestBody(req), state.resp3),
-    expect: state.resp3 ? EXPECT_RESP3 : EXPECT_ONE,
+    request: requestBody(req),
+    expect: EXPECT_ONE,
     merge: new BroadcastMerge(kind, state.servers, state.resp3),
     silent: false,
     readOnly: isReadOnly(eff),
@@ -278,7 +234,7 @@ function pubsub(
   state: ClientState,
   keys: number[],
 ): Plan {
-  if (isDesignatedPubSub(eff)) return onConn(forward(req, -1, eff, state), cls, req, state);
+  if (isDesignatedPubSub(eff)) return onConn(forward(req, -1, eff), cls);
   const n = shardChannels(eff, req, keys);
   if (n > 0) {
     if (sameShard(req, keys, n, state) < 0) {
@@ -286,7 +242,7 @@ function pubsub(
         notSupported(req, "its channels are on different servers; put them under one hash tag"),
       );
     }
-    return onConn(forward(req, keys[0], eff, state), cls, req, state);
+    return onConn(forward(req, keys[0], eff), cls);
   }
   return local(notSupported(req, keylessRefusal(eff)));
 }
@@ -307,10 +263,10 @@ export function planRequest(
   if (state.servers <= 1) {
     const why = cmd < 0 ? undefined : singleServerRefusal(cmd);
     if (why !== undefined) return local(notSupported(req, why));
-    if (cls === Conn.Once && (eff === WAIT_ID || cmd < 0)) return waitPlan(req, state);
+    if (cls === Conn.Once && (eff === WAIT_ID || cmd < 0)) return waitPlan(req);
     const n = cmd < 0 ? 0 : keyPositions(cmd, req, keys);
-    const p = forward(req, n > 0 ? keys[0] : -1, eff, state, into);
-    return cls === Conn.Shared ? p : onConn(p, cls, req, state);
+    const p = forward(req, n > 0 ? keys[0] : -1, eff, into);
+    return cls === Conn.Shared ? p : onConn(p, cls);
   }
   if (cmd < 0) return local(unknownCommand(req));
   if (cls !== Conn.Shared && isSingleServerStream(eff)) {
@@ -321,8 +277,8 @@ export function planRequest(
   if (n > 0) {
     if (isSplitCommand(cmd) && cmd !== Cmd.MSETNX) return split(req, cmd, eff, state);
     if (n === 1 || sameShard(req, keys, n, state) >= 0) {
-      const p = forward(req, keys[0], eff, state, into);
-      return cls === Conn.Shared ? p : onConn(p, cls, req, state);
+      const p = forward(req, keys[0], eff, into);
+      return cls === Conn.Shared ? p : onConn(p, cls);
     }
     return local(notSupported(req, CROSS_SHARD));
   }
@@ -332,8 +288,8 @@ export function planRequest(
   // Malformed (the server answers with its own error), or a keyed command given no key this
   // time (EVAL script 0): any one server.
   if (n === KEYS_INVALID || COMMANDS[eff].keySpecs.length > 0) {
-    const p = forward(req, -1, eff, state);
-    return cls === Conn.Shared ? p : onConn(p, cls, req, state);
+    const p = forward(req, -1, eff);
+    return cls === Conn.Shared ? p : onConn(p, cls);
   }
   return keyless(req, eff, state);
 }

@@ -4,35 +4,33 @@
  *
  * Every Redis request gets exactly one reply, so the `expect` token only describes bundles:
  * requests the driver sends as one contiguous write so that no other client's request can
- * interleave on a shared backend connection (a transaction MULTI ... EXEC, or a RESP3 client's
- * request wrapped as HELLO 3 ... HELLO 2). The token says how many replies come before the one
- * the client sees and how many after it; all are consumed before next() returns, so a backend
- * connection never holds bytes no request in flight asked for (the client's reply is copied
- * only when replies follow it).
+ * interleave on a shared backend connection (a transaction MULTI ... EXEC, WAIT after its
+ * PUBLISH, ASKING before a redirected request). The token is the number of replies that come
+ * before the one the client sees; they are consumed and dropped.
+ *
+ * A RESP3 push (`>`, protocol-spec.md "Push type") is out-of-band data, never a reply
+ * (pub/sub messages, client-side caching invalidations). Only streams (subscriber mode, CLIENT
+ * TRACKING) get them, and those run on dedicated connections; a push on a shared connection
+ * (one the server found by id, CLIENT TRACKING REDIRECT) would be taken for the next request's
+ * reply and misalign every reply after it, so a shared connection's framer skips and counts it.
  */
 import { ParseStatus } from "../../protocol/resp/parser.js";
 import { RespReplyFramer, RespType } from "../../protocol/resp/reply.js";
 import type { ReplyFramer } from "../driver.js";
-
-const BEFORE_MASK = 0xffff;
 
 /**
  * Bulk replies from this size on may stream through to the client (ReplyFramer.streamable):
  * the proxy then holds a few read buffers of a large value rather than all of it.
  */
 export const STREAM_MIN = 256 * 1024;
-const AFTER_SHIFT = 16;
 
-/** The expect token for a bundle: `before` replies, the client's reply, then `after` replies. */
-export function expectToken(before: number, after: number): number {
-  if (before < 0 || before > BEFORE_MASK || after < 0 || after > 0x7fff) {
-    throw new RangeError(`bundle too large: ${before} replies before, ${after} after`);
+/** The expect token for a bundle: `before` replies to skip, then the client's reply. */
+export function expectToken(before: number): number {
+  if (!Number.isInteger(before) || before < 0 || before > 0x7fffffff) {
+    throw new RangeError(`bundle too large: ${before} replies before the client's`);
   }
-  return before | (after << AFTER_SHIFT);
+  return before;
 }
-
-export const expectBefore = (expect: number): number => expect & BEFORE_MASK;
-export const expectAfter = (expect: number): number => expect >>> AFTER_SHIFT;
 
 /**
  * Error prefixes that say the server cannot serve right now (a role change or a server-side
@@ -76,14 +74,17 @@ export class RedisReplyFramer implements ReplyFramer {
   /** Why the framer broke (for the core's log line). */
   error = "";
 
+  /** Pushes skipped on a shared connection since the core last read this (driver.ts). */
+  skipped = 0;
+
   private readonly inner = new RespReplyFramer({ streamMin: STREAM_MIN });
 
-  /** Replies of the current bundle still to skip, before (phase 0) or after (phase 1) its reply. */
+  /** `shared`: a shared pipelined connection, whose pushes are skipped (see above). */
+  constructor(private readonly shared = false) {}
+
+  /** Replies of the current bundle still to skip before the client's one. */
   private skip = 0;
   private begun = false;
-  /** The client's reply, copied, while the replies after it are still being skipped. */
-  private held: Buffer | undefined;
-  private heldError = false;
   /** A skipped reply of the current bundle was a server error. */
   private skippedServerError = false;
   /** The first error reply the current bundle skipped, copied (driver.ts ReplyFramer). */
@@ -100,51 +101,31 @@ export class RedisReplyFramer implements ReplyFramer {
       this.begun = true;
       this.skippedServerError = false;
       this.skippedError = undefined;
-      this.skip = expectBefore(expect);
+      this.skip = expect;
     }
-    for (;;) {
-      if (this.skip > 0) {
-        if (!this.step()) return false;
-        this.skip--;
-        if (this.serverError()) this.skippedServerError = true;
-        if (this.skippedError === undefined && r.type === RespType.Error)
-          this.skippedError = Buffer.from(r.buf.subarray(r.frameStart, r.frameEnd));
-        continue;
-      }
-      if (this.held !== undefined) {
-        // The replies after the client's one are consumed now, so the connection never holds
-        // bytes that no request in flight asked for; the held copy is handed out instead.
-        this.buf = this.held;
-        this.start = 0;
-        this.end = this.held.length;
-        this.isError = this.heldError || this.skippedServerError;
-        this.held = undefined;
-        this.begun = false;
-        return true;
-      }
+    while (this.skip > 0) {
       if (!this.step()) return false;
-      const after = expectAfter(expect);
-      if (after === 0) {
-        this.buf = r.buf;
-        this.start = r.frameStart;
-        this.end = r.frameEnd;
-        this.isError = this.skippedServerError || this.serverError();
-        this.begun = false;
-        return true;
-      }
-      this.held = Buffer.from(r.buf.subarray(r.frameStart, r.frameEnd));
-      this.heldError = this.serverError();
-      this.skip = after;
+      this.skip--;
+      if (this.serverError()) this.skippedServerError = true;
+      if (this.skippedError === undefined && r.type === RespType.Error)
+        this.skippedError = Buffer.from(r.buf.subarray(r.frameStart, r.frameEnd));
     }
+    if (!this.step()) return false;
+    this.buf = r.buf;
+    this.start = r.frameStart;
+    this.end = r.frameEnd;
+    this.isError = this.skippedServerError || this.serverError();
+    this.begun = false;
+    return true;
   }
 
   /**
    * The client's own reply (not one the bundle skips) is in progress and is a large bulk (a
    * GET of a big value): it may go to the client in pieces as it arrives. Its last bytes are
-   * then the frame next() returns, held while the bundle's replies after it are skipped.
+   * then the frame next() returns.
    */
   get streamable(): boolean {
-    return this.begun && this.skip === 0 && this.held === undefined && this.inner.streamable;
+    return this.begun && this.skip === 0 && this.inner.streamable;
   }
 
   piece(): boolean {
@@ -156,9 +137,37 @@ export class RedisReplyFramer implements ReplyFramer {
     return true;
   }
 
+  /**
+   * No request is in flight: on a shared connection, whole pushes among the bytes waiting are
+   * skipped and counted, and one still arriving is waited for. False when anything else is
+   * there (a reply nobody asked for: the connection is out of step).
+   */
+  skipUnsolicited(): boolean {
+    const inner = this.inner;
+    for (;;) {
+      const t = inner.nextType;
+      if (t < 0) return true;
+      // An attribute may precede the push it describes (protocol-spec.md "Attribute type").
+      if (!this.shared || (t !== RespType.Push && t !== RespType.Attribute)) return false;
+      const s = inner.next();
+      if (s === ParseStatus.NeedMore) return true;
+      if (s === ParseStatus.Error) {
+        this.broken = true;
+        this.error = inner.error;
+        return false;
+      }
+      if (inner.reply.type !== RespType.Push) return false;
+      this.skipped++;
+    }
+  }
+
   /** Frames one reply; false when more bytes are needed or the backend broke the protocol. */
   private step(): boolean {
-    const s = this.inner.next();
+    let s = this.inner.next();
+    while (s === ParseStatus.Ok && this.shared && this.inner.reply.type === RespType.Push) {
+      this.skipped++;
+      s = this.inner.next();
+    }
     if (s === ParseStatus.Ok) return true;
     if (s === ParseStatus.Error) {
       this.broken = true;

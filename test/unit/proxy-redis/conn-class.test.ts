@@ -38,6 +38,7 @@ function parser(n: number, held: Held = { dedicated: -1, streaming: false, dropp
   return {
     state,
     held,
+    parser: p,
     /** The plan of one request: a forward's class and bytes, or a local reply. */
     plan(...args: string[]) {
       p.feed(cmd(...args));
@@ -101,12 +102,42 @@ describe("connection classes", () => {
     assert.equal(c.plan("PUBLISH", "a", "m").conn, Conn.Shared);
   });
 
-  test("a RESP3 client's stream starts with HELLO 3 alone (no HELLO 2 after)", () => {
+  test("a RESP3 client's requests go unchanged on the RESP3 channel, streams included", () => {
     const c = parser(1);
+    assert.equal(c.parser.channel, 0);
     c.plan("HELLO", "3");
+    assert.equal(c.parser.channel, 1);
+    assert.equal(c.plan("GET", "k").sent, cmd("GET", "k").toString());
     const p = c.plan("SUBSCRIBE", "ch");
     assert.equal(p.conn, Conn.Stream);
-    assert.equal(p.sent, cmd("HELLO", "3").toString() + cmd("SUBSCRIBE", "ch").toString());
+    assert.equal(p.sent, cmd("SUBSCRIBE", "ch").toString());
+  });
+
+  test("a protocol switch is a barrier; refused while a dedicated connection is held", () => {
+    const c = parser(1);
+    const barrier = () => {
+      assert.equal(c.parser.next(), ParseResult.Plan);
+      const plan = c.parser.plan!;
+      assert.equal(plan.kind, "local");
+      return plan.kind === "local" && plan.barrier === true;
+    };
+    c.parser.feed(cmd("HELLO", "3"));
+    assert.equal(barrier(), true);
+    // No switch (already RESP3), no barrier.
+    c.parser.feed(cmd("HELLO", "3"));
+    assert.equal(barrier(), false);
+    assert.equal(c.plan("WATCH", "k").conn, Conn.Hold);
+    c.held.dedicated = 0;
+    assert.match(
+      c.plan("HELLO", "2").local as string,
+      /^-ERR keepcache: HELLO 2 cannot switch protocols while this connection holds a dedicated server connection/,
+    );
+    assert.equal(c.parser.channel, 1);
+    assert.match(c.plan("HELLO", "3").local as string, /^%7\r\n/);
+    c.held.dedicated = -1;
+    c.parser.feed(cmd("RESET"));
+    assert.equal(barrier(), true);
+    assert.equal(c.parser.channel, 0);
   });
 
   test("WATCH holds a connection; EXEC, UNWATCH and DISCARD return it, routed by the key", () => {

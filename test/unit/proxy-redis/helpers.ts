@@ -1,5 +1,5 @@
 /** Shared fixtures for the Redis driver tests: a client state over a real router, plan views. */
-import { encodeRequest } from "../../../src/protocol/resp/encoder.js";
+import { encodeCommand } from "../../../src/protocol/resp/encoder.js";
 import { buildRouter } from "../../../src/proxy/distribution/index.js";
 import { type ClientState, ParseResult, type Plan } from "../../../src/proxy/driver.js";
 import { redisDriver } from "../../../src/proxy/redis/index.js";
@@ -36,18 +36,7 @@ export function keysOnTwoShards(state: ClientState): [string, string] {
   throw new Error("no two keys on different shards");
 }
 
-export function cmd(...args: string[]): Buffer {
-  const bufs = args.map((a) => Buffer.from(a));
-  const argStart: number[] = [];
-  const argEnd: number[] = [];
-  let off = 0;
-  for (const b of bufs) {
-    argStart.push(off);
-    off += b.length;
-    argEnd.push(off);
-  }
-  return encodeRequest({ buf: Buffer.concat(bufs), argc: bufs.length, argStart, argEnd });
-}
+export const cmd = encodeCommand;
 
 /** A plan as plain values (no offsets into buffers a later feed may replace). */
 export type PlanView =

@@ -10,8 +10,8 @@ import { cmd, keysOnTwoShards, makeState, plans, target } from "./helpers.js";
 type Framed = { reply: string; isError: boolean } | { broken: true };
 
 /** A framer target that frames replies for the given expect tokens, in order. */
-function framerTarget(expects: number[]) {
-  const f = new RedisReplyFramer();
+function framerTarget(expects: number[], shared = false) {
+  const f = new RedisReplyFramer(shared);
   let i = 0;
   return {
     feed: (c: Buffer) => f.feed(c),
@@ -28,23 +28,23 @@ function framerTarget(expects: number[]) {
 }
 
 describe("reply framer", () => {
-  test("one reply per request; bundles skip the replies before and after", () => {
+  test("one reply per request; bundles skip the replies before the client's", () => {
     const input = Buffer.from(
       "+OK\r\n" +
         // a transaction bundle: MULTI +OK, 2x +QUEUED, EXEC's array
         "+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n+OK\r\n:5\r\n" +
-        // a RESP3 wrap: HELLO 3's map, the reply, HELLO 2's array
-        "%1\r\n$5\r\nproto\r\n:3\r\n_\r\n*2\r\n$5\r\nproto\r\n:2\r\n" +
+        // WAIT: PUBLISH's integer, then WAIT's
+        ":0\r\n:1\r\n" +
         "$3\r\nabc\r\n",
     );
     const got = assertSplitInvariant(
-      () => framerTarget([0, expectToken(3, 0), expectToken(1, 1), 0]),
+      () => framerTarget([0, expectToken(3), expectToken(1), 0]),
       input,
     );
     assert.deepEqual(got, [
       { reply: "+OK\r\n", isError: false },
       { reply: "*2\r\n+OK\r\n:5\r\n", isError: false },
-      { reply: "_\r\n", isError: false },
+      { reply: ":1\r\n", isError: false },
       { reply: "$3\r\nabc\r\n", isError: false },
     ]);
   });
@@ -72,10 +72,50 @@ describe("reply framer", () => {
 
   test("a server error among a bundle's skipped replies marks the reply", () => {
     const got = assertSplitInvariant(
-      () => framerTarget([expectToken(2, 0)]),
+      () => framerTarget([expectToken(2)]),
       Buffer.from("-LOADING x\r\n-LOADING x\r\n-EXECABORT Transaction discarded\r\n"),
     );
     assert.deepEqual(got, [{ reply: "-EXECABORT Transaction discarded\r\n", isError: true }]);
+  });
+
+  test("a shared connection skips RESP3 pushes and counts them; a dedicated one frames them", () => {
+    const push = ">3\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n$0\r\n\r\n";
+    const input = Buffer.from(`${push}+OK\r\n${push}%1\r\n+a\r\n:1\r\n:0\r\n${push}:2\r\n`);
+    const shared = assertSplitInvariant(
+      () => framerTarget([0, expectToken(1), expectToken(0)], true),
+      input,
+    );
+    assert.deepEqual(shared, [
+      { reply: "+OK\r\n", isError: false },
+      { reply: ":0\r\n", isError: false },
+      { reply: ":2\r\n", isError: false },
+    ]);
+    const f = new RedisReplyFramer(true);
+    f.feed(input);
+    while (f.next(0));
+    assert.equal(f.skipped, 3);
+    // With no request in flight: whole pushes skipped, one still arriving waited for, and
+    // anything else refused (the connection is out of step).
+    const idle = new RedisReplyFramer(true);
+    idle.feed(Buffer.from(push + push.slice(0, 9)));
+    assert.equal(idle.skipUnsolicited(), true);
+    idle.feed(Buffer.from(push.slice(9)));
+    assert.equal(idle.skipUnsolicited(), true);
+    assert.equal(idle.skipped, 2);
+    idle.feed(Buffer.from("+OK\r\n"));
+    assert.equal(idle.skipUnsolicited(), false);
+    const own = new RedisReplyFramer(false);
+    assert.equal(own.skipUnsolicited(), true);
+    own.feed(Buffer.from(push));
+    assert.equal(own.skipUnsolicited(), false);
+    const dedicated = assertSplitInvariant(
+      () => framerTarget([0, 0]),
+      Buffer.from(`${push}+OK\r\n`),
+    );
+    assert.deepEqual(dedicated, [
+      { reply: push, isError: false },
+      { reply: "+OK\r\n", isError: false },
+    ]);
   });
 
   test("a broken stream is reported, not framed", () => {
@@ -166,6 +206,15 @@ describe("driver", () => {
       [cmd("AUTH", "pw").toString(), cmd("SELECT", "2").toString()],
     );
     assert.deepEqual(redisDriver.handshake({ redisDb: 0 }), []);
+    // A RESP3 client's connections (channel 1) say HELLO 3; a refusal fails the connection.
+    assert.deepEqual(redisDriver.channelHandshake?.(0), []);
+    const [hello] = redisDriver.channelHandshake?.(1) ?? [];
+    assert.equal(hello.request.toString(), cmd("HELLO", "3").toString());
+    assert.equal(hello.check?.(Buffer.from("%1\r\n$5\r\nproto\r\n:3\r\n")), undefined);
+    assert.match(
+      hello.check?.(Buffer.from("-ERR unknown command 'HELLO'\r\n")) ?? "",
+      /HELLO 3.*unknown command/,
+    );
     assert.equal(redisDriver.errorReply("server s0 down").toString(), "-ERR server s0 down\r\n");
   });
 });

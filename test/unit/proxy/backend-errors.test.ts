@@ -164,8 +164,8 @@ describe("request-path failures carry stable codes", () => {
     p.dedicatedLimit = 1;
     const s = only(p);
     const dedicated = s.dedicatedPool();
-    assert.ok(!(dedicated.acquire() instanceof BackendError));
-    const refused = dedicated.acquire();
+    assert.ok(!(dedicated.acquire(0) instanceof BackendError));
+    const refused = dedicated.acquire(0);
     assert.ok(refused instanceof BackendError);
     assert.equal(refused.code, "KC_BACKEND_OVERLOADED");
     assert.equal(
