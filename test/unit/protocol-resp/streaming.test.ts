@@ -157,6 +157,58 @@ describe("reply pieces", () => {
   });
 });
 
+describe("nested pieces through the proxy's Redis framer", () => {
+  const bigValue = Buffer.alloc(300 * 1024, "q");
+  const arrayOfBig = Buffer.concat([
+    Buffer.from(`*2\r\n:1\r\n$${bigValue.length}\r\n`),
+    bigValue,
+    Buffer.from("\r\n"),
+  ]);
+
+  /** Feeds `bytes` in 64 KB reads; the client's reply as pieces + frame, and the piece count. */
+  function client(f: RedisReplyFramer, bytes: Buffer, expect: number) {
+    const out: Buffer[] = [];
+    let pieces = 0;
+    let done = false;
+    for (const c of chunks(bytes, 64 * 1024)) {
+      f.feed(c);
+      if (f.next(expect)) {
+        out.push(Buffer.from(f.buf.subarray(f.start, f.end)));
+        done = true;
+        assert.equal(f.isError, false, "an aggregate is never an error reply");
+      } else if (f.streamable) {
+        while (f.piece()) {
+          out.push(Buffer.from(f.buf.subarray(f.start, f.end)));
+          pieces++;
+        }
+      }
+    }
+    assert.ok(done);
+    return { bytes: Buffer.concat(out), pieces };
+  }
+
+  test("EXEC's array streams after the bundle's +OK and +QUEUED are skipped", () => {
+    const exec = Buffer.concat([Buffer.from("*1\r\n"), arrayOfBig]);
+    const bytes = Buffer.concat([Buffer.from("+OK\r\n+QUEUED\r\n"), exec]);
+    const r = client(new RedisReplyFramer(), bytes, expectToken(2));
+    assert.ok(r.pieces > 2, "streamed in pieces");
+    assert.ok(r.bytes.equals(exec));
+  });
+
+  test("a shared connection skips a push holding a big value; the reply after it streams", () => {
+    const push = Buffer.concat([
+      Buffer.from(`>2\r\n$10\r\ninvalidate\r\n$${bigValue.length}\r\n`),
+      bigValue,
+      Buffer.from("\r\n"),
+    ]);
+    const f = new RedisReplyFramer(true);
+    const r = client(f, Buffer.concat([push, arrayOfBig]), expectToken(0));
+    assert.equal(f.skipped, 1);
+    assert.ok(r.pieces > 2, "streamed in pieces");
+    assert.ok(r.bytes.equals(arrayOfBig), "no byte of the push reached the client");
+  });
+});
+
 /** One framed reply: its type byte, its bytes (pieces, then the frame), and how many pieces. */
 type Streamed = { type: string; bytes: string; pieces: number };
 
