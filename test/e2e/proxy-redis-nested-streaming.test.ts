@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { freePorts } from "../../tools/ports.js";
 import { type Proc, startRedis } from "../../tools/procs.js";
-import { memoryOf } from "../../tools/rss.js";
+import { sampleRss } from "../../tools/rss.js";
 import { ioredis as io, ioredisClients } from "../helpers/ioredis.js";
 import { startRun, suiteDir, until } from "../helpers/keepcache-run.js";
 
@@ -101,13 +101,10 @@ describe("aggregates holding large values stream through", { timeout: 240_000 },
     const cs = Array.from({ length: n }, () => io(proxyPort));
     await Promise.all(cs.map((c) => c.ping()));
     const expected = Array.from({ length: 4 }, (_, i) => element(i));
-    const idle = memoryOf(pid).rss;
-    let peak = idle;
-    const sampler = setInterval(() => {
-      peak = Math.max(peak, memoryOf(pid).rss);
-    }, 10);
+    const sampler = sampleRss(pid);
     const probe = smallGets(proxyPort);
     let probed: { count: number; p99: number };
+    let mem: { idle: number; peak: number; hwm: number };
     try {
       await Promise.all(
         cs.map(async (c, k) => {
@@ -118,10 +115,10 @@ describe("aggregates holding large values stream through", { timeout: 240_000 },
         }),
       );
     } finally {
-      clearInterval(sampler);
+      mem = sampler.stop();
       probed = await probe.stop();
     }
-    const { hwm } = memoryOf(pid);
+    const { idle, peak, hwm } = mem;
     const inFlight = n * 64 * MB;
     console.log(
       `LRANGE x${n}: proxy RSS idle ${(idle / MB).toFixed(0)} MB, sampled peak ${(peak / MB).toFixed(0)} MB, VmHWM ${(hwm / MB).toFixed(0)} MB; ${inFlight / MB} MB in flight (${(hwm / inFlight).toFixed(2)}x); small GETs meanwhile: ${probed.count}, p99 ${probed.p99.toFixed(1)} ms`,
@@ -173,8 +170,7 @@ describe("aggregates holding large values stream through", { timeout: 240_000 },
   });
 
   test("a client that does not read its LRANGE reply is cut at client_output_limit", async () => {
-    const pid = proxy.child.pid as number;
-    const before = memoryOf(pid).rss;
+    const sampler = sampleRss(proxy.child.pid as number);
     const probe = smallGets(limitedPort);
     const s = net.connect({ port: limitedPort, host: "127.0.0.1" });
     await new Promise((r) => s.once("connect", r));
@@ -185,16 +181,13 @@ describe("aggregates holding large values stream through", { timeout: 240_000 },
       closed = true;
     });
     s.write("*4\r\n$6\r\nLRANGE\r\n$11\r\nnested:list\r\n$1\r\n0\r\n$2\r\n-1\r\n");
-    let grew = 0;
     let received = 0;
     // The proxy waits for the client a while (bounded buffering), then gives up on it: once its
     // unread output passes the 16 MB limit it is disconnected. 64 MB from a local redis-server
     // takes well under these 4 s.
-    const deadline = Date.now() + 4000;
-    while (Date.now() < deadline) {
-      grew = Math.max(grew, memoryOf(pid).rss - before);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await new Promise((r) => setTimeout(r, 4000));
+    const mem = sampler.stop();
+    const grew = mem.peak - mem.idle;
     // A paused socket learns of the close only when it reads again.
     s.on("data", (d: Buffer) => {
       received += d.length;
