@@ -26,7 +26,8 @@ const scenarios: Record<string, () => Promise<Scenario>> = {
     run: (await import("./proxy/index.js")).run,
   }),
   bigvalues: async () => ({
-    title: "large Redis values through the proxy: peak RSS (8 clients x 64 MB SET+GET)",
+    title:
+      "large Redis values through the proxy: peak RSS (8 clients x 64 MB SET+GET; 8 x LRANGE of 4 x 16 MB)",
     anchor: "nutcracker",
     run: (await import("./bigvalues/index.js")).run,
   }),

@@ -1,7 +1,9 @@
 /**
  * `npm run bench -- bigvalues`: 8 ioredis clients each SET then GET one 64 MB value at once
  * (BENCH_BIG_CLIENTS, BENCH_BIG_MB) through keepcache's proxy and through nutcracker, both in
- * front of the same redis-server. The figure is each proxy's peak RSS (VmHWM) against the
+ * front of the same redis-server; then, on fresh proxies (VmHWM is a process's peak so far), 8
+ * clients each LRANGE a list of 4 x 16 MB at once (BENCH_BIG_ELEMS, BENCH_BIG_ELEM_MB): an
+ * aggregate reply holding large values. The figure is each proxy's peak RSS (VmHWM) against the
  * data in flight; keepcache streams large values in pieces, so its target is under 2x.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -16,6 +18,8 @@ import type { Row } from "../lib/table.js";
 const MB = 1024 * 1024;
 const CLIENTS = Number(process.env.BENCH_BIG_CLIENTS ?? 8);
 const SIZE = Number(process.env.BENCH_BIG_MB ?? 64) * MB;
+const ELEMS = Number(process.env.BENCH_BIG_ELEMS ?? 4);
+const ELEM = Number(process.env.BENCH_BIG_ELEM_MB ?? 16) * MB;
 
 interface Result {
   hwm: number;
@@ -24,7 +28,12 @@ interface Result {
   failed?: string;
 }
 
-async function moveValues(port: number, pid: number): Promise<Result> {
+/** `work` on CLIENTS connections to `port` at once; the proxy's peak RSS after. */
+async function measure(
+  port: number,
+  pid: number,
+  work: (c: Redis, i: number) => Promise<void>,
+): Promise<Result> {
   const cs = Array.from({ length: CLIENTS }, () => {
     const c = new Redis({
       port,
@@ -38,16 +47,7 @@ async function moveValues(port: number, pid: number): Promise<Result> {
   const t0 = Date.now();
   try {
     await Promise.all(cs.map((c) => c.ping()));
-    await Promise.all(
-      cs.map(async (c, i) => {
-        const value = Buffer.alloc(SIZE, 97 + i);
-        await c.set(`big:${port}:${i}`, value);
-        const back = await c.getBuffer(`big:${port}:${i}`);
-        if (back?.length !== SIZE)
-          throw new Error(`value ${i} came back with ${back?.length} bytes`);
-        await c.del(`big:${port}:${i}`);
-      }),
-    );
+    await Promise.all(cs.map(work));
     return { hwm: memoryOf(pid).hwm, ms: Date.now() - t0 };
   } catch (err) {
     return { hwm: memoryOf(pid).hwm, ms: Date.now() - t0, failed: (err as Error).message };
@@ -56,30 +56,59 @@ async function moveValues(port: number, pid: number): Promise<Result> {
   }
 }
 
+const setGet = (port: number) => async (c: Redis, i: number) => {
+  const value = Buffer.alloc(SIZE, 97 + i);
+  await c.set(`big:${port}:${i}`, value);
+  const back = await c.getBuffer(`big:${port}:${i}`);
+  if (back?.length !== SIZE) throw new Error(`value ${i} came back with ${back?.length} bytes`);
+  await c.del(`big:${port}:${i}`);
+};
+
+const lrange = async (c: Redis, i: number) => {
+  const got = await c.lrangeBuffer("big:list", 0, -1);
+  if (got.length !== ELEMS || got.some((e) => e.length !== ELEM))
+    throw new Error(`client ${i}: LRANGE came back with ${got.length} elements`);
+};
+
+/** A keepcache proxy and a nutcracker, fresh (their VmHWM starts low), before `redis`. */
+async function proxies(dir: string, redis: number, tag: string) {
+  const [kc, kcStats, nc, ncStats] = await freePorts(4);
+  const pool = (listen: number) =>
+    `big:\n  listen: 127.0.0.1:${listen}\n  redis: true\n  timeout: 30000\n  servers:\n    - 127.0.0.1:${redis}:1\n`;
+  writeFileSync(join(dir, `kc-${tag}.yml`), pool(kc));
+  writeFileSync(join(dir, `nc-${tag}.yml`), pool(nc));
+  const k = await start(
+    process.execPath,
+    [keepcacheBin(), "run", "-c", join(dir, `kc-${tag}.yml`), "-s", String(kcStats)],
+    { port: kc, env: { ...process.env, KEEPCACHE_LOG_LEVEL: "warn" } },
+  );
+  const n = await start("nutcracker", ["-c", join(dir, `nc-${tag}.yml`), "-s", String(ncStats)], {
+    port: nc,
+  });
+  return { kc, kcPid: k.child.pid as number, nc, ncPid: n.child.pid as number };
+}
+
 export async function run(): Promise<Row[]> {
-  const [redis, kc, kcStats, nc, ncStats] = await freePorts(5);
+  const [redis] = await freePorts(1);
   const dir = mkdtempSync(join(tmpdir(), "kc-bench-big-"));
   try {
     await startRedis(redis);
-    const pool = (listen: number) =>
-      `big:\n  listen: 127.0.0.1:${listen}\n  redis: true\n  timeout: 30000\n  servers:\n    - 127.0.0.1:${redis}:1\n`;
-    writeFileSync(join(dir, "kc.yml"), pool(kc));
-    writeFileSync(join(dir, "nc.yml"), pool(nc));
-    const k = await start(
-      process.execPath,
-      [keepcacheBin(), "run", "-c", join(dir, "kc.yml"), "-s", String(kcStats)],
-      { port: kc, env: { ...process.env, KEEPCACHE_LOG_LEVEL: "warn" } },
-    );
-    const n = await start("nutcracker", ["-c", join(dir, "nc.yml"), "-s", String(ncStats)], {
-      port: nc,
-    });
-    const ncr = await moveValues(nc, n.child.pid as number);
-    const kcr = await moveValues(kc, k.child.pid as number);
+    const p = await proxies(dir, redis, "setget");
+    const ncr = await measure(p.nc, p.ncPid, setGet(p.nc));
+    const kcr = await measure(p.kc, p.kcPid, setGet(p.kc));
     const inFlight = CLIENTS * SIZE;
-    const x = (r: Result) =>
+    const x = (r: Result, data = inFlight) =>
       r.failed !== undefined
         ? `failed: ${r.failed.slice(0, 40)}`
-        : `${(r.hwm / MB).toFixed(0)} MB (${(r.hwm / inFlight).toFixed(2)}x)`;
+        : `${(r.hwm / MB).toFixed(0)} MB (${(r.hwm / data).toFixed(2)}x)`;
+    // The list is loaded directly: the proxies see only the LRANGE replies.
+    const loader = new Redis({ port: redis, host: "127.0.0.1" });
+    for (let i = 0; i < ELEMS; i++) await loader.rpush("big:list", Buffer.alloc(ELEM, 97 + i));
+    loader.disconnect();
+    const q = await proxies(dir, redis, "lrange");
+    const ncl = await measure(q.nc, q.ncPid, lrange);
+    const kcl = await measure(q.kc, q.kcPid, lrange);
+    const listFlight = CLIENTS * ELEMS * ELEM;
     return [
       {
         name: `${CLIENTS} clients x ${SIZE / MB} MB SET+GET: proxy peak RSS vs ${inFlight / MB} MB in flight`,
@@ -95,6 +124,23 @@ export async function run(): Promise<Row[]> {
         anchor: ncr.failed === undefined ? `${ncr.ms} ms` : "failed",
         keepcache: `${kcr.ms} ms`,
         ratio: ncr.failed === undefined ? ncr.ms / kcr.ms : 0,
+        target: "info",
+        pass: true,
+        info: true,
+      },
+      {
+        name: `${CLIENTS} clients LRANGE ${ELEMS} x ${ELEM / MB} MB (nested): proxy peak RSS vs ${listFlight / MB} MB in flight`,
+        anchor: x(ncl, listFlight),
+        keepcache: x(kcl, listFlight),
+        ratio: ncl.failed === undefined ? ncl.hwm / kcl.hwm : 0,
+        target: "< 2x in flight",
+        pass: kcl.failed === undefined && kcl.hwm < 2 * listFlight,
+      },
+      {
+        name: `${CLIENTS} clients LRANGE ${ELEMS} x ${ELEM / MB} MB (nested): wall time`,
+        anchor: ncl.failed === undefined ? `${ncl.ms} ms` : "failed",
+        keepcache: `${kcl.ms} ms`,
+        ratio: ncl.failed === undefined ? ncl.ms / kcl.ms : 0,
         target: "info",
         pass: true,
         info: true,

@@ -124,6 +124,27 @@ describe("redis cluster pool", { timeout: 180_000 }, () => {
     assert.equal(blpop, null);
   });
 
+  test("an array holding large values streams through; an error element in it is no redirect", async () => {
+    const c = ioredis(port);
+    const big = Buffer.alloc(4 * 1024 * 1024, "L");
+    await c.del("{u2}list");
+    for (let i = 0; i < 3; i++) await c.rpush("{u2}list", big);
+    const got = await c.lrangeBuffer("{u2}list", 0, -1);
+    assert.equal(got.length, 3);
+    for (const e of got) assert.ok(e.equals(big));
+    // A script's array: a large value, then an error element that reads like a redirect. The
+    // reply streams from the large value on, so its last bytes may start with that '-': the
+    // pool must pass it on as the client's reply, not follow it.
+    const script = "return {ARGV[1], redis.error_reply('MOVED 1 127.0.0.1:1'), 'end'}";
+    for (let i = 0; i < 5; i++) {
+      const r = (await c.callBuffer("EVAL", script, "1", "{u2}list", big)) as unknown[];
+      assert.ok((r[0] as Buffer).equals(big));
+      assert.match(String(r[1]), /MOVED 1 127\.0\.0\.1:1/);
+      assert.equal(String(r[2]), "end");
+    }
+    await c.del("{u2}list");
+  });
+
   test("status: slots per master; keyless commands reach every master", async () => {
     const control = proxy.proxy.pools_.get("kc")?.control as ClusterControl;
     const st = control.clusterStatus();

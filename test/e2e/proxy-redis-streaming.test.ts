@@ -12,7 +12,7 @@ import { after, before, describe, test } from "node:test";
 import type { Redis } from "ioredis";
 import { freePorts } from "../../tools/ports.js";
 import { type Proc, startRedis } from "../../tools/procs.js";
-import { memoryOf } from "../../tools/rss.js";
+import { sampleRss } from "../../tools/rss.js";
 import { ioredis as io, ioredisClients } from "../helpers/ioredis.js";
 import { startRun, suiteDir } from "../helpers/keepcache-run.js";
 
@@ -59,11 +59,8 @@ describe("large values stream through", { timeout: 180_000 }, () => {
     const size = 64 * MB;
     const cs = Array.from({ length: n }, () => io(proxyPort));
     await Promise.all(cs.map((c) => c.ping()));
-    const idle = memoryOf(pid).rss;
-    let peak = idle;
-    const sampler = setInterval(() => {
-      peak = Math.max(peak, memoryOf(pid).rss);
-    }, 10);
+    const sampler = sampleRss(pid);
+    let mem: { idle: number; peak: number; hwm: number };
     try {
       await Promise.all(
         cs.map(async (c, i) => {
@@ -75,9 +72,9 @@ describe("large values stream through", { timeout: 180_000 }, () => {
         }),
       );
     } finally {
-      clearInterval(sampler);
+      mem = sampler.stop();
     }
-    const { hwm } = memoryOf(pid);
+    const { idle, peak, hwm } = mem;
     const inFlight = n * size;
     console.log(
       `proxy RSS idle ${(idle / MB).toFixed(0)} MB, sampled peak ${(peak / MB).toFixed(0)} MB, VmHWM ${(hwm / MB).toFixed(0)} MB; ${inFlight / MB} MB in flight (${(hwm / inFlight).toFixed(2)}x)`,

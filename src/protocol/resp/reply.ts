@@ -23,8 +23,9 @@ export interface ReplyLimits {
   maxElements: number;
   maxDepth: number;
   /**
-   * A top-level bulk string at least this long that has not fully arrived may be handed out in
-   * pieces as it comes (`streamable`, piece()); 0 never.
+   * A bulk string at least this long that has not fully arrived may be handed out in pieces as
+   * it comes (`streamable`, piece()): a top-level one, or one inside an array, set or map
+   * reply (then the whole reply streams from there on); 0 never.
    */
   streamMin?: number;
 }
@@ -67,7 +68,10 @@ export class RespReply {
   count = 0;
   /** Integer replies: the value (NaN past 2^53 precision is not checked; see int.ts). */
   int = Number.NaN;
-  /** Aggregates: top-level elements i is buf[elemStart[i], elemEnd[i]). */
+  /**
+   * Aggregates: top-level elements i is buf[elemStart[i], elemEnd[i]). Empty for a reply that
+   * streamed (piece()): its elements went out in pieces; bodyStart is then frameStart.
+   */
   elemStart: number[] = [];
   elemEnd: number[] = [];
 }
@@ -99,6 +103,12 @@ export class RespReplyFramer {
   private elemOpen = false;
   private elemBegin = 0; // relative to pos while the frame is open
   private streamLeft = 0;
+  /**
+   * The aggregate in progress streams (a nested bulk of streamMin or more): bytes up to pos went
+   * out in pieces. Framing goes on as usual (the open aggregates' element counts stay on the
+   * stack); only element ranges are no longer recorded, since their bytes are gone.
+   */
+  private nested = false;
   /** After piece(): the piece is reply.buf[pieceStart, pieceEnd). */
   pieceStart = 0;
   pieceEnd = 0;
@@ -117,21 +127,20 @@ export class RespReplyFramer {
   }
 
   /**
-   * After next() returned NeedMore: the reply in progress is a large top-level bulk
-   * (ReplyLimits.streamMin) whose received bytes piece() may hand out now instead of holding
-   * the reply until it is whole. Once a piece was taken, every later one must be too: next()
-   * then returns the reply's last bytes as its frame.
+   * After next() returned NeedMore: the reply in progress is a large bulk
+   * (ReplyLimits.streamMin), top-level or inside an array, set or map reply, whose received
+   * bytes piece() may hand out now instead of holding the reply until it is whole. Once a piece
+   * was taken, every later one must be too: next() then returns the reply's last bytes as its
+   * frame. The reply's type (never an error: an aggregate or a bulk) is known by then. A push
+   * (`>`) never streams: it is out-of-band data, not a reply (protocol-spec.md "Push type").
    */
   get streamable(): boolean {
-    if (this.state === STREAM) return true;
+    if (this.state === STREAM || this.nested) return true;
     const min = this.limits.streamMin ?? 0;
-    return (
-      this.state === DATA &&
-      min > 0 &&
-      this.depth === 0 &&
-      this.reply.type === RespType.Bulk &&
-      this.dataLen >= min
-    );
+    if (this.state !== DATA || min <= 0 || this.dataLen < min) return false;
+    const t = this.reply.type;
+    if (this.depth === 0) return t === RespType.Bulk;
+    return this.bodySeen && (t === RespType.Array || t === RespType.Set || t === RespType.Map);
   }
 
   /**
@@ -141,6 +150,7 @@ export class RespReplyFramer {
    */
   piece(): boolean {
     if (!this.streamable) return false;
+    if (this.depth > 0) return this.nestedPiece();
     const frameEnd =
       this.state === STREAM ? this.pos + this.streamLeft : this.cursor + this.dataLen + 2;
     const e = Math.min(this.input.end, frameEnd - 2);
@@ -154,10 +164,37 @@ export class RespReplyFramer {
     return true;
   }
 
+  /**
+   * A piece of a streaming aggregate: every byte framed so far (headers, whole elements) and,
+   * inside a bulk, its data received so far. A bulk's CRLF is never in a piece (next() checks
+   * it), so its data left shrinks by what went out and the DATA state resumes from there.
+   */
+  private nestedPiece(): boolean {
+    let e = this.cursor;
+    if (this.state === DATA) {
+      e = Math.min(this.input.end, this.cursor + this.dataLen);
+      this.dataLen -= e - this.cursor;
+      this.cursor = e;
+    }
+    if (e <= this.pos) return false;
+    if (!this.nested) {
+      this.nested = true;
+      this.reply.elemStart.length = 0;
+      this.reply.elemEnd.length = 0;
+    }
+    this.reply.buf = this.input.buf;
+    this.pieceStart = this.pos;
+    this.pieceEnd = e;
+    this.pos = e;
+    if (this.scan < e) this.scan = e;
+    return true;
+  }
+
   feed(chunk: Buffer): void {
     if (this.state === FAILED || chunk.length === 0) return;
     // A stream's rest is handed out as it comes: nothing is sized for it.
-    const need = this.state === DATA ? this.cursor + this.dataLen + 2 - this.pos : 0;
+    const need =
+      this.state === DATA && !this.nested ? this.cursor + this.dataLen + 2 - this.pos : 0;
     const shift = this.input.append(chunk, this.pos, need);
     // Element offsets are relative to pos until the frame completes, so only these move.
     this.pos -= shift;
@@ -312,7 +349,7 @@ export class RespReplyFramer {
         if (this.left[d] > 0) return false;
       } else {
         this.left[d]--;
-        if (d === 0 && !this.attr[0]) {
+        if (d === 0 && !this.attr[0] && !this.nested) {
           const r = this.reply;
           r.elemStart.push(this.elemBegin);
           r.elemEnd.push(this.cursor - this.pos);
@@ -334,15 +371,18 @@ export class RespReplyFramer {
       r.elemStart[i] += this.pos;
       r.elemEnd[i] += this.pos;
     }
+    if (this.nested) r.bodyStart = this.pos;
     this.pos = this.cursor;
     this.bodySeen = false;
     this.elemOpen = false;
+    this.nested = false;
     return true;
   }
 
   private fail(what: string): ParseStatus {
     this.error = `RESP reply: ${what}`;
     this.state = FAILED;
+    this.nested = false;
     this.input.clear();
     this.pos = this.cursor = this.scan = 0;
     return ParseStatus.Error;

@@ -68,7 +68,9 @@ export class ClusterReplies implements ReplyHook {
 
   settle(req: Request, framer: ReplyFramer, via?: ReplyVia): boolean {
     // Redirects are not server errors to the framer (isError): look at the reply's first byte.
-    if (framer.buf[framer.start] !== 0x2d || req.slot === null) return false;
+    // A reply that streamed (an array holding a large value) is not one: its frame is its tail,
+    // which may start with an element's '-'.
+    if (framer.buf[framer.start] !== 0x2d || req.slot === null || req.slot.streamed) return false;
     // On a dedicated connection only a request that has it to itself can move (a blocking
     // pop); one of a transaction (WATCH, then MULTI ... EXEC on that connection) cannot.
     const movable = req.retryBuf !== undefined && (via === undefined || via.single);

@@ -121,8 +121,9 @@ export class RedisReplyFramer implements ReplyFramer {
 
   /**
    * The client's own reply (not one the bundle skips) is in progress and is a large bulk (a
-   * GET of a big value): it may go to the client in pieces as it arrives. Its last bytes are
-   * then the frame next() returns.
+   * GET of a big value) or an array, set or map holding one (LRANGE, HGETALL, EXEC, MGET on a
+   * single-server pool): it may go to the client in pieces as it arrives. Its last bytes are
+   * then the frame next() returns; an aggregate is never an error, so isError is false.
    */
   get streamable(): boolean {
     return this.begun && this.skip === 0 && this.inner.streamable;

@@ -1,14 +1,18 @@
 /**
  * Large values in pieces: the request parser offers a request whose big last argument is
  * still arriving and then hands out the rest as pieces; the reply framer hands out a big
- * top-level bulk as it arrives. Every byte comes out exactly once, in order, whatever the
+ * top-level bulk as it arrives, and an array, set or map reply from the moment a big bulk
+ * inside it is arriving. Every byte comes out exactly once, in order, whatever the
  * chunking, and the framing after the value resumes where it should.
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import fc from "fast-check";
 import { ParseStatus, RespRequestParser } from "../../../src/protocol/resp/parser.js";
 import { RespReplyFramer } from "../../../src/protocol/resp/reply.js";
 import { expectToken, RedisReplyFramer } from "../../../src/proxy/redis/reply-framer.js";
+import { value as anyReply } from "./reply-arbitrary.js";
+import { chunkings } from "./split.js";
 
 function chunks(buf: Buffer, size: number): Buffer[] {
   const out: Buffer[] = [];
@@ -151,5 +155,203 @@ describe("reply pieces", () => {
     assert.ok(out.length > 2, "streamed in pieces");
     const all = Buffer.concat(out);
     assert.equal(all.length, big.length + `$${big.length}\r\n`.length + 2);
+  });
+});
+
+describe("nested pieces through the proxy's Redis framer", () => {
+  const bigValue = Buffer.alloc(300 * 1024, "q");
+  const arrayOfBig = Buffer.concat([
+    Buffer.from(`*2\r\n:1\r\n$${bigValue.length}\r\n`),
+    bigValue,
+    Buffer.from("\r\n"),
+  ]);
+
+  /** Feeds `bytes` in 64 KB reads; the client's reply as pieces + frame, and the piece count. */
+  function client(f: RedisReplyFramer, bytes: Buffer, expect: number) {
+    const out: Buffer[] = [];
+    let pieces = 0;
+    let done = false;
+    for (const c of chunks(bytes, 64 * 1024)) {
+      f.feed(c);
+      if (f.next(expect)) {
+        out.push(Buffer.from(f.buf.subarray(f.start, f.end)));
+        done = true;
+        assert.equal(f.isError, false, "an aggregate is never an error reply");
+      } else if (f.streamable) {
+        while (f.piece()) {
+          out.push(Buffer.from(f.buf.subarray(f.start, f.end)));
+          pieces++;
+        }
+      }
+    }
+    assert.ok(done);
+    return { bytes: Buffer.concat(out), pieces };
+  }
+
+  test("EXEC's array streams after the bundle's +OK and +QUEUED are skipped", () => {
+    const exec = Buffer.concat([Buffer.from("*1\r\n"), arrayOfBig]);
+    const bytes = Buffer.concat([Buffer.from("+OK\r\n+QUEUED\r\n"), exec]);
+    const r = client(new RedisReplyFramer(), bytes, expectToken(2));
+    assert.ok(r.pieces > 2, "streamed in pieces");
+    assert.ok(r.bytes.equals(exec));
+  });
+
+  test("a shared connection skips a push holding a big value; the reply after it streams", () => {
+    const push = Buffer.concat([
+      Buffer.from(`>2\r\n$10\r\ninvalidate\r\n$${bigValue.length}\r\n`),
+      bigValue,
+      Buffer.from("\r\n"),
+    ]);
+    const f = new RedisReplyFramer(true);
+    const r = client(f, Buffer.concat([push, arrayOfBig]), expectToken(0));
+    assert.equal(f.skipped, 1);
+    assert.ok(r.pieces > 2, "streamed in pieces");
+    assert.ok(r.bytes.equals(arrayOfBig), "no byte of the push reached the client");
+  });
+});
+
+/** One framed reply: its type byte, its bytes (pieces, then the frame), and how many pieces. */
+type Streamed = { type: string; bytes: string; pieces: number };
+
+/** Frames `chunks`, taking every piece offered; a reply's pieces plus its frame are its bytes. */
+function streamReplies(chunks: Buffer[], streamMin: number): { out: Streamed[]; error: string } {
+  const f = new RespReplyFramer({ streamMin });
+  const out: Streamed[] = [];
+  let acc: Buffer[] = [];
+  for (const c of chunks) {
+    f.feed(c);
+    for (;;) {
+      const s = f.next();
+      if (s === ParseStatus.Error) return { out, error: f.error };
+      if (s === ParseStatus.Ok) {
+        const r = f.reply;
+        if (acc.length > 0) assert.deepEqual(r.elemStart, [], "no element ranges after pieces");
+        const frame = r.buf.subarray(r.frameStart, r.frameEnd);
+        const bytes = Buffer.concat([...acc, frame]).toString("latin1");
+        out.push({ type: String.fromCharCode(r.type), bytes, pieces: acc.length });
+        acc = [];
+        continue;
+      }
+      while (f.streamable && f.piece()) {
+        assert.ok(f.pieceEnd > f.pieceStart);
+        acc.push(Buffer.from(f.reply.buf.subarray(f.pieceStart, f.pieceEnd)));
+      }
+      break;
+    }
+  }
+  return { out, error: "" };
+}
+
+const bulk = (s: string): string => `$${s.length}\r\n${s}\r\n`;
+const big = (n: number, c: string): string => c.repeat(n);
+
+describe("nested reply pieces", () => {
+  // An LRANGE of two large elements around a small one, then an HGETALL-like map, then +OK.
+  const lrange = `*3\r\n${bulk(big(20, "a"))}${bulk("x")}${bulk(big(30, "b"))}`;
+  const hgetall = `%2\r\n${bulk("f1")}${bulk(big(25, "c"))}${bulk("f2")}:7\r\n`;
+  const exec = `*2\r\n*2\r\n${bulk(big(16, "d"))}${bulk("y")}+OK\r\n`;
+  const input = Buffer.from(`${lrange}${hgetall}${exec}+OK\r\n`, "latin1");
+
+  test("whole, byte by byte, split at every offset: pieces + frame are each reply's bytes", () => {
+    for (const { name, chunks } of chunkings(input)) {
+      const { out, error } = streamReplies(chunks, 10);
+      assert.equal(error, "", name);
+      assert.deepEqual(
+        out.map((r) => [r.type, r.bytes]),
+        [
+          ["*", lrange],
+          ["%", hgetall],
+          ["*", exec],
+          ["+", "+OK\r\n"],
+        ],
+        name,
+      );
+      if (name === "byte by byte") {
+        assert.ok(out[0].pieces > 20 && out[1].pieces > 10 && out[2].pieces > 10, name);
+      }
+    }
+  });
+
+  test("no bulk of streamMin or more: the aggregate is held whole with its element ranges", () => {
+    const { out } = streamReplies(chunks(input, 1), 100);
+    assert.deepEqual(
+      out.map((r) => r.pieces),
+      [0, 0, 0, 0],
+    );
+    const f = new RespReplyFramer({ streamMin: 100 });
+    f.feed(Buffer.from(lrange, "latin1"));
+    assert.equal(f.next(), ParseStatus.Ok);
+    assert.equal(f.reply.elemStart.length, 3);
+  });
+
+  test("a push never streams: it is out-of-band data, not a reply", () => {
+    const push = `>3\r\n${bulk("message")}${bulk("ch")}${bulk(big(40, "p"))}`;
+    const { out, error } = streamReplies(chunks(Buffer.from(push, "latin1"), 1), 10);
+    assert.equal(error, "");
+    assert.deepEqual(out, [{ type: ">", bytes: push, pieces: 0 }]);
+  });
+
+  test("streaming starts only with the large bulk; small elements before it go in its first piece", () => {
+    const f = new RespReplyFramer({ streamMin: 10 });
+    f.feed(Buffer.from(`*4\r\n:1\r\n${bulk("small")}$20\r\naaaa`, "latin1"));
+    assert.equal(f.next(), ParseStatus.NeedMore);
+    assert.ok(f.streamable);
+    assert.ok(f.piece());
+    assert.equal(
+      f.reply.buf.toString("latin1", f.pieceStart, f.pieceEnd),
+      `*4\r\n:1\r\n${bulk("small")}$20\r\naaaa`,
+    );
+    assert.equal(f.piece(), false, "nothing more until bytes arrive");
+    f.feed(Buffer.from(`${big(16, "a")}\r\n:9`, "latin1"));
+    assert.equal(f.next(), ParseStatus.NeedMore);
+    assert.ok(f.piece());
+    // The bulk's CRLF was checked and goes with the framed bytes; the partial line waits.
+    assert.equal(f.reply.buf.toString("latin1", f.pieceStart, f.pieceEnd), `${big(16, "a")}\r\n`);
+    f.feed(Buffer.from("9\r\n+next\r\n", "latin1"));
+    assert.equal(f.next(), ParseStatus.Ok);
+    assert.equal(f.reply.buf.toString("latin1", f.reply.frameStart, f.reply.frameEnd), ":99\r\n");
+    assert.equal(f.next(), ParseStatus.Ok);
+    assert.equal(f.reply.type, 0x2b);
+  });
+
+  test("a nested bulk not followed by CRLF breaks the framer after its pieces", () => {
+    const f = new RespReplyFramer({ streamMin: 10 });
+    f.feed(Buffer.from("*2\r\n$20\r\n0123456789", "latin1"));
+    assert.equal(f.next(), ParseStatus.NeedMore);
+    assert.ok(f.piece());
+    f.feed(Buffer.from("0123456789XY", "latin1"));
+    assert.equal(f.next(), ParseStatus.Error);
+  });
+
+  test("property: any chunking of any replies; pieces + frame equal each reply", () => {
+    let streamed = 0;
+    fc.assert(
+      fc.property(
+        fc.array(anyReply, { minLength: 1, maxLength: 4 }),
+        fc.array(fc.integer({ min: 1, max: 30 }), { minLength: 1, maxLength: 8 }),
+        fc.integer({ min: 1, max: 12 }),
+        (replies, sizes, streamMin) => {
+          const buf = Buffer.from(replies.join(""), "latin1");
+          const cut: Buffer[] = [];
+          for (let i = 0, k = 0; i < buf.length; k++) {
+            const n = sizes[k % sizes.length];
+            cut.push(buf.subarray(i, i + n));
+            i += n;
+          }
+          const { out, error } = streamReplies(cut, streamMin);
+          assert.equal(error, "");
+          assert.deepEqual(
+            out.map((r) => r.bytes),
+            replies,
+          );
+          for (const r of out) {
+            if (r.type === ">") assert.equal(r.pieces, 0);
+            if (r.pieces > 0) streamed++;
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
+    assert.ok(streamed > 50, `only ${streamed} replies streamed`);
   });
 });
