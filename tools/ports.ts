@@ -1,20 +1,52 @@
 /** Free TCP ports on loopback for the servers tests and benchmarks start. */
+import { readFileSync } from "node:fs";
 import net from "node:net";
 
-/** Asks the kernel for a free port on 127.0.0.1 (bind to 0, read it, close). */
-export async function freePort(host = "127.0.0.1"): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * The kernel's ephemeral range (net.ipv4.ip_local_port_range): the source ports of outgoing
+ * connections. A port from it is free only until some client connects from it, so a server a
+ * test starts on such a port can fail with EADDRINUSE. Test ports come from below it instead.
+ */
+function ephemeralLow(): number {
+  try {
+    const lo = Number(
+      readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").split(/\s+/)[0],
+    );
+    if (Number.isInteger(lo) && lo > MIN_PORT + 1000) return lo;
+  } catch {
+    // Not Linux: the default range's start.
+  }
+  return 32768;
+}
+
+const MIN_PORT = 10000;
+const HIGH = ephemeralLow();
+/** Where the next search starts: random per process, so parallel test files rarely collide. */
+let cursor = MIN_PORT + Math.floor(Math.random() * (HIGH - MIN_PORT));
+
+function bindable(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = net.createServer();
     srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, host, () => {
-      const addr = srv.address();
-      srv.close(() => {
-        if (addr && typeof addr === "object") resolve(addr.port);
-        else reject(new Error("no port"));
-      });
-    });
+    srv.once("error", () => resolve(false));
+    srv.listen({ port, host, exclusive: true }, () => srv.close(() => resolve(true)));
   });
+}
+
+/**
+ * A port on `host` that nothing listens on or connects from now, below the ephemeral range
+ * (see above). Its successor is free too and is never handed out next: `keepcache node` and
+ * repcached listen for replication on port + 1 by default.
+ */
+export async function freePort(host = "127.0.0.1"): Promise<number> {
+  for (let i = 0; i < HIGH - MIN_PORT; i++) {
+    const port = cursor;
+    cursor += 2 + Math.floor(Math.random() * 8);
+    if (cursor + 1 >= HIGH) cursor = MIN_PORT;
+    if (port + 1 < HIGH && (await bindable(port, host)) && (await bindable(port + 1, host)))
+      return port;
+  }
+  throw new Error(`no free port on ${host} in ${MIN_PORT}-${HIGH - 1}`);
 }
 
 /** Several distinct free ports. */
