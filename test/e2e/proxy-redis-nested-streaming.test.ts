@@ -33,31 +33,28 @@ const element = (i: number): Buffer => {
   return b;
 };
 
+/**
+ * A Redis pool in front of the one redis-server. Many large replies keep the server busy: it is
+ * silent longer than usual, hence the 20 s timeout.
+ */
+const pool = (name: string, port: number, extra: string): string => `  ${name}:
+    listen: 127.0.0.1:${port}
+    redis: true
+    timeout: 20000
+${extra}    servers:
+      - 127.0.0.1:${redisPort}:1
+`;
+
 before(async () => {
   const [stats, ...ports] = await freePorts(4);
   [redisPort, proxyPort, limitedPort] = ports;
   await startRedis(redisPort);
+  // A connection answers in order, so a small GET pipelined behind a 64 MB reply on the same
+  // connection waits for it (as through twemproxy): each client of `big` gets its own.
   proxy = await startRun(
     join(dir, "keepcache.yml"),
     `pools:
-  big:
-    listen: 127.0.0.1:${proxyPort}
-    redis: true
-    # 8 replies of 64 MB keep the one server busy: it is silent longer than usual.
-    timeout: 20000
-    # A connection answers in order, so a small GET pipelined behind a 64 MB reply on the same
-    # connection waits for it (as through twemproxy): each client here gets its own.
-    server_connections: 16
-    servers:
-      - 127.0.0.1:${redisPort}:1
-  limited:
-    listen: 127.0.0.1:${limitedPort}
-    redis: true
-    timeout: 20000
-    client_output_limit: 16777216
-    servers:
-      - 127.0.0.1:${redisPort}:1
-`,
+${pool("big", proxyPort, "    server_connections: 16\n")}${pool("limited", limitedPort, "    client_output_limit: 16777216\n")}`,
     { listen: proxyPort, stats },
   );
   // Loaded directly: the proxy sees only the replies.
@@ -224,15 +221,7 @@ describe("aggregates of many small elements stream through", { timeout: 240_000 
     // A fresh process: VmHWM is the peak of the process's whole life.
     const p = await startRun(
       join(dir, "many.yml"),
-      `pools:
-  many:
-    listen: 127.0.0.1:${port}
-    redis: true
-    timeout: 20000
-    server_connections: 8
-    servers:
-      - 127.0.0.1:${redisPort}:1
-`,
+      `pools:\n${pool("many", port, "    server_connections: 8\n")}`,
       { listen: port, stats },
     );
     const direct = io(redisPort);

@@ -246,6 +246,17 @@ function streamReplies(chunks: Buffer[], streamMin: number): { out: Streamed[]; 
   return { out, error: "" };
 }
 
+/** `buf` cut into reads of sizes[0], sizes[1], ... round and round. */
+function cutBy(buf: Buffer, sizes: number[]): Buffer[] {
+  const cut: Buffer[] = [];
+  for (let i = 0, k = 0; i < buf.length; k++) {
+    const n = sizes[k % sizes.length];
+    cut.push(buf.subarray(i, i + n));
+    i += n;
+  }
+  return cut;
+}
+
 const bulk = (s: string): string => `$${s.length}\r\n${s}\r\n`;
 const big = (n: number, c: string): string => c.repeat(n);
 
@@ -336,12 +347,7 @@ describe("nested reply pieces", () => {
         fc.integer({ min: 1, max: 12 }),
         (replies, sizes, streamMin) => {
           const buf = Buffer.from(replies.join(""), "latin1");
-          const cut: Buffer[] = [];
-          for (let i = 0, k = 0; i < buf.length; k++) {
-            const n = sizes[k % sizes.length];
-            cut.push(buf.subarray(i, i + n));
-            i += n;
-          }
+          const cut = cutBy(buf, sizes);
           const { out, error } = streamReplies(cut, streamMin);
           assert.equal(error, "");
           assert.deepEqual(
@@ -489,12 +495,7 @@ describe("aggregates of many small elements in pieces", () => {
         fc.integer({ min: 8, max: 64 }),
         (replies, sizes, streamMin) => {
           const buf = Buffer.from(replies.map((r) => r.bytes).join(""), "latin1");
-          const cut: Buffer[] = [];
-          for (let i = 0, k = 0; i < buf.length; k++) {
-            const n = sizes[k % sizes.length];
-            cut.push(buf.subarray(i, i + n));
-            i += n;
-          }
+          const cut = cutBy(buf, sizes);
           const { out, error } = streamReplies(cut, streamMin);
           assert.equal(error, "");
           assert.deepEqual(
