@@ -27,7 +27,7 @@ const scenarios: Record<string, () => Promise<Scenario>> = {
   }),
   bigvalues: async () => ({
     title:
-      "large Redis values through the proxy: peak RSS (8 clients x 64 MB SET+GET; 8 x LRANGE of 4 x 16 MB)",
+      "large Redis values through the proxy: peak RSS (8 clients x 64 MB SET+GET; 8 x LRANGE of 4 x 16 MB; 4 x LRANGE of 500,000 x 100 B)",
     anchor: "nutcracker",
     run: (await import("./bigvalues/index.js")).run,
   }),

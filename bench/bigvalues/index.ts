@@ -3,8 +3,10 @@
  * (BENCH_BIG_CLIENTS, BENCH_BIG_MB) through keepcache's proxy and through nutcracker, both in
  * front of the same redis-server; then, on fresh proxies (VmHWM is a process's peak so far), 8
  * clients each LRANGE a list of 4 x 16 MB at once (BENCH_BIG_ELEMS, BENCH_BIG_ELEM_MB): an
- * aggregate reply holding large values. The figure is each proxy's peak RSS (VmHWM) against the
- * data in flight; keepcache streams large values in pieces, so its target is under 2x.
+ * aggregate reply holding large values; then 4 clients each LRANGE a list of 500,000 x 100-byte
+ * items at once (BENCH_BIG_ITEM_CLIENTS, BENCH_BIG_ITEMS): an aggregate of many small elements.
+ * The figure is each proxy's peak RSS (VmHWM) against the data in flight; keepcache streams
+ * large values and large aggregates in pieces, so its target is under 2x.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,6 +22,10 @@ const CLIENTS = Number(process.env.BENCH_BIG_CLIENTS ?? 8);
 const SIZE = Number(process.env.BENCH_BIG_MB ?? 64) * MB;
 const ELEMS = Number(process.env.BENCH_BIG_ELEMS ?? 4);
 const ELEM = Number(process.env.BENCH_BIG_ELEM_MB ?? 16) * MB;
+const ITEM_CLIENTS = Number(process.env.BENCH_BIG_ITEM_CLIENTS ?? 4);
+const ITEMS = Number(process.env.BENCH_BIG_ITEMS ?? 500_000);
+/** An item's bytes on the wire: "$100\r\n", 100 bytes, "\r\n". */
+const ITEM_WIRE = 108;
 
 interface Result {
   hwm: number;
@@ -28,13 +34,14 @@ interface Result {
   failed?: string;
 }
 
-/** `work` on CLIENTS connections to `port` at once; the proxy's peak RSS after. */
+/** `work` on `clients` connections to `port` at once; the proxy's peak RSS after. */
 async function measure(
   port: number,
   pid: number,
   work: (c: Redis, i: number) => Promise<void>,
+  clients = CLIENTS,
 ): Promise<Result> {
-  const cs = Array.from({ length: CLIENTS }, () => {
+  const cs = Array.from({ length: clients }, () => {
     const c = new Redis({
       port,
       host: "127.0.0.1",
@@ -68,6 +75,12 @@ const lrange = async (c: Redis, i: number) => {
   const got = await c.lrangeBuffer("big:list", 0, -1);
   if (got.length !== ELEMS || got.some((e) => e.length !== ELEM))
     throw new Error(`client ${i}: LRANGE came back with ${got.length} elements`);
+};
+
+const lrangeItems = async (c: Redis, i: number) => {
+  const got = await c.lrangeBuffer("big:items", 0, -1);
+  if (got.length !== ITEMS || got.some((e) => e.length !== 100))
+    throw new Error(`client ${i}: LRANGE came back with ${got.length} items`);
 };
 
 /** A keepcache proxy and a nutcracker, fresh (their VmHWM starts low), before `redis`. */
@@ -109,6 +122,17 @@ export async function run(): Promise<Row[]> {
     const ncl = await measure(q.nc, q.ncPid, lrange);
     const kcl = await measure(q.kc, q.kcPid, lrange);
     const listFlight = CLIENTS * ELEMS * ELEM;
+    const item = Buffer.alloc(100, "i");
+    const loader2 = new Redis({ port: redis, host: "127.0.0.1" });
+    for (let i = 0; i < ITEMS; i += 10_000) {
+      const n = Math.min(10_000, ITEMS - i);
+      await loader2.rpush("big:items", ...Array.from({ length: n }, () => item));
+    }
+    loader2.disconnect();
+    const r = await proxies(dir, redis, "items");
+    const nci = await measure(r.nc, r.ncPid, lrangeItems, ITEM_CLIENTS);
+    const kci = await measure(r.kc, r.kcPid, lrangeItems, ITEM_CLIENTS);
+    const itemFlight = ITEM_CLIENTS * ITEMS * ITEM_WIRE;
     return [
       {
         name: `${CLIENTS} clients x ${SIZE / MB} MB SET+GET: proxy peak RSS vs ${inFlight / MB} MB in flight`,
@@ -144,6 +168,14 @@ export async function run(): Promise<Row[]> {
         target: "info",
         pass: true,
         info: true,
+      },
+      {
+        name: `${ITEM_CLIENTS} clients LRANGE ${ITEMS} x 100 B (many small): proxy peak RSS vs ${(itemFlight / MB).toFixed(0)} MB in flight`,
+        anchor: x(nci, itemFlight),
+        keepcache: x(kci, itemFlight),
+        ratio: nci.failed === undefined ? nci.hwm / kci.hwm : 0,
+        target: "< 2x in flight",
+        pass: kci.failed === undefined && kci.hwm < 2 * itemFlight,
       },
     ];
   } finally {

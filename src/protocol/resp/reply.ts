@@ -25,7 +25,8 @@ export interface ReplyLimits {
   /**
    * A bulk string at least this long that has not fully arrived may be handed out in pieces as
    * it comes (`streamable`, piece()): a top-level one, or one inside an array, set or map
-   * reply (then the whole reply streams from there on); 0 never.
+   * reply (then the whole reply streams from there on); so may an array, set or map reply
+   * once this many of its bytes were received (many small elements); 0 never.
    */
   streamMin?: number;
 }
@@ -104,9 +105,10 @@ export class RespReplyFramer {
   private elemBegin = 0; // relative to pos while the frame is open
   private streamLeft = 0;
   /**
-   * The aggregate in progress streams (a nested bulk of streamMin or more): bytes up to pos went
-   * out in pieces. Framing goes on as usual (the open aggregates' element counts stay on the
-   * stack); only element ranges are no longer recorded, since their bytes are gone.
+   * The aggregate in progress streams (a nested bulk of streamMin or more, or streamMin bytes
+   * of it received): bytes up to pos went out in pieces. Framing goes on as usual (the open
+   * aggregates' element counts stay on the stack); only element ranges are no longer recorded,
+   * since their bytes are gone.
    */
   private nested = false;
   /** After piece(): the piece is reply.buf[pieceStart, pieceEnd). */
@@ -128,8 +130,9 @@ export class RespReplyFramer {
 
   /**
    * After next() returned NeedMore: the reply in progress is a large bulk
-   * (ReplyLimits.streamMin), top-level or inside an array, set or map reply, whose received
-   * bytes piece() may hand out now instead of holding the reply until it is whole. Once a piece
+   * (ReplyLimits.streamMin), top-level or inside an array, set or map reply, or such an
+   * aggregate with streamMin bytes received, whose received bytes piece() may hand out now
+   * instead of holding the reply until it is whole. Once a piece
    * was taken, every later one must be too: next() then returns the reply's last bytes as its
    * frame. The reply's type (never an error: an aggregate or a bulk) is known by then. A push
    * (`>`) never streams: it is out-of-band data, not a reply (protocol-spec.md "Push type").
@@ -137,10 +140,24 @@ export class RespReplyFramer {
   get streamable(): boolean {
     if (this.state === STREAM || this.nested) return true;
     const min = this.limits.streamMin ?? 0;
-    if (this.state !== DATA || min <= 0 || this.dataLen < min) return false;
+    if (min <= 0) return false;
     const t = this.reply.type;
-    if (this.depth === 0) return t === RespType.Bulk;
-    return this.bodySeen && (t === RespType.Array || t === RespType.Set || t === RespType.Map);
+    if (this.depth === 0) return this.state === DATA && this.dataLen >= min && t === RespType.Bulk;
+    if (!this.bodySeen || (t !== RespType.Array && t !== RespType.Set && t !== RespType.Map)) {
+      return false;
+    }
+    if (this.state === DATA && this.dataLen >= min) return true;
+    // Many small elements (LRANGE 0 -1 of a long list, HGETALL, KEYS, EXEC): once streamMin
+    // bytes of it could go out, they do, rather than the whole reply being held.
+    return this.framedEnd() - this.pos >= min;
+  }
+
+  /**
+   * Inside an aggregate: the end of the bytes a piece may hold now (every line framed so far
+   * and, inside a bulk, its data received so far, never its CRLF).
+   */
+  private framedEnd(): number {
+    return this.state === DATA ? Math.min(this.input.end, this.cursor + this.dataLen) : this.cursor;
   }
 
   /**
@@ -170,9 +187,8 @@ export class RespReplyFramer {
    * it), so its data left shrinks by what went out and the DATA state resumes from there.
    */
   private nestedPiece(): boolean {
-    let e = this.cursor;
+    const e = this.framedEnd();
     if (this.state === DATA) {
-      e = Math.min(this.input.end, this.cursor + this.dataLen);
       this.dataLen -= e - this.cursor;
       this.cursor = e;
     }

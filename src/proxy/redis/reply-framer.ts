@@ -19,8 +19,9 @@ import { RespReplyFramer, RespType } from "../../protocol/resp/reply.js";
 import type { ReplyFramer } from "../driver.js";
 
 /**
- * Bulk replies from this size on may stream through to the client (ReplyFramer.streamable):
- * the proxy then holds a few read buffers of a large value rather than all of it.
+ * Bulk replies from this size on may stream through to the client (ReplyFramer.streamable),
+ * and aggregate replies once this much of them arrived: the proxy then holds a few read
+ * buffers of a large reply rather than all of it.
  */
 export const STREAM_MIN = 256 * 1024;
 
@@ -122,7 +123,8 @@ export class RedisReplyFramer implements ReplyFramer {
   /**
    * The client's own reply (not one the bundle skips) is in progress and is a large bulk (a
    * GET of a big value) or an array, set or map holding one (LRANGE, HGETALL, EXEC, MGET on a
-   * single-server pool): it may go to the client in pieces as it arrives. Its last bytes are
+   * single-server pool) or STREAM_MIN bytes of small elements (LRANGE k 0 -1 of a long list,
+   * KEYS): it may go to the client in pieces as it arrives. Its last bytes are
    * then the frame next() returns; an aggregate is never an error, so isError is false.
    */
   get streamable(): boolean {

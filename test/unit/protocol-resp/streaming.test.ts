@@ -10,7 +10,11 @@ import { describe, test } from "node:test";
 import fc from "fast-check";
 import { ParseStatus, RespRequestParser } from "../../../src/protocol/resp/parser.js";
 import { RespReplyFramer } from "../../../src/protocol/resp/reply.js";
-import { expectToken, RedisReplyFramer } from "../../../src/proxy/redis/reply-framer.js";
+import {
+  expectToken,
+  RedisReplyFramer,
+  STREAM_MIN,
+} from "../../../src/proxy/redis/reply-framer.js";
 import { value as anyReply } from "./reply-arbitrary.js";
 import { chunkings } from "./split.js";
 
@@ -242,6 +246,17 @@ function streamReplies(chunks: Buffer[], streamMin: number): { out: Streamed[]; 
   return { out, error: "" };
 }
 
+/** `buf` cut into reads of sizes[0], sizes[1], ... round and round. */
+function cutBy(buf: Buffer, sizes: number[]): Buffer[] {
+  const cut: Buffer[] = [];
+  for (let i = 0, k = 0; i < buf.length; k++) {
+    const n = sizes[k % sizes.length];
+    cut.push(buf.subarray(i, i + n));
+    i += n;
+  }
+  return cut;
+}
+
 const bulk = (s: string): string => `$${s.length}\r\n${s}\r\n`;
 const big = (n: number, c: string): string => c.repeat(n);
 
@@ -272,7 +287,7 @@ describe("nested reply pieces", () => {
     }
   });
 
-  test("no bulk of streamMin or more: the aggregate is held whole with its element ranges", () => {
+  test("no bulk of streamMin or more and fewer bytes: the aggregate is held whole with its element ranges", () => {
     const { out } = streamReplies(chunks(input, 1), 100);
     assert.deepEqual(
       out.map((r) => r.pieces),
@@ -332,12 +347,7 @@ describe("nested reply pieces", () => {
         fc.integer({ min: 1, max: 12 }),
         (replies, sizes, streamMin) => {
           const buf = Buffer.from(replies.join(""), "latin1");
-          const cut: Buffer[] = [];
-          for (let i = 0, k = 0; i < buf.length; k++) {
-            const n = sizes[k % sizes.length];
-            cut.push(buf.subarray(i, i + n));
-            i += n;
-          }
+          const cut = cutBy(buf, sizes);
           const { out, error } = streamReplies(cut, streamMin);
           assert.equal(error, "");
           assert.deepEqual(
@@ -353,5 +363,158 @@ describe("nested reply pieces", () => {
       { numRuns: 500 },
     );
     assert.ok(streamed > 50, `only ${streamed} replies streamed`);
+  });
+});
+
+describe("aggregates of many small elements in pieces", () => {
+  // An LRANGE 0 -1 of small items, an HGETALL-like map, a SMEMBERS-like set, and an EXEC of
+  // many small replies: no bulk reaches streamMin, but each reply is many times streamMin.
+  const items = (n: number, p: string) => Array.from({ length: n }, (_, i) => bulk(`${p}${i}`));
+  const lrange = `*40\r\n${items(40, "item:").join("")}`;
+  const hgetall = `%20\r\n${items(40, "f").join("")}`;
+  const smembers = `~30\r\n${items(30, "m").join("")}`;
+  const exec = `*20\r\n${Array.from({ length: 20 }, (_, i) => (i % 2 ? `:${i}\r\n` : "+OK\r\n")).join("")}`;
+  const input = Buffer.from(`${lrange}${hgetall}${smembers}${exec}+OK\r\n`, "latin1");
+  const expected = [
+    ["*", lrange],
+    ["%", hgetall],
+    ["~", smembers],
+    ["*", exec],
+    ["+", "+OK\r\n"],
+  ];
+
+  test("whole, byte by byte, split at every offset: pieces + frame are each reply's bytes", () => {
+    for (const { name, chunks } of chunkings(input)) {
+      const { out, error } = streamReplies(chunks, 32);
+      assert.equal(error, "", name);
+      assert.deepEqual(
+        out.map((r) => [r.type, r.bytes]),
+        expected,
+        name,
+      );
+      if (name === "whole")
+        assert.deepEqual(
+          out.map((r) => r.pieces),
+          [0, 0, 0, 0, 0],
+          name,
+        );
+      if (name === "byte by byte") {
+        // After the first streamMin bytes, every framed line goes out as it completes.
+        for (const r of out.slice(0, 4)) assert.ok(r.pieces > 10, `${name}: ${r.pieces} pieces`);
+      }
+    }
+  });
+
+  test("a piece holds whole elements framed so far and a bulk's received data, never a partial line", () => {
+    const f = new RespReplyFramer({ streamMin: 20 });
+    const head = `*5\r\n${bulk("aaaaaaa")}${bulk("bbbbbbb")}`; // 4 + 13 + 13 bytes
+    f.feed(Buffer.from(`${head}$7\r\ncc`, "latin1"));
+    assert.equal(f.next(), ParseStatus.NeedMore);
+    assert.ok(f.streamable);
+    assert.ok(f.piece());
+    assert.equal(f.reply.buf.toString("latin1", f.pieceStart, f.pieceEnd), `${head}$7\r\ncc`);
+    assert.equal(f.piece(), false, "nothing more until bytes arrive");
+    f.feed(Buffer.from("ccccc\r\n$3\r", "latin1"));
+    assert.equal(f.next(), ParseStatus.NeedMore);
+    assert.ok(f.piece());
+    // The bulk's rest and CRLF were framed; the partial header line waits for its '\n'.
+    assert.equal(f.reply.buf.toString("latin1", f.pieceStart, f.pieceEnd), "ccccc\r\n");
+    f.feed(Buffer.from("\nxyz\r\n:5\r\n", "latin1"));
+    assert.equal(f.next(), ParseStatus.Ok);
+    const r = f.reply;
+    assert.equal(r.type, 0x2a);
+    assert.equal(r.count, 5);
+    assert.deepEqual(r.elemStart, [], "no element ranges after pieces");
+    assert.equal(r.buf.toString("latin1", r.frameStart, r.frameEnd), "$3\r\nxyz\r\n:5\r\n");
+  });
+
+  test("below streamMin bytes received the reply is not streamable; a push never is", () => {
+    const f = new RespReplyFramer({ streamMin: 20 });
+    f.feed(Buffer.from(`*5\r\n${bulk("aaaaaaa")}`, "latin1"));
+    assert.equal(f.next(), ParseStatus.NeedMore);
+    assert.equal(f.streamable, false);
+    const push = `>40\r\n${items(40, "p").join("")}`;
+    const { out } = streamReplies(chunks(Buffer.from(push, "latin1"), 1), 8);
+    assert.deepEqual(out, [{ type: ">", bytes: push, pieces: 0 }]);
+  });
+
+  test("the proxy's framer: an EXEC of many small replies streams after the skipped +OK +QUEUED", () => {
+    const n = 40_000;
+    const execReply = `*${n}\r\n${Array.from({ length: n }, (_, i) => bulk(`value:${i}`)).join("")}`;
+    const bytes = Buffer.from(`+OK\r\n${"+QUEUED\r\n".repeat(n)}${execReply}`, "latin1");
+    assert.ok(execReply.length > 2 * STREAM_MIN);
+    const f = new RedisReplyFramer();
+    const out: Buffer[] = [];
+    let pieces = 0;
+    let done = false;
+    for (const c of chunks(bytes, 64 * 1024)) {
+      f.feed(c);
+      if (f.next(expectToken(n + 1))) {
+        out.push(Buffer.from(f.buf.subarray(f.start, f.end)));
+        done = true;
+        assert.equal(f.isError, false);
+      } else if (f.streamable) {
+        while (f.piece()) {
+          assert.ok(f.end - f.start <= STREAM_MIN + 64 * 1024, "a piece is bounded by a read");
+          out.push(Buffer.from(f.buf.subarray(f.start, f.end)));
+          pieces++;
+        }
+      }
+    }
+    assert.ok(done);
+    assert.ok(pieces >= 2, `${pieces} pieces`);
+    assert.equal(Buffer.concat(out).toString("latin1"), execReply);
+  });
+
+  test("property: many-small-element aggregates stream; pieces + frame equal each reply", () => {
+    const small = fc.oneof(
+      fc.stringMatching(/^[a-z]{0,6}$/).map((s) => bulk(s)),
+      fc.integer({ min: -999, max: 999 }).map((n) => `:${n}\r\n`),
+      fc.constantFrom("+OK\r\n", "$-1\r\n", "_\r\n", "*0\r\n", `*2\r\n${bulk("k")}:1\r\n`),
+    );
+    const aggregate = fc
+      .tuple(fc.constantFrom("*", "~", "%", ">"), fc.array(small, { minLength: 2, maxLength: 60 }))
+      .map(([t, els]) => {
+        const e = t === "%" && els.length % 2 ? els.slice(1) : els;
+        return { bytes: `${t}${t === "%" ? e.length / 2 : e.length}\r\n${e.join("")}`, agg: true };
+      });
+    let streamed = 0;
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            aggregate,
+            anyReply.map((bytes) => ({ bytes, agg: false })),
+          ),
+          {
+            minLength: 1,
+            maxLength: 4,
+          },
+        ),
+        fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 8 }),
+        fc.integer({ min: 8, max: 64 }),
+        (replies, sizes, streamMin) => {
+          const buf = Buffer.from(replies.map((r) => r.bytes).join(""), "latin1");
+          const cut = cutBy(buf, sizes);
+          const { out, error } = streamReplies(cut, streamMin);
+          assert.equal(error, "");
+          assert.deepEqual(
+            out.map((r) => r.bytes),
+            replies.map((r) => r.bytes),
+          );
+          const maxRead = Math.max(...sizes);
+          for (const [i, r] of out.entries()) {
+            if (r.type === ">") assert.equal(r.pieces, 0);
+            else if (replies[i].agg && r.bytes.length > streamMin + maxRead + 16) {
+              // Long enough that streamMin bytes were framed before its last read arrived.
+              assert.ok(r.pieces > 0, `${JSON.stringify(r.bytes)} held whole`);
+              streamed++;
+            }
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
+    assert.ok(streamed > 100, `only ${streamed} many-small-element replies streamed`);
   });
 });
