@@ -137,9 +137,9 @@ export function encodeRequest(req: ArgView, indexes?: readonly number[]): Buffer
   return out;
 }
 
-/** A request made of string arguments (the proxy's own handshake and probe, tests). */
-export function encodeCommand(...args: string[]): Buffer {
-  const bufs = args.map((a) => Buffer.from(a));
+/** Arguments as one ArgView: their bytes end to end, with each one's offsets. */
+export function argView(args: readonly (string | Buffer)[]): ArgView {
+  const bufs = args.map((a) => (typeof a === "string" ? Buffer.from(a) : a));
   const argStart: number[] = [];
   const argEnd: number[] = [];
   let off = 0;
@@ -148,7 +148,12 @@ export function encodeCommand(...args: string[]): Buffer {
     off += b.length;
     argEnd.push(off);
   }
-  return encodeRequest({ buf: Buffer.concat(bufs), argc: bufs.length, argStart, argEnd });
+  return { buf: Buffer.concat(bufs), argc: bufs.length, argStart, argEnd };
+}
+
+/** A request made of string arguments (the proxy's own handshake and probe, tests). */
+export function encodeCommand(...args: string[]): Buffer {
+  return encodeRequest(argView(args));
 }
 
 /** Error and status texts are one line on the wire (redis maps CR/LF to spaces). */

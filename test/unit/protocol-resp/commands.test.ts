@@ -4,7 +4,6 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Redis } from "ioredis";
-import type { ArgView } from "../../../src/protocol/resp/command-types.js";
 import {
   COMMANDS,
   commandId,
@@ -17,25 +16,13 @@ import {
   lookupCommand,
 } from "../../../src/protocol/resp/commands.js";
 import { RAW_COMMANDS } from "../../../src/protocol/resp/commands-table.js";
+import { argView } from "../../../src/protocol/resp/encoder.js";
 import { keyIndexes } from "../../../src/protocol/resp/key-positions.js";
 import { freePort } from "../../../tools/ports.js";
 import { repoRoot, startRedis, stopAll } from "../../../tools/procs.js";
 
-function view(args: string[]): ArgView {
-  const parts = args.map((a) => Buffer.from(a));
-  const argStart: number[] = [];
-  const argEnd: number[] = [];
-  let off = 0;
-  for (const p of parts) {
-    argStart.push(off);
-    off += p.length;
-    argEnd.push(off);
-  }
-  return { buf: Buffer.concat(parts), argc: args.length, argStart, argEnd };
-}
-
 function keysOf(args: string[]): string[] | string {
-  const r = keyIndexes(lookupCommand(Buffer.from(args[0]), 0, args[0].length), view(args));
+  const r = keyIndexes(lookupCommand(Buffer.from(args[0]), 0, args[0].length), argView(args));
   return typeof r === "string" ? r : r.map((i) => args[i]);
 }
 

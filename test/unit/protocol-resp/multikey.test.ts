@@ -3,7 +3,13 @@ import net from "node:net";
 import { after, before, describe, test } from "node:test";
 import fc from "fast-check";
 import { commandId } from "../../../src/protocol/resp/commands.js";
-import { bulk, encodeRequest, integer, nullReply } from "../../../src/protocol/resp/encoder.js";
+import {
+  argView,
+  bulk,
+  encodeRequest,
+  integer,
+  nullReply,
+} from "../../../src/protocol/resp/encoder.js";
 import { Merger, planSplit, type ShardOf } from "../../../src/protocol/resp/multikey.js";
 import { ParseStatus, RespRequestParser } from "../../../src/protocol/resp/parser.js";
 import { RespReplyFramer } from "../../../src/protocol/resp/reply.js";
@@ -12,15 +18,7 @@ import { startRedis, stopAll } from "../../../tools/procs.js";
 
 function parse(args: Buffer[]): RespRequestParser {
   const p = new RespRequestParser();
-  const argStart: number[] = [];
-  const argEnd: number[] = [];
-  let off = 0;
-  for (const a of args) {
-    argStart.push(off);
-    off += a.length;
-    argEnd.push(off);
-  }
-  p.feed(encodeRequest({ buf: Buffer.concat(args), argc: args.length, argStart, argEnd }));
+  p.feed(encodeRequest(argView(args)));
   assert.equal(p.next(), ParseStatus.Ok);
   return p;
 }
