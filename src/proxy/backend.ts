@@ -112,6 +112,8 @@ export class BackendConn implements Flushable {
   private unwritten = 0;
   /** monoMicros() of the last read while requests were in flight; -1 when none since. */
   private readUs = -1;
+  /** The latest monoMicros() reading taken by this connection (send, flush, a read). */
+  private lastUs = monoMicros();
   /** The timer found the deadline passed; the verdict waits for this turn's poll phase. */
   private judging = false;
   /** Set once failed or closed: this object is dropped by the server afterwards. */
@@ -156,8 +158,19 @@ export class BackendConn implements Flushable {
     // valid after the write and lets the request be re-sent elsewhere without another copy.
     if (keepForRetry) req.retryBuf = out.buf.subarray(at, at + n);
     req.bytes = n;
-    // Queued now; flush() restamps it when the bytes are handed to the socket.
-    req.sentUs = monoMicros();
+    // flush() stamps it when its bytes are handed to the socket. Until then only a request
+    // that can be read as the head before that flush needs a clock reading of its own: the
+    // first in flight, or one queued while the socket is not taking writes (not connected, a
+    // write pending; its deadline then runs from here, a connect that hangs times out). One
+    // queued behind others on a writable socket is flushed in this turn's check phase; should
+    // the requests ahead of it be answered first, it is the head with the connection's last
+    // reading (never later than now: its deadline is only earlier) and a fresh `readUs`.
+    const q = this.inflight;
+    const w = this.writer;
+    req.sentUs =
+      q.length === 0 || !this.connected || w === undefined || w.busy
+        ? (this.lastUs = monoMicros())
+        : this.lastUs;
     const timeout = this.server.pool.timeoutMs;
     if (timeout > 0 && this.timer === undefined && !this.judging && !req.blocking)
       this.arm(timeout);
@@ -224,6 +237,7 @@ export class BackendConn implements Flushable {
       // The requests of this batch are on their way: their deadlines start now.
       const q = this.inflight;
       const now = monoMicros();
+      this.lastUs = now;
       for (let i = q.length - this.unwritten; i < q.length; i++) q.at(i).sentUs = now;
       this.unwritten = 0;
     }
@@ -321,6 +335,7 @@ export class BackendConn implements Flushable {
     // One clock reading for every reply of this read; also the server's latest sign of life.
     const now = monoMicros();
     this.readUs = now;
+    this.lastUs = now;
     for (;;) {
       const req = this.inflight.peek();
       if (req === undefined) {

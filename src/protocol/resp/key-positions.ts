@@ -147,6 +147,12 @@ export function keyPositions(cmd: number, req: ArgView, out: number[]): number {
   }
   if (cmd === Cmd.SORT || cmd === Cmd.SORT_RO) return sortKeys(req, out);
   if (cmd === Cmd.MIGRATE) return migrateKeys(req, out);
+  if (firstArgOnly(cmd, c.keySpecs)) {
+    // argc >= 2 (checked above): what fromSpec finds for this one spec, without reading it.
+    out[0] = 1;
+    count = 1;
+    return 1;
+  }
   for (const spec of c.keySpecs) {
     if (spec.flags.includes("not_key")) continue;
     if (!fromSpec(spec, req, c.arity, out)) {
@@ -157,6 +163,30 @@ export function keyPositions(cmd: number, req: ArgView, out: number[]): number {
     }
   }
   return count;
+}
+
+/**
+ * Per command id: 1 when its one key spec names argv[1] alone (GET, SET, INCR and most
+ * single-key commands: begin_search index 1, find_keys range lastkey 0), 2 otherwise, 0 not yet
+ * known. Such a command's key is then found without interpreting its spec on every request.
+ */
+const FIRST_ARG_ONLY = new Uint8Array(COMMANDS.length);
+
+function firstArgOnly(cmd: number, specs: readonly RawKeySpec[]): boolean {
+  let v = FIRST_ARG_ONLY[cmd];
+  if (v === 0) {
+    const s = specs.length === 1 ? specs[0] : undefined;
+    const one =
+      s !== undefined &&
+      !s.flags.includes("not_key") &&
+      s.bs.type === "index" &&
+      s.bs.index === 1 &&
+      s.fk.type === "range" &&
+      s.fk.lastkey === 0;
+    v = one ? 1 : 2;
+    FIRST_ARG_ONLY[cmd] = v;
+  }
+  return v === 1;
 }
 
 /** Convenience (allocates): the key indexes, or "invalid" / "unsupported". */
