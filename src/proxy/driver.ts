@@ -123,7 +123,7 @@ export const Conn = {
   Upload: 5,
 } as const;
 
-/** One sub-request of a split: routed by bytes [keyStart, keyEnd) of keyBuf. */
+/** A plan that forwards one request to the server its key hashes to. */
 export type ForwardPlan = Extract<Plan, { kind: "forward" }>;
 
 const NO_BYTES = Buffer.alloc(0);
@@ -152,6 +152,7 @@ export function newForwardPlan(expect = 0): ForwardPlan {
   };
 }
 
+/** One sub-request of a split: routed by bytes [keyStart, keyEnd) of keyBuf. */
 export interface SplitPart {
   keyBuf: Buffer;
   keyStart: number;
@@ -316,7 +317,6 @@ export interface HandshakeStep {
   check?(reply: Buffer): string | undefined;
 }
 
-/** A protocol, as the proxy sees it. */
 /**
  * A backend reply as a replica set's merge and retry decisions see it (replicaset/op.ts,
  * fanout.ts). The driver classifies; the set never looks at protocol bytes.
@@ -349,6 +349,7 @@ export interface SetBehaviour {
   readonly fenceAcks: boolean;
 }
 
+/** A protocol, as the proxy sees it. */
 export interface ProtocolDriver {
   readonly name: "memcache" | "redis";
   /** The class of a backend reply (pure, no allocation: it runs per member reply). */

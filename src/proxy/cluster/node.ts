@@ -5,8 +5,6 @@
  * replica connections carry READONLY, sent by the pool's handshake). A client's reads go to one
  * replica (by client id), so its requests to that replica stay ordered.
  */
-import type { Endpoint } from "../../config/index.js";
-import type { ProxyPool } from "../pool.js";
 import { Request, type Slot } from "../request.js";
 import { BackendServer } from "../server.js";
 
@@ -16,10 +14,6 @@ export class ClusterNode extends BackendServer {
   /** This master's replicas (servers of their own, outside the pool's table). */
   replicas: BackendServer[] = [];
   read: ClusterRead = "master";
-
-  constructor(pool: ProxyPool, name: string, label: string, ep: Endpoint, connections: number) {
-    super(pool, name, label, ep, connections);
-  }
 
   override send(
     req: Request,
