@@ -20,7 +20,7 @@ import type { ProxyPoolCounters } from "../metrics/table.js";
 import type { ClientConn, RequestRouter } from "./client.js";
 import { routeDedicated } from "./dedicated.js";
 import type { Plan, ReplyFramer, SplitPart } from "./driver.js";
-import type { ReplyHook, ReplySink, ReplyVia } from "./reply-sink.js";
+import type { ReplyHook, ReplySink, ReplyVia, ServerRef } from "./reply-sink.js";
 import { Request, type Slot } from "./request.js";
 import type { RoutingTable } from "./router.js";
 import { tooManyInFlight } from "./server.js";
@@ -248,7 +248,7 @@ export class DataPlane implements ReplySink, RequestRouter {
    */
   failRequest(
     req: Request,
-    server: object & { readonly label: string },
+    server: ServerRef,
     err: BackendError,
     retryable: boolean,
   ): void {
@@ -264,7 +264,7 @@ export class DataPlane implements ReplySink, RequestRouter {
    */
   fail(
     req: Request,
-    server: object & { readonly label: string },
+    server: ServerRef,
     err: BackendError,
     retryable: boolean,
   ): void {

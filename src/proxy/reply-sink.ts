@@ -7,6 +7,12 @@ import type { BackendError } from "../errors.js";
 import type { ReplyFramer } from "./driver.js";
 import type { Request } from "./request.js";
 
+/**
+ * A server or replica set as an outcome names it: its address for messages, its identity for
+ * the retry that must avoid it (server.ts and target.ts are not imported: they depend on this).
+ */
+export type ServerRef = object & { readonly label: string };
+
 /** The dedicated connection (dedicated.ts Dedicated) a reply came on, as a hook sees it. */
 export interface ReplyVia {
   /** Leased for this one request, with no other server state (a redirect may move it). */
@@ -20,7 +26,7 @@ export interface ReplyVia {
    */
   again(
     req: Request,
-    target: object & { readonly label: string },
+    target: ServerRef,
     idx: number,
     bytes: Buffer,
   ): BackendError | undefined;
@@ -32,7 +38,7 @@ export interface ReplySink {
   /** `req` could not be served by `server` (a retry avoids it): `err` says why. */
   failRequest(
     req: Request,
-    server: object & { readonly label: string },
+    server: ServerRef,
     err: BackendError,
     retryable: boolean,
   ): void;
@@ -57,7 +63,7 @@ export interface ReplyHook {
   /** True: the hook took the failed request (it holds it); false: it fails now, no retry. */
   failed(
     req: Request,
-    server: object & { readonly label: string },
+    server: ServerRef,
     err: BackendError,
     retryable: boolean,
   ): boolean;

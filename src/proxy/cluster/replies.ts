@@ -21,7 +21,7 @@ import { BackendError } from "../../errors.js";
 import type { ReplyFramer } from "../driver.js";
 import type { ProxyPool } from "../pool.js";
 import { expectToken } from "../redis/reply-framer.js";
-import type { ReplyHook, ReplyVia } from "../reply-sink.js";
+import type { ReplyHook, ReplyVia, ServerRef } from "../reply-sink.js";
 import type { Request } from "../request.js";
 import { tooManyInFlight } from "../server.js";
 import type { PoolTarget } from "../target.js";
@@ -38,7 +38,7 @@ const WAIT_TICK_MS = 50;
 
 interface Waiting {
   req: Request;
-  server: object & { readonly label: string };
+  server: ServerRef;
   err: BackendError;
   deadline: number;
 }
@@ -91,12 +91,7 @@ export class ClusterReplies implements ReplyHook {
    * A read whose node failed waits for the map to name another master. Anything else fails at
    * once: the core's own retry is for ejections (auto_eject_hosts); here it would re-send writes.
    */
-  failed(
-    req: Request,
-    server: object & { readonly label: string },
-    err: BackendError,
-    retryable: boolean,
-  ): boolean {
+  failed(req: Request, server: ServerRef, err: BackendError, retryable: boolean): boolean {
     const slot = req.slot;
     const wait = this.pool.config.cluster_failover_wait;
     if (
