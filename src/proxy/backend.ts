@@ -493,15 +493,7 @@ export class BackendConn implements Flushable {
    * its `cause`), closes the socket and reports one server failure.
    */
   fail(code: BackendErrorCode, reason: string, cause?: Error): void {
-    if (this.dead) return;
-    this.dead = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    if (this.holdTimer !== undefined) clearTimeout(this.holdTimer);
-    this.timer = undefined;
-    if (this.connected) this.server.counters.server_connections--;
-    this.connected = false;
-    this.socket?.destroy();
-    this.wake();
+    if (!this.shut()) return;
     const err = new BackendError(
       code,
       this.server.label,
@@ -529,14 +521,7 @@ export class BackendConn implements Flushable {
 
   /** Closes without counting a failure (pool stop, reload). In-flight requests fail. */
   close(reason: string): void {
-    if (this.dead) return;
-    this.dead = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    if (this.holdTimer !== undefined) clearTimeout(this.holdTimer);
-    if (this.connected) this.server.counters.server_connections--;
-    this.connected = false;
-    this.socket?.destroy();
-    this.wake();
+    if (!this.shut()) return;
     const reqs = this.inflight.drain();
     const err = new BackendError("KC_BACKEND_CLOSED", this.server.label, reason);
     if (this.owner !== undefined) {
@@ -544,6 +529,20 @@ export class BackendConn implements Flushable {
       return;
     }
     for (const r of reqs) this.server.plane.failRequest(r, this.server, err, false);
+  }
+
+  /** Marks the connection dead and releases its socket and timers; false if it already was. */
+  private shut(): boolean {
+    if (this.dead) return false;
+    this.dead = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.holdTimer !== undefined) clearTimeout(this.holdTimer);
+    this.timer = undefined;
+    if (this.connected) this.server.counters.server_connections--;
+    this.connected = false;
+    this.socket?.destroy();
+    this.wake();
+    return true;
   }
 }
 
