@@ -5,7 +5,7 @@
  * Snapshots are taken about once a second per open dashboard, so they may allocate, but they
  * must be cheap and must not block (no I/O: report what the subsystem already knows).
  */
-import type { ClusterStatus } from "../proxy/cluster/control.js";
+import type { ClusterStatus } from "../proxy/cluster/status.js";
 
 /** A backend as the proxy/balancer sees it. "draining": no new requests, in-flight finish. */
 export type Health = "up" | "down" | "ejected" | "draining" | "disabled" | "unknown";

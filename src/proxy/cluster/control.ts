@@ -35,6 +35,7 @@ import { type ClusterRead, ClusterNode as NodeServer } from "./node.js";
 import { ClusterReplies, type ClusterRouting } from "./replies.js";
 import { ClusterServers, isReadonly, labelOf, nodeLine, seedHost } from "./servers.js";
 import type { SlotMap } from "./slot-map.js";
+import { type ClusterStatus, clusterStatus } from "./status.js";
 import { type ClusterTable, type ClusterWire, clusterTable, ownerRanges } from "./table.js";
 import { type FetchOptions, fetchMigrations, fetchSlotMap } from "./topology.js";
 
@@ -51,44 +52,6 @@ const SUSPECT_MAX_MS = 30_000;
 const MIGRATION_SCAN_GAP_MS = 1000;
 /** Per node asked for the map: a dead node refuses at once, a silent one costs this much. */
 const NODE_TIMEOUT_MS = 1000;
-
-/** One node of the map, for the dashboard and the status JSON. */
-export interface ClusterNodeStatus {
-  address: string;
-  role: "master" | "replica";
-  /** Down: the map reports it failed, or (a master) the pool's health check does. */
-  health: "up" | "down";
-  /** Why it is down, or the map's word for a state other than "online" ("loading"). */
-  detail?: string;
-  /** A replica's master. */
-  master?: string;
-}
-
-/** The slot map as the pool follows it, for the dashboard and the status JSON. */
-export interface ClusterStatus {
-  known: boolean;
-  /** When the map was last fetched (ms since the epoch; 0: never). */
-  refreshedAt: number;
-  /** Maps fetched, and refreshes no node answered. */
-  refreshes: number;
-  refreshErrors: number;
-  /** Redirects followed, over every process. */
-  moved: number;
-  ask: number;
-  uncoveredSlots: number;
-  nodes: ClusterNodeStatus[];
-  shards: {
-    master: string;
-    slots: number;
-    /** [first, last] slot ranges, in slot order. */
-    ranges: [number, number][];
-    replicas: string[];
-    health: string;
-  }[];
-  /** Slots being moved, as the masters reported them at migrationsAt (CLUSTER NODES). */
-  migrations: Migration[];
-  migrationsAt: number;
-}
 
 export class ClusterControl implements PoolControlPlane, ClusterRouting {
   /** Control state, health checks and the operator's actions, as for any pool. */
@@ -381,52 +344,18 @@ export class ClusterControl implements PoolControlPlane, ClusterRouting {
 
   /** The map as the pool follows it: nodes, slots per master, migrations, refreshes. */
   clusterStatus(): ClusterStatus {
-    const map = this.map;
-    const counts = map?.slotCounts() ?? [];
-    const c = this.pool.counters;
-    const nodes: ClusterNodeStatus[] = [];
-    for (const s of map?.shards ?? []) {
-      const master = labelOf(s.master.host, s.master.port);
-      const server = this.pool.servers.find((x) => x.label === master);
-      const checkDown = server !== undefined && this.base.state(server).healthDown;
-      nodes.push(nodeStatus(master, "master", s.master.health, checkDown));
-      for (const r of s.replicas)
-        nodes.push({ ...nodeStatus(labelOf(r.host, r.port), "replica", r.health, false), master });
-    }
-    return {
-      known: map !== undefined,
+    return clusterStatus({
+      map: this.map,
+      counters: this.pool.counters,
       refreshedAt: this.refreshedAt,
-      refreshes: c.cluster_map_refreshes,
-      refreshErrors: c.cluster_map_errors,
-      moved: c.cluster_moved,
-      ask: c.cluster_ask,
-      uncoveredSlots: map?.uncovered() ?? 16384,
-      nodes,
-      shards: (map?.shards ?? []).map((s, i) => ({
-        master: labelOf(s.master.host, s.master.port),
-        slots: counts[i],
-        ranges: map?.rangesOf(i) ?? [],
-        replicas: s.replicas.map((r) => labelOf(r.host, r.port)),
-        health: s.master.health,
-      })),
       migrations: this.migrations,
       migrationsAt: this.migrationsAt,
-    };
+      checkDown: (label) => {
+        const server = this.pool.servers.find((x) => x.label === label);
+        return server !== undefined && this.base.state(server).healthDown;
+      },
+    });
   }
-}
-
-function nodeStatus(
-  address: string,
-  role: "master" | "replica",
-  health: string,
-  checkDown: boolean,
-): ClusterNodeStatus {
-  const failed = health.startsWith("fail");
-  const st: ClusterNodeStatus = { address, role, health: failed || checkDown ? "down" : "up" };
-  if (failed) st.detail = `the cluster reports it ${health}`;
-  else if (checkDown) st.detail = "health check failing";
-  else if (health !== "online") st.detail = health;
-  return st;
 }
 
 /** Same masters for every slot, same replicas and health per shard. */
