@@ -111,20 +111,10 @@ export class Dedicated implements ConnOwner {
     const client = this.client;
     if (client === null || client.closed)
       return new BackendError("KC_BACKEND_CLOSED", target.label, "has no client for the request");
-    const t = target.dedicatedTarget();
-    if (t === undefined)
-      return new BackendError(
-        "KC_BACKEND_UNAVAILABLE",
-        target.label,
-        "has no server to connect to now",
-      );
-    const d = t.dedicatedPool().acquire(this.channel);
+    const d = leaseFor(target, client, idx, this.channel);
     if (d instanceof BackendError) return d;
-    d.client = client;
-    d.index = idx;
     d.releasing = true;
     d.single = true;
-    client.setLease(d);
     req.blocking = true;
     d.conn.send(req, bytes, 0, bytes.length, true);
     return undefined;
@@ -294,23 +284,11 @@ export function routeDedicated(
     );
     return true;
   }
-  const target = server.dedicatedTarget();
-  if (target === undefined) {
-    fail(
-      client,
-      slot,
-      new BackendError("KC_BACKEND_UNAVAILABLE", server.label, "has no server to connect to now"),
-    );
-    return true;
-  }
-  const d = target.dedicatedPool().acquire(client.channel);
+  const d = leaseFor(server, client, idx, client.channel);
   if (d instanceof BackendError) {
     fail(client, slot, d);
     return true;
   }
-  d.client = client;
-  d.index = idx;
-  client.setLease(d);
   if (cls === Conn.Stream) return startStream(client, slot, plan, d);
   d.releasing = cls === Conn.Once || cls === Conn.Upload;
   d.single = cls === Conn.Once;
@@ -318,6 +296,31 @@ export function routeDedicated(
   // A single request keeps a view of its bytes (no copy) for a redirect (Dedicated.again).
   sendOn(d, req, plan, d.single);
   return true;
+}
+
+/**
+ * A dedicated connection of `route`'s current server (`channel`: the client's protocol) leased
+ * to `client` for table index `idx`, or why there is none.
+ */
+function leaseFor(
+  route: DedicatedRoute,
+  client: LeaseHolder,
+  idx: number,
+  channel: number,
+): Dedicated | BackendError {
+  const target = route.dedicatedTarget();
+  if (target === undefined)
+    return new BackendError(
+      "KC_BACKEND_UNAVAILABLE",
+      route.label,
+      "has no server to connect to now",
+    );
+  const d = target.dedicatedPool().acquire(channel);
+  if (d instanceof BackendError) return d;
+  d.client = client;
+  d.index = idx;
+  client.setLease(d);
+  return d;
 }
 
 function sendOn(d: Dedicated, req: Request, plan: ForwardPlan, keep = false): void {
