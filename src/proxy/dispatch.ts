@@ -246,12 +246,7 @@ export class DataPlane implements ReplySink, RequestRouter {
    * `req` could not be served by `server`: the pool's reply hook may take it; else it fails
    * (fail), retried only without a hook.
    */
-  failRequest(
-    req: Request,
-    server: ServerRef,
-    err: BackendError,
-    retryable: boolean,
-  ): void {
+  failRequest(req: Request, server: ServerRef, err: BackendError, retryable: boolean): void {
     const hook = this.hook;
     if (hook === undefined) this.fail(req, server, err, retryable);
     else if (!hook.failed(req, server, err, retryable)) this.fail(req, server, err, false);
@@ -262,12 +257,7 @@ export class DataPlane implements ReplySink, RequestRouter {
    * idempotent request is sent once more, to the server that owns its key in the current table
    * (after an ejection: another).
    */
-  fail(
-    req: Request,
-    server: ServerRef,
-    err: BackendError,
-    retryable: boolean,
-  ): void {
+  fail(req: Request, server: ServerRef, err: BackendError, retryable: boolean): void {
     const slot = req.slot;
     if (slot === null) return;
     if (retryable && !req.retried && !slot.owner.closed) {

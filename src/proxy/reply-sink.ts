@@ -24,24 +24,14 @@ export interface ReplyVia {
    * (target.ts, not imported here: it depends on this file) at table index `idx`, where the
    * client's lease moves; returns why it could not, or undefined.
    */
-  again(
-    req: Request,
-    target: ServerRef,
-    idx: number,
-    bytes: Buffer,
-  ): BackendError | undefined;
+  again(req: Request, target: ServerRef, idx: number, bytes: Buffer): BackendError | undefined;
 }
 
 export interface ReplySink {
   /** A reply for `req` is framed in `framer` (`via`: on a dedicated connection). */
   settle(req: Request, framer: ReplyFramer, via?: ReplyVia): void;
   /** `req` could not be served by `server` (a retry avoids it): `err` says why. */
-  failRequest(
-    req: Request,
-    server: ServerRef,
-    err: BackendError,
-    retryable: boolean,
-  ): void;
+  failRequest(req: Request, server: ServerRef, err: BackendError, retryable: boolean): void;
 }
 
 /**
@@ -61,10 +51,5 @@ export interface ReplyHook {
    */
   settle(req: Request, framer: ReplyFramer, via?: ReplyVia): boolean;
   /** True: the hook took the failed request (it holds it); false: it fails now, no retry. */
-  failed(
-    req: Request,
-    server: ServerRef,
-    err: BackendError,
-    retryable: boolean,
-  ): boolean;
+  failed(req: Request, server: ServerRef, err: BackendError, retryable: boolean): boolean;
 }
