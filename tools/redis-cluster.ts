@@ -38,14 +38,18 @@ export class RedisCluster {
     const per = o.replicasPerMaster ?? 1;
     const n = masters * (1 + per);
     const ports = await freePorts(n);
+    // The cluster bus port, set apart: its default (port + 10000) is not one freePorts checked.
+    const buses = await freePorts(n);
     const dir = mkdtempSync(join(tmpdir(), "kc-cluster-"));
     const c = new RedisCluster(ports, [], dir, masters, 1 + per);
     try {
       const procs = await Promise.all(
-        ports.map((p) =>
+        ports.map((p, i) =>
           startRedis(p, [
             "--cluster-enabled",
             "yes",
+            "--cluster-port",
+            String(buses[i]),
             "--cluster-config-file",
             join(dir, `nodes-${p}.conf`),
             "--cluster-node-timeout",
