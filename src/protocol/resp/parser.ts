@@ -112,7 +112,15 @@ export class RespRequestParser {
   pieceLast = false;
 
   constructor(limits: Partial<RequestLimits> = {}) {
-    this.limits = { ...DEFAULT_REQUEST_LIMITS, ...limits };
+    // One fixed shape (reply.ts replyLimits() says why).
+    const d = DEFAULT_REQUEST_LIMITS;
+    this.limits = {
+      maxArgs: limits.maxArgs ?? d.maxArgs,
+      maxBulkLen: limits.maxBulkLen ?? d.maxBulkLen,
+      maxInlineLen: limits.maxInlineLen ?? d.maxInlineLen,
+      maxBulkSetting: limits.maxBulkSetting,
+      streamMin: limits.streamMin ?? 0,
+    };
   }
 
   /** The bytes received and not yet returned as requests. */

@@ -38,6 +38,22 @@ export const DEFAULT_REPLY_LIMITS: ReplyLimits = {
   maxDepth: 1024,
 };
 
+/**
+ * `limits` over the defaults, as an object of one fixed shape. A spread (`{ ...defaults,
+ * ...limits }`) gives each caller's mix of keys a shape of its own, and the framer reads its
+ * limits on every line: with several shapes those reads went megamorphic (V8 --log-ic).
+ */
+function replyLimits(limits: Partial<ReplyLimits>): ReplyLimits {
+  const d = DEFAULT_REPLY_LIMITS;
+  return {
+    maxBulkLen: limits.maxBulkLen ?? d.maxBulkLen,
+    maxLineLen: limits.maxLineLen ?? d.maxLineLen,
+    maxElements: limits.maxElements ?? d.maxElements,
+    maxDepth: limits.maxDepth ?? d.maxDepth,
+    streamMin: limits.streamMin ?? 0,
+  };
+}
+
 /** Type bytes, for comparisons with RespReply.type. */
 export const RespType = {
   SimpleString: 0x2b, // +
@@ -116,7 +132,7 @@ export class RespReplyFramer {
   pieceEnd = 0;
 
   constructor(limits: Partial<ReplyLimits> = {}) {
-    this.limits = { ...DEFAULT_REPLY_LIMITS, ...limits };
+    this.limits = replyLimits(limits);
   }
 
   get pending(): number {
