@@ -14,6 +14,11 @@
  * A read that fills its whole region means more is waiting (a large value): the next slab is
  * twice as large, up to `max`, so a big transfer takes few reads; a slab used up by ordinary
  * reads is followed by one of the base size again.
+ *
+ * The first slab is `first` bytes and taken at the first region(): Node asks for a region as
+ * soon as a connection starts, and a connect that is refused (a dead server, tried again for
+ * each turn's requests) never reads; a new connection's first reads (handshake replies, a
+ * client's first requests) are small anyway.
  */
 
 export interface SlabSizes {
@@ -23,13 +28,27 @@ export interface SlabSizes {
   minRead: number;
   /** Largest slab taken after reads that filled their region. */
   max: number;
+  /** Bytes of the first slab. */
+  first: number;
 }
 
-export const BACKEND_SLAB: SlabSizes = { base: 128 * 1024, minRead: 16 * 1024, max: 1024 * 1024 };
-export const CLIENT_SLAB: SlabSizes = { base: 16 * 1024, minRead: 1024, max: 256 * 1024 };
+export const BACKEND_SLAB: SlabSizes = {
+  base: 128 * 1024,
+  minRead: 16 * 1024,
+  max: 1024 * 1024,
+  first: 4 * 1024,
+};
+export const CLIENT_SLAB: SlabSizes = {
+  base: 16 * 1024,
+  minRead: 1024,
+  max: 256 * 1024,
+  first: 4 * 1024,
+};
+
+const EMPTY = Buffer.alloc(0);
 
 export class ReadSlab {
-  private slab: Buffer;
+  private slab: Buffer = EMPTY;
   /** Start of the region last handed to the socket. */
   private at = 0;
   /** Length of the region last handed to the socket. */
@@ -38,8 +57,7 @@ export class ReadSlab {
   private next: number;
 
   constructor(private readonly sizes: SlabSizes = BACKEND_SLAB) {
-    this.next = sizes.base;
-    this.slab = Buffer.allocUnsafeSlow(sizes.base);
+    this.next = sizes.first;
   }
 
   /** The region for the next read (onread's `buffer` function). */

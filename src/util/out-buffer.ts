@@ -14,10 +14,19 @@
  * every append past the first chunk copy everything pending: quadratic, seconds of CPU for a
  * few MB. A grown chunk is not kept after its batch is taken, so one large reply does not pin
  * its memory to the connection.
+ *
+ * Nothing is allocated until the first write, and the first chunk is small (FIRST): a client
+ * that connects and never asks anything, or a backend connection whose connect is refused with
+ * one request queued, then costs a few KiB rather than a 64 KiB chunk. Such allocations are
+ * off the V8 heap but count toward its external-memory limit: a dead server's connect attempts,
+ * each with 192 KiB of buffers, started a full mark-compact every 40 ms.
  */
 import assert from "node:assert";
 
 const CHUNK = 64 * 1024;
+/** The first chunk of a connection's buffer. */
+const FIRST = 4 * 1024;
+const EMPTY = Buffer.alloc(0);
 /**
  * Up to this many bytes a plain loop beats Buffer#write / TypedArray#set, which cross into C++
  * or allocate a view per call (keys, short values, reply words and most forwarded requests are
@@ -27,7 +36,7 @@ const CHUNK = 64 * 1024;
 const SMALL = 64;
 
 export class OutBuffer {
-  buf: Buffer = Buffer.allocUnsafeSlow(CHUNK);
+  buf: Buffer = EMPTY;
   /** Start of the bytes not yet handed out by take(). */
   private start = 0;
   /** Write position. */
@@ -42,7 +51,8 @@ export class OutBuffer {
   /** The slow path of ensure(), kept out of it so the check above stays small enough to inline. */
   private grow(n: number): void {
     const pending = this.pos - this.start;
-    const next = Buffer.allocUnsafeSlow(Math.max(CHUNK, 2 * (pending + n)));
+    const size = this.buf === EMPTY ? FIRST : CHUNK;
+    const next = Buffer.allocUnsafeSlow(Math.max(size, 2 * (pending + n)));
     this.buf.copy(next, 0, this.start, this.pos);
     this.buf = next;
     this.start = 0;

@@ -12,6 +12,23 @@ function drain(o: OutBuffer): string {
   return o.take()?.toString("latin1") ?? "";
 }
 
+describe("OutBuffer chunks", () => {
+  test("nothing is allocated before the first write; the first chunk is small, later ones 64 KiB", () => {
+    const o = new OutBuffer();
+    assert.equal(o.buf.length, 0);
+    assert.equal(o.take(), null);
+    o.ascii("+OK\r\n");
+    assert.equal(o.buf.length, 4096);
+    assert.equal(drain(o), "+OK\r\n");
+    // Fill the first chunk past its end: the bytes pending move to a 64 KiB chunk.
+    const big = Buffer.alloc(5000, 0x61);
+    o.ascii("$5000\r\n");
+    o.raw(big);
+    assert.equal(o.buf.length, 64 * 1024);
+    assert.equal(drain(o), `$5000\r\n${"a".repeat(5000)}`);
+  });
+});
+
 describe("OutBuffer writers", () => {
   test("decimal: edge values", () => {
     const o = new OutBuffer();

@@ -126,7 +126,7 @@ describe("client reads into an owned slab", () => {
 
 describe("read slab sizes", () => {
   test("a read that fills its region makes the next one larger, up to max", () => {
-    const slab = new ReadSlab({ base: 1024, minRead: 256, max: 8192 });
+    const slab = new ReadSlab({ base: 1024, minRead: 256, max: 8192, first: 1024 });
     let r = slab.region();
     assert.equal(r.length, 1024);
     slab.claim(1024);
@@ -145,12 +145,22 @@ describe("read slab sizes", () => {
     assert.equal(slab.region().length, 1024);
   });
 
+  test("the first slab is small; the base size follows once it is used up", () => {
+    const slab = new ReadSlab({ base: 16 * 1024, minRead: 1024, max: 64 * 1024, first: 4096 });
+    assert.equal(slab.region().length, 4096);
+    slab.claim(100);
+    assert.equal(slab.region().length, 3996);
+    slab.claim(3000);
+    // 996 bytes left: below minRead, so a slab of the base size.
+    assert.equal(slab.region().length, 16 * 1024);
+  });
+
   test("claimed chunks are never overwritten, whatever the read sizes", () => {
     fc.assert(
       fc.property(
         fc.array(fc.tuple(fc.integer({ min: 1, max: 5000 }), fc.boolean()), { maxLength: 80 }),
         (reads) => {
-          const slab = new ReadSlab({ base: 1024, minRead: 128, max: 16 * 1024 });
+          const slab = new ReadSlab({ base: 1024, minRead: 128, max: 16 * 1024, first: 256 });
           const kept: Array<[Buffer, number]> = [];
           reads.forEach(([n, fill], i) => {
             const region = slab.region();
