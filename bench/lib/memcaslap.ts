@@ -13,6 +13,8 @@ const run = promisify(execFile);
 
 export interface LoadResult {
   tps: number;
+  /** Operations completed in the run. */
+  ops: number;
   p50us: number;
   p99us: number;
 }
@@ -58,7 +60,7 @@ export async function memcaslap(server: string, spec: LoadSpec): Promise<LoadRes
 }
 
 export function parseReport(text: string): LoadResult {
-  const tpsMatch = /Run time: [\d.]+s Ops: \d+ TPS: (\d+)/.exec(text);
+  const tpsMatch = /Run time: [\d.]+s Ops: (\d+) TPS: (\d+)/.exec(text);
   if (!tpsMatch) throw new Error(`memcaslap printed no result:\n${text.slice(-2000)}`);
   // The "Total Statistics (N events)" block's "Log2 Dist" rows: "  r:  c_r c_r+1 c_r+2 c_r+3".
   const total = text.slice(text.lastIndexOf("Total Statistics ("));
@@ -69,7 +71,8 @@ export function parseReport(text: string): LoadResult {
     for (let i = 0; i < counts.length; i++) buckets.set(base + i, Number(counts[i]));
   }
   return {
-    tps: Number(tpsMatch[1]),
+    tps: Number(tpsMatch[2]),
+    ops: Number(tpsMatch[1]),
     p50us: percentile(buckets, 0.5),
     p99us: percentile(buckets, 0.99),
   };

@@ -4,7 +4,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { keepcacheBin, start } from "../../tools/procs.js";
+import { keepcacheBin, type Proc, start } from "../../tools/procs.js";
 
 export interface ProxyPorts {
   kc: number;
@@ -18,15 +18,16 @@ export async function startProxies(
   dir: string,
   pool: (listen: number) => string,
   ports: ProxyPorts,
-): Promise<void> {
+): Promise<{ kc: Proc; nc: Proc }> {
   writeFileSync(join(dir, "kc.yml"), pool(ports.kc));
   writeFileSync(join(dir, "nc.yml"), pool(ports.nc));
-  await start(
+  const kc = await start(
     process.execPath,
     [keepcacheBin(), "run", "-c", join(dir, "kc.yml"), "-s", String(ports.kcStats)],
     { port: ports.kc, env: { ...process.env, KEEPCACHE_LOG_LEVEL: "warn" } },
   );
-  await start("nutcracker", ["-c", join(dir, "nc.yml"), "-s", String(ports.ncStats)], {
+  const nc = await start("nutcracker", ["-c", join(dir, "nc.yml"), "-s", String(ports.ncStats)], {
     port: ports.nc,
   });
+  return { kc, nc };
 }

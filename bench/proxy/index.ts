@@ -4,7 +4,8 @@
  * connections, 100-byte values, 20-byte keys; get-heavy 90/10 and set-heavy 10/90). The
  * targets: throughput >= 1.0x nutcracker, p99 <= nutcracker's. Each row is the median of
  * BENCH_ROUNDS interleaved rounds (rounds.ts) of BENCH_SECONDS each; the direct figure (one
- * run) is shown for scale. The Redis rows (redis-benchmark) come from ./redis.ts.
+ * run) is shown for scale. An info row gives each proxy's CPU per request (cost.ts). The Redis
+ * rows (redis-benchmark) come from ./redis.ts.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,6 +16,7 @@ import { loadItems } from "../lib/loader.js";
 import { type LoadResult, memcaslap } from "../lib/memcaslap.js";
 import { startProxies } from "../lib/proxies.js";
 import type { Row } from "../lib/table.js";
+import { type Cost, costOf, costRow, medianCost } from "./cost.js";
 import { interleave, median } from "./rounds.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
@@ -29,7 +31,7 @@ export async function memcacheRows(): Promise<Row[]> {
     await startMemcached(mcPort, ["-m", "256"]);
     const pool = (listen: number) =>
       `bench:\n  listen: 127.0.0.1:${listen}\n  hash: fnv1a_64\n  distribution: ketama\n  servers:\n    - 127.0.0.1:${mcPort}:1\n`;
-    await startProxies(dir, pool, { kc: kcPort, kcStats, nc: ncPort, ncStats });
+    const procs = await startProxies(dir, pool, { kc: kcPort, kcStats, nc: ncPort, ncStats });
     await loadItems(mcPort, 1000);
     const load = (port: number, getRatio: number, seconds = SECONDS) =>
       memcaslap(`127.0.0.1:${port}`, {
@@ -48,10 +50,27 @@ export async function memcacheRows(): Promise<Row[]> {
     ] as const) {
       const direct = await load(mcPort, ratio);
       const ports: Record<string, number> = { nc: ncPort, kc: kcPort };
-      const runs = await interleave(["nc", "kc"], (t) => load(ports[t], ratio));
+      const costs: Record<string, Cost[]> = { nc: [], kc: [] };
+      const runs = await interleave(["nc", "kc"], async (t) => {
+        const proc = t === "nc" ? procs.nc : procs.kc;
+        const { result, cost } = await costOf(
+          proc,
+          () => load(ports[t], ratio),
+          (r) => r.ops,
+        );
+        costs[t].push(cost);
+        return result;
+      });
       const nc = medianOf(runs.get("nc") ?? []);
       const kc = medianOf(runs.get("kc") ?? []);
       rows.push(...pair(`memcaslap ${label} -c 32 (direct ${fmt(direct.tps)} ops/s)`, nc, kc));
+      rows.push(
+        costRow(
+          `proxy CPU per request, memcaslap ${label} -c 32`,
+          medianCost(costs.nc),
+          medianCost(costs.kc),
+        ),
+      );
     }
     return rows;
   } finally {
@@ -64,6 +83,7 @@ export async function memcacheRows(): Promise<Row[]> {
 function medianOf(rs: LoadResult[]): LoadResult {
   return {
     tps: median(rs.map((r) => r.tps)),
+    ops: median(rs.map((r) => r.ops)),
     p50us: median(rs.map((r) => r.p50us)),
     p99us: median(rs.map((r) => r.p99us)),
   };

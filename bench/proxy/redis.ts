@@ -7,15 +7,19 @@
  * figure is shown in the row name for scale. redis-benchmark --csv gives rps and p99 per test
  * (redis 7.0). RESP3 rows: redis-benchmark -3 (HELLO 3 on each connection) through keepcache,
  * against nutcracker's RESP2 figure (nutcracker cannot speak RESP3), keepcache's own RESP2
- * figure in the name. Extra rows, for information: the same pool with `workers: 2`.
+ * figure in the name. Extra rows, for information: the same pool with `workers: 2`, and each
+ * proxy's CPU time per request (user + system, /proc/PID/stat), the cost behind the throughput
+ * rows: on 2 cores the proxy, redis-benchmark and redis-server compete for CPU, so at -P 1 a
+ * proxy's throughput follows its CPU per request.
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePorts } from "../../tools/ports.js";
-import { keepcacheBin, start, startRedis, stopAll } from "../../tools/procs.js";
+import { keepcacheBin, type Proc, start, startRedis, stopAll } from "../../tools/procs.js";
 import type { Row } from "../lib/table.js";
+import { type Cost, costOf, costRow, medianCost } from "./cost.js";
 import { interleave, median } from "./rounds.js";
 
 /** Requests per run: sized so each row stays well under ~10 s on the project's 2 cores. */
@@ -125,7 +129,7 @@ export async function run(): Promise<Row[]> {
     writeFileSync(join(dir, "nc.yml"), pool(ncPort));
     // The same pool served by two processes sharing the listening socket (workers: 2).
     writeFileSync(join(dir, "kcw.yml"), `workers: ${WORKERS}\n${pool(kcwPort)}`);
-    await start(
+    const kcProc = await start(
       process.execPath,
       [keepcacheBin(), "run", "-c", join(dir, "kc.yml"), "-s", String(statsPort)],
       {
@@ -138,7 +142,7 @@ export async function run(): Promise<Row[]> {
       [keepcacheBin(), "run", "-c", join(dir, "kcw.yml"), "-s", String(kcwStats)],
       { port: kcwPort, env: { ...process.env, KEEPCACHE_LOG_LEVEL: "warn" } },
     );
-    await start("nutcracker", ["-c", join(dir, "nc.yml"), "-s", String(ncStats)], {
+    const ncProc = await start("nutcracker", ["-c", join(dir, "nc.yml"), "-s", String(ncStats)], {
       port: ncPort,
     });
     // Warm-up, not measured: every proxy gets the same (keepcache's JIT compiles its hot path).
@@ -148,10 +152,23 @@ export async function run(): Promise<Row[]> {
     for (const pipeline of [1, 16]) {
       const direct = await benchmark(redisPort, pipeline);
       const ports: Record<string, number> = { nc: ncPort, kc: kcPort, kcw: kcwPort };
+      const procs: Record<string, Proc> = { nc: ncProc, kc: kcProc };
+      const costs: Record<string, Cost[]> = { nc: [], kc: [] };
+      const n = pipeline > 1 ? N_PIPELINED : N_PLAIN;
       // kc3: keepcache with RESP3 clients (redis-benchmark -3).
-      const runs = await interleave(["nc", "kc", "kc3", "kcw"], (t) =>
-        t === "kc3" ? benchmark(kcPort, pipeline, undefined, true) : benchmark(ports[t], pipeline),
-      );
+      const runs = await interleave(["nc", "kc", "kc3", "kcw"], async (t) => {
+        if (t === "kc3") return benchmark(kcPort, pipeline, undefined, true);
+        const proc = procs[t];
+        if (proc === undefined) return benchmark(ports[t], pipeline);
+        // SET then GET: 2n requests.
+        const { result, cost } = await costOf(
+          proc,
+          () => benchmark(ports[t], pipeline),
+          () => 2 * n,
+        );
+        costs[t].push(cost);
+        return result;
+      });
       const nc = medianOf(runs.get("nc") ?? []);
       const kc = medianOf(runs.get("kc") ?? []);
       const kc3 = medianOf(runs.get("kc3") ?? []);
@@ -168,6 +185,8 @@ export async function run(): Promise<Row[]> {
         const label = `redis-benchmark ${t} -c 50 -P ${pipeline}, keepcache workers: ${WORKERS}`;
         rows.push(...compare(label, undefined, nc[t], kcw[t], true));
       }
+      const label = `proxy CPU per request, SET+GET -c 50 -P ${pipeline}`;
+      rows.push(costRow(label, medianCost(costs.nc), medianCost(costs.kc)));
     }
     return rows;
   } finally {
