@@ -151,19 +151,18 @@ export async function run(): Promise<Row[]> {
     const rows: Row[] = [];
     for (const pipeline of [1, 16]) {
       const direct = await benchmark(redisPort, pipeline);
-      const ports: Record<string, number> = { nc: ncPort, kc: kcPort, kcw: kcwPort };
-      const procs: Record<string, Proc> = { nc: ncProc, kc: kcProc };
-      const costs: Record<string, Cost[]> = { nc: [], kc: [] };
+      const ports: Record<string, number> = { nc: ncPort, kc: kcPort, kc3: kcPort, kcw: kcwPort };
+      const procs: Record<string, Proc> = { nc: ncProc, kc: kcProc, kc3: kcProc };
+      const costs: Record<string, Cost[]> = { nc: [], kc: [], kc3: [] };
       const n = pipeline > 1 ? N_PIPELINED : N_PLAIN;
       // kc3: keepcache with RESP3 clients (redis-benchmark -3).
       const runs = await interleave(["nc", "kc", "kc3", "kcw"], async (t) => {
-        if (t === "kc3") return benchmark(kcPort, pipeline, undefined, true);
         const proc = procs[t];
         if (proc === undefined) return benchmark(ports[t], pipeline);
         // SET then GET: 2n requests.
         const { result, cost } = await costOf(
           proc,
-          () => benchmark(ports[t], pipeline),
+          () => benchmark(ports[t], pipeline, undefined, t === "kc3"),
           () => 2 * n,
         );
         costs[t].push(cost);
@@ -187,6 +186,8 @@ export async function run(): Promise<Row[]> {
       }
       const label = `proxy CPU per request, SET+GET -c 50 -P ${pipeline}`;
       rows.push(costRow(label, medianCost(costs.nc), medianCost(costs.kc)));
+      const label3 = `proxy CPU per request, SET+GET -c 50 -P ${pipeline}, keepcache with RESP3 clients`;
+      rows.push(costRow(label3, medianCost(costs.nc), medianCost(costs.kc3)));
     }
     return rows;
   } finally {
