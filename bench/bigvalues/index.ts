@@ -8,13 +8,14 @@
  * The figure is each proxy's peak RSS (VmHWM) against the data in flight; keepcache streams
  * large values and large aggregates in pieces, so its target is under 2x.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { freePorts } from "../../tools/ports.js";
-import { keepcacheBin, start, startRedis, stopAll } from "../../tools/procs.js";
+import { startRedis, stopAll } from "../../tools/procs.js";
 import { memoryOf } from "../../tools/rss.js";
+import { startProxies } from "../lib/proxies.js";
 import type { Row } from "../lib/table.js";
 
 const MB = 1024 * 1024;
@@ -86,19 +87,42 @@ const lrangeItems = async (c: Redis, i: number) => {
 /** A keepcache proxy and a nutcracker, fresh (their VmHWM starts low), before `redis`. */
 async function proxies(dir: string, redis: number, tag: string) {
   const [kc, kcStats, nc, ncStats] = await freePorts(4);
+  const sub = join(dir, tag);
+  mkdirSync(sub);
   const pool = (listen: number) =>
     `big:\n  listen: 127.0.0.1:${listen}\n  redis: true\n  timeout: 30000\n  servers:\n    - 127.0.0.1:${redis}:1\n`;
-  writeFileSync(join(dir, `kc-${tag}.yml`), pool(kc));
-  writeFileSync(join(dir, `nc-${tag}.yml`), pool(nc));
-  const k = await start(
-    process.execPath,
-    [keepcacheBin(), "run", "-c", join(dir, `kc-${tag}.yml`), "-s", String(kcStats)],
-    { port: kc, env: { ...process.env, KEEPCACHE_LOG_LEVEL: "warn" } },
-  );
-  const n = await start("nutcracker", ["-c", join(dir, `nc-${tag}.yml`), "-s", String(ncStats)], {
-    port: nc,
-  });
-  return { kc, kcPid: k.child.pid as number, nc, ncPid: n.child.pid as number };
+  const procs = await startProxies(sub, pool, { kc, kcStats, nc, ncStats });
+  return { kc, kcPid: procs.kc.child.pid as number, nc, ncPid: procs.nc.child.pid as number };
+}
+
+/** The peak-RSS row of one scenario (target: under 2x the data in flight). */
+function rssRow(name: string, nc: Result, kc: Result, flight: number): Row {
+  const x = (r: Result) =>
+    r.failed !== undefined
+      ? `failed: ${r.failed.slice(0, 40)}`
+      : `${(r.hwm / MB).toFixed(0)} MB (${(r.hwm / flight).toFixed(2)}x)`;
+  return {
+    name,
+    anchor: x(nc),
+    keepcache: x(kc),
+    // The anchor's figure when it moved the values too (nutcracker closes the connection).
+    ratio: nc.failed === undefined ? nc.hwm / kc.hwm : 0,
+    target: "< 2x in flight",
+    pass: kc.failed === undefined && kc.hwm < 2 * flight,
+  };
+}
+
+/** The wall-time row of one scenario (information). */
+function timeRow(name: string, nc: Result, kc: Result): Row {
+  return {
+    name,
+    anchor: nc.failed === undefined ? `${nc.ms} ms` : "failed",
+    keepcache: `${kc.ms} ms`,
+    ratio: nc.failed === undefined ? nc.ms / kc.ms : 0,
+    target: "info",
+    pass: true,
+    info: true,
+  };
 }
 
 export async function run(): Promise<Row[]> {
@@ -110,10 +134,6 @@ export async function run(): Promise<Row[]> {
     const ncr = await measure(p.nc, p.ncPid, setGet(p.nc));
     const kcr = await measure(p.kc, p.kcPid, setGet(p.kc));
     const inFlight = CLIENTS * SIZE;
-    const x = (r: Result, data = inFlight) =>
-      r.failed !== undefined
-        ? `failed: ${r.failed.slice(0, 40)}`
-        : `${(r.hwm / MB).toFixed(0)} MB (${(r.hwm / data).toFixed(2)}x)`;
     // The list is loaded directly: the proxies see only the LRANGE replies.
     const loader = new Redis({ port: redis, host: "127.0.0.1" });
     for (let i = 0; i < ELEMS; i++) await loader.rpush("big:list", Buffer.alloc(ELEM, 97 + i));
@@ -133,50 +153,24 @@ export async function run(): Promise<Row[]> {
     const nci = await measure(r.nc, r.ncPid, lrangeItems, ITEM_CLIENTS);
     const kci = await measure(r.kc, r.kcPid, lrangeItems, ITEM_CLIENTS);
     const itemFlight = ITEM_CLIENTS * ITEMS * ITEM_WIRE;
+    const setGetName = `${CLIENTS} clients x ${SIZE / MB} MB SET+GET`;
+    const nestedName = `${CLIENTS} clients LRANGE ${ELEMS} x ${ELEM / MB} MB (nested)`;
     return [
-      {
-        name: `${CLIENTS} clients x ${SIZE / MB} MB SET+GET: proxy peak RSS vs ${inFlight / MB} MB in flight`,
-        anchor: x(ncr),
-        keepcache: x(kcr),
-        // The anchor's figure when it moved the values too (nutcracker closes the connection).
-        ratio: ncr.failed === undefined ? ncr.hwm / kcr.hwm : 0,
-        target: "< 2x in flight",
-        pass: kcr.failed === undefined && kcr.hwm < 2 * inFlight,
-      },
-      {
-        name: `${CLIENTS} clients x ${SIZE / MB} MB SET+GET: wall time`,
-        anchor: ncr.failed === undefined ? `${ncr.ms} ms` : "failed",
-        keepcache: `${kcr.ms} ms`,
-        ratio: ncr.failed === undefined ? ncr.ms / kcr.ms : 0,
-        target: "info",
-        pass: true,
-        info: true,
-      },
-      {
-        name: `${CLIENTS} clients LRANGE ${ELEMS} x ${ELEM / MB} MB (nested): proxy peak RSS vs ${listFlight / MB} MB in flight`,
-        anchor: x(ncl, listFlight),
-        keepcache: x(kcl, listFlight),
-        ratio: ncl.failed === undefined ? ncl.hwm / kcl.hwm : 0,
-        target: "< 2x in flight",
-        pass: kcl.failed === undefined && kcl.hwm < 2 * listFlight,
-      },
-      {
-        name: `${CLIENTS} clients LRANGE ${ELEMS} x ${ELEM / MB} MB (nested): wall time`,
-        anchor: ncl.failed === undefined ? `${ncl.ms} ms` : "failed",
-        keepcache: `${kcl.ms} ms`,
-        ratio: ncl.failed === undefined ? ncl.ms / kcl.ms : 0,
-        target: "info",
-        pass: true,
-        info: true,
-      },
-      {
-        name: `${ITEM_CLIENTS} clients LRANGE ${ITEMS} x 100 B (many small): proxy peak RSS vs ${(itemFlight / MB).toFixed(0)} MB in flight`,
-        anchor: x(nci, itemFlight),
-        keepcache: x(kci, itemFlight),
-        ratio: nci.failed === undefined ? nci.hwm / kci.hwm : 0,
-        target: "< 2x in flight",
-        pass: kci.failed === undefined && kci.hwm < 2 * itemFlight,
-      },
+      rssRow(`${setGetName}: proxy peak RSS vs ${inFlight / MB} MB in flight`, ncr, kcr, inFlight),
+      timeRow(`${setGetName}: wall time`, ncr, kcr),
+      rssRow(
+        `${nestedName}: proxy peak RSS vs ${listFlight / MB} MB in flight`,
+        ncl,
+        kcl,
+        listFlight,
+      ),
+      timeRow(`${nestedName}: wall time`, ncl, kcl),
+      rssRow(
+        `${ITEM_CLIENTS} clients LRANGE ${ITEMS} x 100 B (many small): proxy peak RSS vs ${(itemFlight / MB).toFixed(0)} MB in flight`,
+        nci,
+        kci,
+        itemFlight,
+      ),
     ];
   } finally {
     await stopAll();

@@ -43,12 +43,3 @@ export async function loadItems(
   });
   sock.destroy();
 }
-
-/** Resident set size of a process in bytes (Linux /proc). */
-export async function rssBytes(pid: number): Promise<number> {
-  const { readFile } = await import("node:fs/promises");
-  const status = await readFile(`/proc/${pid}/status`, "utf8");
-  const m = /VmRSS:\s+(\d+) kB/.exec(status);
-  if (!m) throw new Error(`no VmRSS for pid ${pid}`);
-  return Number(m[1]) * 1024;
-}

@@ -8,7 +8,8 @@
 
 import { freePort } from "../../tools/ports.js";
 import { keepcacheBin, type Proc, start, startMemcached } from "../../tools/procs.js";
-import { loadItems, rssBytes } from "../lib/loader.js";
+import { memoryOf } from "../../tools/rss.js";
+import { loadItems } from "../lib/loader.js";
 import { type LoadResult, memcaslap } from "../lib/memcaslap.js";
 import type { Row } from "../lib/table.js";
 
@@ -52,9 +53,9 @@ async function measure(t: Target) {
   await proc.stop();
   // A fresh process for the memory figure, so earlier loads do not inflate it.
   proc = await t.start(port);
-  const before = await rssBytes(proc.child.pid!);
+  const before = memoryOf(proc.child.pid!).rss;
   await loadItems(port, 1_000_000);
-  const rss = await rssBytes(proc.child.pid!);
+  const rss = memoryOf(proc.child.pid!).rss;
   const big = await load(0.9);
   await proc.stop();
   return { small, setHeavy, big, rss, idleRss: before };
